@@ -1,0 +1,207 @@
+"""The one Settings object: defaults, then the instance config file, then env.
+
+Every knob a server operator can turn lives here, with its environment
+variable, so `mediaparser`, the web app and the worker agree on one view of
+the configuration. Bad values fail at start-up with a message that names the
+variable and says what is expected, instead of surfacing later as a crash deep
+inside a job.
+
+Precedence (later wins): built-in defaults, `config.json` in the instance
+folder (keys are the variable names without the `MEDIAPARSER_` prefix, lower
+case, e.g. `{"output": "/srv/archive"}`), environment variables, and finally
+an explicit mapping passed to `Settings.load(overrides=...)` (tests, CLI flags).
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, Mapping
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+ENV_PREFIX = "MEDIAPARSER_"
+
+
+class ConfigError(ValueError):
+    """A configuration value is missing or invalid; the message says which."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path = Path("instance")
+    database_url: str = ""  # default: sqlite file in home
+    queue_url: str = ""  # default: SqliteHuey file in home; redis://... for Redis
+    workers: int = field(default_factory=lambda: max(1, os.cpu_count() or 1))
+    import_roots: tuple[Path, ...] = ()
+    output: Path | None = None
+    timezone: str = "UTC"
+    host: str = "127.0.0.1"
+    port: int = 5000
+    password: str | None = None
+    # Job engine knobs (documented in the README; tests shorten them).
+    lease_seconds: float = 60.0  # a RUNNING job whose heartbeat is older is stale
+    max_attempts: int = 3  # claims of one job before it is declared FAILED
+    reap_interval: float = 10.0  # how often a worker looks for stale jobs
+    retry_delay: float = 30.0  # seconds before Huey retries a job that raised
+    file_timeout: float = 120.0  # per-file time limit for analysis
+    secret_key: str | None = None
+
+    ENV_NAMES = (
+        "home", "database_url", "queue_url", "workers", "import_roots", "output",
+        "timezone", "host", "port", "password", "lease_seconds", "max_attempts",
+        "reap_interval", "retry_delay", "file_timeout", "secret_key",
+    )
+
+    # -- derived paths -------------------------------------------------------
+    @property
+    def database_path(self) -> Path | None:
+        if self.database_url.startswith("sqlite:///"):
+            return Path(self.database_url[len("sqlite:///"):])
+        return None
+
+    @property
+    def queue_is_redis(self) -> bool:
+        return self.queue_url.startswith(("redis://", "rediss://", "unix://"))
+
+    @property
+    def queue_path(self) -> Path | None:
+        if self.queue_url.startswith("sqlite:///"):
+            return Path(self.queue_url[len("sqlite:///"):])
+        return None
+
+    @property
+    def thumbnail_dir(self) -> Path:
+        return self.home / "thumbnails"
+
+    @property
+    def upload_dir(self) -> Path:
+        return self.home / "uploads"
+
+    def path_in_import_roots(self, path: str | os.PathLike) -> Path | None:
+        """Return the resolved path when it lies inside a configured import root."""
+        real = Path(os.path.realpath(path))
+        for root in self.import_roots + (self.upload_dir.resolve(),):
+            root_real = Path(os.path.realpath(root))
+            if real == root_real or root_real in real.parents:
+                return real
+        return None
+
+    # -- loading -------------------------------------------------------------
+    @classmethod
+    def load(cls, overrides: Mapping[str, Any] | None = None,
+             environ: Mapping[str, str] | None = None) -> "Settings":
+        env = os.environ if environ is None else environ
+        raw: dict[str, Any] = {}
+        overrides = dict(overrides or {})
+        home = overrides.get("home") or env.get(ENV_PREFIX + "HOME") or "instance"
+        home_path = Path(home).expanduser().resolve()
+        config_file = home_path / "config.json"
+        if config_file.exists():
+            try:
+                file_values = json.loads(config_file.read_text(encoding="utf-8"))
+            except (OSError, ValueError) as exc:
+                raise ConfigError(f"{config_file}: cannot read instance config: {exc}") from exc
+            if not isinstance(file_values, dict):
+                raise ConfigError(f"{config_file}: must hold a JSON object")
+            for key, value in file_values.items():
+                if key not in cls.ENV_NAMES:
+                    raise ConfigError(f"{config_file}: unknown setting {key!r}")
+                raw[key] = value
+        for name in cls.ENV_NAMES:
+            var = ENV_PREFIX + name.upper()
+            if var in env and env[var] != "":
+                raw[name] = env[var]
+        raw.update(overrides)
+        raw["home"] = home_path
+        return cls._from_raw(raw)
+
+    @classmethod
+    def _from_raw(cls, raw: Mapping[str, Any]) -> "Settings":
+        values: dict[str, Any] = {}
+        home: Path = raw["home"]
+        values["home"] = home
+        values["database_url"] = str(raw.get("database_url") or f"sqlite:///{home / 'mediaparser.db'}")
+        if not values["database_url"].startswith(("sqlite:///", "postgresql")):
+            raise ConfigError(
+                "MEDIAPARSER_DATABASE_URL must be sqlite:///PATH or postgresql+psycopg://..., "
+                f"got {values['database_url']!r}")
+        values["queue_url"] = str(raw.get("queue_url") or f"sqlite:///{home / 'queue.db'}")
+        if not values["queue_url"].startswith(("sqlite:///", "redis://", "rediss://", "unix://")):
+            raise ConfigError(
+                "MEDIAPARSER_QUEUE_URL must be sqlite:///PATH (embedded) or redis://HOST:PORT/DB, "
+                f"got {values['queue_url']!r}")
+        if values["queue_url"].startswith("sqlite:///") and values["queue_url"] == values["database_url"]:
+            raise ConfigError("MEDIAPARSER_QUEUE_URL must not point at the application database file")
+        values["workers"] = _int(raw, "workers", minimum=1, default=cls.__dataclass_fields__["workers"].default_factory())  # type: ignore[misc]
+        values["port"] = _int(raw, "port", minimum=1, maximum=65535, default=5000)
+        values["max_attempts"] = _int(raw, "max_attempts", minimum=1, default=3)
+        values["lease_seconds"] = _float(raw, "lease_seconds", minimum=1.0, default=60.0)
+        values["reap_interval"] = _float(raw, "reap_interval", minimum=0.2, default=10.0)
+        values["retry_delay"] = _float(raw, "retry_delay", minimum=0.0, default=30.0)
+        values["file_timeout"] = _float(raw, "file_timeout", minimum=1.0, default=120.0)
+        values["host"] = str(raw.get("host") or "127.0.0.1")
+        values["password"] = str(raw["password"]) if raw.get("password") else None
+        values["secret_key"] = str(raw["secret_key"]) if raw.get("secret_key") else None
+        tz = str(raw.get("timezone") or "UTC")
+        try:
+            ZoneInfo(tz)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ConfigError(f"MEDIAPARSER_TIMEZONE: {tz!r} is not an IANA time zone name (e.g. Europe/Berlin)") from exc
+        values["timezone"] = tz
+        roots = raw.get("import_roots") or ()
+        if isinstance(roots, str):
+            roots = [r for r in roots.split(":") if r]
+        root_paths = []
+        for r in roots:
+            p = Path(r).expanduser()
+            if not p.is_absolute():
+                raise ConfigError(f"MEDIAPARSER_IMPORT_ROOTS: {r!r} must be an absolute path")
+            if not p.is_dir():
+                raise ConfigError(f"MEDIAPARSER_IMPORT_ROOTS: {r!r} is not an existing folder")
+            root_paths.append(p.resolve())
+        values["import_roots"] = tuple(root_paths)
+        out = raw.get("output")
+        values["output"] = Path(out).expanduser().resolve() if out else home / "archive"
+        return cls(**values)
+
+    def with_overrides(self, **changes: Any) -> "Settings":
+        return replace(self, **changes)
+
+    def public_dict(self) -> dict[str, Any]:
+        """Settings safe to show in the UI or `status --json` (no secrets)."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            if f.name in ("password", "secret_key"):
+                continue
+            v = getattr(self, f.name)
+            if isinstance(v, Path):
+                v = str(v)
+            elif isinstance(v, tuple):
+                v = [str(x) for x in v]
+            out[f.name] = v
+        out["password_set"] = bool(self.password)
+        return out
+
+
+def _int(raw: Mapping[str, Any], name: str, *, minimum: int, default: int, maximum: int | None = None) -> int:
+    value = raw.get(name, default)
+    try:
+        n = int(value)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{ENV_PREFIX}{name.upper()} must be a whole number, got {value!r}") from exc
+    if n < minimum or (maximum is not None and n > maximum):
+        bound = f"between {minimum} and {maximum}" if maximum is not None else f"at least {minimum}"
+        raise ConfigError(f"{ENV_PREFIX}{name.upper()} must be {bound}, got {n}")
+    return n
+
+
+def _float(raw: Mapping[str, Any], name: str, *, minimum: float, default: float) -> float:
+    value = raw.get(name, default)
+    try:
+        x = float(value)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{ENV_PREFIX}{name.upper()} must be a number, got {value!r}") from exc
+    if x < minimum:
+        raise ConfigError(f"{ENV_PREFIX}{name.upper()} must be at least {minimum}, got {x}")
+    return x

@@ -1,0 +1,1 @@
+"""The job engine: the Huey queue, the tasks, and the job lifecycle."""

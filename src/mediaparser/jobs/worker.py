@@ -1,0 +1,83 @@
+"""The worker process: Huey's consumer with our defaults, a beat and a reaper.
+
+`mediaparser worker` runs this. Compared with a bare `huey_consumer`:
+
+* polling tops out at 1 s (`max_delay`), so a new job starts within about a
+  second on SqliteHuey, which polls;
+* SIGTERM is graceful (as systemd and most supervisors send it): running
+  jobs commit what they have, hand their lease back (status PENDING) and
+  the consumer exits within `shutdown_timeout` seconds;
+* a monitor thread writes this worker's beat (for /api/health and the UI's
+  "no worker" banner) and runs the reaper every `reap_interval` seconds, so
+  a job whose worker was killed is picked up again soon after its lease
+  goes stale — Huey's periodic task (every minute) is the backstop for
+  workers started some other way;
+* the reaper also runs once at start-up.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+
+from huey.consumer import Consumer
+
+from ..config import Settings
+from . import lifecycle, tasks
+from .pool import shutdown_pools
+from .queue import huey
+
+log = logging.getLogger(__name__)
+
+
+class _Consumer(Consumer):
+    def stop(self, graceful: bool = False) -> None:
+        tasks.shutdown_requested.set()  # running jobs hand back their lease at the next checkpoint
+        super().stop(graceful=graceful)
+
+
+def _monitor(app, worker_id: str, settings: Settings, stop: threading.Event, periodic: bool) -> None:
+    interval = min(settings.reap_interval, 5.0)
+    last_reap = 0.0
+    import time
+
+    while not stop.is_set():
+        try:
+            with app.app_context():
+                lifecycle.worker_beat(worker_id)
+                if periodic and time.monotonic() - last_reap >= settings.reap_interval:
+                    tasks.reap_now()
+                    last_reap = time.monotonic()
+        except Exception:  # keep beating; a DB hiccup must not kill the monitor
+            log.exception("worker monitor")
+        stop.wait(interval)
+
+
+def run_worker(app, *, threads: int = 2, periodic: bool = True, shutdown_timeout: float = 20.0) -> None:
+    """Run the consumer in this process until a signal stops it."""
+    settings: Settings = app.extensions["mediaparser"]
+    tasks.set_worker_app(app)
+    worker_id = lifecycle.new_owner_token()
+    with app.app_context():
+        report = tasks.reap_now() if periodic else None
+        if report is not None:
+            log.info("start-up reap: %s", report)
+    stop = threading.Event()
+    monitor = threading.Thread(target=_monitor, args=(app, worker_id, settings, stop, periodic),
+                               name="mediaparser-monitor", daemon=True)
+    monitor.start()
+    consumer = _Consumer(huey, workers=threads, periodic=periodic, initial_delay=0.1, backoff=1.15,
+                         max_delay=1.0, worker_type="thread", shutdown_timeout=shutdown_timeout,
+                         graceful_signal="TERM", check_worker_health=True)
+    log.info("worker %s started (%d job threads, %d analysis processes, queue %s)",
+             worker_id, threads, settings.workers, settings.queue_url)
+    try:
+        consumer.run()
+    finally:
+        stop.set()
+        monitor.join(timeout=5)
+        shutdown_pools()
+        try:
+            with app.app_context():
+                lifecycle.worker_gone(worker_id)
+        except Exception:
+            log.exception("could not remove worker beat")

@@ -1,0 +1,1 @@
+"""Use cases on top of the models and media/: importer, review, exporter."""

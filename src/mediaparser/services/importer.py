@@ -1,0 +1,294 @@
+"""The import use case: create an import job, enumerate its source, process files.
+
+`run_import` is the body of the import job. It is written to be resumable at
+any instant: files are enumerated into rows first (idempotently — a restarted
+enumeration only adds what is missing), then every PENDING row is processed in
+a process pool and the results are committed in batches with the job's
+progress through `lifecycle.checkpoint`, so a crash loses at most the batch in
+flight and a restart picks up the remaining PENDING rows.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import time
+from pathlib import Path
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from ..config import Settings
+from ..db import db, write_transaction
+from ..jobs import lifecycle
+from ..jobs.pool import TimedOut, shared_pool
+from ..models import FileStatus, Job, JobStatus, JobType, MediaFile, utcnow
+from .sources import Entry, Skipped, display, walk_source
+
+log = logging.getLogger(__name__)
+
+# The per-file work, as "module:function" so pool processes can import it.
+FILE_WORK = "mediaparser.media.probe:probe_file"
+
+COMMIT_INTERVAL = 0.5  # seconds between batched commits (and control checks)
+COMMIT_ROWS = 500  # or sooner, when this many results are waiting
+ENUM_BATCH = 1000
+SKIPPED_EXAMPLES = 5
+
+
+class ImportRefused(ValueError):
+    """The import cannot start: the message is for the user."""
+
+
+class PathNotAllowed(ImportRefused):
+    pass
+
+
+@dataclass
+class _Stop:
+    reason: str | None = None  # "paused", "cancelled", "shutdown"
+
+
+def create_import_job(settings: Settings, path: str, *, options: dict | None = None,
+                      check_roots: bool = True) -> Job:
+    """Validate the source folder and create a PENDING import job.
+
+    `check_roots=False` is for the operator's own shell (the CLI): the
+    import-roots rule exists to limit what the web UI can reach.
+    """
+    if not path:
+        raise ImportRefused("give the folder to import")
+    allowed = settings.path_in_import_roots(path) if check_roots else Path(os.path.realpath(path))
+    if allowed is None:
+        roots = ", ".join(str(r) for r in settings.import_roots) or "none configured (set MEDIAPARSER_IMPORT_ROOTS)"
+        raise PathNotAllowed(f"{path} is outside the folders you may import from ({roots})")
+    if not allowed.exists():
+        raise ImportRefused(f"{path} does not exist")
+    if not allowed.is_dir():
+        raise ImportRefused(f"{path} is not a folder")
+    opts = dict(options or {})
+    opts["path"] = str(allowed)
+    with write_transaction() as s:
+        job = Job(job_type=JobType.IMPORT, status=JobStatus.PENDING, options=opts,
+                  max_attempts=settings.max_attempts, enqueued_at=utcnow())
+        s.add(job)
+    return job
+
+
+# ------------------------------------------------------------ enumeration --
+
+def _insert_ignore(session: Session, rows: list[dict]) -> None:
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    ins = (pg_insert if dialect == "postgresql" else sqlite_insert)(MediaFile)
+    session.execute(ins.on_conflict_do_nothing(index_elements=["job_id", "source_path"]), rows)
+
+
+def _enumerate(lease: lifecycle.Lease, job: Job, stop_requested: Callable[[], bool]) -> _Stop | None:
+    root = job.source_path
+    if root is None or not os.path.isdir(root):
+        raise FileNotFoundError(f"the import folder {root} does not exist or is not a folder")
+    skipped: dict[str, dict[str, Any]] = {}
+    batch: list[dict] = []
+    found = 0
+    errors_seen = 0
+    last = time.monotonic()
+
+    def flush(final: bool) -> str:
+        rows, batch[:] = list(batch), []
+
+        def apply(s: Session) -> None:
+            _insert_ignore(s, rows)
+            if final:
+                total = s.execute(select(func.count()).select_from(MediaFile)
+                                  .where(MediaFile.job_id == job.id)).scalar_one()
+                failed = s.execute(select(func.count()).select_from(MediaFile)
+                                   .where(MediaFile.job_id == job.id, MediaFile.status == FileStatus.FAILED)).scalar_one()
+                done = s.execute(select(func.count()).select_from(MediaFile)
+                                 .where(MediaFile.job_id == job.id, MediaFile.status != FileStatus.PENDING)).scalar_one()
+                s.execute(update(Job).where(Job.id == job.id).values(
+                    enumerated=True, progress_total=total, progress_current=done, error_count=failed,
+                    skipped=skipped, skipped_count=sum(v["count"] for v in skipped.values()))
+                    .execution_options(synchronize_session=False))
+        return lifecycle.checkpoint(lease, total=None if final else found, current_item=f"listing files… {found} found",
+                                    apply=apply)
+
+    for item in walk_source(root):
+        if isinstance(item, Skipped):
+            slot = skipped.setdefault(item.reason, {"count": 0, "examples": []})
+            slot["count"] += 1
+            if len(slot["examples"]) < SKIPPED_EXAMPLES:
+                slot["examples"].append(item.rel_path)
+            continue
+        assert isinstance(item, Entry)
+        found += 1
+        row = {"job_id": job.id, "source_path": display(item.path), "rel_path": item.rel_path,
+               "status": FileStatus.PENDING}
+        if item.error:
+            errors_seen += 1
+            row.update(status=FileStatus.FAILED, error=item.error, processed_at=utcnow())
+        batch.append(row)
+        if len(batch) >= ENUM_BATCH or time.monotonic() - last > COMMIT_INTERVAL:
+            status = flush(False)
+            last = time.monotonic()
+            if status in (JobStatus.PAUSED, JobStatus.CANCELLED):
+                return _Stop(status.lower())
+            if stop_requested():
+                return _Stop("shutdown")
+    flush(True)
+    return None
+
+
+# -------------------------------------------------------------- processing --
+
+def _row_values(item_id: int, result: Any) -> tuple[dict, bool]:
+    """Map a per-file result onto the row's columns; returns (values, failed)."""
+    now = utcnow()
+    if isinstance(result, TimedOut):
+        return {"id": item_id, "status": FileStatus.FAILED, "error": result.error, "processed_at": now}, True
+    error = getattr(result, "error", None)
+    values = {
+        "id": item_id,
+        "size": result.size,
+        "mtime": result.mtime,
+        "sha256": result.sha256,
+        "file_type": result.type,
+        "mime": result.mime,
+        "error": error,
+        "status": FileStatus.FAILED if error else FileStatus.DONE,
+        "processed_at": now,
+    }
+    return values, bool(error)
+
+
+def _process(lease: lifecycle.Lease, job: Job, settings: Settings,
+             stop_requested: Callable[[], bool]) -> _Stop | None:
+    pool = shared_pool(settings.workers)
+    chunk_size = 8
+    max_in_flight = settings.workers * 3
+    in_flight: dict[Future, tuple[list[tuple[int, str]], float]] = {}
+    results: list[tuple[int, Any]] = []
+    last_id = 0
+    exhausted = False
+    stop: _Stop | None = None
+    last_commit = time.monotonic()
+    kwargs: dict = {}
+    queue: list[tuple[int, str]] = []
+    paths: dict[int, str] = {}  # id -> path of files handed out, for "current file"
+
+    def refill() -> None:
+        nonlocal last_id, exhausted
+        rows = db.session.execute(
+            select(MediaFile.id, MediaFile.source_path)
+            .where(MediaFile.job_id == job.id, MediaFile.status == FileStatus.PENDING, MediaFile.id > last_id)
+            .order_by(MediaFile.id).limit(ENUM_BATCH)
+        ).all()
+        db.session.commit()  # never keep a read transaction open across the loop
+        if not rows:
+            exhausted = True
+            return
+        last_id = rows[-1][0]
+        queue.extend((r[0], r[1]) for r in rows)
+        paths.update((r[0], r[1]) for r in rows)
+
+    def commit() -> str:
+        nonlocal results, last_commit
+        batch, results = results, []
+        values, failed = [], 0
+        for item_id, res in batch:
+            v, f = _row_values(item_id, res)
+            values.append(v)
+            failed += f
+
+        def apply(s: Session) -> None:
+            if values:
+                s.execute(update(MediaFile), values)
+
+        current = None
+        for item_id, _res in batch:
+            current = paths.pop(item_id, current)
+        status = lifecycle.checkpoint(lease, done=len(batch), errors=failed, current_item=current, apply=apply)
+        last_commit = time.monotonic()
+        return status
+
+    while True:
+        # Feed the pool unless we are stopping.
+        while stop is None and len(in_flight) < max_in_flight:
+            if not queue and not exhausted:
+                refill()
+            if not queue:
+                break
+            chunk, queue[:] = queue[:chunk_size], queue[chunk_size:]
+            fut = pool.submit(FILE_WORK, chunk, kwargs, settings.file_timeout)
+            in_flight[fut] = (chunk, time.monotonic())
+        if not in_flight and (stop is not None or (exhausted and not queue)):
+            break
+        done, _ = wait(list(in_flight), timeout=COMMIT_INTERVAL, return_when=FIRST_COMPLETED)
+        for fut in done:
+            chunk, _started = in_flight.pop(fut)
+            try:
+                results.extend(fut.result())
+            except BrokenProcessPool:
+                # A pool process died (out of memory, or killed by a hostile file):
+                # the files of this chunk are retried one by one in a fresh pool so
+                # the culprit alone gets the error.
+                pool.recycle()
+                results.extend(_retry_singly(pool, chunk, kwargs, settings))
+        # A chunk stuck in C code past the time limit: recycle the pool.
+        limit = settings.file_timeout * chunk_size + 30
+        stuck = [f for f, (_c, t0) in in_flight.items() if time.monotonic() - t0 > limit]
+        if stuck:
+            for f in list(in_flight):
+                chunk, _t0 = in_flight.pop(f)
+                if f in stuck:
+                    results.extend((i, TimedOut("analysis hung and was stopped")) for i, _p in chunk)
+                else:
+                    queue[:0] = chunk  # innocent: run again
+            pool.recycle()
+        if results and (len(results) >= COMMIT_ROWS or time.monotonic() - last_commit >= COMMIT_INTERVAL) \
+                or time.monotonic() - last_commit >= COMMIT_INTERVAL:
+            status = commit()
+            if stop is None:
+                if status in (JobStatus.PAUSED, JobStatus.CANCELLED):
+                    stop = _Stop(status.lower())
+                elif stop_requested():
+                    stop = _Stop("shutdown")
+    if results:
+        commit()
+    return stop
+
+
+def _retry_singly(pool, chunk, kwargs, settings) -> list[tuple[int, Any]]:
+    out: list[tuple[int, Any]] = []
+    for item in chunk:
+        try:
+            out.extend(pool.submit(FILE_WORK, [item], kwargs, settings.file_timeout).result())
+        except BrokenProcessPool:
+            pool.recycle()
+            out.append((item[0], TimedOut("the analysis process crashed on this file")))
+    return out
+
+
+def run_import(lease: lifecycle.Lease, settings: Settings, stop_requested: Callable[[], bool]) -> str:
+    """Body of an import job holding `lease`. Returns the status it left the job in."""
+    job = db.session.get(Job, lease.job_id, populate_existing=True)
+    db.session.commit()
+    stop: _Stop | None = None
+    if not job.enumerated:
+        stop = _enumerate(lease, job, stop_requested)
+    if stop is None:
+        stop = _process(lease, job, settings, stop_requested)
+    if stop is None:
+        lifecycle.finish(lease, JobStatus.COMPLETED)
+        return JobStatus.COMPLETED
+    if stop.reason == "shutdown":
+        lifecycle.finish(lease, JobStatus.PENDING)
+        return JobStatus.PENDING
+    lifecycle.finish(lease, "released")  # PAUSED/CANCELLED were set by the user
+    return stop.reason.upper()

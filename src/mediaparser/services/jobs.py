@@ -1,0 +1,135 @@
+"""Job queries and commands shared by the JSON API and the CLI."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, text
+
+from ..config import Settings
+from ..db import db
+from ..jobs import lifecycle
+from ..models import FileStatus, Job, JobStatus, MediaFile, utcnow
+
+PAGE_MAX = 200
+ERRORS_IN_SUMMARY = 20
+
+
+def start_import(settings: Settings, path: str, *, check_roots: bool = True) -> Job:
+    """Create an import job for a server folder and put it in the queue."""
+    from ..jobs.tasks import enqueue_job
+    from .importer import create_import_job
+
+    job = create_import_job(settings, path, check_roots=check_roots)
+    lifecycle.record_task_id(job.id, enqueue_job(job))
+    return db.session.get(Job, job.id, populate_existing=True)
+
+
+def _iso(dt: datetime | None) -> str | None:
+    return dt.isoformat(timespec="seconds") + "Z" if dt else None
+
+
+def job_summary(job: Job, *, with_errors: bool = False) -> dict[str, Any]:
+    now = utcnow()
+    run_seconds = job.run_seconds or 0.0
+    rate = None
+    if job.run_started_at is not None:
+        current_run = max((now - job.run_started_at).total_seconds(), 0.0)
+        done_this_run = job.progress_current - job.run_progress_start
+        if current_run >= 1.0 and done_this_run > 0:
+            rate = done_this_run / current_run
+        run_seconds += current_run
+    elif run_seconds > 0 and job.progress_current:
+        rate = job.progress_current / run_seconds
+    remaining = max(job.progress_total - job.progress_current, 0)
+    eta = remaining / rate if rate and job.status == JobStatus.RUNNING and job.enumerated else None
+    elapsed = ((job.completed_at or now) - job.started_at).total_seconds() if job.started_at else 0.0
+    out: dict[str, Any] = {
+        "id": job.id,
+        "type": job.job_type,
+        "status": job.status,
+        "path": job.source_path,
+        "progress": {"current": job.progress_current, "total": job.progress_total,
+                     "counting": not job.enumerated and job.status not in JobStatus.FINISHED},
+        "error_count": job.error_count,
+        "skipped_count": job.skipped_count,
+        "skipped": job.skipped or {},
+        "current_item": job.current_item,
+        "rate_per_second": round(rate, 2) if rate else None,
+        "eta_seconds": round(eta, 1) if eta is not None else None,
+        "elapsed_seconds": round(elapsed, 1),
+        "running_seconds": round(run_seconds, 1),
+        "created_at": _iso(job.created_at),
+        "started_at": _iso(job.started_at),
+        "completed_at": _iso(job.completed_at),
+        "error_message": job.error_message,
+        "attempts": job.attempts,
+        "max_attempts": job.max_attempts,
+        "heartbeat_at": _iso(job.heartbeat_at),
+    }
+    if with_errors:
+        out["errors"] = failed_files(job.id, limit=ERRORS_IN_SUMMARY)
+    return out
+
+
+def failed_files(job_id: int, *, after: int = 0, limit: int = 50) -> list[dict[str, Any]]:
+    limit = max(1, min(limit, PAGE_MAX))
+    rows = db.session.execute(
+        select(MediaFile.id, MediaFile.rel_path, MediaFile.error)
+        .where(MediaFile.job_id == job_id, MediaFile.status == FileStatus.FAILED, MediaFile.id > after)
+        .order_by(MediaFile.id).limit(limit)
+    ).all()
+    return [{"file_id": r.id, "path": r.rel_path, "error": r.error} for r in rows]
+
+
+def list_jobs(*, before: int | None = None, limit: int = 50) -> list[Job]:
+    limit = max(1, min(limit, PAGE_MAX))
+    q = select(Job).order_by(Job.id.desc()).limit(limit)
+    if before is not None:
+        q = q.where(Job.id < before)
+    return list(db.session.execute(q).scalars())
+
+
+def get_job(job_id: int) -> Job | None:
+    return db.session.get(Job, job_id, populate_existing=True)
+
+
+def control(job_id: int, action: str) -> Job:
+    """pause / resume / cancel; raises LookupError or lifecycle.InvalidTransition."""
+    from ..jobs.tasks import enqueue_job
+
+    if action == "pause":
+        return lifecycle.pause(job_id)
+    if action == "cancel":
+        return lifecycle.cancel(job_id)
+    if action == "resume":
+        return lifecycle.resume(job_id, enqueue_job)
+    raise ValueError(f"unknown action {action!r}")
+
+
+def health() -> tuple[bool, dict[str, Any]]:
+    """Database reachable, queue reachable, and at least one live worker."""
+    from ..jobs.queue import huey
+
+    info: dict[str, Any] = {"database": False, "queue": False, "workers": [], "timestamp": _iso(utcnow())}
+    try:
+        db.session.execute(text("SELECT 1"))
+        db.session.commit()
+        info["database"] = True
+        info["workers"] = [{"worker_id": w.worker_id, "hostname": w.hostname, "pid": w.pid,
+                            "beat_at": _iso(w.beat_at)} for w in lifecycle.live_workers()]
+    except Exception as exc:  # the point is to report, not to crash
+        db.session.rollback()
+        info["database_error"] = str(exc)[:200]
+    try:
+        info["queue_size"] = huey.storage.queue_size()
+        info["queue"] = True
+    except Exception as exc:
+        info["queue_error"] = str(exc)[:200]
+    info["worker_alive"] = bool(info["workers"])
+    ok = info["database"] and info["queue"] and info["worker_alive"]
+    info["status"] = "ok" if ok else "degraded"
+    if not info["worker_alive"]:
+        info["message"] = ("the background worker is not running — start it with `mediaparser worker` "
+                           "(or `make run`, which starts one)")
+    return ok, info

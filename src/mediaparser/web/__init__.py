@@ -1,0 +1,69 @@
+"""The Flask application factory."""
+from __future__ import annotations
+
+import logging
+import secrets
+from typing import Any, Mapping
+
+from flask import Flask
+
+from ..config import Settings
+from ..db import db, engine_options, tune_engine
+
+
+def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
+    """Build the app from Settings (or a mapping of setting overrides).
+
+    Extra Flask keys may be passed in the mapping in upper case (e.g.
+    `TESTING`). Runs pending migrations unless `MIGRATE=False` is given.
+    """
+    flask_keys: dict[str, Any] = {}
+    if isinstance(config, Settings):
+        settings = config
+    else:
+        overrides = {}
+        for k, v in dict(config or {}).items():
+            (flask_keys if k.isupper() else overrides)[k] = v
+        settings = Settings.load(overrides)
+    settings.home.mkdir(parents=True, exist_ok=True)
+    if flask_keys.get("MIGRATE", True):
+        from ..migrate import upgrade
+
+        upgrade(settings)
+
+    app = Flask(__name__, instance_path=str(settings.home), instance_relative_config=True)
+    app.config.update(
+        SQLALCHEMY_DATABASE_URI=settings.database_url,
+        SQLALCHEMY_ENGINE_OPTIONS=engine_options(settings.database_url),
+        SECRET_KEY=settings.secret_key or _instance_secret(settings),
+        JSON_SORT_KEYS=False,
+        MAX_CONTENT_LENGTH=None,
+    )
+    app.config.update(flask_keys)
+    app.extensions["mediaparser"] = settings
+    db.init_app(app)
+    with app.app_context():
+        tune_engine(db.engine)
+
+    from ..jobs.queue import configure
+
+    configure(settings, immediate=bool(flask_keys.get("HUEY_IMMEDIATE", False)))
+
+    from .api import bp as api_bp
+
+    app.register_blueprint(api_bp)
+    logging.getLogger("mediaparser").setLevel(logging.INFO)
+    return app
+
+
+def _instance_secret(settings: Settings) -> str:
+    """A random session key kept in the instance folder, made on first start."""
+    path = settings.home / "secret_key"
+    try:
+        # "x": of two processes starting together, one writes and both read it.
+        with open(path, "x") as fh:
+            path.chmod(0o600)
+            fh.write(secrets.token_hex(32))
+    except FileExistsError:
+        pass
+    return path.read_text().strip()
