@@ -238,7 +238,9 @@ def resume(job_id: int, enqueue: Callable[[Job], str | None]) -> Job:
         job.updated_at = now
     if needs_enqueue:
         record_task_id(job_id, enqueue(job))
-    return db.session.get(Job, job_id, populate_existing=True)
+    job = db.session.get(Job, job_id, populate_existing=True)
+    db.session.commit()  # end the read: an open snapshot would hide later commits
+    return job
 
 
 def _transition(job_id: int, allowed: tuple[str, ...], values: dict, verb: str) -> Job:

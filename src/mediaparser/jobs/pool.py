@@ -27,7 +27,12 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Callable
 
+# Diagnostics, read from the environment by pool processes only:
+# MEDIAPARSER_TRACE_FILE appends "id<TAB>path" for every file processed (the
+# crash-safety tests count re-done files with it); MEDIAPARSER_DEBUG_FILE_DELAY
+# adds seconds of sleep per file, to make a run slow enough to interrupt.
 _TRACE_ENV = "MEDIAPARSER_TRACE_FILE"
+_DELAY_ENV = "MEDIAPARSER_DEBUG_FILE_DELAY"
 
 
 class FileTimeout(Exception):
@@ -41,7 +46,12 @@ def _watch_parent(parent_pid: int) -> None:
         time.sleep(1.0)
 
 
+_parent_pid: int | None = None
+
+
 def _init_worker(parent_pid: int) -> None:
+    global _parent_pid
+    _parent_pid = parent_pid
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is the parent's business
     threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True).start()
 
@@ -63,12 +73,17 @@ def run_chunk(func_path: str, items: list[tuple[int, str]], kwargs: dict, timeou
     """
     func = _resolve(func_path)
     trace = os.environ.get(_TRACE_ENV)
+    delay = float(os.environ.get(_DELAY_ENV) or 0)
     out: list[tuple[int, Any]] = []
     old = signal.signal(signal.SIGALRM, _alarm)
     try:
         for item_id, path in items:
+            if _parent_pid is not None and os.getppid() != _parent_pid:
+                os._exit(0)  # the worker died: its results could never be committed
             signal.setitimer(signal.ITIMER_REAL, timeout)
             try:
+                if delay:
+                    time.sleep(delay)
                 result = func(path, **kwargs)
             except FileTimeout:
                 result = TimedOut(f"analysis took longer than {timeout:g} s and was stopped")

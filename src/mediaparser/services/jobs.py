@@ -91,7 +91,11 @@ def list_jobs(*, before: int | None = None, limit: int = 50) -> list[Job]:
 
 
 def get_job(job_id: int) -> Job | None:
-    return db.session.get(Job, job_id, populate_existing=True)
+    """The job as committed now (ends any read snapshot the session held)."""
+    db.session.commit()
+    job = db.session.get(Job, job_id, populate_existing=True)
+    db.session.commit()
+    return job
 
 
 def control(job_id: int, action: str) -> Job:

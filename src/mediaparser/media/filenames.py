@@ -1,0 +1,320 @@
+"""Capture dates written in file names and folder paths.
+
+Phones, cameras, messengers, screenshot tools and cloud uploads each spell the
+date their own way; a single regex misses most of them (DATE-PITFALLS 9).
+`PATTERNS` is an ordered table — specific spellings first, generic ones last —
+and every entry carries the examples that its test checks, so the table is
+its own documentation.
+
+A match that has the shape of a date but is not one (month 13, 30 February,
+year 1700) becomes a *rejected* candidate with the reason, and the search goes
+on. `[FORCE]` anywhere in the name makes the name's date win over everything
+(the user's override). `{tag1,tag2}` groups are ignored here (they are tags).
+
+Folder dates (`…/2019/2019-08-12 Trip/…` gives a day, `…/2019/08/…` a month)
+come from `folder_candidates`; they are weak evidence, since people file
+pictures by trip or by import, not by shutter.
+"""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from .timestamps import Candidate, Precision, check_plausible
+
+FORCE_MARKER = "[FORCE]"
+_TAGS_RE = re.compile(r"\{[^{}]*\}")
+
+
+@dataclass(frozen=True)
+class NamePattern:
+    name: str
+    regex: re.Pattern[str]
+    precision: Precision
+    examples: tuple[tuple[str, str], ...]  # (file name, expected "YYYY-MM-DD HH:MM:SS")
+    is_utc: bool = False  # the name carries UTC (Pixel, epoch names)
+    weak: bool = False  # generic spelling: evidence, but weak on its own
+
+
+def _p(name: str, rx: str, precision: Precision, examples, *, is_utc: bool = False, weak: bool = False) -> NamePattern:
+    return NamePattern(name, re.compile(rx, re.IGNORECASE), precision, tuple(examples), is_utc, weak)
+
+
+S, D, M = Precision.SECOND, Precision.DAY, Precision.MONTH
+_YMD = r"(?P<y>\d{4})(?P<mo>\d\d)(?P<d>\d\d)"
+_HMS = r"(?P<h>\d\d)(?P<mi>\d\d)(?P<s>\d\d)"
+_AMPM = r"(?:[\s\u202f]*(?P<ampm>[ap]\.?m\.?))?"
+
+PATTERNS: tuple[NamePattern, ...] = (
+    # Google Pixel names are in UTC (the phone's clock zone is not applied).
+    _p("pixel", rf"^PXL_{_YMD}_{_HMS}\d{{0,3}}", S, [
+        ("PXL_20230704_183015123.jpg", "2023-07-04 18:30:15"),
+        ("PXL_20230704_183015123.MP.jpg", "2023-07-04 18:30:15"),
+        ("PXL_20210101_000102345.NIGHT.mp4", "2021-01-01 00:01:02"),
+    ], is_utc=True),
+    _p("whatsapp-day", rf"^(?:IMG|VID|AUD|PTT|STK|DOC)-{_YMD}-WA\d+", D, [
+        ("IMG-20190812-WA0003.jpg", "2019-08-12 00:00:00"),
+        ("VID-20200101-WA0012.mp4", "2020-01-01 00:00:00"),
+        ("IMG-20190812-WA0003 (1).jpeg", "2019-08-12 00:00:00"),
+    ]),
+    _p("whatsapp-named",
+       r"^WhatsApp (?:Image|Video|Audio|GIF|Sticker) (?P<y>\d{4})-(?P<mo>\d\d)-(?P<d>\d\d) at (?P<h>\d{1,2})[.:](?P<mi>\d\d)[.:](?P<s>\d\d)" + _AMPM, S, [
+        ("WhatsApp Image 2021-05-06 at 14.22.33.jpeg", "2021-05-06 14:22:33"),
+        ("WhatsApp Video 2020-12-24 at 9.05.01 PM.mp4", "2020-12-24 21:05:01"),
+        ("WhatsApp Image 2021-05-06 at 14.22.33 (1).jpeg", "2021-05-06 14:22:33"),
+        ("WhatsApp Image 2022-01-01 at 12.00.05 AM.jpeg", "2022-01-01 00:00:05"),
+    ]),
+    _p("macos-screenshot",
+       r"^(?:Screenshot|Screen Shot|Screen Recording|Bildschirmfoto|Capture d.(?:é|e)cran|Schermafbeelding|Captura de pantalla)\s+"
+       r"(?P<y>\d{4})-(?P<mo>\d\d)-(?P<d>\d\d)\s+(?:at|um|à|a las|a la\(s\)|om)\s+(?P<h>\d{1,2})[.:](?P<mi>\d\d)[.:](?P<s>\d\d)" + _AMPM, S, [
+        ("Screenshot 2021-03-09 at 08.15.27.png", "2021-03-09 08:15:27"),
+        ("Screen Shot 2019-03-09 at 8.15.27 PM.png", "2019-03-09 20:15:27"),
+        ("Bildschirmfoto 2020-02-01 um 10.11.12.png", "2020-02-01 10:11:12"),
+        ("Screen Recording 2022-01-02 at 10.11.12.mov", "2022-01-02 10:11:12"),
+    ]),
+    _p("android-screenshot",
+       r"^Screenshot_(?P<y>\d{4})-(?P<mo>\d\d)-(?P<d>\d\d)-(?P<h>\d\d)-(?P<mi>\d\d)-(?P<s>\d\d)", S, [
+        ("Screenshot_2019-12-25-08-30-59.png", "2019-12-25 08:30:59"),
+        ("Screenshot_2019-12-25-08-30-59-123_com.whatsapp.jpg", "2019-12-25 08:30:59"),
+    ]),
+    _p("android-screenshot-compact", rf"^Screenshot_{_YMD}-{_HMS}", S, [
+        ("Screenshot_20190919-053857.png", "2019-09-19 05:38:57"),
+        ("Screenshot_20190919-053857_Chrome.jpg", "2019-09-19 05:38:57"),
+    ]),
+    _p("gnome-screenshot",
+       r"^Screenshot from (?P<y>\d{4})-(?P<mo>\d\d)-(?P<d>\d\d) (?P<h>\d\d)-(?P<mi>\d\d)-(?P<s>\d\d)", S, [
+        ("Screenshot from 2021-03-09 08-15-27.png", "2021-03-09 08:15:27"),
+    ]),
+    _p("windows-snip", rf"^Screenshot (?P<y>\d{{4}})-(?P<mo>\d\d)-(?P<d>\d\d) {_HMS}", S, [
+        ("Screenshot 2023-04-05 101112.png", "2023-04-05 10:11:12"),
+    ]),
+    _p("signal",
+       r"^signal-(?P<y>\d{4})-(?P<mo>\d\d)-(?P<d>\d\d)-(?P<h>\d\d)-?(?P<mi>\d\d)-?(?P<s>\d\d)", S, [
+        ("signal-2020-10-26-163832.jpg", "2020-10-26 16:38:32"),
+        ("signal-2022-03-04-10-11-12-123.jpg", "2022-03-04 10:11:12"),
+    ]),
+    _p("telegram",
+       r"^(?:telegram|photo|video|file)_(?P<y>\d{4})-(?P<mo>\d\d)-(?P<d>\d\d)_(?P<h>\d\d)-(?P<mi>\d\d)-(?P<s>\d\d)", S, [
+        ("telegram_2020-01-30_09-57-18.jpg", "2020-01-30 09:57:18"),
+        ("photo_2021-05-06_14-22-33.jpg", "2021-05-06 14:22:33"),
+        ("video_2021-05-06_14-22-33.mp4", "2021-05-06 14:22:33"),
+    ]),
+    _p("windows-camera", r"^WIN_" + _YMD + r"_(?P<h>\d\d)_(?P<mi>\d\d)_(?P<s>\d\d)", S, [
+        ("WIN_20190812_14_30_25_Pro.jpg", "2019-08-12 14:30:25"),
+    ]),
+    # iOS screen recordings carry Unix seconds.
+    _p("ios-screen-recording", r"^RPReplay_Final(?P<epoch>\d{10})(?!\d)", S, [
+        ("RPReplay_Final1565620225.mp4", "2019-08-12 14:30:25"),
+    ], is_utc=True),
+    _p("phone-camera",
+       rf"^(?:IMG|VID|PANO|MVIMG|BURST|PORTRAIT|TRIM|MOV|PHOTO|Camera|LRG|SAVE|PXL|Video)[_-]?{_YMD}[_-]{_HMS}", S, [
+        ("IMG_20190812_143025.jpg", "2019-08-12 14:30:25"),
+        ("VID_20190812_143025.mp4", "2019-08-12 14:30:25"),
+        ("IMG_20190812_143025_HDR.jpg", "2019-08-12 14:30:25"),
+        ("MVIMG_20190812_143025.jpg", "2019-08-12 14:30:25"),
+        ("PANO_20190812_143025.jpg", "2019-08-12 14:30:25"),
+        ("IMG_20190812_143025123.jpg", "2019-08-12 14:30:25"),
+    ]),
+    _p("compact-14", rf"(?<!\d)(?P<y>(?:19|20)\d\d)(?P<mo>\d\d)(?P<d>\d\d){_HMS}(?!\d)", S, [
+        ("20190812143025.jpg", "2019-08-12 14:30:25"),
+        ("IMG20190812143025.jpg", "2019-08-12 14:30:25"),
+        ("DJI_20230704183015_0001_D.JPG", "2023-07-04 18:30:15"),
+    ]),
+    # Facebook, Snapchat, many web downloads: Unix milliseconds.
+    _p("epoch-ms", r"(?<!\d)(?P<ms>1\d{12})(?!\d)", S, [
+        ("1565620225000.jpg", "2019-08-12 14:30:25"),
+        ("FB_IMG_1565620225123.jpg", "2019-08-12 14:30:25"),
+        ("received_1565620225000.jpeg", "2019-08-12 14:30:25"),
+    ], is_utc=True),
+    _p("dropbox-camera-upload",
+       r"(?<!\d)(?P<y>\d{4})-(?P<mo>\d\d)-(?P<d>\d\d) (?P<h>\d\d)\.(?P<mi>\d\d)\.(?P<s>\d\d)(?!\d)", S, [
+        ("2019-08-12 14.30.25.jpg", "2019-08-12 14:30:25"),
+        ("2019-08-12 14.30.25-1.jpg", "2019-08-12 14:30:25"),
+    ]),
+    _p("iso-date-underscore-time",
+       r"(?<!\d)(?P<y>\d{4})-(?P<mo>\d\d)-(?P<d>\d\d)[ _](?P<h>\d\d)_(?P<mi>\d\d)_(?P<s>\d\d)(?!\d)", S, [
+        ("2020-07-04 18_02_11.jpg", "2020-07-04 18:02:11"),
+        ("2020-07-04_18_02_11.jpg", "2020-07-04 18:02:11"),
+    ]),
+    _p("all-underscores",
+       r"(?<!\d)(?P<y>\d{4})_(?P<mo>\d\d)_(?P<d>\d\d)_(?P<h>\d\d)_(?P<mi>\d\d)_(?P<s>\d\d)(?!\d)", S, [
+        ("2016_01_30_11_49_15.jpg", "2016-01-30 11:49:15"),
+        ("Photo 2016_01_30_11_49_15.jpg", "2016-01-30 11:49:15"),
+    ]),
+    _p("iso-datetime",
+       r"(?<!\d)(?P<y>\d{4})-(?P<mo>\d\d)-(?P<d>\d\d)[ _T-](?P<h>\d\d)[-:.h](?P<mi>\d\d)[-:.m](?P<s>\d\d)(?!\d)", S, [
+        ("2019-08-12-14-30-25.jpg", "2019-08-12 14:30:25"),
+        ("2019-08-12_14-30-25.jpg", "2019-08-12 14:30:25"),
+        ("export 2019-08-12T14.30.25.jpg", "2019-08-12 14:30:25"),
+    ]),
+    # Samsung, scanners, exporters: YYYYMMDD_HHMMSS anywhere in the name.
+    _p("compact-datetime",
+       rf"(?<!\d)(?P<y>(?:18|19|20)\d\d)(?P<mo>\d\d)(?P<d>\d\d)[_\- ]{_HMS}", S, [
+        ("20190812_143025.jpg", "2019-08-12 14:30:25"),
+        ("scan_20090405_101112.jpg", "2009-04-05 10:11:12"),
+        ("20190812-143025.jpg", "2019-08-12 14:30:25"),
+        ("20190812_143025_001.jpg", "2019-08-12 14:30:25"),
+    ]),
+    _p("iso-date", r"(?<!\d)(?P<y>(?:18|19|20)\d\d)-(?P<mo>\d\d)-(?P<d>\d\d)(?![\d])", D, [
+        ("2016-05-30(2).jpg", "2016-05-30 00:00:00"),
+        ("2016-05-30.jpg", "2016-05-30 00:00:00"),
+        ("2019-08-12 Birthday party.jpg", "2019-08-12 00:00:00"),
+    ]),
+    _p("underscore-date", r"(?<!\d)(?P<y>(?:18|19|20)\d\d)_(?P<mo>\d\d)_(?P<d>\d\d)(?!\d)", D, [
+        ("2019_08_12.jpg", "2019-08-12 00:00:00"),
+        ("Holiday_2019_08_12_beach.jpg", "2019-08-12 00:00:00"),
+    ]),
+    _p("european-date", r"(?<!\d)(?P<d>\d\d)\.(?P<mo>\d\d)\.(?P<y>(?:18|19|20)\d\d)(?!\d)", D, [
+        ("12.08.2019 Urlaub.jpg", "2019-08-12 00:00:00"),
+    ], weak=True),
+    _p("compact-date", r"(?<![\d])(?P<y>(?:18|19|20)\d\d)(?P<mo>[01]\d)(?P<d>[0-3]\d)(?!\d)", D, [
+        ("Scan 20090405.jpg", "2009-04-05 00:00:00"),
+        ("IMG-20190812.jpg", "2019-08-12 00:00:00"),
+    ], weak=True),
+    _p("year-month", r"(?<![\d-])(?P<y>(?:18|19|20)\d\d)-(?P<mo>\d\d)(?![\d-])", M, [
+        ("2019-08 Holiday.jpg", "2019-08-01 00:00:00"),
+    ], weak=True),
+)
+
+
+def strip_extension(name: str) -> str:
+    base, ext = os.path.splitext(name)
+    return base if ext and len(ext) <= 6 else name
+
+
+def has_force_marker(name: str) -> bool:
+    return FORCE_MARKER in name
+
+
+def _value_from_match(m: re.Match[str]) -> datetime:
+    """Build the datetime; raises ValueError when it is not a calendar date."""
+    g = m.groupdict()
+    if g.get("ms"):
+        return datetime.fromtimestamp(int(g["ms"]) / 1000, tz=timezone.utc).replace(tzinfo=None, microsecond=0)
+    if g.get("epoch"):
+        return datetime.fromtimestamp(int(g["epoch"]), tz=timezone.utc).replace(tzinfo=None)
+    h = int(g["h"]) if g.get("h") else 0
+    ampm = (g.get("ampm") or "").lower().replace(".", "")
+    if ampm:
+        if not 1 <= h <= 12:
+            raise ValueError("hour out of range for a 12-hour clock")
+        h = (h % 12) + (12 if ampm == "pm" else 0)
+    return datetime(
+        int(g["y"]), int(g["mo"]), int(g.get("d") or 1), h,
+        int(g["mi"]) if g.get("mi") else 0, int(g["s"]) if g.get("s") else 0,
+    )
+
+
+def match_name(name: str) -> tuple[NamePattern, re.Match[str]] | None:
+    """The first pattern that yields a real date from `name` (for tests/tools)."""
+    stem = _clean(name)
+    for pat in PATTERNS:
+        m = pat.regex.search(stem)
+        if m:
+            try:
+                _value_from_match(m)
+            except (ValueError, OverflowError, OSError):
+                continue
+            return pat, m
+    return None
+
+
+def _clean(name: str) -> str:
+    stem = strip_extension(os.path.basename(name))
+    stem = stem.replace(FORCE_MARKER, " ")
+    return _TAGS_RE.sub(" ", stem).strip()
+
+
+def filename_candidates(name: str, *, now: datetime | None = None) -> list[Candidate]:
+    """Candidates from a file name: at most one accepted, plus rejections."""
+    stem = _clean(name)
+    forced = has_force_marker(name)
+    out: list[Candidate] = []
+    seen_spans: set[int] = set()
+    for pat in PATTERNS:
+        m = pat.regex.search(stem)
+        if not m:
+            continue
+        raw = m.group(0)
+        try:
+            value = _value_from_match(m)
+        except (ValueError, OverflowError, OSError):
+            if m.start() not in seen_spans:
+                seen_spans.add(m.start())
+                out.append(Candidate(
+                    "filename", None, None, pat.precision, pat.is_utc, False,
+                    f"rejected: the digits in the name ({pat.name} pattern) are not a real date", raw,
+                ))
+            continue
+        c = Candidate(
+            "filename:weak" if pat.weak else "filename", value, None, pat.precision, pat.is_utc,
+            True, f"{pat.name} pattern" + (", forced" if forced else ""), raw, forced,
+        )
+        check_plausible(c, now)
+        if not c.accepted:
+            # A shape that looks like a date but lands outside the plausible
+            # years is a digit run, not a date; keep looking.
+            c.reason = f"rejected: the digits in the name ({pat.name} pattern) are not a plausible date"
+            if m.start() not in seen_spans:
+                seen_spans.add(m.start())
+                out.append(c)
+            continue
+        out.append(c)
+        return out
+    if forced and out:
+        # [FORCE] without a usable date: nothing to force; say so.
+        out.append(Candidate("filename", None, None, Precision.SECOND, False, False,
+                             "rejected: [FORCE] marker but no date in the name", name))
+    return out
+
+
+_FOLDER_DAY = re.compile(r"(?<!\d)(?P<y>(?:18|19|20)\d\d)[-_. ]?(?P<mo>[01]\d)[-_. ]?(?P<d>[0-3]\d)(?!\d)")
+_FOLDER_MONTH = re.compile(r"^(?P<y>(?:18|19|20)\d\d)[-_. ](?P<mo>[01]\d)(?!\d)")
+_YEAR = re.compile(r"^(?:18|19|20)\d\d$")
+_MONTH_DIR = re.compile(r"^(?P<mo>0?[1-9]|1[0-2])(?:\b|[-_ ].*)$")
+
+
+def folder_candidates(dir_path: str, root: str | None = None, *, now: datetime | None = None) -> list[Candidate]:
+    """A day or month candidate from the folder path below `root`.
+
+    The deepest folder carrying a full date wins (`2019/2019-08-12 Trip`);
+    otherwise a year folder followed by a month folder (`2019/08`).
+    """
+    path = os.path.normpath(dir_path)
+    if root:
+        root_n = os.path.normpath(root)
+        if os.path.isfile(root_n):
+            root_n = os.path.dirname(root_n)
+        rel = os.path.relpath(path, root_n)
+        if rel.startswith(".."):
+            rel = path
+        parts = [p for p in rel.split(os.sep) if p and p != "."]
+    else:
+        parts = [p for p in path.split(os.sep) if p]
+    for part in reversed(parts):
+        clean = _TAGS_RE.sub(" ", part)
+        m = _FOLDER_DAY.search(clean)
+        if m:
+            try:
+                value = datetime(int(m["y"]), int(m["mo"]), int(m["d"]))
+            except ValueError:
+                continue
+            c = Candidate("folder", value, None, Precision.DAY, False, True, f"folder {part!r}", part)
+            return [check_plausible(c, now)]
+    for i in range(len(parts) - 1, -1, -1):
+        part = parts[i]
+        m = _FOLDER_MONTH.match(part)
+        if m and 1 <= int(m["mo"]) <= 12:
+            c = Candidate("folder", datetime(int(m["y"]), int(m["mo"]), 1), None, Precision.MONTH, False, True, f"folder {part!r}", part)
+            return [check_plausible(c, now)]
+        if i > 0 and _YEAR.match(parts[i - 1]):
+            mm = _MONTH_DIR.match(part)
+            if mm:
+                c = Candidate(
+                    "folder", datetime(int(parts[i - 1]), int(mm["mo"]), 1), None, Precision.MONTH, False, True,
+                    f"folders {parts[i - 1]!r}/{part!r}", f"{parts[i - 1]}/{part}",
+                )
+                return [check_plausible(c, now)]
+    return []

@@ -1,0 +1,374 @@
+"""Embedded image metadata (EXIF, XMP, IPTC, PNG text) as plain data.
+
+Library choice: python-exiv2 (`exiv2` on PyPI; its wheels bundle libexiv2).
+Measured on this machine it read EXIF/XMP/IPTC of a JPEG in 0.05 ms against
+0.24 ms for Pillow's `getexif`, found the right DateTimeOriginal in every dated
+real JPEG tried, and reads TIFF-based RAW (NEF, DNG, CR2, ARW…), RAF, PNG,
+WebP and HEIC/AVIF (BMFF) metadata — Pillow's EXIF reader misses XMP and IPTC,
+where DATE-PITFALLS 1 says many capture times live. exiv2 also writes
+losslessly, which the export step needs for the corrected date.
+
+`read_metadata` takes the bytes already read for hashing (one read per file)
+or a path, and returns an `ImageMetadata` holding only plain Python values;
+`ImageMetadata.candidates()` turns the date tags into timestamp candidates.
+What exiv2 does not decode and real files carry is read here by hand: PNG
+`Creation Time` text chunks, Reconyx trail-camera maker notes and the
+Olympus `[picture info]` segment.
+
+exiv2 objects never leave this module, so callers can pickle the result
+across a process pool. exiv2's own warnings are silenced: a bad file is
+reported once, as the per-file error of the analysis.
+"""
+from __future__ import annotations
+
+import re
+import struct
+import zlib
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import exiv2
+
+from .timestamps import Candidate, Precision, candidate_from_datetime, make_candidate, parse_offset
+
+exiv2.LogMsg.setLevel(exiv2.LogMsg.Level.mute)
+
+# Keys whose values we keep (everything else is skipped without converting
+# it to a string — maker notes can be tens of kilobytes).
+_WANTED = frozenset(
+    {
+        "Exif.Image.Make",
+        "Exif.Image.Model",
+        "Exif.Image.Orientation",
+        "Exif.Image.DateTime",
+        "Exif.Image.DateTimeOriginal",
+        "Exif.Photo.DateTimeOriginal",
+        "Exif.Photo.SubSecTimeOriginal",
+        "Exif.Photo.OffsetTimeOriginal",
+        "Exif.Photo.DateTimeDigitized",
+        "Exif.Photo.OffsetTimeDigitized",
+        "Exif.Photo.OffsetTime",
+        "Exif.Photo.PixelXDimension",
+        "Exif.Photo.PixelYDimension",
+        "Exif.GPSInfo.GPSDateStamp",
+        "Exif.GPSInfo.GPSTimeStamp",
+        "Xmp.exif.DateTimeOriginal",
+        "Xmp.exif.DateTimeDigitized",
+        "Xmp.xmp.CreateDate",
+        "Xmp.xmp.ModifyDate",
+        "Xmp.photoshop.DateCreated",
+        "Xmp.tiff.Make",
+        "Xmp.tiff.Model",
+        "Xmp.tiff.Orientation",
+        "Iptc.Application2.DateCreated",
+        "Iptc.Application2.TimeCreated",
+    }
+)
+
+# exiv2 key -> our candidate source, for the simple one-tag dates.
+_DATE_SOURCES: tuple[tuple[str, str, str | None], ...] = (
+    # (exiv2 key, source, key of the separate offset tag)
+    ("Exif.Photo.DateTimeOriginal", "exif:DateTimeOriginal", "Exif.Photo.OffsetTimeOriginal"),
+    ("Exif.Photo.DateTimeDigitized", "exif:CreateDate", "Exif.Photo.OffsetTimeDigitized"),
+    ("Exif.Image.DateTime", "exif:ModifyDate", "Exif.Photo.OffsetTime"),
+    ("Xmp.exif.DateTimeOriginal", "xmp:exif:DateTimeOriginal", None),
+    ("Xmp.photoshop.DateCreated", "xmp:photoshop:DateCreated", None),
+    ("Xmp.xmp.CreateDate", "xmp:CreateDate", None),
+    ("Xmp.exif.DateTimeDigitized", "xmp:exif:DateTimeDigitized", None),
+    ("Xmp.xmp.ModifyDate", "xmp:ModifyDate", None),
+)
+
+# The same XMP tags in a sidecar file.
+SIDECAR_SOURCES: tuple[tuple[str, str], ...] = (
+    ("Xmp.exif.DateTimeOriginal", "xmp-sidecar:exif:DateTimeOriginal"),
+    ("Xmp.photoshop.DateCreated", "xmp-sidecar:photoshop:DateCreated"),
+    ("Xmp.xmp.CreateDate", "xmp-sidecar:CreateDate"),
+)
+
+
+class MetadataError(Exception):
+    """The metadata of a file could not be read at all."""
+
+
+@dataclass
+class ImageMetadata:
+    width: int | None = None
+    height: int | None = None
+    make: str | None = None
+    model: str | None = None
+    orientation: int | None = None  # EXIF 1..8
+    tags: dict[str, str] = field(default_factory=dict)  # raw strings of _WANTED keys
+    extra_dates: list[tuple[str, datetime]] = field(default_factory=list)  # (source, local value) from maker notes
+    png_creation_time: str | None = None
+    mime: str | None = None
+
+    def candidates(self, now: datetime | None = None) -> list[Candidate]:
+        return candidates_from_tags(self.tags, now=now) + self._other_candidates(now)
+
+    def _other_candidates(self, now: datetime | None) -> list[Candidate]:
+        out = [candidate_from_datetime(src, value, raw=value.isoformat(sep=" "), now=now) for src, value in self.extra_dates]
+        if self.png_creation_time:
+            out.append(make_candidate("png:CreationTime", self.png_creation_time, now=now))
+        return out
+
+
+def candidates_from_tags(tags: dict[str, str], *, now: datetime | None = None) -> list[Candidate]:
+    """Date candidates from exiv2 key -> string values (embedded metadata)."""
+    out: list[Candidate] = []
+    for key, source, offset_key in _DATE_SOURCES:
+        raw = tags.get(key)
+        if raw is None:
+            continue
+        offset = parse_offset(tags.get(offset_key)) if offset_key else None
+        out.append(make_candidate(source, raw, utc_offset=offset, now=now))
+    # TIFF/EP puts DateTimeOriginal in IFD0; use it when the Exif IFD has none.
+    if "Exif.Photo.DateTimeOriginal" not in tags and "Exif.Image.DateTimeOriginal" in tags:
+        out.append(make_candidate("exif:DateTimeOriginal", tags["Exif.Image.DateTimeOriginal"], now=now))
+    iptc = _iptc_candidate(tags, now)
+    if iptc:
+        out.append(iptc)
+    gps = _gps_candidate(tags, now)
+    if gps:
+        out.append(gps)
+    return out
+
+
+def _iptc_candidate(tags: dict[str, str], now: datetime | None) -> Candidate | None:
+    date = (tags.get("Iptc.Application2.DateCreated") or "").strip()
+    if not date:
+        return None
+    time = (tags.get("Iptc.Application2.TimeCreated") or "").strip()
+    offset = None
+    if time:
+        m = re.match(r"^(\d\d):?(\d\d):?(\d\d)([+-]\d\d:?\d\d)?$", time)
+        if m:
+            time = f"{m.group(1)}:{m.group(2)}:{m.group(3)}"
+            # Many writers fill TimeCreated's zone with +00:00 whatever the
+            # real zone is, so a zero offset here is not evidence of UTC.
+            if m.group(4) and parse_offset(m.group(4)) not in (None, 0):
+                offset = parse_offset(m.group(4))
+        else:
+            time = ""
+    c = make_candidate("iptc:DateCreated", f"{date} {time}".strip(), utc_offset=offset, now=now)
+    if c.raw is not None:
+        c.raw = f"{date} {tags.get('Iptc.Application2.TimeCreated', '')}".strip()
+    return c
+
+
+def _rational_seconds(text: str) -> float | None:
+    parts = text.split()
+    if len(parts) != 3:
+        return None
+    total = 0.0
+    for part, scale in zip(parts, (3600, 60, 1)):
+        num, _, den = part.partition("/")
+        try:
+            n, d = int(num), int(den or 1)
+        except ValueError:
+            return None
+        if d == 0:
+            return None
+        total += n / d * scale
+    return total
+
+
+def _gps_candidate(tags: dict[str, str], now: datetime | None) -> Candidate | None:
+    date = (tags.get("Exif.GPSInfo.GPSDateStamp") or "").strip()
+    time = (tags.get("Exif.GPSInfo.GPSTimeStamp") or "").strip()
+    if not date or not time:
+        return None  # a time without a date cannot place the photo
+    secs = _rational_seconds(time)
+    c = make_candidate("gps:DateTime", date, is_utc=True, now=now)
+    c.raw = f"{date} {time}"
+    if not c.accepted or c.value is None:
+        return c
+    if secs is None or not 0 <= secs < 86400:
+        c.accepted, c.value, c.reason = False, None, "rejected: the GPS time is not a time of day"
+        return c
+    c.value = c.value + timedelta(seconds=int(secs))
+    c.precision = Precision.SECOND
+    return c
+
+
+def _reconyx_date(makernote: bytes) -> datetime | None:
+    """Reconyx HyperFire maker notes: int16u LE words, 0xF101 version tag,
+    seconds, minutes, hours, month, day, year at words 11..16."""
+    if len(makernote) < 34 or makernote[:2] != b"\x01\xf1":
+        return None
+    sec, minute, hour, month, day, year = struct.unpack_from("<6H", makernote, 22)
+    try:
+        return datetime(year, month, day, hour, minute, sec)
+    except ValueError:
+        return None
+
+
+_PICTURE_INFO = re.compile(rb"\[picture info\][^\x00]{0,2000}?TimeDate=(\d{6,11})")
+
+
+def _olympus_picture_info(data: bytes) -> datetime | None:
+    """Old Olympus cameras write '[picture info] … TimeDate=<seconds>' in an
+    APP segment; the seconds count the camera's wall clock, not UTC."""
+    m = _PICTURE_INFO.search(data, 0, 131072)
+    if not m:
+        return None
+    try:
+        return datetime(1970, 1, 1) + timedelta(seconds=int(m.group(1)))
+    except OverflowError:
+        return None
+
+
+def _png_creation_time(data: bytes) -> str | None:
+    """The 'Creation Time' text chunk of a PNG (tEXt, zTXt or iTXt)."""
+    pos = 8
+    n = len(data)
+    while pos + 8 <= n:
+        length, ctype = struct.unpack_from(">I4s", data, pos)
+        body = data[pos + 8 : pos + 8 + length]
+        if ctype in (b"tEXt", b"zTXt", b"iTXt"):
+            key, _, rest = body.partition(b"\x00")
+            if key == b"Creation Time":
+                try:
+                    if ctype == b"tEXt":
+                        return rest.decode("latin-1")
+                    if ctype == b"zTXt":
+                        return zlib.decompress(rest[1:]).decode("latin-1")
+                    flag, method = rest[0], rest[1]
+                    _lang, _, rest2 = rest[2:].partition(b"\x00")
+                    _tkey, _, text = rest2.partition(b"\x00")
+                    return (zlib.decompress(text) if flag else text).decode("utf-8", "replace")
+                except (zlib.error, IndexError):
+                    return None
+        if ctype in (b"IDAT", b"IEND"):
+            break  # text chunks that matter come before the image data
+        pos += 12 + length
+    return None
+
+
+def _datum_string(d) -> str | None:
+    try:
+        return d.toString()
+    except Exception:  # undecodable bytes in a hostile file
+        return None
+
+
+def read_metadata(source: bytes | str, *, kind_hint: str | None = None) -> ImageMetadata:
+    """Read embedded metadata from file bytes (preferred) or a path.
+
+    Raises `MetadataError` when exiv2 cannot parse the container at all;
+    a file without metadata returns an empty `ImageMetadata`.
+    """
+    try:
+        image = exiv2.ImageFactory.open(source)
+        image.readMetadata()
+    except exiv2.Exiv2Error as e:
+        raise MetadataError(str(e.args[-1] if e.args else e)) from None
+    md = ImageMetadata()
+    tags = md.tags
+    makernote: bytes | None = None
+    for group in (image.exifData(), image.xmpData(), image.iptcData()):
+        for d in group:
+            key = d.key()
+            if key in _WANTED:
+                if key not in tags:  # first wins (IFD0 before IFD1 thumbnails)
+                    v = _datum_string(d)
+                    if v is not None:
+                        tags[key] = v.strip()
+            elif key == "Exif.Photo.MakerNote" and d.count() >= 34:
+                makernote = _first_bytes(d, 34)
+    md.make = _clean_text(tags.get("Exif.Image.Make") or tags.get("Xmp.tiff.Make"))
+    md.model = _clean_text(tags.get("Exif.Image.Model") or tags.get("Xmp.tiff.Model"))
+    md.orientation = _int_or_none(tags.get("Exif.Image.Orientation") or tags.get("Xmp.tiff.Orientation"))
+    if md.orientation is not None and not 1 <= md.orientation <= 8:
+        md.orientation = None
+    try:
+        md.width, md.height = image.pixelWidth() or None, image.pixelHeight() or None
+        md.mime = image.mimeType()
+    except exiv2.Exiv2Error:
+        pass
+    if makernote is not None:
+        d = _reconyx_date(makernote)
+        if d:
+            md.extra_dates.append(("makernote:DateTimeOriginal", d))
+            md.make = md.make or "RECONYX"
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        data = bytes(source[:131072]) if not isinstance(source, bytes) else source
+        if data[:3] == b"\xff\xd8\xff" and "Exif.Photo.DateTimeOriginal" not in tags:
+            d = _olympus_picture_info(data)
+            if d:
+                md.extra_dates.append(("makernote:DateTimeOriginal", d))
+        if data[:8] == b"\x89PNG\r\n\x1a\n":
+            md.png_creation_time = _png_creation_time(data)
+    return md
+
+
+def _first_bytes(d, n: int) -> bytes | None:
+    text = _datum_string(d)
+    if not text:
+        return None
+    try:
+        return bytes(int(x) for x in text.split()[:n])
+    except ValueError:
+        return None
+
+
+def _clean_text(v: str | None) -> str | None:
+    if v is None:
+        return None
+    v = v.replace("\x00", "").strip()
+    return v or None
+
+
+def _int_or_none(v: str | None) -> int | None:
+    try:
+        return int(v) if v is not None else None
+    except ValueError:
+        return None
+
+
+def read_xmp_sidecar(path: str) -> dict[str, str]:
+    """The date tags of an XMP sidecar file, as exiv2 key -> string."""
+    with open(path, "rb") as f:
+        return read_xmp_packet(f.read(4 << 20))
+
+
+def read_xmp_packet(packet: bytes) -> dict[str, str]:
+    """The date tags of a bare XMP packet (sidecar file, video XMP box)."""
+    start = packet.find(b"<")
+    if start < 0:
+        raise MetadataError("no XMP packet")
+    try:
+        image = exiv2.ImageFactory.open(packet[start:])
+        image.readMetadata()
+    except exiv2.Exiv2Error as e:
+        raise MetadataError(str(e.args[-1] if e.args else e)) from None
+    out: dict[str, str] = {}
+    wanted = {"Xmp.exif.DateTimeOriginal", "Xmp.photoshop.DateCreated", "Xmp.xmp.CreateDate", "Xmp.xmp.ModifyDate"}
+    for d in image.xmpData():
+        key = d.key()
+        if key in wanted and key not in out:
+            v = _datum_string(d)
+            if v is not None:
+                out[key] = v.strip()
+    return out
+
+
+def embedded_preview(source: bytes | str, min_side: int = 320) -> bytes | None:
+    """The smallest embedded JPEG preview whose shorter side is at least
+    `min_side` (RAW files carry one; decoding the raw sensor data is out of
+    scope). Falls back to the largest JPEG preview when none is that big."""
+    try:
+        image = exiv2.ImageFactory.open(source)
+        image.readMetadata()
+        pm = exiv2.PreviewManager(image)
+        props = [p for p in pm.getPreviewProperties() if p.mimeType_ == "image/jpeg"]
+    except exiv2.Exiv2Error:
+        return None
+    if not props:
+        return None
+    props.sort(key=lambda p: p.width_ * p.height_)
+    chosen = next((p for p in props if min(p.width_, p.height_) >= min_side), props[-1])
+    try:
+        return bytes(pm.getPreviewImage(chosen).copy())
+    except (exiv2.Exiv2Error, TypeError):
+        return None
+

@@ -1,0 +1,168 @@
+"""Sidecar files next to a media file: XMP sidecars and Google Takeout JSON.
+
+XMP sidecars are found as `name.ext.xmp` (darktable, digiKam) or `name.xmp`
+(Lightroom, Capture One), any letter case.
+
+Google Takeout writes one JSON per media file, and its naming is irregular:
+
+- `IMG_1234.jpg.json`, newer exports `IMG_1234.jpg.supplemental-metadata.json`;
+- the JSON name (without `.json`) is cut at a fixed length, so long names
+  become `…jpg.supplemental-metad.json`, `…jpg.suppl.json`, `…jp.json` or even
+  cut inside the media name;
+- duplicates: the media file `name(1).jpg` belongs to `name.jpg(1).json`
+  (the counter moves behind the extension);
+- edited copies `name-edited.jpg` have no JSON of their own and use the
+  original's;
+- some old exports drop the extension: `name.json`.
+
+`find_takeout_json` implements those rules by prefix matching on the
+directory listing (cached per directory, since a Takeout folder holds
+thousands of files). `photoTakenTime` (Unix seconds, UTC) is the capture
+time; `creationTime` is the upload time and only a weak candidate.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+from datetime import datetime, timezone
+from functools import lru_cache
+
+from .metadata import SIDECAR_SOURCES, MetadataError, read_xmp_sidecar
+from .timestamps import Candidate, Precision, candidate_from_datetime, make_candidate
+
+SIDECAR_EXTENSIONS = frozenset({".xmp", ".json"})
+_COUNTER = re.compile(r"^(?P<base>.*?)\((?P<n>\d+)\)$")
+# Google localises the "-edited" suffix.
+EDITED_SUFFIXES = ("-edited", "-bearbeitet", "-modifié", "-editado", "-modificato", "-bewerkt", "-redigeret")
+_SUPPLEMENTAL = ".supplemental-metadata"
+MIN_TRUNCATED_LEN = 30  # a JSON stem cut shorter than this is not trusted as a prefix match
+
+
+@lru_cache(maxsize=64)
+def _listing(directory: str, mtime_ns: int) -> tuple[str, ...]:
+    try:
+        return tuple(os.listdir(directory))
+    except OSError:
+        return ()
+
+
+def _dir_entries(directory: str) -> tuple[str, ...]:
+    try:
+        mtime = os.stat(directory).st_mtime_ns
+    except OSError:
+        return ()
+    return _listing(directory, mtime)
+
+
+def find_xmp_sidecars(path: str) -> list[str]:
+    """Existing XMP sidecars of `path`: `name.ext.xmp` first, then `name.xmp`."""
+    directory, name = os.path.split(path)
+    stem = os.path.splitext(name)[0]
+    wanted = [(name + ".xmp").lower(), (stem + ".xmp").lower()]
+    entries = {e.lower(): e for e in _dir_entries(directory or ".")}
+    found = []
+    for w in wanted:
+        if w in entries and w != name.lower():
+            found.append(os.path.join(directory, entries[w]))
+    return found
+
+
+def _split_counter(s: str) -> tuple[str, str]:
+    m = _COUNTER.match(s)
+    return (m["base"], m["n"]) if m else (s, "")
+
+
+def find_takeout_json(path: str) -> str | None:
+    """The Google Takeout JSON that describes `path`, or None."""
+    directory, name = os.path.split(path)
+    stem, ext = os.path.splitext(name)
+    base, counter = _split_counter(stem)
+    for suffix in EDITED_SUFFIXES:  # an edited copy uses the original's JSON
+        if base.lower().endswith(suffix):
+            base = base[: -len(suffix)]
+            break
+    full = base + ext  # e.g. "IMG_1234.jpg"
+    targets = [full + _SUPPLEMENTAL]
+    best: tuple[int, str] | None = None
+    for entry in _dir_entries(directory or "."):
+        if not entry.lower().endswith(".json") or entry == name:
+            continue
+        jstem = entry[:-5]
+        jbase, jcounter = _split_counter(jstem)
+        score = None
+        if jcounter == counter:
+            for target in targets:
+                if target.startswith(jbase) and (len(jbase) >= len(full) or len(jbase) >= MIN_TRUNCATED_LEN):
+                    # Longer matches are more specific; an exact media name beats a cut one.
+                    score = 1000 + len(jbase) if len(jbase) >= len(full) else len(jbase)
+                    break
+            if score is None and jbase == base:  # "name.json"
+                score = 500
+        if score is None and counter and not jcounter and jstem in (stem + ext, stem + ext + _SUPPLEMENTAL):
+            score = 900  # "name(1).jpg.json" spelled with the counter kept in place
+        if score is not None and (best is None or score > best[0]):
+            best = (score, entry)
+    if best is None:
+        return None
+    return os.path.join(directory, best[1])
+
+
+def takeout_candidates(json_path: str, *, now: datetime | None = None) -> list[Candidate]:
+    """photoTakenTime (UTC, strong) and creationTime (upload, weak)."""
+    try:
+        with open(json_path, "rb") as f:
+            data = json.loads(f.read(1 << 20))
+    except (OSError, ValueError) as e:
+        return [Candidate("takeout-json:photoTakenTime", None, None, Precision.SECOND, True, False,
+                          f"rejected: the Takeout JSON could not be read ({type(e).__name__})", os.path.basename(json_path))]
+    if not isinstance(data, dict):
+        return []
+    out: list[Candidate] = []
+    for key, source in (("photoTakenTime", "takeout-json:photoTakenTime"), ("creationTime", "takeout-json:creationTime")):
+        node = data.get(key)
+        if not isinstance(node, dict) or "timestamp" not in node:
+            continue
+        raw = str(node.get("timestamp"))
+        try:
+            seconds = int(raw)
+        except ValueError:
+            out.append(Candidate(source, None, None, Precision.SECOND, True, False, "rejected: not a Unix timestamp", raw))
+            continue
+        if seconds <= 0:
+            out.append(Candidate(source, None, None, Precision.SECOND, True, False, "rejected: blank or zero date", raw))
+            continue
+        try:
+            value = datetime.fromtimestamp(seconds, tz=timezone.utc).replace(tzinfo=None)
+        except (OverflowError, OSError, ValueError):
+            out.append(Candidate(source, None, None, Precision.SECOND, True, False, "rejected: not a real calendar date", raw))
+            continue
+        out.append(candidate_from_datetime(source, value, is_utc=True, raw=raw, now=now))
+    return out
+
+
+def xmp_sidecar_candidates(xmp_path: str, *, now: datetime | None = None) -> list[Candidate]:
+    try:
+        tags = read_xmp_sidecar(xmp_path)
+    except (MetadataError, OSError) as e:
+        return [Candidate("xmp-sidecar:exif:DateTimeOriginal", None, None, Precision.SECOND, False, False,
+                          f"rejected: the XMP sidecar could not be read ({e})", os.path.basename(xmp_path))]
+    return [make_candidate(source, tags[key], now=now) for key, source in SIDECAR_SOURCES if key in tags]
+
+
+def sidecar_candidates(path: str, *, now: datetime | None = None) -> tuple[list[Candidate], list[str]]:
+    """All sidecar candidates of a media file, and the sidecar paths used."""
+    cands: list[Candidate] = []
+    used: list[str] = []
+    for xmp in find_xmp_sidecars(path)[:1]:  # name.ext.xmp wins over name.xmp
+        cands += xmp_sidecar_candidates(xmp, now=now)
+        used.append(xmp)
+    js = find_takeout_json(path)
+    if js:
+        cands += takeout_candidates(js, now=now)
+        used.append(js)
+    return cands, used
+
+
+def is_sidecar_name(name: str) -> bool:
+    return os.path.splitext(name)[1].lower() in SIDECAR_EXTENSIONS
