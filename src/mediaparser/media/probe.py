@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 
 CHUNK = 1024 * 1024
@@ -144,22 +145,41 @@ class HashedFile:
     sha256: str
     size: int
     head: bytes
+    # The whole content, when the caller asked to keep it (images analysed
+    # from memory: hash, metadata and decode then share a single read).
+    data: bytes | None = None
 
 
-def hash_and_head(path: str | os.PathLike, chunk: int = CHUNK) -> HashedFile:
-    """Read a file once: its SHA-256, its byte count, and its first bytes."""
+def hash_and_head(
+    path: str | os.PathLike,
+    chunk: int = CHUNK,
+    *,
+    keep_if: Callable[[bytes], bool] | None = None,
+    keep_limit: int = 0,
+) -> HashedFile:
+    """Read a file once: its SHA-256, its byte count, and its first bytes.
+
+    With `keep_if`, a file of at most `keep_limit` bytes whose first bytes
+    satisfy `keep_if(head)` is read whole and returned in `data`, so nothing
+    else has to open it again. Larger files (videos) stream in `chunk`s.
+    """
     h = hashlib.sha256()
     size = 0
     head = b""
     with open(path, "rb") as f:
-        while True:
-            block = f.read(chunk)
-            if not block:
-                break
-            if not head:
-                head = block[:HEAD_BYTES]
+        first = f.read(chunk)
+        head = first[:HEAD_BYTES]
+        if keep_if is not None and keep_limit > 0:
+            total = os.fstat(f.fileno()).st_size
+            if total <= keep_limit and keep_if(head):
+                data = first + f.read() if len(first) == chunk else first
+                h.update(data)
+                return HashedFile(h.hexdigest(), len(data), head, data)
+        block = first
+        while block:
             h.update(block)
             size += len(block)
+            block = f.read(chunk)
     return HashedFile(h.hexdigest(), size, head)
 
 

@@ -27,10 +27,11 @@ from __future__ import annotations
 
 import io
 import os
+import struct
 import tempfile
 from dataclasses import dataclass
 
-from PIL import Image, ImageOps
+from PIL import Image
 
 MAX_SIDE = 320
 # 250 MP: above every phone and medium-format camera sold today (200 MP
@@ -188,15 +189,9 @@ def decode_image(data: bytes, file_type: str, orientation: int | None, max_side:
         raise
     except Image.DecompressionBombError as e:
         raise ThumbnailError(f"refused: {e}") from None
-    except (OSError, ValueError, SyntaxError, EOFError, IndexError, struct_error()) as e:
+    except (OSError, ValueError, SyntaxError, EOFError, IndexError, struct.error) as e:
         raise ThumbnailError(f"cannot decode image: {e}") from None
     raise ThumbnailError(f"no decoder for {file_type} images")
-
-
-def struct_error():
-    import struct
-
-    return struct.error
 
 
 def prepare_frame(img: Image.Image, max_side: int = MAX_SIDE) -> Image.Image:
