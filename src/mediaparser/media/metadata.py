@@ -353,22 +353,22 @@ def read_xmp_packet(packet: bytes) -> dict[str, str]:
 
 
 def embedded_preview(source: bytes | str, min_side: int = 320) -> bytes | None:
-    """The smallest embedded JPEG preview whose shorter side is at least
-    `min_side` (RAW files carry one; decoding the raw sensor data is out of
-    scope). Falls back to the largest JPEG preview when none is that big."""
+    """The smallest embedded preview (JPEG or TIFF) whose shorter side is at
+    least `min_side` — RAW files carry one, and decoding the sensor data is out
+    of scope. Falls back to the largest preview when none is that big."""
     try:
         image = exiv2.ImageFactory.open(source)
         image.readMetadata()
         pm = exiv2.PreviewManager(image)
-        props = [p for p in pm.getPreviewProperties() if p.mimeType_ == "image/jpeg"]
+        props = [p for p in pm.getPreviewProperties() if p.mimeType_ in ("image/jpeg", "image/tiff")]
     except exiv2.Exiv2Error:
         return None
     if not props:
         return None
-    props.sort(key=lambda p: p.width_ * p.height_)
+    # JPEG first at equal size: it decodes with DCT scaling.
+    props.sort(key=lambda p: (p.width_ * p.height_, p.mimeType_ != "image/jpeg"))
     chosen = next((p for p in props if min(p.width_, p.height_) >= min_side), props[-1])
     try:
         return bytes(pm.getPreviewImage(chosen).copy())
     except (exiv2.Exiv2Error, TypeError):
         return None
-

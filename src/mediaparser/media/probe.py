@@ -97,6 +97,8 @@ def sniff(head: bytes, extension: str = "") -> FileType:
         if head[8:10] == b"CR":
             return _TIFF_RAW["cr2"]
         return FileType("tiff", "image/tiff", "tif", "image")
+    if head[:4] in (b"II+\x00", b"MM\x00+"):  # BigTIFF (scanners, microscopy)
+        return FileType("tiff", "image/tiff", "tif", "image")
     if head[:4] in (b"IIRO", b"IIRS"):
         return FileType("orf", "image/x-olympus-orf", "orf", "image")
     if head[:4] == b"IIU\x00":

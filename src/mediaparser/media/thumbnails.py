@@ -123,6 +123,7 @@ def decode_jpeg(data: bytes, orientation: int | None, max_side: int = MAX_SIDE) 
         # draft() picks the strongest DCT scaling that still covers the request.
         im.draft("RGB", (max_side, max_side))
         img = _shrink(_to_rgb(im), max_side)
+        img.load()  # decode now, while the file object is open
     img = _apply_orientation(img, orientation)
     ow, oh = _oriented_size(w, h, orientation)
     return Decoded(img, ow, oh)
@@ -140,7 +141,10 @@ def decode_heif(data: bytes, max_side: int = MAX_SIDE) -> Decoded:
         # Use the embedded thumbnail when it is close to the target size.
         for i, box in enumerate(sizes):
             if box >= max_side * 3 // 4:
-                img = primary.get_thumbnail(i).to_pillow()
+                try:
+                    img = primary.get_thumbnail(i).to_pillow()
+                except (ValueError, RuntimeError, OSError, IndexError):
+                    img = None  # a broken thumbnail item: decode the primary image
                 break
         if img is None:
             img = primary.to_pillow()
@@ -163,6 +167,7 @@ def decode_generic(data: bytes, orientation: int | None, max_side: int = MAX_SID
         if im.format == "JPEG":
             im.draft("RGB", (max_side, max_side))
         img = _shrink(_to_rgb(im), max_side)
+        img.load()  # decode now, while the file object is open
     img = _apply_orientation(img, orientation)
     ow, oh = _oriented_size(w, h, orientation)
     return Decoded(img, ow, oh)
@@ -180,8 +185,8 @@ def decode_image(data: bytes, file_type: str, orientation: int | None, max_side:
 
             preview = embedded_preview(data, max_side)
             if preview is None:
-                raise ThumbnailError("the RAW file has no embedded JPEG preview")
-            dec = decode_jpeg(preview, orientation, max_side)
+                raise ThumbnailError("the RAW file has no embedded preview image")
+            dec = decode_generic(preview, orientation, max_side)
             return Decoded(dec.image, None, None)  # the preview's size is not the photo's
         if file_type in ("png", "gif", "webp", "tiff", "bmp"):
             return decode_generic(data, orientation, max_side)

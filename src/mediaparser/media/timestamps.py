@@ -593,6 +593,7 @@ def choose_capture_time(
         reasons.append(f"Only the {winner.precision.value} is known; the time is set to 00:00:00.")
 
     _note_rejections(cands, reasons)
+    reasons = [r[:1].upper() + r[1:] for r in reasons]
     return Decision(
         resolved.local.replace(microsecond=0),
         resolved.offset,

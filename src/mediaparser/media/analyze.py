@@ -1,0 +1,419 @@
+"""Full analysis of one file: path in, `AnalysisResult` out, never an exception.
+
+Order of work, chosen so each file is read once:
+
+1. `stat` (regular file? empty?), then `probe.hash_and_head`: SHA-256 and the
+   first bytes; for images up to `IN_MEMORY_LIMIT` the whole content is kept
+   so metadata and decoding work from memory. Videos are streamed for the
+   hash and their readers seek to the few header boxes they need.
+2. Real type by content (`probe.sniff`), and whether the extension lies.
+3. Capture-time candidates from every source: embedded metadata
+   (metadata.py), the container (video.py), sidecars (sidecars.py), the file
+   name and folder (filenames.py) and the file's mtime; `timestamps.py`
+   chooses.
+4. A thumbnail (reduced decode, oriented, 320 px), written atomically when a
+   directory is given, and dHash/pHash from it.
+
+A bad file (zero bytes, truncated, corrupt, unknown content, a decompression
+bomb, a symlink loop, unreadable) gives a result with `error` set and
+whatever could still be learnt (size, hash, type, dates from its name).
+
+Time limits: `analyze_file_limited` arms a SIGALRM timer around the work (in
+the main thread of a process, as in a process-pool worker) and turns an
+overrun into an error result. It interrupts Python code between C calls;
+a C decoder that never returns can only be stopped by the caller killing the
+worker process, so a pool should also put a deadline on each future. The
+decompression-bomb guard keeps the known way of hanging a decoder out.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import stat as stat_mod
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from . import hashes as phashes
+from .filenames import filename_candidates, folder_candidates
+from .metadata import ImageMetadata, MetadataError, read_metadata
+from .probe import UNKNOWN, describe_os_error, extension_matches, hash_and_head, sniff
+from .sidecars import is_sidecar_name, sidecar_candidates
+from .thumbnails import ThumbnailError, decode_image, prepare_frame, write_thumbnail
+from .timestamps import Candidate, Confidence, Precision, choose_capture_time, format_offset, resolve_zone
+from .video import VideoInfo, probe_with_av, read_video
+
+IN_MEMORY_LIMIT = 256 * 1024 * 1024  # images larger than this are not analysed from memory
+DEFAULT_TIME_LIMIT = 60.0  # seconds per file
+
+# Types whose pixels we can decode (others still get hash, type and dates).
+_IMAGE_TYPES = {"jpeg", "png", "gif", "webp", "tiff", "bmp", "heic", "heif", "avif",
+                "nef", "nrw", "dng", "cr2", "cr3", "arw", "srw", "pef", "orf", "rw2", "raf"}
+_RAW_TYPES = {"nef", "nrw", "dng", "cr2", "cr3", "arw", "srw", "pef", "orf", "rw2", "raf"}
+_VIDEO_TYPES = {"mp4", "mov", "m4v", "3gp", "avi", "mkv", "webm", "mts", "mpeg"}
+_IGNORED_NAMES = {".ds_store", "thumbs.db", "desktop.ini", ".nomedia", "icon\r"}
+
+
+@dataclass
+class AnalysisResult:
+    """Everything the analysis learnt about one file.
+
+    Python-native values (datetimes, minutes, `Candidate`s) for the importer;
+    `to_dict()` gives the JSON shape of `mediaparser analyze`.
+    """
+
+    path: str
+    type: str | None = None  # real format by content: "jpeg", "heic", "mp4", …
+    mime: str | None = None
+    kind: str | None = None  # "image", "video" or "other"
+    extension: str | None = None  # the correct lower-case extension
+    extension_ok: bool | None = None  # False when the file's extension lies
+    size: int | None = None
+    sha256: str | None = None
+    mtime: float | None = None  # Unix seconds
+    width: int | None = None
+    height: int | None = None
+    duration: float | None = None  # seconds (videos)
+    make: str | None = None
+    model: str | None = None
+    orientation: int | None = None  # EXIF 1..8
+    captured_at: datetime | None = None  # local wall-clock capture time
+    utc_offset: int | None = None  # minutes east of UTC; None when unknown
+    offset_assumed: bool = False  # utc_offset is the default zone's, not evidence
+    precision: Precision | None = None
+    source: str | None = None  # the winning candidate's source
+    confidence: Confidence = Confidence.NONE
+    reasons: list[str] = field(default_factory=list)
+    candidates: list[Candidate] = field(default_factory=list)
+    phash: int | None = None
+    dhash: int | None = None
+    detail: float | None = None  # spread of the 32x32 grey image (hashes.py)
+    low_detail: bool | None = None  # nearly uniform picture: hashes unreliable
+    thumbnail: str | None = None  # path of the written thumbnail
+    sidecars: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # non-fatal problems
+    error: str | None = None  # None, or why the file could not be analysed
+    timings: dict[str, float] = field(default_factory=dict)  # ms per stage
+
+    def to_dict(self, *, timings: bool = False) -> dict:
+        d = {
+            "path": self.path,
+            "type": self.type,
+            "mime": self.mime,
+            "kind": self.kind,
+            "extension_ok": self.extension_ok,
+            "extension": self.extension,
+            "size": self.size,
+            "sha256": self.sha256,
+            "mtime": datetime.fromtimestamp(self.mtime, tz=timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+            if self.mtime is not None else None,
+            "width": self.width,
+            "height": self.height,
+            "duration": self.duration,
+            "make": self.make,
+            "model": self.model,
+            "orientation": self.orientation,
+            "captured_at": self.captured_at.isoformat(timespec="seconds") if self.captured_at else None,
+            "utc_offset": format_offset(self.utc_offset),
+            "offset_assumed": self.offset_assumed,
+            "precision": self.precision.value if self.precision else None,
+            "source": self.source,
+            "confidence": self.confidence.value,
+            "reasons": list(self.reasons),
+            "candidates": [c.to_dict() for c in self.candidates],
+            "phash": phashes.to_hex(self.phash) if self.phash is not None else None,
+            "dhash": phashes.to_hex(self.dhash) if self.dhash is not None else None,
+            "detail": round(self.detail, 2) if self.detail is not None else None,
+            "low_detail": self.low_detail,
+            "thumbnail": self.thumbnail,
+            "sidecars": list(self.sidecars),
+            "warnings": list(self.warnings),
+            "error": self.error,
+        }
+        if timings:
+            d["timings"] = {k: round(v, 3) for k, v in self.timings.items()}
+        return d
+
+
+def _keep_in_memory(head: bytes) -> bool:
+    ft = sniff(head)
+    return ft.kind != "video"
+
+
+class _Stage:
+    """Adds the wall time of a `with` block to result.timings[name] (ms)."""
+
+    def __init__(self, result: AnalysisResult, name: str):
+        self.result, self.name = result, name
+
+    def __enter__(self):
+        self.t0 = time.perf_counter()
+
+    def __exit__(self, *exc):
+        self.result.timings[self.name] = self.result.timings.get(self.name, 0.0) + (time.perf_counter() - self.t0) * 1000
+        return False
+
+
+def analyze_file(
+    path: str | os.PathLike,
+    *,
+    timezone: str = "UTC",
+    thumb_dir: str | None = None,
+    with_thumbnail: bool = True,
+    root: str | None = None,
+    now: datetime | None = None,
+) -> AnalysisResult:
+    """Analyse one file. Never raises for a bad file: see `AnalysisResult.error`.
+
+    `timezone` is the default zone for UTC-only times (IANA name, e.g.
+    "Europe/Berlin"). `thumb_dir` receives the thumbnail (by content hash);
+    with `with_thumbnail=False` nothing is decoded and no perceptual hash is
+    computed. `root` limits folder-name dates to the part of the path below it.
+    """
+    path = os.fspath(path)
+    result = AnalysisResult(path=path)
+    try:
+        resolve_zone(timezone)
+    except ValueError as e:
+        result.error = str(e)
+        return result
+    try:
+        _analyze(path, result, timezone, thumb_dir, with_thumbnail, root, now)
+    except _TimeLimit:
+        raise
+    except MemoryError:
+        result.error = "not enough memory to analyse this file"
+    except Exception as e:  # noqa: BLE001 — a hostile file must never stop the walk
+        result.error = f"analysis failed: {type(e).__name__}: {e}"
+    return result
+
+
+def _analyze(path, result: AnalysisResult, zone: str, thumb_dir, with_thumbnail, root, now) -> None:
+    name = os.path.basename(path)
+    ext = os.path.splitext(name)[1].lower().lstrip(".")
+    with _Stage(result, "read_hash"):
+        try:
+            st = os.stat(path)
+        except OSError as e:
+            result.error = describe_os_error(e)
+            return
+        if not stat_mod.S_ISREG(st.st_mode):
+            result.error = "this is a folder, not a file" if stat_mod.S_ISDIR(st.st_mode) else "not a regular file"
+            return
+        result.mtime = st.st_mtime
+        result.size = st.st_size
+        try:
+            hashed = hash_and_head(path, keep_if=_keep_in_memory, keep_limit=IN_MEMORY_LIMIT)
+        except OSError as e:
+            result.error = describe_os_error(e)
+            return
+    result.sha256, result.size = hashed.sha256, hashed.size
+    data = hashed.data
+
+    # Dates that do not depend on the content: name, folder, sidecars, mtime.
+    cands: list[Candidate] = []
+    with _Stage(result, "names"):
+        cands += filename_candidates(name, now=now)
+        cands += folder_candidates(os.path.dirname(os.path.abspath(path)), root, now=now)
+        side, used = sidecar_candidates(path, now=now)
+        cands += side
+        result.sidecars = used
+        mt = datetime.fromtimestamp(st.st_mtime, tz=timezone.utc).replace(tzinfo=None, microsecond=0)
+        cands.append(Candidate("filesystem:mtime", mt, None, Precision.SECOND, True, True,
+                               "file system time: shown, never used as the capture time",
+                               mt.isoformat(sep=" ") + "Z"))
+
+    if hashed.size == 0:
+        result.error = "empty file (0 bytes)"
+        _decide(result, cands, zone, now)
+        return
+
+    ft = sniff(hashed.head, ext)
+    result.type, result.mime, result.kind = ft.type, ft.mime, ft.kind
+    if ft is UNKNOWN or ft.type == "unknown":
+        result.error = "not a recognised photo or video format"
+        result.extension_ok = None
+        _decide(result, cands, zone, now)
+        return
+    result.extension = ft.extension
+    result.extension_ok = extension_matches(ft, ext)
+    if not result.extension_ok:
+        result.warnings.append(f"the extension .{ext or '(none)'} does not match the content ({ft.type}); the right one is .{ft.extension}")
+
+    if ft.kind == "video" or ft.type in _VIDEO_TYPES:
+        _analyze_video(path, ft.type, result, cands, thumb_dir, with_thumbnail, now)
+    elif ft.type in _IMAGE_TYPES:
+        if data is None:
+            with _Stage(result, "read_hash"):
+                with open(path, "rb") as f:  # larger than the in-memory limit
+                    data = f.read()
+        _analyze_image(data, ft.type, result, cands, thumb_dir, with_thumbnail, now)
+    _decide(result, cands, zone, now)
+
+
+def _analyze_image(data: bytes, file_type: str, result: AnalysisResult, cands: list[Candidate],
+                   thumb_dir, with_thumbnail: bool, now) -> None:
+    md = ImageMetadata()
+    with _Stage(result, "metadata"):
+        try:
+            md = read_metadata(data)
+        except MetadataError as e:
+            result.warnings.append(f"embedded metadata could not be read: {e}")
+    cands += md.candidates(now)
+    result.make, result.model, result.orientation = md.make, md.model, md.orientation
+    result.width, result.height = md.width, md.height
+    if result.orientation in (5, 6, 7, 8) and result.width and result.height and file_type not in ("heic", "heif", "avif"):
+        result.width, result.height = result.height, result.width
+    if not with_thumbnail:
+        return
+    with _Stage(result, "thumbnail"):
+        try:
+            decoded = decode_image(data, file_type, md.orientation)
+        except ThumbnailError as e:
+            if file_type in _RAW_TYPES:
+                # The raw file itself is fine; only its preview is unusable.
+                result.warnings.append(f"no thumbnail: {e}")
+            else:
+                result.error = str(e)
+            return
+    if decoded.width and decoded.height:
+        result.width, result.height = decoded.width, decoded.height
+    _hash_and_store(decoded.image, result, thumb_dir)
+
+
+def _analyze_video(path: str, file_type: str, result: AnalysisResult, cands: list[Candidate],
+                   thumb_dir, with_thumbnail: bool, now) -> None:
+    info = VideoInfo()
+    with _Stage(result, "metadata"):
+        try:
+            info = read_video(path, file_type, now)
+        except (OSError, ValueError) as e:
+            result.warnings.append(f"the video header could not be read: {e}")
+    frame = None
+    with _Stage(result, "thumbnail" if with_thumbnail else "metadata"):
+        try:
+            frame = probe_with_av(path, info, now, want_frame=with_thumbnail)
+        except Exception as e:  # noqa: BLE001 — FFmpeg raises many kinds on broken input
+            if with_thumbnail:
+                result.error = f"cannot decode video: {e}"
+            else:
+                result.warnings.append(f"the video could not be opened: {e}")
+    result.warnings += info.notes
+    cands += info.candidates
+    result.width, result.height, result.duration = info.width, info.height, info.duration
+    result.make, result.model = info.make, info.model
+    if with_thumbnail and frame is None and result.error is None:
+        result.error = "cannot decode video: no frame could be decoded"
+    if frame is not None:
+        _hash_and_store(prepare_frame(frame), result, thumb_dir)
+
+
+def _hash_and_store(img, result: AnalysisResult, thumb_dir: str | None) -> None:
+    with _Stage(result, "phash"):
+        ph = phashes.perceptual_hashes(img)
+    result.phash, result.dhash, result.detail, result.low_detail = ph.phash, ph.dhash, ph.detail, ph.low_detail
+    if thumb_dir and result.sha256:
+        with _Stage(result, "thumbnail_write"):
+            try:
+                result.thumbnail = write_thumbnail(img, thumb_dir, result.sha256)
+            except OSError as e:
+                result.warnings.append(f"the thumbnail could not be written: {describe_os_error(e)}")
+
+
+def _decide(result: AnalysisResult, cands: list[Candidate], zone: str, now) -> None:
+    with _Stage(result, "decide"):
+        d = choose_capture_time(cands, zone, now=now)
+    result.captured_at, result.utc_offset, result.precision = d.captured_at, d.utc_offset, d.precision
+    result.source, result.confidence, result.reasons = d.source, d.confidence, d.reasons
+    result.candidates, result.offset_assumed = d.candidates, d.offset_assumed
+
+
+# ---------------------------------------------------------------------------
+# Time limit
+
+
+class _TimeLimit(BaseException):
+    """Raised by the alarm; BaseException so broad `except Exception` in
+    readers cannot swallow it."""
+
+
+@contextmanager
+def time_limit(seconds: float | None):
+    """Raise `_TimeLimit` inside the block after `seconds` (main thread, POSIX).
+
+    Elsewhere (a thread, Windows) it does nothing: the caller's deadline on
+    the future then has to do the job.
+    """
+    usable = (
+        seconds
+        and seconds > 0
+        and hasattr(signal, "setitimer")
+        and threading.current_thread() is threading.main_thread()
+    )
+    if not usable:
+        yield
+        return
+
+    def _raise(signum, frame):
+        raise _TimeLimit()
+
+    previous = signal.signal(signal.SIGALRM, _raise)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def analyze_file_limited(path: str | os.PathLike, *, time_limit_s: float = DEFAULT_TIME_LIMIT, **kwargs) -> AnalysisResult:
+    """`analyze_file` with a per-file time limit; an overrun is an error result.
+
+    Meant for process-pool workers (`pool.submit(analyze_file_limited, path,
+    timezone=…)`): picklable arguments in, picklable result out.
+    """
+    try:
+        with time_limit(time_limit_s):
+            return analyze_file(path, **kwargs)
+    except _TimeLimit:
+        r = AnalysisResult(path=os.fspath(path))
+        r.error = f"analysis took longer than {time_limit_s:g} s and was stopped"
+        return r
+
+
+# ---------------------------------------------------------------------------
+# Walking
+
+
+def is_ignored_name(name: str) -> bool:
+    """Sidecars (analysed with their media file) and system clutter."""
+    low = name.lower()
+    return is_sidecar_name(name) or low in _IGNORED_NAMES or low.startswith("._")
+
+
+def iter_media_paths_with_roots(paths: Iterable[str | os.PathLike]) -> Iterator[tuple[str, str]]:
+    """(file path, the argument it was found under), in a stable order.
+
+    Folders are walked without following symbolic links (no loops); symlinked
+    files are yielded (the analysis reports a broken or looping one).
+    """
+    for p in paths:
+        p = os.fspath(p)
+        if os.path.isdir(p) and not os.path.islink(p):
+            for dirpath, dirnames, filenames in os.walk(p, followlinks=False):
+                dirnames.sort()
+                dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+                for fn in sorted(filenames):
+                    if not is_ignored_name(fn):
+                        yield os.path.join(dirpath, fn), p
+        elif not is_ignored_name(os.path.basename(p)):
+            yield p, os.path.dirname(os.path.abspath(p))
+
+
+def iter_media_paths(paths: Iterable[str | os.PathLike]) -> Iterator[str]:
+    """Files under `paths` that are analysed as media (sidecars skipped)."""
+    for path, _root in iter_media_paths_with_roots(paths):
+        yield path
