@@ -193,7 +193,7 @@ def decode_image(data: bytes, file_type: str, orientation: int | None, max_side:
     except ThumbnailError:
         raise
     except Image.DecompressionBombError as e:
-        raise ThumbnailError(f"refused: {e}") from None
+        raise ThumbnailError(f"refused by the decompression-bomb guard: {e}") from None
     except (OSError, ValueError, SyntaxError, EOFError, IndexError, struct.error) as e:
         raise ThumbnailError(f"cannot decode image: {e}") from None
     raise ThumbnailError(f"no decoder for {file_type} images")

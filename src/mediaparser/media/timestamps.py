@@ -78,6 +78,7 @@ CAMERA_DEFAULT_DATES: frozenset[datetime] = frozenset(
 AGREE_SECONDS = 2
 GPS_AGREE_SECONDS = 60  # GPS stamps the last fix, which lags the shutter
 MAX_OFFSET_MINUTES = 14 * 60
+MIN_OFFSET_MINUTES = -12 * 60
 OFFSET_GRID_MINUTES = 15
 
 
@@ -398,7 +399,8 @@ def _on_offset_grid(delta_seconds: float, tolerance: float) -> int | None:
     quarter = OFFSET_GRID_MINUTES * 60
     k = round(delta_seconds / quarter)
     minutes = k * OFFSET_GRID_MINUTES
-    if abs(minutes) > MAX_OFFSET_MINUTES:
+    # Civil time zones run from UTC-12:00 to UTC+14:00.
+    if not MIN_OFFSET_MINUTES <= minutes <= MAX_OFFSET_MINUTES:
         return None
     if abs(delta_seconds - k * quarter) > tolerance:
         return None

@@ -440,7 +440,7 @@ def probe_with_av(path: str, info: VideoInfo, now: datetime | None = None, *, wa
 
 def _spread(img: Image.Image) -> float:
     small = img.convert("L").resize((32, 32))
-    px = list(small.getdata())
+    px = small.tobytes()
     mean = sum(px) / len(px)
     return (sum((p - mean) ** 2 for p in px) / len(px)) ** 0.5
 

@@ -1,0 +1,192 @@
+"""Generators of real media files for the media tests.
+
+Everything is written by the real libraries (Pillow, pillow-heif, PyAV,
+exiv2), so the readers under test meet the bytes they meet in the wild. A few
+containers that no installed library writes with the field under test (an AVI
+`IDIT` chunk, an AVCHD `MDPM` block) are assembled here by hand, following
+their specifications.
+"""
+from __future__ import annotations
+
+import json
+import os
+import struct
+from datetime import datetime
+
+import av
+import exiv2
+import numpy as np
+from PIL import Image
+
+
+def photo(width: int = 160, height: int = 120, seed: int = 1) -> Image.Image:
+    """A photograph-like picture: smooth shapes plus a little noise, so that
+    perceptual hashes are meaningful and not flat."""
+    if width * height > 1_000_000:
+        # Big pictures: draw small, enlarge, add grain — seconds faster.
+        small = photo(max(width // 10, 8), max(height // 10, 8), seed)
+        big = np.asarray(small.resize((width, height), Image.Resampling.BICUBIC), dtype=np.int16)
+        grain = np.random.default_rng(seed).integers(-8, 9, big.shape, dtype=np.int16)
+        return Image.fromarray(np.clip(big + grain, 0, 255).astype(np.uint8))
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:height, 0:width].astype(np.float64)
+    img = np.zeros((height, width, 3))
+    for _ in range(6):
+        cx, cy = rng.uniform(0, width), rng.uniform(0, height)
+        r = rng.uniform(0.15, 0.5) * max(width, height)
+        color = rng.uniform(0, 255, 3)
+        blob = np.exp(-(((x - cx) ** 2 + (y - cy) ** 2) / (2 * r * r)))[..., None]
+        img = img * (1 - blob) + color * blob
+    img += rng.normal(0, 6, img.shape)
+    return Image.fromarray(np.clip(img, 0, 255).astype(np.uint8))
+
+
+def write_tags(path: str, exif: dict[str, str] | None = None, xmp: dict[str, str] | None = None,
+               iptc: dict[str, str] | None = None) -> str:
+    """Write metadata with exiv2, the way photo software does."""
+    image = exiv2.ImageFactory.open(path)
+    image.readMetadata()
+    if exif:
+        data = image.exifData()
+        for k, v in exif.items():
+            data[k] = v
+        image.setExifData(data)
+    if xmp:
+        data = image.xmpData()
+        for k, v in xmp.items():
+            data[k] = v
+        image.setXmpData(data)
+    if iptc:
+        data = image.iptcData()
+        for k, v in iptc.items():
+            data[k] = v
+        image.setIptcData(data)
+    image.writeMetadata()
+    return path
+
+
+def jpeg(path: str, *, exif: dict[str, str] | None = None, xmp: dict[str, str] | None = None,
+         iptc: dict[str, str] | None = None, img: Image.Image | None = None, quality: int = 90) -> str:
+    (img or photo()).save(path, "JPEG", quality=quality)
+    if exif or xmp or iptc:
+        write_tags(path, exif, xmp, iptc)
+    return path
+
+
+def pillow_exif(dto: str | None = None, modify: str | None = None, orientation: int | None = None) -> Image.Exif:
+    e = Image.Exif()
+    if modify:
+        e[0x0132] = modify
+    if orientation:
+        e[0x0112] = orientation
+    if dto:
+        e.get_ifd(0x8769)[0x9003] = dto
+    return e
+
+
+def heic(path: str, *, dto: str | None = None, img: Image.Image | None = None) -> str:
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+    kwargs = {}
+    if dto:
+        kwargs["exif"] = pillow_exif(dto).tobytes()
+    (img or photo()).save(path, format="HEIF", quality=60, **kwargs)
+    return path
+
+
+def video(path: str, *, fmt: str = "mp4", codec: str = "mpeg4", frames: int = 6, size: tuple[int, int] = (64, 48),
+          metadata: dict[str, str] | None = None, rotation: int | None = None, black_frames: int = 0,
+          options: dict[str, str] | None = None) -> str:
+    """A short real video written by FFmpeg through PyAV."""
+    container = av.open(path, "w", format=fmt, options=options or {})
+    for k, v in (metadata or {}).items():
+        container.metadata[k] = v
+    stream = container.add_stream(codec, rate=10)
+    stream.width, stream.height = size
+    stream.pix_fmt = "yuvj420p" if codec == "mjpeg" else "yuv420p"
+    if rotation is not None:
+        stream.set_display_rotation(rotation)
+    pic = photo(*size)
+    black = Image.new("RGB", size)
+    for i in range(frames):
+        frame = av.VideoFrame.from_image(black if i < black_frames else pic)
+        for packet in stream.encode(frame):
+            container.mux(packet)
+    for packet in stream.encode():
+        container.mux(packet)
+    container.close()
+    return path
+
+
+def mov_apple(path: str, *, utc: str, local_with_offset: str, rotation: int | None = None) -> str:
+    """A MOV as an iPhone writes it: UTC header time plus the local Keys date."""
+    return video(path, fmt="mov", metadata={"creation_time": utc, "com.apple.quicktime.creationdate": local_with_offset},
+                 options={"movflags": "use_metadata_tags"}, rotation=rotation)
+
+
+def _chunk(cid: bytes, body: bytes) -> bytes:
+    return cid + struct.pack("<I", len(body)) + body + (b"\x00" if len(body) % 2 else b"")
+
+
+def avi_with_idit(path: str, idit: str, *, width: int = 320, height: int = 240, frames: int = 50) -> str:
+    """A RIFF AVI header with an IDIT chunk, as Canon and Nikon cameras write it."""
+    avih = struct.pack("<IIIIIIIIII", 66666, 0, 0, 0x10, frames, 0, 1, 0, width, height) + b"\x00" * 16
+    hdrl = b"hdrl" + _chunk(b"avih", avih) + _chunk(b"IDIT", idit.encode() + b"\n\x00")
+    movi = b"movi"
+    body = b"AVI " + _chunk(b"LIST", hdrl) + _chunk(b"LIST", movi)
+    with open(path, "wb") as f:
+        f.write(b"RIFF" + struct.pack("<I", len(body)) + body)
+    return path
+
+
+def _bcd(n: int) -> int:
+    return (n // 10) << 4 | (n % 10)
+
+
+def mts_with_mdpm(path: str, when: datetime, offset_minutes: int) -> str:
+    """Two MPEG-TS packets whose payload carries an H.264 SEI MDPM block
+    (AVCHD camcorders: BCD date/time and a zone byte)."""
+    tz = ((abs(offset_minutes) // 60) << 1) | (1 if abs(offset_minutes) % 60 else 0)
+    if offset_minutes < 0:
+        tz |= 0x40
+    mdpm = (bytes.fromhex("17EE8C60F84D11D98CD60800200C9A66") + b"MDPM" + bytes([2])
+            + bytes([0x18, tz, _bcd(when.year // 100), _bcd(when.year % 100), _bcd(when.month)])
+            + bytes([0x19, _bcd(when.day), _bcd(when.hour), _bcd(when.minute), _bcd(when.second)]))
+    payload = b"\x00\x00\x00\x01\x06\x05" + bytes([len(mdpm)]) + mdpm
+    pkt1 = (b"\x47\x40\x11\x10" + payload).ljust(188, b"\xff")
+    pkt2 = b"\x47\x00\x11\x11".ljust(188, b"\xff")
+    with open(path, "wb") as f:
+        f.write(pkt1 + pkt2)
+    return path
+
+
+def xmp_sidecar(path: str, **tags: str) -> str:
+    """An XMP sidecar like darktable/Lightroom write; tags like exif_DateTimeOriginal=…"""
+    attrs = " ".join(f'{k.replace("_", ":", 1)}="{v}"' for k, v in tags.items())
+    text = (
+        '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>\n'
+        '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+        '<rdf:Description rdf:about="" xmlns:xmp="http://ns.adobe.com/xap/1.0/" '
+        'xmlns:exif="http://ns.adobe.com/exif/1.0/" xmlns:photoshop="http://ns.adobe.com/photoshop/1.0/" '
+        f"{attrs}/></rdf:RDF></x:xmpmeta>\n<?xpacket end=\"w\"?>"
+    )
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+    return path
+
+
+def takeout_json(path: str, *, title: str, taken: int | None, created: int | None = None) -> str:
+    data: dict = {"title": title, "description": ""}
+    if taken is not None:
+        data["photoTakenTime"] = {"timestamp": str(taken), "formatted": "…"}
+    if created is not None:
+        data["creationTime"] = {"timestamp": str(created), "formatted": "…"}
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(data, f)
+    return path
+
+
+def touch_mtime(path: str, when: datetime) -> None:
+    ts = when.timestamp()
+    os.utime(path, (ts, ts))

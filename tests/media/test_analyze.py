@@ -1,0 +1,231 @@
+"""analyze_file end to end: the JSON shape, thumbnails and hashes, bad input."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import struct
+import time
+import zlib
+from datetime import datetime
+
+import pytest
+from PIL import Image
+
+from mediaparser.media.analyze import (
+    analyze_file,
+    analyze_file_limited,
+    iter_media_paths,
+    time_limit,
+)
+from mediaparser.media.hashes import hamming
+from mediaparser.media.timestamps import Confidence
+
+from . import gen
+
+JSON_FIELDS = {
+    "path", "type", "mime", "extension_ok", "extension", "size", "sha256", "width", "height", "duration", "make",
+    "model", "orientation", "captured_at", "utc_offset", "precision", "source", "confidence", "reasons",
+    "candidates", "phash", "dhash", "error",
+}
+
+
+def test_full_result_of_a_camera_jpeg(tmp_path):
+    p = gen.jpeg(str(tmp_path / "IMG_20190812_143025.jpg"), img=gen.photo(640, 480), exif={
+        "Exif.Image.Make": "Google", "Exif.Image.Model": "Pixel 3",
+        "Exif.Photo.DateTimeOriginal": "2019:08:12 14:30:25", "Exif.Photo.OffsetTimeOriginal": "-04:00",
+    })
+    thumbs = tmp_path / "thumbs"
+    r = analyze_file(p, thumb_dir=str(thumbs))
+    d = r.to_dict()
+    assert JSON_FIELDS <= set(d)
+    json.dumps(d)  # JSON-ready
+    data = open(p, "rb").read()
+    assert d["sha256"] == hashlib.sha256(data).hexdigest() and d["size"] == len(data)
+    assert (d["type"], d["mime"], d["extension"], d["extension_ok"]) == ("jpeg", "image/jpeg", "jpg", True)
+    assert (d["width"], d["height"], d["make"], d["model"]) == (640, 480, "Google", "Pixel 3")
+    assert (d["captured_at"], d["utc_offset"], d["precision"]) == ("2019-08-12T14:30:25", "-04:00", "second")
+    assert (d["source"], d["confidence"]) == ("exif:DateTimeOriginal", "high")
+    assert len(d["phash"]) == 16 and len(d["dhash"]) == 16 and int(d["phash"], 16) >= 0
+    assert d["error"] is None and d["reasons"]
+    assert {c["source"] for c in d["candidates"]} >= {"exif:DateTimeOriginal", "filename", "filesystem:mtime"}
+    with Image.open(d["thumbnail"]) as t:
+        assert max(t.size) == 320 and t.format == "JPEG"
+    assert os.path.dirname(d["thumbnail"]).startswith(str(thumbs))
+    leftovers = [f for _, _, fs in os.walk(thumbs) for f in fs if f.startswith(".tmp-")]
+    assert leftovers == [], "thumbnails are renamed into place, no temporary file stays"
+
+
+@pytest.mark.parametrize("orientation, transpose", [
+    (6, Image.Transpose.ROTATE_90),   # stored turned left, shown turned right
+    (8, Image.Transpose.ROTATE_270),
+    (3, Image.Transpose.ROTATE_180),
+    (2, Image.Transpose.FLIP_LEFT_RIGHT),
+])
+def test_rotated_copy_hashes_like_the_upright_original(tmp_path, orientation, transpose):
+    upright = gen.photo(800, 600, seed=7)
+    a = gen.jpeg(str(tmp_path / "upright.jpg"), img=upright)
+    b = gen.jpeg(str(tmp_path / "rotated.jpg"), img=upright.transpose(transpose),
+                 exif={"Exif.Image.Orientation": str(orientation)})
+    ra, rb = analyze_file(a), analyze_file(b)
+    assert ra.error is None and rb.error is None
+    assert (rb.width, rb.height) == (800, 600), "dimensions are given as displayed"
+    assert hamming(ra.phash, rb.phash) <= 4
+    assert hamming(ra.dhash, rb.dhash) <= 4
+
+
+def test_different_photos_hash_apart(tmp_path):
+    a = analyze_file(gen.jpeg(str(tmp_path / "a.jpg"), img=gen.photo(400, 300, seed=1)))
+    b = analyze_file(gen.jpeg(str(tmp_path / "b.jpg"), img=gen.photo(400, 300, seed=2)))
+    assert hamming(a.phash, b.phash) > 12
+
+
+def test_format_conversion_hashes_alike(tmp_path):
+    img = gen.photo(800, 600, seed=3)
+    a = analyze_file(gen.jpeg(str(tmp_path / "a.jpg"), img=img))
+    p = str(tmp_path / "a.png")
+    img.save(p)
+    b = analyze_file(p)
+    assert hamming(a.phash, b.phash) <= 4
+
+
+def test_large_jpeg_is_decoded_at_reduced_size_and_thumbnailed(tmp_path):
+    p = gen.jpeg(str(tmp_path / "big.jpg"), img=gen.photo(4000, 3000), quality=80)
+    r = analyze_file(p, thumb_dir=str(tmp_path / "t"))
+    assert r.error is None and (r.width, r.height) == (4000, 3000)
+    with Image.open(r.thumbnail) as t:
+        assert t.size == (320, 240)
+
+
+# --- bad input --------------------------------------------------------------------
+
+def test_zero_byte_file_is_a_clear_error(tmp_path):
+    p = tmp_path / "IMG_20190812_143025.jpg"
+    p.write_bytes(b"")
+    r = analyze_file(str(p))
+    assert r.error == "empty file (0 bytes)"
+    assert r.size == 0 and r.sha256 == hashlib.sha256(b"").hexdigest()
+    # The name still dates it (weakly) — the examination view can show that.
+    assert r.captured_at == datetime(2019, 8, 12, 14, 30, 25)
+
+
+def test_truncated_jpeg_is_an_error_not_an_exception(tmp_path):
+    p = gen.jpeg(str(tmp_path / "cut.jpg"), img=gen.photo(800, 600),
+                 exif={"Exif.Photo.DateTimeOriginal": "2019:08:12 14:30:25"})
+    data = open(p, "rb").read()
+    open(p, "wb").write(data[: len(data) // 2])
+    r = analyze_file(p)
+    assert r.error and "truncated" in r.error
+    assert r.sha256 and r.type == "jpeg"
+    assert r.captured_at == datetime(2019, 8, 12, 14, 30, 25), "the metadata in the first half is still read"
+
+
+@pytest.mark.parametrize("payload", [
+    b"\xff\xd8\xff\xe0" + os.urandom(3000),                       # JPEG magic, garbage after
+    b"\x89PNG\r\n\x1a\n" + os.urandom(500),                       # PNG magic, garbage after
+    b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 8 + os.urandom(400),  # MP4 header, no moov
+    b"RIFF\xff\xff\xff\x7fAVI LIST\xff\xff\xff\x7f",              # lying RIFF sizes
+    b"\x00\x00\x00\x01mdat" + b"\xff" * 8 + b"\x00" * 100,       # 64-bit box size past the end
+])
+def test_corrupt_files_never_raise(tmp_path, payload):
+    p = tmp_path / "bad.bin"
+    p.write_bytes(payload)
+    r = analyze_file(str(p), thumb_dir=str(tmp_path / "t"))
+    assert r.error, r.to_dict()
+    json.dumps(r.to_dict())
+
+
+def test_unknown_content_is_reported(tmp_path):
+    p = tmp_path / "notes.jpg"
+    p.write_text("just some text, not a photo")
+    r = analyze_file(str(p))
+    assert r.error == "not a recognised photo or video format"
+
+
+def test_lying_extension(tmp_path):
+    p = str(tmp_path / "holiday.jpg")
+    gen.photo().save(p, "PNG")
+    r = analyze_file(p)
+    assert r.error is None
+    assert (r.type, r.extension, r.extension_ok) == ("png", "png", False)
+    assert any(".jpg does not match" in w for w in r.warnings)
+
+
+def test_heic_named_jpg(tmp_path):
+    p = gen.heic(str(tmp_path / "IMG_0005.JPG"), dto="2019:08:12 14:30:25")
+    r = analyze_file(p)
+    assert (r.type, r.extension, r.extension_ok, r.error) == ("heic", "heic", False, None)
+
+
+def _png_header_only(width: int, height: int) -> bytes:
+    def chunk(t: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + t + body + struct.pack(">I", zlib.crc32(t + body) & 0xFFFFFFFF)
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b"")
+
+
+def test_decompression_bomb_is_refused(tmp_path):
+    p = tmp_path / "bomb.png"
+    p.write_bytes(_png_header_only(40000, 40000))  # claims 1.6 gigapixels in 100 bytes
+    t0 = time.perf_counter()
+    r = analyze_file(str(p))
+    assert r.error and "decompression-bomb guard" in r.error
+    assert time.perf_counter() - t0 < 2
+
+
+def test_directory_and_symlink_loop_and_missing_file(tmp_path):
+    assert analyze_file(str(tmp_path)).error == "this is a folder, not a file"
+    loop = tmp_path / "loop.jpg"
+    os.symlink(loop, loop)
+    assert "loop" in analyze_file(str(loop)).error
+    assert "disappeared" in analyze_file(str(tmp_path / "gone.jpg")).error
+
+
+def test_unknown_time_zone_is_an_error(tmp_path):
+    p = gen.jpeg(str(tmp_path / "a.jpg"))
+    assert "unknown time zone" in analyze_file(p, timezone="Mars/Olympus").error
+
+
+def test_undated_file_has_no_capture_time(tmp_path):
+    p = gen.jpeg(str(tmp_path / "DSC01234.jpg"))
+    r = analyze_file(p)
+    assert (r.captured_at, r.confidence) == (None, Confidence.NONE)
+    assert [c.source for c in r.candidates] == ["filesystem:mtime"]
+
+
+def test_time_limit_turns_an_overrun_into_an_error(tmp_path, monkeypatch):
+    import mediaparser.media.analyze as A
+
+    p = gen.jpeg(str(tmp_path / "slow.jpg"))
+    real = A._analyze
+
+    def slow(*args, **kwargs):
+        time.sleep(5)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(A, "_analyze", slow)
+    t0 = time.perf_counter()
+    r = analyze_file_limited(p, time_limit_s=0.3)
+    assert time.perf_counter() - t0 < 2
+    assert r.error and "longer than 0.3 s" in r.error
+
+
+def test_time_limit_is_disarmed_afterwards():
+    with time_limit(0.2):
+        pass
+    time.sleep(0.3)  # an armed timer would raise here
+
+
+def test_walk_skips_sidecars_and_clutter(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "IMG_1.jpg").write_bytes(b"x")
+    (tmp_path / "a" / "IMG_1.jpg.json").write_text("{}")
+    (tmp_path / "a" / "IMG_1.jpg.xmp").write_text("<x/>")
+    (tmp_path / "a" / ".DS_Store").write_bytes(b"x")
+    (tmp_path / "b.mov").write_bytes(b"x")
+    (tmp_path / ".hidden").mkdir()
+    (tmp_path / ".hidden" / "c.jpg").write_bytes(b"x")
+    os.symlink(tmp_path, tmp_path / "a" / "loop")  # a folder link is not followed: no endless walk
+    os.symlink(tmp_path / "b.mov", tmp_path / "a" / "link.mov")  # a file link is analysed
+    found = sorted(os.path.relpath(p, tmp_path) for p in iter_media_paths([tmp_path]))
+    assert found == ["a/IMG_1.jpg", "a/link.mov", "b.mov"]

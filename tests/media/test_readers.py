@@ -1,0 +1,252 @@
+"""Readers on generated real files: EXIF/XMP/IPTC in every image format,
+video containers, XMP and Google Takeout sidecars."""
+from __future__ import annotations
+
+import os
+from datetime import datetime, timezone
+
+import pytest
+from PIL import Image
+from PIL.PngImagePlugin import PngInfo
+
+from mediaparser.media.analyze import analyze_file
+from mediaparser.media.metadata import read_metadata
+from mediaparser.media.sidecars import find_takeout_json, find_xmp_sidecars
+from mediaparser.media.timestamps import Confidence, Precision
+
+from . import gen
+
+T = datetime(2019, 8, 12, 14, 30, 25)
+T_UTC_EPOCH = int(datetime(2019, 8, 12, 12, 30, 25, tzinfo=timezone.utc).timestamp())
+
+
+def analyze(path, **kw):
+    kw.setdefault("with_thumbnail", False)
+    r = analyze_file(str(path), **kw)
+    assert r.error is None, r.error
+    return r
+
+
+# --- images -------------------------------------------------------------------
+
+def test_jpeg_exif_with_offset_subseconds_and_gps(tmp_path):
+    p = gen.jpeg(str(tmp_path / "a.jpg"), exif={
+        "Exif.Image.Make": "Canon", "Exif.Image.Model": "EOS 7D",
+        "Exif.Photo.DateTimeOriginal": "2019:08:12 14:30:25", "Exif.Photo.SubSecTimeOriginal": "123",
+        "Exif.Photo.OffsetTimeOriginal": "+02:00", "Exif.Image.DateTime": "2019:09:01 10:00:00",
+        "Exif.GPSInfo.GPSDateStamp": "2019:08:12", "Exif.GPSInfo.GPSTimeStamp": "12/1 30/1 20/1",
+    })
+    r = analyze(p, timezone="America/New_York")
+    assert (r.captured_at, r.utc_offset, r.source) == (T, 120, "exif:DateTimeOriginal")
+    assert r.confidence == Confidence.HIGH
+    assert (r.make, r.model) == ("Canon", "EOS 7D")
+    gps = [c for c in r.candidates if c.source == "gps:DateTime"][0]
+    assert gps.value == datetime(2019, 8, 12, 12, 30, 20) and gps.is_utc
+    assert any("GPS date/time agrees" in s for s in r.reasons)
+
+
+def test_gps_tells_the_offset_when_exif_has_none(tmp_path):
+    p = gen.jpeg(str(tmp_path / "a.jpg"), exif={
+        "Exif.Photo.DateTimeOriginal": "2019:08:12 14:30:25",
+        "Exif.GPSInfo.GPSDateStamp": "2019:08:12", "Exif.GPSInfo.GPSTimeStamp": "21/1 30/1 20/1",
+    })
+    r = analyze(p)
+    assert r.captured_at == T and r.utc_offset == -7 * 60
+
+
+def test_capture_time_only_in_xmp_beats_the_edit_time(tmp_path):
+    p = gen.jpeg(str(tmp_path / "edited.jpg"), exif={"Exif.Image.DateTime": "2021:01:01 09:00:00"},
+                 xmp={"Xmp.xmp.CreateDate": "2019-08-12T14:30:25+02:00", "Xmp.xmp.ModifyDate": "2021-01-01T09:00:00+01:00"})
+    r = analyze(p)
+    assert (r.captured_at, r.utc_offset, r.source) == (T, 120, "xmp:CreateDate")
+
+
+def test_xmp_date_without_seconds(tmp_path):
+    p = gen.jpeg(str(tmp_path / "a.jpg"), xmp={"Xmp.photoshop.DateCreated": "2011-06-14T15:47+02:00"})
+    r = analyze(p)
+    assert (r.captured_at, r.precision, r.utc_offset) == (datetime(2011, 6, 14, 15, 47), Precision.MINUTE, 120)
+
+
+def test_capture_time_only_in_iptc(tmp_path):
+    p = gen.jpeg(str(tmp_path / "a.jpg"), exif={"Exif.Image.DateTime": "2021:01:01 09:00:00"},
+                 iptc={"Iptc.Application2.DateCreated": "2019-08-12", "Iptc.Application2.TimeCreated": "14:30:25-04:00"})
+    r = analyze(p)
+    assert (r.captured_at, r.utc_offset, r.source) == (T, -240, "iptc:DateCreated")
+
+
+def test_png_exif_chunk_and_creation_time_text(tmp_path):
+    p = str(tmp_path / "a.png")
+    info = PngInfo()
+    info.add_text("Creation Time", "2019-08-12T14:30:25")
+    gen.photo().save(p, "PNG", exif=gen.pillow_exif(dto="2019:08:12 14:30:25").tobytes(), pnginfo=info)
+    r = analyze(p)
+    sources = {c.source for c in r.candidates if c.accepted}
+    assert {"exif:DateTimeOriginal", "png:CreationTime"} <= sources
+    assert r.captured_at == T and r.confidence == Confidence.MEDIUM
+
+
+def test_webp_exif(tmp_path):
+    p = str(tmp_path / "a.webp")
+    gen.photo().save(p, "WEBP", exif=gen.pillow_exif(dto="2019:08:12 14:30:25").tobytes())
+    r = analyze(p)
+    assert (r.type, r.captured_at) == ("webp", T)
+
+
+def test_tiff_exif(tmp_path):
+    p = str(tmp_path / "scan.tif")
+    gen.photo().save(p, "TIFF")
+    gen.write_tags(p, exif={"Exif.Photo.DateTimeOriginal": "1962:07:01 10:00:00", "Exif.Image.Make": "Nikon"})
+    r = analyze(p)
+    assert (r.type, r.captured_at, r.make) == ("tiff", datetime(1962, 7, 1, 10, 0, 0), "Nikon")
+
+
+def test_heic_exif_and_thumbnail(tmp_path):
+    p = gen.heic(str(tmp_path / "IMG_0001.HEIC"), dto="2019:08:12 14:30:25", img=gen.photo(400, 300))
+    r = analyze_file(p)
+    assert r.error is None, r.error
+    assert (r.type, r.extension_ok, r.captured_at) == ("heic", True, T)
+    assert (r.width, r.height) == (400, 300)
+    assert r.phash is not None and r.dhash is not None
+
+
+def test_metadata_reader_returns_plain_picklable_data(tmp_path):
+    import pickle
+
+    p = gen.jpeg(str(tmp_path / "a.jpg"), exif={"Exif.Photo.DateTimeOriginal": "2019:08:12 14:30:25",
+                                                "Exif.Image.Orientation": "6"})
+    md = read_metadata(open(p, "rb").read())
+    assert md.orientation == 6
+    assert pickle.loads(pickle.dumps(md)).tags["Exif.Photo.DateTimeOriginal"] == "2019:08:12 14:30:25"
+
+
+# --- videos -------------------------------------------------------------------
+
+def test_mp4_creation_time_is_utc_and_converted_with_the_default_zone(tmp_path):
+    p = gen.video(str(tmp_path / "clip.mp4"), metadata={"creation_time": "2019-08-12T12:30:25.000000Z"})
+    r = analyze_file(p, timezone="Europe/Berlin")
+    assert r.error is None, r.error
+    assert (r.type, r.captured_at, r.utc_offset, r.source) == ("mp4", T, 120, "quicktime:CreateDate")
+    assert r.offset_assumed
+    assert any("default time zone Europe/Berlin" in s for s in r.reasons)
+    assert r.duration == pytest.approx(0.6, abs=0.15)
+    assert (r.width, r.height) == (64, 48)
+    assert r.phash is not None
+
+
+def test_mov_with_apple_creationdate_keeps_local_time_and_offset(tmp_path):
+    p = gen.mov_apple(str(tmp_path / "IMG_0002.MOV"), utc="2019-08-12T12:30:25.000000Z",
+                      local_with_offset="2019-08-12T14:30:25+0200")
+    r = analyze(p, timezone="America/New_York")
+    assert (r.type, r.captured_at, r.utc_offset) == ("mov", T, 120)
+    assert r.source == "quicktime:Keys:CreationDate" and not r.offset_assumed
+    assert r.confidence == Confidence.HIGH
+
+
+def test_rotated_video_gets_portrait_dimensions_and_thumbnail(tmp_path):
+    p = gen.video(str(tmp_path / "portrait.mp4"), size=(64, 48), rotation=90)
+    r = analyze_file(p, thumb_dir=str(tmp_path / "thumbs"))
+    assert r.error is None, r.error
+    assert (r.width, r.height) == (48, 64)
+    with Image.open(r.thumbnail) as t:
+        assert t.size == (48, 64)
+
+
+def test_video_thumbnail_skips_black_lead_in_frames(tmp_path):
+    p = gen.video(str(tmp_path / "fade.mp4"), frames=8, black_frames=3)
+    r = analyze_file(p)
+    assert r.error is None and r.low_detail is False
+
+
+def test_avi_idit_date(tmp_path):
+    p = gen.avi_with_idit(str(tmp_path / "MVI_0001.AVI"), "Mon Mar 10 15:04:43 2003")
+    r = analyze(p)
+    assert (r.type, r.captured_at, r.source) == ("avi", datetime(2003, 3, 10, 15, 4, 43), "riff:DateTimeOriginal")
+    assert (r.width, r.height) == (320, 240)
+
+
+def test_pyav_written_avi_decodes(tmp_path):
+    p = gen.video(str(tmp_path / "clip.avi"), fmt="avi", codec="mjpeg")
+    r = analyze_file(p)
+    assert r.error is None and r.type == "avi" and r.phash is not None
+
+
+def test_matroska_date_utc(tmp_path):
+    p = gen.video(str(tmp_path / "clip.mkv"), fmt="matroska", metadata={"creation_time": "2019-08-12T12:30:25.000000Z"})
+    r = analyze(p, timezone="UTC")
+    assert (r.type, r.captured_at, r.source) == ("mkv", datetime(2019, 8, 12, 12, 30, 25), "matroska:DateUTC")
+
+
+def test_avchd_mdpm_date_with_zone(tmp_path):
+    p = gen.mts_with_mdpm(str(tmp_path / "00001.MTS"), datetime(2008, 12, 31, 23, 16, 24), 60)
+    r = analyze(p)
+    assert (r.type, r.captured_at, r.utc_offset, r.source) == ("mts", datetime(2008, 12, 31, 23, 16, 24), 60, "h264:DateTimeOriginal")
+
+
+# --- sidecars -------------------------------------------------------------------
+
+@pytest.mark.parametrize("sidecar_name", ["IMG_1234.CR2.xmp", "IMG_1234.xmp", "IMG_1234.XMP"])
+def test_xmp_sidecar_naming_variants(tmp_path, sidecar_name):
+    media = gen.jpeg(str(tmp_path / "IMG_1234.CR2"))  # JPEG bytes: a lying RAW name is fine here
+    gen.xmp_sidecar(str(tmp_path / sidecar_name), exif_DateTimeOriginal="2019-08-12T14:30:25+02:00")
+    assert [os.path.basename(s) for s in find_xmp_sidecars(media)] == [sidecar_name]
+    r = analyze(media)
+    assert (r.captured_at, r.utc_offset, r.source) == (T, 120, "xmp-sidecar:exif:DateTimeOriginal")
+    assert r.sidecars == [str(tmp_path / sidecar_name)]
+
+
+def test_xmp_sidecar_correction_outranks_the_embedded_date_but_is_flagged(tmp_path):
+    media = gen.jpeg(str(tmp_path / "DSC_0001.jpg"), exif={"Exif.Photo.DateTimeOriginal": "2019:08:12 15:42:25"})
+    gen.xmp_sidecar(str(tmp_path / "DSC_0001.jpg.xmp"), exif_DateTimeOriginal="2019-08-12T14:30:25")
+    r = analyze(media)
+    assert r.captured_at == T and r.source == "xmp-sidecar:exif:DateTimeOriginal"
+    assert r.confidence == Confidence.LOW
+    assert any("disagrees" in s and "1 h 12 min" in s for s in r.reasons)
+
+
+@pytest.mark.parametrize(
+    "media_name, json_name",
+    [
+        ("IMG_1234.jpg", "IMG_1234.jpg.json"),
+        ("IMG_1234.jpg", "IMG_1234.jpg.supplemental-metadata.json"),
+        ("IMG_1234.jpg", "IMG_1234.jpg.supplemental-metad.json"),
+        ("IMG_1234.jpg", "IMG_1234.jpg.suppl.json"),
+        ("IMG_1234(1).jpg", "IMG_1234.jpg(1).json"),
+        ("IMG_1234(1).jpg", "IMG_1234.jpg.supplemental-metadata(1).json"),
+        ("IMG_1234-edited.jpg", "IMG_1234.jpg.json"),
+        ("IMG_1234-edited.jpg", "IMG_1234.jpg.supplemental-metadata.json"),
+        ("IMG_1234.jpg", "IMG_1234.json"),
+        ("Screenshot_20190812-143025_Chrome_and_more_words.jpg", "Screenshot_20190812-143025_Chrome_and_more_w.json"),
+    ],
+)
+def test_takeout_json_naming_variants(tmp_path, media_name, json_name):
+    media = gen.jpeg(str(tmp_path / media_name))
+    gen.takeout_json(str(tmp_path / json_name), title=media_name, taken=T_UTC_EPOCH, created=T_UTC_EPOCH + 86400)
+    assert os.path.basename(find_takeout_json(media) or "") == json_name
+    r = analyze(media, timezone="Europe/Berlin")
+    assert r.source == "takeout-json:photoTakenTime"
+    assert r.captured_at == T  # 12:30:25 UTC shown in Berlin summer time
+    assert any(c.source == "takeout-json:creationTime" for c in r.candidates)
+
+
+def test_takeout_json_of_the_original_is_not_taken_by_the_duplicate(tmp_path):
+    gen.jpeg(str(tmp_path / "IMG_1234.jpg"))
+    dup = gen.jpeg(str(tmp_path / "IMG_1234(1).jpg"))
+    gen.takeout_json(str(tmp_path / "IMG_1234.jpg.json"), title="IMG_1234.jpg", taken=T_UTC_EPOCH)
+    gen.takeout_json(str(tmp_path / "IMG_1234.jpg(1).json"), title="IMG_1234.jpg", taken=T_UTC_EPOCH + 60)
+    assert os.path.basename(find_takeout_json(dup)) == "IMG_1234.jpg(1).json"
+    assert os.path.basename(find_takeout_json(str(tmp_path / "IMG_1234.jpg"))) == "IMG_1234.jpg.json"
+
+
+def test_takeout_utc_and_exif_local_agree_and_give_the_offset(tmp_path):
+    media = gen.jpeg(str(tmp_path / "IMG_5.jpg"), exif={"Exif.Photo.DateTimeOriginal": "2019:08:12 14:30:25"})
+    gen.takeout_json(str(tmp_path / "IMG_5.jpg.json"), title="IMG_5.jpg", taken=T_UTC_EPOCH)
+    r = analyze(media, timezone="UTC")
+    assert (r.captured_at, r.utc_offset, r.confidence) == (T, 120, Confidence.HIGH)
+
+
+def test_broken_takeout_json_is_a_rejected_candidate_not_a_crash(tmp_path):
+    media = gen.jpeg(str(tmp_path / "IMG_6.jpg"))
+    (tmp_path / "IMG_6.jpg.json").write_text("{not json")
+    r = analyze(media)
+    bad = [c for c in r.candidates if c.source.startswith("takeout-json")]
+    assert bad and not bad[0].accepted and "could not be read" in bad[0].reason
