@@ -1,0 +1,72 @@
+"""`mediaparser analyze PATH...`: analyse files and print one JSON object each.
+
+Walks files and folders (sidecars `.xmp`/`.json` are read with their media
+file, not listed on their own), analyses in a process pool on all cores, and
+prints results in input order — pretty JSON by default, one line per file
+with `--jsonl`. A bad file prints its `error` and the walk goes on; a summary
+goes to stderr. Registered on the main command group by cli.py.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from functools import partial
+
+import click
+
+from .media.analyze import DEFAULT_TIME_LIMIT, analyze_file_limited, iter_media_paths_with_roots
+from .media.timestamps import resolve_zone
+
+
+def _work(item: tuple[str, str], *, timezone: str, thumb_dir: str | None, with_thumbnail: bool,
+          time_limit_s: float, timings: bool) -> dict:
+    path, root = item
+    result = analyze_file_limited(path, time_limit_s=time_limit_s, timezone=timezone, thumb_dir=thumb_dir,
+                                  with_thumbnail=with_thumbnail, root=root)
+    return result.to_dict(timings=timings)
+
+
+@click.command("analyze")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, file_okay=True, dir_okay=True))
+@click.option("--jsonl", is_flag=True, help="One compact JSON object per line instead of pretty JSON.")
+@click.option("--timezone", "zone", default=lambda: os.environ.get("MEDIAPARSER_TIMEZONE", "UTC"), show_default="UTC or $MEDIAPARSER_TIMEZONE",
+              help="Time zone for times stored only in UTC (video headers, GPS), e.g. Europe/Berlin.")
+@click.option("--workers", type=click.IntRange(min=1), default=lambda: os.cpu_count() or 1,
+              show_default="all cores", help="Parallel worker processes.")
+@click.option("--no-thumbnails", is_flag=True, help="Skip decoding: no thumbnail and no perceptual hash (much faster).")
+@click.option("--thumb-dir", type=click.Path(file_okay=False), default=None,
+              help="Write thumbnails (JPEG, 320 px) into this folder; without it they are only hashed.")
+@click.option("--time-limit", type=float, default=DEFAULT_TIME_LIMIT, show_default=True,
+              help="Seconds allowed per file before it is reported as an error.")
+@click.option("--timings", is_flag=True, help="Add per-stage timings (ms) to each object.")
+def analyze_command(paths: tuple[str, ...], jsonl: bool, zone: str, workers: int, no_thumbnails: bool,
+                    thumb_dir: str | None, time_limit: float, timings: bool) -> None:
+    """Analyse photos and videos: real type, hash, metadata, capture time with
+    confidence and reasons, perceptual hashes. Prints one JSON object per file."""
+    try:
+        resolve_zone(zone)
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="--timezone") from None
+    work = partial(_work, timezone=zone, thumb_dir=thumb_dir, with_thumbnail=not no_thumbnails,
+                   time_limit_s=time_limit, timings=timings)
+    items = iter_media_paths_with_roots(paths)
+    count = errors = 0
+
+    def emit(d: dict) -> None:
+        nonlocal count, errors
+        count += 1
+        errors += d["error"] is not None
+        text = json.dumps(d, ensure_ascii=False, separators=(",", ":")) if jsonl else json.dumps(d, ensure_ascii=False, indent=2)
+        click.echo(text)
+
+    if workers == 1:
+        for item in items:
+            emit(work(item))
+    else:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            for d in pool.map(work, items, chunksize=4):
+                emit(d)
+    click.echo(f"{count} file(s) analysed, {errors} with errors", err=True)
+    sys.stdout.flush()
