@@ -65,12 +65,15 @@ def _alarm(_signum, _frame):
     raise FileTimeout()
 
 
-def run_chunk(func_path: str, items: list[tuple[int, str]], kwargs: dict, timeout: float) -> list[tuple[int, Any]]:
+def run_chunk(func_path: str, items: list[tuple[int, str]], kwargs: dict,
+              timeout: float) -> tuple[list[tuple[int, Any]], float]:
     """Run `func(path, **kwargs)` for each (id, path); runs in a pool process.
 
-    Returns (id, result) pairs. A file over the time limit yields
-    ("timeout", message) as its result instead.
+    Returns the (id, result) pairs and the seconds the chunk took (the caller
+    sizes later chunks from it). A file over the time limit gets a TimedOut
+    result instead.
     """
+    started = time.perf_counter()
     func = _resolve(func_path)
     trace = os.environ.get(_TRACE_ENV)
     delay = float(os.environ.get(_DELAY_ENV) or 0)
@@ -99,7 +102,7 @@ def run_chunk(func_path: str, items: list[tuple[int, str]], kwargs: dict, timeou
             out.append((item_id, result))
     finally:
         signal.signal(signal.SIGALRM, old)
-    return out
+    return out, time.perf_counter() - started
 
 
 class TimedOut:

@@ -18,7 +18,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -37,6 +37,9 @@ FILE_WORK = "mediaparser.media.probe:probe_file"
 
 COMMIT_INTERVAL = 0.5  # seconds between batched commits (and control checks)
 COMMIT_ROWS = 500  # or sooner, when this many results are waiting
+CHUNK_FILES = 64  # files per pool task at most ...
+CHUNK_BYTES = 16 * 1024 * 1024  # ... and about this much data ...
+CHUNK_SECONDS = 0.25  # ... and about this much time, so pause/cancel stay prompt
 ENUM_BATCH = 1000
 SKIPPED_EXAMPLES = 5
 
@@ -129,7 +132,7 @@ def _enumerate(lease: lifecycle.Lease, job: Job, stop_requested: Callable[[], bo
         assert isinstance(item, Entry)
         found += 1
         row = {"job_id": job.id, "source_path": display(item.path), "rel_path": item.rel_path,
-               "status": FileStatus.PENDING}
+               "status": FileStatus.PENDING, "size": item.size}
         if item.error:
             errors_seen += 1
             row.update(status=FileStatus.FAILED, error=item.error, processed_at=utcnow())
@@ -147,14 +150,24 @@ def _enumerate(lease: lifecycle.Lease, job: Job, stop_requested: Callable[[], bo
 
 # -------------------------------------------------------------- processing --
 
+_RESULT_COLUMNS = ("size", "mtime", "sha256", "file_type", "mime", "error", "status", "processed_at")
+_UPDATE_RESULT = (
+    update(MediaFile.__table__)
+    .where(MediaFile.__table__.c.id == bindparam("_id"))
+    .values({c: bindparam(c) for c in _RESULT_COLUMNS})
+)
+
+
 def _row_values(item_id: int, result: Any) -> tuple[dict, bool]:
     """Map a per-file result onto the row's columns; returns (values, failed)."""
     now = utcnow()
     if isinstance(result, TimedOut):
-        return {"id": item_id, "status": FileStatus.FAILED, "error": result.error, "processed_at": now}, True
+        values = dict.fromkeys(_RESULT_COLUMNS)
+        values.update(_id=item_id, status=FileStatus.FAILED, error=result.error, processed_at=now)
+        return values, True
     error = getattr(result, "error", None)
     values = {
-        "id": item_id,
+        "_id": item_id,
         "size": result.size,
         "mtime": result.mtime,
         "sha256": result.sha256,
@@ -170,8 +183,9 @@ def _row_values(item_id: int, result: Any) -> tuple[dict, bool]:
 def _process(lease: lifecycle.Lease, job: Job, settings: Settings,
              stop_requested: Callable[[], bool]) -> _Stop | None:
     pool = shared_pool(settings.workers)
-    chunk_size = 8
-    max_in_flight = settings.workers * 3
+    max_in_flight = settings.workers * 2
+    chunk_files = 4  # grows or shrinks with the measured time per file
+    per_file: float | None = None  # moving average of seconds per file
     in_flight: dict[Future, tuple[list[tuple[int, str]], float]] = {}
     results: list[tuple[int, Any]] = []
     last_id = 0
@@ -179,13 +193,13 @@ def _process(lease: lifecycle.Lease, job: Job, settings: Settings,
     stop: _Stop | None = None
     last_commit = time.monotonic()
     kwargs: dict = {}
-    queue: list[tuple[int, str]] = []
+    queue: list[tuple[int, str, int]] = []  # (id, path, size known from the listing)
     paths: dict[int, str] = {}  # id -> path of files handed out, for "current file"
 
     def refill() -> None:
         nonlocal last_id, exhausted
         rows = db.session.execute(
-            select(MediaFile.id, MediaFile.source_path)
+            select(MediaFile.id, MediaFile.source_path, MediaFile.size)
             .where(MediaFile.job_id == job.id, MediaFile.status == FileStatus.PENDING, MediaFile.id > last_id)
             .order_by(MediaFile.id).limit(ENUM_BATCH)
         ).all()
@@ -194,7 +208,7 @@ def _process(lease: lifecycle.Lease, job: Job, settings: Settings,
             exhausted = True
             return
         last_id = rows[-1][0]
-        queue.extend((r[0], r[1]) for r in rows)
+        queue.extend((r[0], r[1], r[2] or 0) for r in rows)
         paths.update((r[0], r[1]) for r in rows)
 
     def commit() -> str:
@@ -208,7 +222,8 @@ def _process(lease: lifecycle.Lease, job: Job, settings: Settings,
 
         def apply(s: Session) -> None:
             if values:
-                s.execute(update(MediaFile), values)
+                # Core executemany: several times faster than the ORM's bulk update.
+                s.connection().execute(_UPDATE_RESULT, values)
 
         current = None
         for item_id, _res in batch:
@@ -224,7 +239,7 @@ def _process(lease: lifecycle.Lease, job: Job, settings: Settings,
                 refill()
             if not queue:
                 break
-            chunk, queue[:] = queue[:chunk_size], queue[chunk_size:]
+            chunk = _take_chunk(queue, chunk_files)
             fut = pool.submit(FILE_WORK, chunk, kwargs, settings.file_timeout)
             in_flight[fut] = (chunk, time.monotonic())
         if not in_flight and (stop is not None or (exhausted and not queue)):
@@ -232,8 +247,14 @@ def _process(lease: lifecycle.Lease, job: Job, settings: Settings,
         done, _ = wait(list(in_flight), timeout=COMMIT_INTERVAL, return_when=FIRST_COMPLETED)
         for fut in done:
             chunk, _started = in_flight.pop(fut)
+            if fut.cancelled():
+                continue  # never started (we are stopping): its files stay PENDING
             try:
-                results.extend(fut.result())
+                chunk_results, seconds = fut.result()
+                results.extend(chunk_results)
+                sample = seconds / max(len(chunk), 1)
+                per_file = sample if per_file is None else 0.7 * per_file + 0.3 * sample
+                chunk_files = max(1, min(CHUNK_FILES, int(CHUNK_SECONDS / max(per_file, 1e-6))))
             except BrokenProcessPool:
                 # A pool process died (out of memory, or killed by a hostile file):
                 # the files of this chunk are retried one by one in a fresh pool so
@@ -241,7 +262,7 @@ def _process(lease: lifecycle.Lease, job: Job, settings: Settings,
                 pool.recycle()
                 results.extend(_retry_singly(pool, chunk, kwargs, settings))
         # A chunk stuck in C code past the time limit: recycle the pool.
-        limit = settings.file_timeout * chunk_size + 30
+        limit = settings.file_timeout * CHUNK_FILES + 30
         stuck = [f for f, (_c, t0) in in_flight.items() if time.monotonic() - t0 > limit]
         if stuck:
             for f in list(in_flight):
@@ -249,7 +270,7 @@ def _process(lease: lifecycle.Lease, job: Job, settings: Settings,
                 if f in stuck:
                     results.extend((i, TimedOut("analysis hung and was stopped")) for i, _p in chunk)
                 else:
-                    queue[:0] = chunk  # innocent: run again
+                    queue[:0] = [(i, p, 0) for i, p in chunk]  # innocent: run again
             pool.recycle()
         if results and (len(results) >= COMMIT_ROWS or time.monotonic() - last_commit >= COMMIT_INTERVAL) \
                 or time.monotonic() - last_commit >= COMMIT_INTERVAL:
@@ -259,16 +280,35 @@ def _process(lease: lifecycle.Lease, job: Job, settings: Settings,
                     stop = _Stop(status.lower())
                 elif stop_requested():
                     stop = _Stop("shutdown")
+                if stop is not None:
+                    for f in in_flight:
+                        f.cancel()  # chunks not started yet are dropped; running ones finish
     if results:
         commit()
     return stop
+
+
+def _take_chunk(queue: list[tuple[int, str, int]], max_files: int) -> list[tuple[int, str]]:
+    """Cut the next chunk: up to `max_files` files or CHUNK_BYTES of data.
+
+    Many small, quick files go out together (one round trip to the pool for
+    many files), large or slow ones alone (so the work spreads over all
+    processes and a pause never waits long for a chunk to finish).
+    """
+    n, total = 0, 0
+    while n < len(queue) and n < max_files and (n == 0 or total + queue[n][2] <= CHUNK_BYTES):
+        total += queue[n][2]
+        n += 1
+    chunk = [(i, p) for i, p, _s in queue[:n]]
+    del queue[:n]
+    return chunk
 
 
 def _retry_singly(pool, chunk, kwargs, settings) -> list[tuple[int, Any]]:
     out: list[tuple[int, Any]] = []
     for item in chunk:
         try:
-            out.extend(pool.submit(FILE_WORK, [item], kwargs, settings.file_timeout).result())
+            out.extend(pool.submit(FILE_WORK, [item], kwargs, settings.file_timeout).result()[0])
         except BrokenProcessPool:
             pool.recycle()
             out.append((item[0], TimedOut("the analysis process crashed on this file")))

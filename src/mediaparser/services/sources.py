@@ -29,6 +29,7 @@ class Entry:
     path: str  # absolute path as the OS sees it (may hold surrogate escapes)
     rel_path: str  # path below the import root, always valid UTF-8 for display
     error: str | None = None  # set: the entry is recorded as a failed file
+    size: int | None = None
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,7 @@ def walk_source(root: str) -> Iterator[Entry | Skipped]:
     while stack:
         folder = stack.pop()
         rel_folder = os.path.relpath(folder, root)
+        prefix = "" if folder == root else rel_folder + os.sep
         try:
             with os.scandir(folder) as it:
                 entries = sorted(it, key=lambda e: e.name)
@@ -79,12 +81,12 @@ def walk_source(root: str) -> Iterator[Entry | Skipped]:
             continue
         subfolders: list[str] = []
         for e in entries:
-            rel = display(os.path.relpath(e.path, root))
+            rel = display(prefix + e.name)
             lower = e.name.lower()
             ext = os.path.splitext(lower)[1].lstrip(".")
             try:
                 is_link = e.is_symlink()
-                st = os.stat(e.path)  # follows links
+                st = e.stat()  # follows links; cached by scandir for plain entries
             except FileNotFoundError:
                 if is_link:
                     yield Entry(e.path, rel, "broken symbolic link: its target does not exist")
@@ -117,11 +119,11 @@ def walk_source(root: str) -> Iterator[Entry | Skipped]:
                     yield Skipped(rel, "not a regular file")
                 continue
             if ext in MEDIA_EXTENSIONS:
-                yield Entry(e.path, rel)
+                yield Entry(e.path, rel, size=st.st_size)
             elif ext in SIDECAR_EXTENSIONS:
                 yield Skipped(rel, "sidecar metadata (read together with its photo)")
             elif st.st_size > 0 and _looks_like_media(e.path):
-                yield Entry(e.path, rel)  # a photo or video behind an unusual extension
+                yield Entry(e.path, rel, size=st.st_size)  # a photo or video behind an unusual extension
             else:
                 yield Skipped(rel, "not a photo or video")
         # Depth first, in name order.
