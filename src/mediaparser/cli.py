@@ -267,6 +267,11 @@ def cancel(job_id: int) -> None:
     _control("cancel", job_id)
 
 
+from .cli_analyze import analyze_command  # noqa: E402  (the analysis command lives beside media/)
+
+main.add_command(analyze_command)
+
+
 # ----------------------------------------------------------------------- db --
 
 @main.group("db")

@@ -16,6 +16,15 @@ from .db import db
 ERROR_MESSAGE_MAX = 500
 
 
+def to_signed64(h: int | None) -> int | None:
+    """Unsigned 64-bit hash → the signed value a BIGINT column can hold."""
+    return None if h is None else (h - (1 << 64) if h >= (1 << 63) else h)
+
+
+def to_unsigned64(v: int | None) -> int | None:
+    return None if v is None else v & 0xFFFFFFFFFFFFFFFF
+
+
 def utcnow() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
@@ -87,6 +96,9 @@ class MediaFile(db.Model):
     __table_args__ = (
         UniqueConstraint("job_id", "source_path", name="uq_media_files_job_path"),
         Index("ix_media_files_job_status", "job_id", "status"),
+        Index("ix_media_files_captured", "captured_at", "id"),
+        Index("ix_media_files_confidence", "confidence"),
+        Index("ix_media_files_path", "source_path", "size"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -101,6 +113,34 @@ class MediaFile(db.Model):
     file_type: Mapped[str | None] = mapped_column(String(16))
     mime: Mapped[str | None] = mapped_column(String(64))
     processed_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    # --- analysis (media.analyze.AnalysisResult) --------------------------
+    kind: Mapped[str | None] = mapped_column(String(8))  # image / video / other
+    extension: Mapped[str | None] = mapped_column(String(16))  # corrected, lower case
+    extension_ok: Mapped[bool | None] = mapped_column(Boolean)
+    width: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[int | None] = mapped_column(Integer)
+    duration: Mapped[float | None] = mapped_column(Float)
+    make: Mapped[str | None] = mapped_column(String(128))
+    model: Mapped[str | None] = mapped_column(String(128))
+    orientation: Mapped[int | None] = mapped_column(Integer)
+    # Local wall-clock capture time (naive) and its UTC offset in minutes.
+    captured_at: Mapped[datetime | None] = mapped_column(DateTime)
+    utc_offset: Mapped[int | None] = mapped_column(Integer)
+    offset_assumed: Mapped[bool | None] = mapped_column(Boolean)
+    precision: Mapped[str | None] = mapped_column(String(8))
+    time_source: Mapped[str | None] = mapped_column(String(64))
+    confidence: Mapped[str | None] = mapped_column(String(8))
+    reasons: Mapped[list | None] = mapped_column(JSON)
+    candidates: Mapped[list | None] = mapped_column(JSON)
+    # 64-bit perceptual hashes stored as signed BIGINT (two's complement).
+    phash: Mapped[int | None] = mapped_column(BigInteger)
+    dhash: Mapped[int | None] = mapped_column(BigInteger)
+    detail: Mapped[float | None] = mapped_column(Float)
+    low_detail: Mapped[bool | None] = mapped_column(Boolean)
+    thumbnail: Mapped[str | None] = mapped_column(Text)
+    sidecars: Mapped[list | None] = mapped_column(JSON)
+    warnings: Mapped[list | None] = mapped_column(JSON)
 
 
 class WorkerBeat(db.Model):

@@ -35,8 +35,10 @@ _TRACE_ENV = "MEDIAPARSER_TRACE_FILE"
 _DELAY_ENV = "MEDIAPARSER_DEBUG_FILE_DELAY"
 
 
-class FileTimeout(Exception):
-    pass
+class FileTimeout(BaseException):
+    """Raised by the alarm; a BaseException so that the per-file work's own
+    `except Exception` (which turns a bad file into an error result) cannot
+    swallow it."""
 
 
 def _watch_parent(parent_pid: int) -> None:

@@ -189,18 +189,6 @@ def sha256_file(path: str | os.PathLike) -> str:
     return hash_and_head(path).sha256
 
 
-@dataclass(frozen=True)
-class ProbeResult:
-    """The minimal per-file facts: what the import records for every file."""
-
-    size: int | None = None
-    mtime: float | None = None
-    sha256: str | None = None
-    type: str | None = None
-    mime: str | None = None
-    error: str | None = None
-
-
 def describe_os_error(exc: OSError) -> str:
     """A short sentence for a user, from an OSError raised while reading a file."""
     import errno
@@ -214,26 +202,3 @@ def describe_os_error(exc: OSError) -> str:
     if exc.errno == errno.ELOOP:
         return "symbolic link loop"
     return f"the file cannot be read: {exc.strerror or exc}"
-
-
-def probe_file(path: str) -> ProbeResult:
-    """Size, mtime, real type and SHA-256 of one file, in one read.
-
-    Never raises for a bad file: the reason goes into `error`.
-    """
-    import stat as stat_mod
-
-    try:
-        st = os.stat(path)
-        if not stat_mod.S_ISREG(st.st_mode):
-            return ProbeResult(error="not a regular file")
-        if st.st_size == 0:
-            return ProbeResult(size=0, mtime=st.st_mtime, error="empty file (0 bytes)")
-        hashed = hash_and_head(path)
-    except OSError as exc:
-        return ProbeResult(error=describe_os_error(exc))
-    ext = os.path.splitext(path)[1]
-    ft = sniff(hashed.head, ext)
-    error = None if ft is not UNKNOWN else "not a recognised photo or video format"
-    return ProbeResult(size=hashed.size, mtime=st.st_mtime, sha256=hashed.sha256,
-                       type=ft.type, mime=ft.mime, error=error)

@@ -27,13 +27,15 @@ from ..config import Settings
 from ..db import db, write_transaction
 from ..jobs import lifecycle
 from ..jobs.pool import TimedOut, shared_pool
-from ..models import FileStatus, Job, JobStatus, JobType, MediaFile, utcnow
+from ..media.analyze import AnalysisResult
+from ..models import FileStatus, Job, JobStatus, JobType, MediaFile, to_signed64, utcnow
 from .sources import Entry, Skipped, display, walk_source
 
 log = logging.getLogger(__name__)
 
-# The per-file work, as "module:function" so pool processes can import it.
-FILE_WORK = "mediaparser.media.probe:probe_file"
+# The per-file work, as "module:function" so pool processes can import it:
+# full analysis (type, metadata, capture time, thumbnail, perceptual hashes).
+FILE_WORK = "mediaparser.media.analyze:analyze_file"
 
 COMMIT_INTERVAL = 0.5  # seconds between batched commits (and control checks)
 COMMIT_ROWS = 500  # or sooner, when this many results are waiting
@@ -150,7 +152,12 @@ def _enumerate(lease: lifecycle.Lease, job: Job, stop_requested: Callable[[], bo
 
 # -------------------------------------------------------------- processing --
 
-_RESULT_COLUMNS = ("size", "mtime", "sha256", "file_type", "mime", "error", "status", "processed_at")
+_RESULT_COLUMNS = (
+    "size", "mtime", "sha256", "file_type", "mime", "error", "status", "processed_at",
+    "kind", "extension", "extension_ok", "width", "height", "duration", "make", "model", "orientation",
+    "captured_at", "utc_offset", "offset_assumed", "precision", "time_source", "confidence", "reasons",
+    "candidates", "phash", "dhash", "detail", "low_detail", "thumbnail", "sidecars", "warnings",
+)
 _UPDATE_RESULT = (
     update(MediaFile.__table__)
     .where(MediaFile.__table__.c.id == bindparam("_id"))
@@ -165,19 +172,46 @@ def _row_values(item_id: int, result: Any) -> tuple[dict, bool]:
         values = dict.fromkeys(_RESULT_COLUMNS)
         values.update(_id=item_id, status=FileStatus.FAILED, error=result.error, processed_at=now)
         return values, True
-    error = getattr(result, "error", None)
-    values = {
-        "_id": item_id,
+    values = analysis_columns(result)
+    values.update(_id=item_id, processed_at=now,
+                  status=FileStatus.FAILED if result.error else FileStatus.DONE)
+    return values, bool(result.error)
+
+
+def analysis_columns(result: AnalysisResult) -> dict[str, Any]:
+    """The MediaFile columns for one analysis result (the one mapping of the two)."""
+    return {
         "size": result.size,
         "mtime": result.mtime,
         "sha256": result.sha256,
         "file_type": result.type,
         "mime": result.mime,
-        "error": error,
-        "status": FileStatus.FAILED if error else FileStatus.DONE,
-        "processed_at": now,
+        "error": result.error,
+        "kind": result.kind,
+        "extension": result.extension,
+        "extension_ok": result.extension_ok,
+        "width": result.width,
+        "height": result.height,
+        "duration": result.duration,
+        "make": (result.make or None) and result.make[:128],
+        "model": (result.model or None) and result.model[:128],
+        "orientation": result.orientation,
+        "captured_at": result.captured_at,
+        "utc_offset": result.utc_offset,
+        "offset_assumed": result.offset_assumed,
+        "precision": result.precision.value if result.precision else None,
+        "time_source": result.source,
+        "confidence": result.confidence.value,
+        "reasons": list(result.reasons),
+        "candidates": [c.to_dict() for c in result.candidates],
+        "phash": to_signed64(result.phash),
+        "dhash": to_signed64(result.dhash),
+        "detail": result.detail,
+        "low_detail": result.low_detail,
+        "thumbnail": result.thumbnail,
+        "sidecars": list(result.sidecars),
+        "warnings": list(result.warnings),
     }
-    return values, bool(error)
 
 
 def _process(lease: lifecycle.Lease, job: Job, settings: Settings,
@@ -192,7 +226,8 @@ def _process(lease: lifecycle.Lease, job: Job, settings: Settings,
     exhausted = False
     stop: _Stop | None = None
     last_commit = time.monotonic()
-    kwargs: dict = {}
+    kwargs: dict = {"timezone": settings.timezone, "thumb_dir": str(settings.thumbnail_dir),
+                    "root": job.source_path}
     queue: list[tuple[int, str, int]] = []  # (id, path, size known from the listing)
     paths: dict[int, str] = {}  # id -> path of files handed out, for "current file"
 

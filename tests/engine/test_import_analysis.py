@@ -1,0 +1,56 @@
+"""The import job stores the full analysis of each file on its row."""
+from __future__ import annotations
+
+import os
+from datetime import datetime
+
+from sqlalchemy import select
+
+from mediaparser.db import db
+from mediaparser.jobs import tasks
+from mediaparser.models import FileStatus, Job, JobStatus, MediaFile, to_unsigned64
+from mediaparser.services.importer import create_import_job
+
+from ..media import gen
+
+
+def test_import_records_capture_time_candidates_thumbnail_and_hashes(app, tmp_path):
+    src = tmp_path / "Trip"
+    src.mkdir()
+    gen.jpeg(str(src / "DSC_0001.JPG"), exif={
+        "Exif.Photo.DateTimeOriginal": "2019:08:12 14:30:25",
+        "Exif.Photo.OffsetTimeOriginal": "+02:00",
+        "Exif.Image.Make": "NIKON CORPORATION", "Exif.Image.Model": "NIKON D750"})
+    gen.video(str(src / "clip.mp4"), metadata={"creation_time": "2021-05-06T12:00:00Z"})
+    gen.photo().save(src / "really_a_png.jpg", "PNG")
+    (src / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0" + b"\0" * 40)
+    with app.app_context():
+        job = create_import_job(app.extensions["mediaparser"], str(src))
+        assert tasks.process_import_job.call_local(job.id) == JobStatus.COMPLETED
+        db.session.commit()
+        rows = {r.rel_path: r for r in db.session.execute(select(MediaFile).where(MediaFile.job_id == job.id)).scalars()}
+        photo = rows["DSC_0001.JPG"]
+        assert photo.status == FileStatus.DONE and photo.kind == "image" and photo.extension == "jpg"
+        assert photo.captured_at == datetime(2019, 8, 12, 14, 30, 25) and photo.utc_offset == 120
+        assert photo.time_source == "exif:DateTimeOriginal" and photo.confidence in ("high", "medium")
+        assert photo.make == "NIKON CORPORATION" and (photo.width, photo.height) == (160, 120)
+        assert any(c["source"] == "exif:DateTimeOriginal" for c in photo.candidates) and photo.reasons
+        assert photo.thumbnail and os.path.exists(photo.thumbnail)
+        assert photo.thumbnail.startswith(str(app.extensions["mediaparser"].thumbnail_dir))
+        assert photo.phash is not None and 0 <= to_unsigned64(photo.phash) < 2**64
+        clip = rows["clip.mp4"]
+        assert clip.kind == "video" and clip.captured_at == datetime(2021, 5, 6, 12, 0, 0)
+        assert clip.thumbnail and os.path.exists(clip.thumbnail)
+        png = rows["really_a_png.jpg"]
+        assert png.file_type == "png" and png.extension_ok is False and png.extension == "png"
+        assert rows["broken.jpg"].status == FileStatus.FAILED and rows["broken.jpg"].error
+        j = db.session.get(Job, job.id, populate_existing=True)
+        assert j.error_count == 1 and j.progress_current == j.progress_total == 4
+
+
+def test_hash_round_trips_through_a_signed_bigint(app):
+    from mediaparser.models import to_signed64
+
+    for h in (0, 1, 2**63 - 1, 2**63, 2**64 - 1, 0xF0F0F0F0F0F0F0F0):
+        assert to_unsigned64(to_signed64(h)) == h
+        assert -(2**63) <= to_signed64(h) < 2**63
