@@ -145,7 +145,8 @@ def _print_job(summary: dict) -> None:
 @main.command("import")
 @click.argument("path", type=click.Path(file_okay=False))
 @click.option("--wait", is_flag=True, help="show progress until the job ends; exit 1 if it did not complete")
-def import_(path: str, wait: bool) -> None:
+@click.option("--force", is_flag=True, help="analyse again files an earlier import already analysed")
+def import_(path: str, wait: bool, force: bool) -> None:
     """Import a folder: every photo and video below it is analysed."""
     from .services import jobs as job_service
     from .services.importer import ImportRefused
@@ -156,7 +157,7 @@ def import_(path: str, wait: bool) -> None:
         try:
             # The operator at the server's shell may import any folder; the
             # import-roots rule protects the web UI.
-            job = job_service.start_import(settings, os.path.abspath(path), check_roots=False)
+            job = job_service.start_import(settings, os.path.abspath(path), check_roots=False, force=force)
         except ImportRefused as exc:
             raise click.ClickException(str(exc)) from exc
         click.echo(f"import job {job.id} created for {job.source_path}")

@@ -54,3 +54,32 @@ def test_hash_round_trips_through_a_signed_bigint(app):
     for h in (0, 1, 2**63 - 1, 2**63, 2**64 - 1, 0xF0F0F0F0F0F0F0F0):
         assert to_unsigned64(to_signed64(h)) == h
         assert -(2**63) <= to_signed64(h) < 2**63
+
+
+def test_reimport_reuses_earlier_analysis_of_unchanged_files_unless_forced(app, tmp_path):
+    src = tmp_path / "again"
+    src.mkdir()
+    gen.jpeg(str(src / "a.jpg"), exif={"Exif.Image.Make": "Canon"})
+    gen.jpeg(str(src / "b.jpg"), exif={"Exif.Image.Make": "Canon"})
+    settings = app.extensions["mediaparser"]
+
+    def run(force: bool = False) -> dict[str, MediaFile]:
+        job = create_import_job(settings, str(src), options={"force": True} if force else None)
+        assert tasks.process_import_job.call_local(job.id) == JobStatus.COMPLETED
+        db.session.commit()
+        return {r.rel_path: r for r in db.session.execute(
+            select(MediaFile).where(MediaFile.job_id == job.id)).scalars()}
+
+    with app.app_context():
+        first = run()
+        # Mark the first analysis so a copy can be told from a fresh one.
+        for r in first.values():
+            r.make = "from-first-import"
+        db.session.commit()
+        os.utime(src / "b.jpg", (1_600_000_000, 1_600_000_000))  # b changed since
+        second = run()
+        assert second["a.jpg"].make == "from-first-import"  # reused
+        assert second["a.jpg"].status == FileStatus.DONE and second["a.jpg"].sha256 == first["a.jpg"].sha256
+        assert second["b.jpg"].make == "Canon"  # analysed again: its mtime differs
+        forced = run(force=True)
+        assert forced["a.jpg"].make == "Canon"

@@ -134,7 +134,7 @@ def _enumerate(lease: lifecycle.Lease, job: Job, stop_requested: Callable[[], bo
         assert isinstance(item, Entry)
         found += 1
         row = {"job_id": job.id, "source_path": display(item.path), "rel_path": item.rel_path,
-               "status": FileStatus.PENDING, "size": item.size}
+               "status": FileStatus.PENDING, "size": item.size, "mtime": item.mtime}
         if item.error:
             errors_seen += 1
             row.update(status=FileStatus.FAILED, error=item.error, processed_at=utcnow())
@@ -168,6 +168,10 @@ _UPDATE_RESULT = (
 def _row_values(item_id: int, result: Any) -> tuple[dict, bool]:
     """Map a per-file result onto the row's columns; returns (values, failed)."""
     now = utcnow()
+    if isinstance(result, _Reused):
+        values = dict(result.columns)
+        values.update(_id=item_id, processed_at=now, status=FileStatus.DONE)
+        return values, False
     if isinstance(result, TimedOut):
         values = dict.fromkeys(_RESULT_COLUMNS)
         values.update(_id=item_id, status=FileStatus.FAILED, error=result.error, processed_at=now)
@@ -226,6 +230,7 @@ def _process(lease: lifecycle.Lease, job: Job, settings: Settings,
     exhausted = False
     stop: _Stop | None = None
     last_commit = time.monotonic()
+    force = bool((job.options or {}).get("force"))
     kwargs: dict = {"timezone": settings.timezone, "thumb_dir": str(settings.thumbnail_dir),
                     "root": job.source_path}
     queue: list[tuple[int, str, int]] = []  # (id, path, size known from the listing)
@@ -234,17 +239,22 @@ def _process(lease: lifecycle.Lease, job: Job, settings: Settings,
     def refill() -> None:
         nonlocal last_id, exhausted
         rows = db.session.execute(
-            select(MediaFile.id, MediaFile.source_path, MediaFile.size)
+            select(MediaFile.id, MediaFile.source_path, MediaFile.size, MediaFile.mtime)
             .where(MediaFile.job_id == job.id, MediaFile.status == FileStatus.PENDING, MediaFile.id > last_id)
             .order_by(MediaFile.id).limit(ENUM_BATCH)
         ).all()
+        reused = {} if force else _earlier_analyses(job.id, rows)
         db.session.commit()  # never keep a read transaction open across the loop
         if not rows:
             exhausted = True
             return
         last_id = rows[-1][0]
-        queue.extend((r[0], r[1], r[2] or 0) for r in rows)
-        paths.update((r[0], r[1]) for r in rows)
+        for r in rows:
+            paths[r[0]] = r[1]
+            if r[0] in reused:
+                results.append((r[0], reused[r[0]]))
+            else:
+                queue.append((r[0], r[1], r[2] or 0))
 
     def commit() -> str:
         nonlocal results, last_commit
@@ -321,6 +331,41 @@ def _process(lease: lifecycle.Lease, job: Job, settings: Settings,
     if results:
         commit()
     return stop
+
+
+class _Reused:
+    """An earlier job's analysis of the very same file (same path, size and mtime)."""
+
+    def __init__(self, columns: dict[str, Any]) -> None:
+        self.columns = columns
+        self.error = columns.get("error")
+
+
+_REUSABLE = tuple(c for c in _RESULT_COLUMNS if c not in ("status", "processed_at"))
+
+
+def _earlier_analyses(job_id: int, rows) -> dict[int, _Reused]:
+    """Analyses from earlier imports of unchanged files, by this job's row id.
+
+    Re-importing a folder then costs a lookup per file instead of a decode;
+    `force` (an import option) analyses everything again.
+    """
+    by_path = {r[1]: r for r in rows if r[2] is not None and r[3] is not None}
+    if not by_path:
+        return {}
+    cols = [getattr(MediaFile, c) for c in _REUSABLE]
+    earlier = db.session.execute(
+        select(MediaFile.source_path, MediaFile.size, MediaFile.mtime, *cols)
+        .where(MediaFile.source_path.in_(list(by_path)), MediaFile.job_id != job_id,
+               MediaFile.status == FileStatus.DONE)
+        .order_by(MediaFile.id)
+    ).all()
+    out: dict[int, _Reused] = {}
+    for e in earlier:
+        r = by_path[e.source_path]
+        if e.size == r[2] and e.mtime == r[3] and (e.thumbnail is None or os.path.exists(e.thumbnail)):
+            out[r[0]] = _Reused({c: getattr(e, c) for c in _REUSABLE})
+    return out
 
 
 def _take_chunk(queue: list[tuple[int, str, int]], max_files: int) -> list[tuple[int, str]]:

@@ -15,12 +15,16 @@ PAGE_MAX = 200
 ERRORS_IN_SUMMARY = 20
 
 
-def start_import(settings: Settings, path: str, *, check_roots: bool = True) -> Job:
-    """Create an import job for a server folder and put it in the queue."""
+def start_import(settings: Settings, path: str, *, check_roots: bool = True, force: bool = False) -> Job:
+    """Create an import job for a server folder and put it in the queue.
+
+    `force` analyses every file again even when an earlier import already
+    analysed the unchanged file.
+    """
     from ..jobs.tasks import enqueue_job
     from .importer import create_import_job
 
-    job = create_import_job(settings, path, check_roots=check_roots)
+    job = create_import_job(settings, path, check_roots=check_roots, options={"force": True} if force else None)
     lifecycle.record_task_id(job.id, enqueue_job(job))
     return db.session.get(Job, job.id, populate_existing=True)
 

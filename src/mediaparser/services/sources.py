@@ -30,6 +30,7 @@ class Entry:
     rel_path: str  # path below the import root, always valid UTF-8 for display
     error: str | None = None  # set: the entry is recorded as a failed file
     size: int | None = None
+    mtime: float | None = None
 
 
 @dataclass(frozen=True)
@@ -119,11 +120,11 @@ def walk_source(root: str) -> Iterator[Entry | Skipped]:
                     yield Skipped(rel, "not a regular file")
                 continue
             if ext in MEDIA_EXTENSIONS:
-                yield Entry(e.path, rel, size=st.st_size)
+                yield Entry(e.path, rel, size=st.st_size, mtime=st.st_mtime)
             elif ext in SIDECAR_EXTENSIONS:
                 yield Skipped(rel, "sidecar metadata (read together with its photo)")
             elif st.st_size > 0 and _looks_like_media(e.path):
-                yield Entry(e.path, rel, size=st.st_size)  # a photo or video behind an unusual extension
+                yield Entry(e.path, rel, size=st.st_size, mtime=st.st_mtime)  # a photo or video behind an unusual extension
             else:
                 yield Skipped(rel, "not a photo or video")
         # Depth first, in name order.

@@ -1,6 +1,7 @@
 """The JSON API: parse the request, call a service, return JSON.
 
 POST /api/jobs                     start an import of a server folder → 202
+                                   {"type": "import", "path": "...", "force": false}
 GET  /api/jobs                     newest first, paged (?before=ID&limit=N)
 GET  /api/jobs/<id>                status, counts, rate, ETA, error summary
 GET  /api/jobs/<id>/errors         failed files, paged (?after=FILE_ID&limit=N)
@@ -48,7 +49,8 @@ def create_job():
     if not isinstance(path, str) or not path.strip():
         return _error(400, "path must name a folder on the server")
     try:
-        job = job_service.start_import(current_app.extensions["mediaparser"], path.strip())
+        job = job_service.start_import(current_app.extensions["mediaparser"], path.strip(),
+                                       force=bool(body.get("force", False)))
     except PathNotAllowed as exc:
         return _error(403, str(exc))
     except ImportRefused as exc:
