@@ -8,7 +8,13 @@ orientation applied, a rotated-by-tag copy hashes like the upright original.
 Nearly uniform images (a blank sky, a black frame, a scanned white page) give
 almost arbitrary hashes from noise, so they would all look alike; `detail`
 measures the spread of the reduced image so the similarity search can keep
-such images out.
+such images out. Tiny images (an icon of a few pixels) are kept out too: their
+50 % copy has lost most of the picture, so their hashes compare nothing.
+
+`rotated_hashes` gives the same two hashes of the image turned 90° and 180°,
+so similarity.py can recognise a copy whose *pixels* were turned (as opposed
+to a copy turned by its EXIF orientation tag, which hashes like the upright
+image already).
 """
 from __future__ import annotations
 
@@ -32,10 +38,18 @@ _DCT = _dct_matrix(_DCT_N)
 _BITS = (1 << np.arange(63, -1, -1, dtype=np.uint64)).astype(np.uint64)
 
 # Standard deviation (0..255 grey levels) of the 32x32 grey image below
-# which an image counts as low-detail. Measured on generated flat, gradient
-# and noise-free images versus photographs: flat fills and soft gradients sit
-# well under 6, photographs above 20.
-LOW_DETAIL_STD = 6.0
+# which an image counts as low-detail. Flat fills and soft gradients sit well
+# under 6. On the 211 decodable images of corpus-dev every photograph is at
+# 12 or more (a page of text 12.1, a dark code screenshot 12.2, a starfish on
+# sand 13.7), while a white frame with one small bird in a corner is at 7.8 —
+# and its hashes are unstable (a 5 % crop moves its pHash by 18 bits), which
+# is exactly what this flag exists to catch. 10 sits between the two.
+LOW_DETAIL_STD = 10.0
+
+# Shortest side, in pixels, of the hashed (thumbnail) image below which the
+# hashes compare nothing: an 8x12 icon and its half-size copy share no pixels
+# worth the name.
+MIN_SIDE = 32
 
 
 @dataclass(frozen=True)
@@ -43,10 +57,20 @@ class PerceptualHashes:
     dhash: int
     phash: int
     detail: float  # standard deviation of the 32x32 grey image
+    min_side: int | None = None  # shortest side of the hashed image, when known
 
     @property
     def low_detail(self) -> bool:
-        return self.detail < LOW_DETAIL_STD
+        """Too flat or too small for its hashes to mean anything."""
+        return self.detail < LOW_DETAIL_STD or (self.min_side is not None and self.min_side < MIN_SIDE)
+
+
+@dataclass(frozen=True)
+class RotatedHashes:
+    """Hashes of the oriented image turned counter-clockwise by 90° and 180°."""
+
+    rot90: PerceptualHashes
+    rot180: PerceptualHashes
 
 
 def _pack(bits: np.ndarray) -> int:
@@ -83,7 +107,21 @@ def _phash_of(g: np.ndarray) -> int:
 
 def perceptual_hashes(img: Image.Image) -> PerceptualHashes:
     g32 = _grey(img, (_DCT_N, _DCT_N))
-    return PerceptualHashes(dhash=dhash(img), phash=_phash_of(g32), detail=float(g32.std()))
+    return PerceptualHashes(dhash=dhash(img), phash=_phash_of(g32), detail=float(g32.std()),
+                            min_side=min(img.size))
+
+
+def rotated_hashes(img: Image.Image) -> RotatedHashes:
+    """pHash/dHash of the same (oriented, reduced) image turned 90° and 180°.
+
+    Computed at analysis time from the thumbnail — the turn is lossless and
+    costs about a millisecond — and stored beside the upright hashes. 270° is
+    not needed: a copy turned 270° is found by turning *it* 90°.
+    """
+    return RotatedHashes(
+        rot90=perceptual_hashes(img.transpose(Image.Transpose.ROTATE_90)),
+        rot180=perceptual_hashes(img.transpose(Image.Transpose.ROTATE_180)),
+    )
 
 
 def hamming(a: int, b: int) -> int:
