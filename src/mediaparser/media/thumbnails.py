@@ -5,7 +5,9 @@ it allows (measured on a 12 MP JPEG: full decode + resize 124 ms,
 `Image.draft` 1/8 DCT scaling + `thumbnail` 48 ms; on a HEIC the embedded
 thumbnail 17 ms against 705 ms for the full image):
 
-- JPEG: `Image.draft` lets libjpeg scale by 1/2, 1/4 or 1/8 while decoding;
+- JPEG: the camera's MPF "Large Thumbnail" preview when there is one of the
+  same aspect ratio (a few ms), else `Image.draft`, which lets libjpeg scale
+  by 1/2, 1/4 or 1/8 while decoding;
 - HEIC/HEIF/AVIF: the embedded thumbnail item when it is big enough,
   otherwise the primary image (libheif applies the HEIF rotation itself, so
   EXIF orientation is not applied a second time);
@@ -116,14 +118,48 @@ def _shrink(img: Image.Image, max_side: int) -> Image.Image:
     return img
 
 
-def decode_jpeg(data: bytes, orientation: int | None, max_side: int = MAX_SIDE) -> Decoded:
+_LARGE_THUMBNAIL_TYPES = ("Large Thumbnail (VGA Equivalent)", "Large Thumbnail (Full HD Equivalent)")
+
+
+def _mpf_preview(im: Image.Image, w: int, h: int, max_side: int) -> Image.Image | None:
+    """The camera's own preview from the MPF (CIPA DC-007) index, when it is a
+    'Large Thumbnail' of the same aspect ratio and big enough for `max_side`.
+
+    Many cameras store a VGA or Full-HD rendering of the photo after the main
+    image; decoding it costs a few milliseconds instead of the ~45 ms that a
+    1/8-scale decode of a 12 MP JPEG costs (entropy decoding of the whole
+    file cannot be skipped).
+    """
+    entries = (getattr(im, "mpinfo", None) or {}).get(0xB002) or []
+    for i, entry in enumerate(entries[1:], start=1):
+        if entry.get("Attribute", {}).get("MPType") not in _LARGE_THUMBNAIL_TYPES:
+            continue
+        try:
+            im.seek(i)
+            pw, ph = im.size
+            if min(pw, ph) < max_side * 3 // 4 or abs(pw / ph - w / h) > 0.02 * (w / h):
+                continue  # too small, or letterboxed/cropped: not the same picture
+            im.draft("RGB", (max_side, max_side))
+            img = _shrink(_to_rgb(im), max_side)
+            img.load()
+            return img
+        except (OSError, ValueError, SyntaxError, EOFError, struct.error):
+            return None
+    return None
+
+
+def decode_jpeg(data: bytes, orientation: int | None, max_side: int = MAX_SIDE, *, use_preview: bool = True) -> Decoded:
     with Image.open(io.BytesIO(data)) as im:
         _check_size(*im.size)
         w, h = im.size
-        # draft() picks the strongest DCT scaling that still covers the request.
-        im.draft("RGB", (max_side, max_side))
-        img = _shrink(_to_rgb(im), max_side)
-        img.load()  # decode now, while the file object is open
+        img = _mpf_preview(im, w, h, max_side) if use_preview and im.format == "MPO" else None
+        if img is None:
+            if im.format == "MPO":
+                im.seek(0)
+            # draft() picks the strongest DCT scaling that still covers the request.
+            im.draft("RGB", (max_side, max_side))
+            img = _shrink(_to_rgb(im), max_side)
+            img.load()  # decode now, while the file object is open
     img = _apply_orientation(img, orientation)
     ow, oh = _oriented_size(w, h, orientation)
     return Decoded(img, ow, oh)

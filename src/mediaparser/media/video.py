@@ -415,7 +415,9 @@ def probe_with_av(path: str, info: VideoInfo, now: datetime | None = None, *, wa
             info.width, info.height = cc.width or None, cc.height or None
         if stream is None or not want_frame:
             return None
-        stream.thread_type = "AUTO"
+        # FFmpeg's default threading: frame threads would delay the first
+        # frame, and the caller already runs one file per core.
+        stream.thread_count = 1
         best: tuple[float, Image.Image] | None = None
         try:
             for i, frame in enumerate(container.decode(stream)):
