@@ -11,12 +11,15 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from functools import partial
 
 import click
 
-from .media.analyze import DEFAULT_TIME_LIMIT, analyze_file_limited, iter_media_paths_with_roots
+from .media.analyze import DEFAULT_TIME_LIMIT, AnalysisResult, analyze_file_limited, iter_media_paths_with_roots
 from .media.timestamps import resolve_zone
 
 
@@ -26,6 +29,45 @@ def _work(item: tuple[str, str], *, timezone: str, thumb_dir: str | None, with_t
     result = analyze_file_limited(path, time_limit_s=time_limit_s, timezone=timezone, thumb_dir=thumb_dir,
                                   with_thumbnail=with_thumbnail, root=root)
     return result.to_dict(timings=timings)
+
+
+def _crashed(item: tuple[str, str]) -> dict:
+    return AnalysisResult(path=item[0], error="the analysis crashed (its worker process died)").to_dict()
+
+
+def _parallel(work: Callable[[tuple[str, str]], dict], items: Iterable[tuple[str, str]], workers: int) -> Iterator[dict]:
+    """Results in input order, with a bounded number of files in flight (memory
+    stays flat however many files there are). A worker killed by a crash in a
+    C library breaks the pool: the files in flight are then re-run one by one
+    in a fresh process each, so only the culprit is reported as crashed."""
+    window: deque = deque()
+    pool = ProcessPoolExecutor(max_workers=workers)
+    it = iter(items)
+    try:
+        while True:
+            while len(window) < workers * 4:
+                item = next(it, None)
+                if item is None:
+                    break
+                window.append((item, pool.submit(work, item)))
+            if not window:
+                return
+            item, fut = window.popleft()
+            try:
+                yield fut.result()
+            except BrokenProcessPool:
+                pending = [item] + [i for i, _ in window]
+                window.clear()
+                pool.shutdown(wait=False, cancel_futures=True)
+                for one in pending:
+                    with ProcessPoolExecutor(max_workers=1) as solo:
+                        try:
+                            yield solo.submit(work, one).result()
+                        except BrokenProcessPool:
+                            yield _crashed(one)
+                pool = ProcessPoolExecutor(max_workers=workers)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 @click.command("analyze")
@@ -65,8 +107,7 @@ def analyze_command(paths: tuple[str, ...], jsonl: bool, zone: str, workers: int
         for item in items:
             emit(work(item))
     else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            for d in pool.map(work, items, chunksize=4):
-                emit(d)
+        for d in _parallel(work, items, workers):
+            emit(d)
     click.echo(f"{count} file(s) analysed, {errors} with errors", err=True)
     sys.stdout.flush()

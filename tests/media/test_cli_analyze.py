@@ -58,3 +58,22 @@ def test_unknown_time_zone_is_a_usage_error(tmp_path):
     result = CliRunner().invoke(analyze_command, [str(root), "--timezone", "Nowhere/Atlantis"])
     assert result.exit_code == 2
     assert "unknown time zone" in result.output
+
+
+def _work_that_crashes_on_poison(item, **_):
+    import os as _os
+
+    if item[0].endswith("poison.jpg"):
+        _os._exit(3)  # what a segfault in a C decoder does to a worker
+    return {"path": item[0], "error": None}
+
+
+def test_a_crashing_worker_costs_one_file_not_the_run(tmp_path):
+    from mediaparser.cli_analyze import _parallel
+
+    items = [(str(tmp_path / f"f{i}.jpg"), str(tmp_path)) for i in range(6)]
+    items.insert(3, (str(tmp_path / "poison.jpg"), str(tmp_path)))
+    out = list(_parallel(_work_that_crashes_on_poison, items, 2))
+    assert [d["path"] for d in out] == [i[0] for i in items]
+    assert [d["path"] for d in out if d["error"]] == [str(tmp_path / "poison.jpg")]
+    assert "crashed" in out[3]["error"]
