@@ -44,6 +44,8 @@ def choose(*cands: Candidate, zone: str = "UTC"):
         ("2003:08:31", datetime(2003, 8, 31), None, Precision.DAY),
         ("2019-08", datetime(2019, 8, 1), None, Precision.MONTH),
         ("Mon Mar 10 15:04:43 2003", datetime(2003, 3, 10, 15, 4, 43), None, Precision.SECOND),
+        ("Tue, 16 Jun 2009 14:57:56 GMT", datetime(2009, 6, 16, 14, 57, 56), 0, Precision.SECOND),
+        ("Tue, 16 Jun 2009 14:57:56 +0200", datetime(2009, 6, 16, 14, 57, 56), 120, Precision.SECOND),
         ("2019:08:12 14:30:25\x00\x00", datetime(2019, 8, 12, 14, 30, 25), None, Precision.SECOND),
     ],
 )

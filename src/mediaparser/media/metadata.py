@@ -232,7 +232,7 @@ def _png_creation_time(data: bytes) -> str | None:
                         return rest.decode("latin-1")
                     if ctype == b"zTXt":
                         return zlib.decompress(rest[1:]).decode("latin-1")
-                    flag, method = rest[0], rest[1]
+                    flag = rest[0]  # rest[1] is the compression method: only zlib exists
                     _lang, _, rest2 = rest[2:].partition(b"\x00")
                     _tkey, _, text = rest2.partition(b"\x00")
                     return (zlib.decompress(text) if flag else text).decode("utf-8", "replace")

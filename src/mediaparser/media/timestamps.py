@@ -35,6 +35,7 @@ archive is named by the local capture time (DATE-PITFALLS 11).
 """
 from __future__ import annotations
 
+import email.utils
 import re
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
@@ -241,6 +242,17 @@ def parse_date_string(raw: str | bytes | None) -> ParsedDate:
         except ValueError:
             raise DateParseError("not a real calendar date") from None
         return ParsedDate(value, None, Precision.SECOND)
+    if "," in text or text[:3].isalpha():
+        # RFC 1123/2822 ('Tue, 16 Jun 2009 14:57:56 GMT'), which the PNG
+        # specification recommends for the 'Creation Time' text chunk.
+        try:
+            dt = email.utils.parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            dt = None
+        if dt is not None:
+            off = dt.utcoffset()
+            minutes = int(off.total_seconds() // 60) if off is not None else None
+            return ParsedDate(dt.replace(tzinfo=None, microsecond=0), minutes, Precision.SECOND)
     raise DateParseError(f"unrecognised date {text[:40]!r}")
 
 
