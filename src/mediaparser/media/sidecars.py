@@ -73,9 +73,30 @@ def _split_counter(s: str) -> tuple[str, str]:
     return (m["base"], m["n"]) if m else (s, "")
 
 
+@lru_cache(maxsize=64)
+def _json_index(directory: str, mtime_ns: int) -> dict[str, list[tuple[str, str]]]:
+    """JSON files of a directory by stem without counter: stem -> [(counter, name)].
+
+    Built once per directory, so matching stays a few dictionary look-ups
+    per media file even in a Takeout folder of 10,000 files."""
+    index: dict[str, list[tuple[str, str]]] = {}
+    for entry in _listing(directory, mtime_ns):
+        if entry.lower().endswith(".json"):
+            jbase, jcounter = _split_counter(entry[:-5])
+            index.setdefault(jbase, []).append((jcounter, entry))
+    return index
+
+
 def find_takeout_json(path: str) -> str | None:
     """The Google Takeout JSON that describes `path`, or None."""
     directory, name = os.path.split(path)
+    directory = directory or "."
+    try:
+        index = _json_index(directory, os.stat(directory).st_mtime_ns)
+    except OSError:
+        return None
+    if not index:
+        return None
     stem, ext = os.path.splitext(name)
     base, counter = _split_counter(stem)
     for suffix in EDITED_SUFFIXES:  # an edited copy uses the original's JSON
@@ -83,29 +104,25 @@ def find_takeout_json(path: str) -> str | None:
             base = base[: -len(suffix)]
             break
     full = base + ext  # e.g. "IMG_1234.jpg"
-    targets = [full + _SUPPLEMENTAL]
-    best: tuple[int, str] | None = None
-    for entry in _dir_entries(directory or "."):
-        if not entry.lower().endswith(".json") or entry == name:
-            continue
-        jstem = entry[:-5]
-        jbase, jcounter = _split_counter(jstem)
-        score = None
+    target = full + _SUPPLEMENTAL
+    # Longest (most specific) match first: "name.jpg.supplemental-metadata",
+    # then its cuts, down to the media name itself or a long cut inside it.
+    shortest = min(len(full), MIN_TRUNCATED_LEN)
+    for length in range(len(target), shortest - 1, -1):
+        for jcounter, entry in index.get(target[:length], ()):
+            if jcounter == counter:
+                return os.path.join(directory, entry)
+    # "name(1).jpg.json": the counter kept in place.
+    if counter:
+        for jstem in (stem + ext + _SUPPLEMENTAL, stem + ext):
+            for jcounter, entry in index.get(jstem, ()):
+                if not jcounter:
+                    return os.path.join(directory, entry)
+    # Old exports: "name.json".
+    for jcounter, entry in index.get(base, ()):
         if jcounter == counter:
-            for target in targets:
-                if target.startswith(jbase) and (len(jbase) >= len(full) or len(jbase) >= MIN_TRUNCATED_LEN):
-                    # Longer matches are more specific; an exact media name beats a cut one.
-                    score = 1000 + len(jbase) if len(jbase) >= len(full) else len(jbase)
-                    break
-            if score is None and jbase == base:  # "name.json"
-                score = 500
-        if score is None and counter and not jcounter and jstem in (stem + ext, stem + ext + _SUPPLEMENTAL):
-            score = 900  # "name(1).jpg.json" spelled with the counter kept in place
-        if score is not None and (best is None or score > best[0]):
-            best = (score, entry)
-    if best is None:
-        return None
-    return os.path.join(directory, best[1])
+            return os.path.join(directory, entry)
+    return None
 
 
 def takeout_candidates(json_path: str, *, now: datetime | None = None) -> list[Candidate]:
