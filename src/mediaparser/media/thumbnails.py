@@ -31,6 +31,7 @@ import io
 import os
 import struct
 import tempfile
+import warnings
 from dataclasses import dataclass
 
 from PIL import Image
@@ -211,6 +212,14 @@ def decode_generic(data: bytes, orientation: int | None, max_side: int = MAX_SID
 
 def decode_image(data: bytes, file_type: str, orientation: int | None, max_side: int = MAX_SIDE) -> Decoded:
     """Decode `data` (the whole file) to a small oriented RGB image."""
+    # Pillow warns (to stderr) about odd EXIF blocks while decoding; the
+    # metadata is read by exiv2, and real problems surface as exceptions.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return _decode_image(data, file_type, orientation, max_side)
+
+
+def _decode_image(data: bytes, file_type: str, orientation: int | None, max_side: int) -> Decoded:
     try:
         if file_type == "jpeg":
             return decode_jpeg(data, orientation, max_side)
