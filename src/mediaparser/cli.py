@@ -59,6 +59,7 @@ def _check_exposure(settings: Settings) -> None:
 def _logging(verbose: bool = False) -> None:
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # its INFO lines are noise at every start
 
 
 @click.group()
