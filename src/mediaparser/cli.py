@@ -96,13 +96,16 @@ def serve() -> None:
 @click.option("--threads", default=2, show_default=True, help="jobs that can run at the same time")
 @click.option("--no-periodic", is_flag=True, help="do not run the reaper (when another worker does)")
 @click.option("--shutdown-timeout", default=20.0, show_default=True,
-              help="seconds a graceful stop (SIGTERM/Ctrl+C) waits for running jobs")
-def worker(threads: int, no_periodic: bool, shutdown_timeout: float) -> None:
+              help="seconds a graceful stop (SIGTERM) waits for running jobs")
+@click.option("--parent-pid", type=int, default=None, hidden=True,
+              help="stop gracefully when this process ends (used by `run`)")
+def worker(threads: int, no_periodic: bool, shutdown_timeout: float, parent_pid: int | None) -> None:
     """Run a background worker that processes import and export jobs."""
     from .jobs.worker import run_worker
 
     _logging()
-    run_worker(_app(), threads=threads, periodic=not no_periodic, shutdown_timeout=shutdown_timeout)
+    run_worker(_app(), threads=threads, periodic=not no_periodic, shutdown_timeout=shutdown_timeout,
+               parent_pid=parent_pid)
 
 
 @main.command()
@@ -112,7 +115,10 @@ def run() -> None:
     _check_exposure(settings)
     _logging()
     app = _app(settings)  # migrates before the worker starts
-    proc = subprocess.Popen([sys.executable, "-m", "mediaparser", "worker"], env=os.environ.copy())
+    # Its own session: Ctrl+C reaches only this process, which then stops the
+    # worker gracefully with SIGTERM (a SIGINT would cut its jobs off).
+    proc = subprocess.Popen([sys.executable, "-m", "mediaparser", "worker", "--parent-pid", str(os.getpid())],
+                            env=os.environ.copy(), start_new_session=True)
     try:
         _serve(app, settings)
     finally:

@@ -17,7 +17,10 @@
 from __future__ import annotations
 
 import logging
+import os
+import signal
 import threading
+import time
 
 from huey.consumer import Consumer
 
@@ -35,12 +38,15 @@ class _Consumer(Consumer):
         super().stop(graceful=graceful)
 
 
-def _monitor(app, worker_id: str, settings: Settings, stop: threading.Event, periodic: bool) -> None:
+def _monitor(app, worker_id: str, settings: Settings, stop: threading.Event, periodic: bool,
+             parent_pid: int | None) -> None:
     interval = min(settings.reap_interval, 5.0)
     last_reap = 0.0
-    import time
-
     while not stop.is_set():
+        if parent_pid is not None and os.getppid() != parent_pid:
+            log.warning("the process that started this worker is gone; stopping")
+            os.kill(os.getpid(), signal.SIGTERM)  # the graceful path
+            parent_pid = None
         try:
             with app.app_context():
                 lifecycle.worker_beat(worker_id)
@@ -52,7 +58,8 @@ def _monitor(app, worker_id: str, settings: Settings, stop: threading.Event, per
         stop.wait(interval)
 
 
-def run_worker(app, *, threads: int = 2, periodic: bool = True, shutdown_timeout: float = 20.0) -> None:
+def run_worker(app, *, threads: int = 2, periodic: bool = True, shutdown_timeout: float = 20.0,
+               parent_pid: int | None = None) -> None:
     """Run the consumer in this process until a signal stops it."""
     settings: Settings = app.extensions["mediaparser"]
     tasks.set_worker_app(app)
@@ -62,7 +69,7 @@ def run_worker(app, *, threads: int = 2, periodic: bool = True, shutdown_timeout
         if report is not None:
             log.info("start-up reap: %s", report)
     stop = threading.Event()
-    monitor = threading.Thread(target=_monitor, args=(app, worker_id, settings, stop, periodic),
+    monitor = threading.Thread(target=_monitor, args=(app, worker_id, settings, stop, periodic, parent_pid),
                                name="mediaparser-monitor", daemon=True)
     monitor.start()
     consumer = _Consumer(huey, workers=threads, periodic=periodic, initial_delay=0.1, backoff=1.15,
