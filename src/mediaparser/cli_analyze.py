@@ -14,6 +14,7 @@ import sys
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import TimeoutError as FuturesTimeout
 from concurrent.futures.process import BrokenProcessPool
 from functools import partial
 
@@ -31,15 +32,33 @@ def _work(item: tuple[str, str], *, timezone: str, thumb_dir: str | None, with_t
     return result.to_dict(timings=timings)
 
 
-def _crashed(item: tuple[str, str]) -> dict:
-    return AnalysisResult(path=item[0], error="the analysis crashed (its worker process died)").to_dict()
+def _failed(item: tuple[str, str], why: str) -> dict:
+    return AnalysisResult(path=item[0], error=why).to_dict()
 
 
-def _parallel(work: Callable[[tuple[str, str]], dict], items: Iterable[tuple[str, str]], workers: int) -> Iterator[dict]:
+_CRASHED = "the analysis crashed (its worker process died)"
+
+
+def _kill(pool: ProcessPoolExecutor) -> None:
+    for proc in list(getattr(pool, "_processes", {}).values()):
+        try:
+            proc.kill()
+        except Exception:  # noqa: BLE001 — already gone
+            pass
+    pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _parallel(work: Callable[[tuple[str, str]], dict], items: Iterable[tuple[str, str]], workers: int,
+              deadline: float | None = None) -> Iterator[dict]:
     """Results in input order, with a bounded number of files in flight (memory
-    stays flat however many files there are). A worker killed by a crash in a
-    C library breaks the pool: the files in flight are then re-run one by one
-    in a fresh process each, so only the culprit is reported as crashed."""
+    stays flat however many files there are).
+
+    Two failures no Python code inside the worker can report: a crash in a C
+    library kills the worker and breaks the pool; a decoder stuck in C code
+    ignores the in-process time limit. Either way (the second after
+    `deadline` seconds without a result) the pool is killed and the files in
+    flight are re-run one by one, each in a fresh process under the same
+    deadline, so only the culprit is reported."""
     window: deque = deque()
     pool = ProcessPoolExecutor(max_workers=workers)
     it = iter(items)
@@ -54,18 +73,26 @@ def _parallel(work: Callable[[tuple[str, str]], dict], items: Iterable[tuple[str
                 return
             item, fut = window.popleft()
             try:
-                yield fut.result()
+                yield fut.result(timeout=deadline)
+                continue
             except BrokenProcessPool:
-                pending = [item] + [i for i, _ in window]
-                window.clear()
-                pool.shutdown(wait=False, cancel_futures=True)
-                for one in pending:
-                    with ProcessPoolExecutor(max_workers=1) as solo:
-                        try:
-                            yield solo.submit(work, one).result()
-                        except BrokenProcessPool:
-                            yield _crashed(one)
-                pool = ProcessPoolExecutor(max_workers=workers)
+                pass
+            except FuturesTimeout:
+                pass
+            pending = [item] + [i for i, _ in window]
+            window.clear()
+            _kill(pool)
+            for one in pending:
+                solo = ProcessPoolExecutor(max_workers=1)
+                try:
+                    yield solo.submit(work, one).result(timeout=deadline)
+                except BrokenProcessPool:
+                    yield _failed(one, _CRASHED)
+                except FuturesTimeout:
+                    yield _failed(one, f"the analysis did not finish within {deadline:g} s and its process was stopped")
+                finally:
+                    _kill(solo)
+            pool = ProcessPoolExecutor(max_workers=workers)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
@@ -107,7 +134,9 @@ def analyze_command(paths: tuple[str, ...], jsonl: bool, zone: str, workers: int
         for item in items:
             emit(work(item))
     else:
-        for d in _parallel(work, items, workers):
+        # The in-process limit stops slow Python work; this hard deadline
+        # catches a decoder stuck inside C code.
+        for d in _parallel(work, items, workers, deadline=time_limit * 2 + 30):
             emit(d)
     click.echo(f"{count} file(s) analysed, {errors} with errors", err=True)
     sys.stdout.flush()

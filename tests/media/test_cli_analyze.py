@@ -62,9 +62,14 @@ def test_unknown_time_zone_is_a_usage_error(tmp_path):
 
 def _work_that_crashes_on_poison(item, **_):
     import os as _os
+    import signal as _signal
+    import time as _time
 
     if item[0].endswith("poison.jpg"):
         _os._exit(3)  # what a segfault in a C decoder does to a worker
+    if item[0].endswith("hang.jpg"):
+        _signal.pthread_sigmask(_signal.SIG_BLOCK, {_signal.SIGALRM})  # like C code that never yields
+        _time.sleep(60)
     return {"path": item[0], "error": None}
 
 
@@ -77,3 +82,18 @@ def test_a_crashing_worker_costs_one_file_not_the_run(tmp_path):
     assert [d["path"] for d in out] == [i[0] for i in items]
     assert [d["path"] for d in out if d["error"]] == [str(tmp_path / "poison.jpg")]
     assert "crashed" in out[3]["error"]
+
+
+def test_a_file_stuck_past_the_hard_deadline_is_stopped(tmp_path):
+    import time
+
+    from mediaparser.cli_analyze import _parallel
+
+    items = [(str(tmp_path / f"f{i}.jpg"), str(tmp_path)) for i in range(4)]
+    items.insert(1, (str(tmp_path / "hang.jpg"), str(tmp_path)))
+    t0 = time.perf_counter()
+    out = list(_parallel(_work_that_crashes_on_poison, items, 2, deadline=1.5))
+    assert time.perf_counter() - t0 < 20
+    assert [d["path"] for d in out] == [i[0] for i in items]
+    assert [d["path"] for d in out if d["error"]] == [str(tmp_path / "hang.jpg")]
+    assert "did not finish within 1.5 s" in out[1]["error"]
