@@ -99,6 +99,13 @@ class MediaFile(db.Model):
         Index("ix_media_files_captured", "captured_at", "id"),
         Index("ix_media_files_confidence", "confidence"),
         Index("ix_media_files_path", "source_path", "size"),
+        # The review grid (0003): keyset paging by capture time with every
+        # filter column in the index, so filtered pages, counts and the month
+        # histogram read the index alone; and paging by name and by size.
+        Index("ix_media_files_grid_time", "captured_at", "id", "status", "confidence", "review_state", "kind",
+              "job_id", "group_id", "model"),
+        Index("ix_media_files_rel_path", "rel_path", "id"),
+        Index("ix_media_files_size", "size", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -142,6 +149,18 @@ class MediaFile(db.Model):
     sidecars: Mapped[list | None] = mapped_column(JSON)
     warnings: Mapped[list | None] = mapped_column(JSON)
 
+    # --- review (services.review; migration 0003) --------------------------
+    # NULL: no person has looked at the capture time yet; ReviewState.REVIEWED:
+    # a person confirmed or set it. Whether an unreviewed file *needs* review
+    # follows from its confidence (see services.review.needs_review_clause).
+    review_state: Mapped[str | None] = mapped_column(String(16))
+    reviewed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # What the person did, in words ("Typed 2019-08-12 14:30", "Shifted by +1 h 12 min").
+    review_note: Mapped[str | None] = mapped_column(Text)
+    # Hook for duplicate/similar groups (issue 4): the group this file belongs
+    # to, NULL when it is in none. The review grid's "in a group" filter reads it.
+    group_id: Mapped[int | None] = mapped_column(Integer, index=True)
+
 
 class WorkerBeat(db.Model):
     """A row per running worker process, refreshed every few seconds.
@@ -157,3 +176,99 @@ class WorkerBeat(db.Model):
     pid: Mapped[int] = mapped_column(Integer, nullable=False)
     started_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
     beat_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
+
+
+class ReviewState:
+    REVIEWED = "reviewed"
+
+
+class ReviewBatch(db.Model):
+    """One person's action on one or many files: the unit of undo.
+
+    `action` is confirm / clear / set_date / shift / pick / undo; an undo is a
+    batch of its own (`undoes` names the batch it reverted), so the history
+    is never rewritten and an undo can itself be undone.
+    """
+
+    __tablename__ = "review_batches"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    action: Mapped[str] = mapped_column(String(16), nullable=False)
+    actor: Mapped[str] = mapped_column(String(128), nullable=False)
+    remote_addr: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utcnow, index=True)
+    summary: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    file_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    undone_at: Mapped[datetime | None] = mapped_column(DateTime)
+    undone_by: Mapped[int | None] = mapped_column(Integer)
+    undoes: Mapped[int | None] = mapped_column(Integer)
+
+
+class ReviewDecision(db.Model):
+    """What one batch did to one file: the review fields before and after."""
+
+    __tablename__ = "review_decisions"
+    __table_args__ = (
+        Index("ix_review_decisions_file", "file_id", "id"),
+        Index("ix_review_decisions_batch", "batch_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("review_batches.id", ondelete="CASCADE"), nullable=False)
+    file_id: Mapped[int] = mapped_column(ForeignKey("media_files.id", ondelete="CASCADE"), nullable=False)
+    before: Mapped[dict] = mapped_column(JSON, nullable=False)
+    after: Mapped[dict] = mapped_column(JSON, nullable=False)
+
+
+class UploadStatus:
+    OPEN = "open"  # receiving files
+    STARTING = "starting"  # the import job is being created
+    IMPORTED = "imported"  # an import job runs over the uploaded folder
+    DISCARDED = "discarded"
+
+
+class Upload(db.Model):
+    """A batch of files sent from a browser; becomes one import job.
+
+    The id is a random token chosen by the server; with a file's relative
+    path, size and modification time it makes every upload request
+    idempotent (services.uploads).
+    """
+
+    __tablename__ = "uploads"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default=UploadStatus.OPEN)
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"))
+    file_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    declared_bytes: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+
+
+class UploadFile(db.Model):
+    __tablename__ = "upload_files"
+    __table_args__ = (
+        UniqueConstraint("upload_id", "client_path", "size", "last_modified", name="uq_upload_files_key"),
+        UniqueConstraint("upload_id", "stored_path", name="uq_upload_files_stored"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    upload_id: Mapped[str] = mapped_column(ForeignKey("uploads.id", ondelete="CASCADE"), nullable=False)
+    client_path: Mapped[str] = mapped_column(Text, nullable=False)  # cleaned relative path as sent
+    stored_path: Mapped[str] = mapped_column(Text, nullable=False)  # relative path on disk (renamed on clash)
+    size: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    last_modified: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)  # ms since epoch
+    complete: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class AppSetting(db.Model):
+    """Settings edited in the web UI that the instance config.json cannot hold."""
+
+    __tablename__ = "app_settings"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[dict | list | str | None] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utcnow)

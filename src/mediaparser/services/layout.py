@@ -1,0 +1,95 @@
+"""The archive layout: where an exported file goes, from a template.
+
+The one place that knows the output layout. A template is a relative path
+with placeholders; the corrected, lower-case extension is always appended, so
+the template cannot produce a file without one:
+
+    {year}/{year}{month}{day}_{hour}{minute}{second}    → 2024/20241231_200000.jpg (the default)
+    {year}/{year}-{month}/{year}{month}{day}_{hour}{minute}{second}
+    {year}/{camera}/{year}{month}{day}_{hour}{minute}{second}
+
+Dates are the local capture time (a photo taken at 20:00 on 31 December in
+New York is 2024/20241231_200000.jpg, never the UTC date). Two files with the
+same name get " (2)", " (3)" from the exporter.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+DEFAULT_LAYOUT = "{year}/{year}{month}{day}_{hour}{minute}{second}"
+TOKENS = {
+    "year": "four-digit year, e.g. 2024",
+    "month": "two-digit month, 01–12",
+    "day": "two-digit day, 01–31",
+    "hour": "two-digit hour, 00–23",
+    "minute": "two-digit minute",
+    "second": "two-digit second",
+    "camera": "camera model, or 'unknown camera'",
+}
+_TOKEN_RE = re.compile(r"\{([^{}]*)\}")
+_UNSAFE = re.compile(r'[\x00-\x1f\x7f]')
+MAX_LEN = 200
+
+
+class LayoutError(ValueError):
+    """The template cannot be used; the message says why."""
+
+
+@dataclass(frozen=True)
+class Checked:
+    template: str
+    warnings: list[str]
+
+
+def check(template: str) -> Checked:
+    t = (template or "").strip()
+    if not t:
+        raise LayoutError("the layout cannot be empty")
+    if len(t) > MAX_LEN:
+        raise LayoutError(f"the layout is longer than {MAX_LEN} characters")
+    if t.startswith("/") or "\\" in t:
+        raise LayoutError("the layout is a path inside the output folder: no leading '/' and no '\\'")
+    if _UNSAFE.search(t):
+        raise LayoutError("the layout contains control characters")
+    for seg in t.split("/"):
+        if seg in ("", ".", ".."):
+            raise LayoutError("folders in the layout cannot be empty, '.' or '..'")
+    stray = _TOKEN_RE.sub("", t)
+    if "{" in stray or "}" in stray:
+        raise LayoutError("a '{' or '}' is not closed")
+    unknown = sorted({m for m in _TOKEN_RE.findall(t) if m not in TOKENS})
+    if unknown:
+        raise LayoutError(f"unknown placeholder(s): {', '.join('{' + u + '}' for u in unknown)}; "
+                          f"use {', '.join('{' + k + '}' for k in TOKENS)}")
+    used = set(_TOKEN_RE.findall(t))
+    warnings = []
+    if not {"year", "month", "day"} <= used:
+        warnings.append("Without {year}, {month} and {day} the file names do not say the date.")
+    if not {"hour", "minute", "second"} <= used:
+        warnings.append("Without {hour}{minute}{second} many files share a name and get numbered (2), (3)….")
+    return Checked(t, warnings)
+
+
+def _clean(part: str) -> str:
+    return part.replace("/", "-").replace("\\", "-").strip() or "unknown"
+
+
+def render(template: str, captured_at: datetime, extension: str, *, camera: str | None = None) -> str:
+    """The relative archive path of a file (the extension without its dot)."""
+    values = {
+        "year": f"{captured_at.year:04d}", "month": f"{captured_at.month:02d}", "day": f"{captured_at.day:02d}",
+        "hour": f"{captured_at.hour:02d}", "minute": f"{captured_at.minute:02d}",
+        "second": f"{captured_at.second:02d}", "camera": _clean(camera or "unknown camera"),
+    }
+    path = _TOKEN_RE.sub(lambda m: values[m.group(1)], check(template).template)
+    ext = extension.lower().lstrip(".")
+    return f"{path}.{ext}" if ext else path
+
+
+EXAMPLE_TIME = datetime(2024, 12, 31, 20, 0, 0)
+
+
+def example(template: str) -> str:
+    return render(template, EXAMPLE_TIME, "jpg", camera="Pixel 7")

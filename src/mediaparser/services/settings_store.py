@@ -1,0 +1,180 @@
+"""Settings a person edits in the web UI, and where each is kept.
+
+- The output folder and the default time zone are ordinary settings of
+  `config.Settings`; the UI writes them to the instance `config.json` (the
+  file an operator already edits, same keys), keeping every other key. An
+  environment variable wins over that file, so a setting fixed by one is
+  shown read-only with the variable's name.
+- The archive layout template has no place in `config.json` yet (config.py
+  refuses unknown keys), so it lives in the `app_settings` table, shared by
+  every process that uses the database.
+
+The web process uses new values at once; a running worker reads its
+settings when it starts (the page says so).
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Mapping
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from ..config import ENV_PREFIX, Settings
+from ..db import db, write_transaction
+from ..models import AppSetting, utcnow
+from . import layout
+
+LAYOUT_KEY = "archive_layout"
+FILE_KEYS = ("output", "timezone")
+
+
+class SettingsError(ValueError):
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+_ZONES: list[str] | None = None
+
+
+def time_zones() -> list[str]:
+    global _ZONES
+    if _ZONES is None:
+        names = {z for z in available_timezones() if "/" in z and not z.startswith(("Etc/", "SystemV/", "posix/", "right/"))}
+        names.add("UTC")
+        _ZONES = sorted(names)
+    return _ZONES
+
+
+def locked_by_env(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    env = os.environ if environ is None else environ
+    return {k: ENV_PREFIX + k.upper() for k in FILE_KEYS if env.get(ENV_PREFIX + k.upper())}
+
+
+def get_layout() -> str:
+    row = db.session.get(AppSetting, LAYOUT_KEY)
+    db.session.commit()
+    if row is None or not isinstance(row.value, str):
+        return layout.DEFAULT_LAYOUT
+    return row.value
+
+
+def check_output(path: str) -> dict[str, Any]:
+    """Can exports be written there? {"ok", "message", "path"} — never raises."""
+    raw = (path or "").strip()
+    if not raw:
+        return {"ok": False, "message": "Give the folder the archive is written to.", "path": raw}
+    p = Path(raw).expanduser()
+    if not p.is_absolute():
+        return {"ok": False, "message": "Give the full path, starting with /.", "path": raw}
+    p = Path(os.path.abspath(p))
+    if p.exists() and not p.is_dir():
+        return {"ok": False, "message": f"{p} is a file, not a folder.", "path": str(p)}
+    probe = p
+    while not probe.exists():
+        probe = probe.parent
+    if not probe.is_dir():
+        return {"ok": False, "message": f"{probe} is a file, not a folder.", "path": str(p)}
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".mediaparser-write-test-", dir=probe)
+        os.close(fd)
+        os.unlink(tmp)
+    except OSError as exc:
+        return {"ok": False, "message": f"MediaParser cannot write in {probe}: {exc.strerror or exc}.",
+                "path": str(p)}
+    if probe != p:
+        return {"ok": True, "message": f"{p} does not exist yet; it will be created.", "path": str(p)}
+    return {"ok": True, "message": "The folder exists and MediaParser can write in it.", "path": str(p)}
+
+
+def current(settings: Settings) -> dict[str, Any]:
+    tpl = get_layout()
+    return {
+        "output": str(settings.output),
+        "output_check": check_output(str(settings.output)),
+        "timezone": settings.timezone,
+        "import_roots": [str(r) for r in settings.import_roots],
+        "layout": tpl,
+        "layout_example": layout.example(tpl),
+        "layout_default": layout.DEFAULT_LAYOUT,
+        "layout_tokens": layout.TOKENS,
+        "locked": locked_by_env(),
+        "config_file": str(settings.home / "config.json"),
+    }
+
+
+def save(settings: Settings, changes: Mapping[str, Any]) -> Settings:
+    """Validate and store `changes`; returns the web process's new Settings."""
+    locked = locked_by_env()
+    file_updates: dict[str, Any] = {}
+    new_layout: str | None = None
+    for key, value in changes.items():
+        if key not in ("output", "timezone", "layout"):
+            raise SettingsError(key, f"{key} cannot be changed here")
+        if key in locked:
+            raise SettingsError(key, f"{key} is set by the environment variable {locked[key]}; change it there")
+        if not isinstance(value, str):
+            raise SettingsError(key, f"{key} must be text")
+    if "output" in changes:
+        chk = check_output(changes["output"])
+        if not chk["ok"]:
+            raise SettingsError("output", chk["message"])
+        try:
+            Path(chk["path"]).mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise SettingsError("output", f"cannot create {chk['path']}: {exc.strerror or exc}") from None
+        file_updates["output"] = chk["path"]
+    if "timezone" in changes:
+        tz = changes["timezone"].strip()
+        try:
+            ZoneInfo(tz)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise SettingsError("timezone", f"{tz!r} is not a time zone name from the list (e.g. Europe/Berlin)") from None
+        file_updates["timezone"] = tz
+    if "layout" in changes:
+        try:
+            new_layout = layout.check(changes["layout"]).template
+        except layout.LayoutError as exc:
+            raise SettingsError("layout", str(exc)) from None
+    if file_updates:
+        _write_config(settings.home / "config.json", file_updates)
+    if new_layout is not None:
+        with write_transaction() as s:
+            row = s.get(AppSetting, LAYOUT_KEY)
+            if row is None:
+                s.add(AppSetting(key=LAYOUT_KEY, value=new_layout, updated_at=utcnow()))
+            else:
+                row.value, row.updated_at = new_layout, utcnow()
+    overrides: dict[str, Any] = {}
+    if "output" in file_updates:
+        overrides["output"] = Path(file_updates["output"])
+    if "timezone" in file_updates:
+        overrides["timezone"] = file_updates["timezone"]
+    return settings.with_overrides(**overrides) if overrides else settings
+
+
+def _write_config(path: Path, updates: Mapping[str, Any]) -> None:
+    """Merge `updates` into config.json atomically (temporary file + rename)."""
+    data: dict[str, Any] = {}
+    if path.exists():
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise SettingsError("config", f"{path} cannot be read ({exc}); fix or remove it first") from None
+        if not isinstance(data, dict):
+            raise SettingsError("config", f"{path} does not hold a JSON object; fix or remove it first")
+    data.update(updates)
+    mode = path.stat().st_mode & 0o777 if path.exists() else 0o600
+    fd, tmp = tempfile.mkstemp(prefix=".config-", suffix=".json", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(data, fh, indent=2, ensure_ascii=False)
+            fh.write("\n")
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
