@@ -49,11 +49,39 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
 
     configure(settings, immediate=bool(flask_keys.get("HUEY_IMMEDIATE", False)))
 
+    from . import security
     from .api import bp as api_bp
+    from .auth import bp as auth_bp
+    from .files import bp as files_bp
+    from .pages import bp as pages_bp
+    from .review_api import bp as review_api_bp
+    from .settings_api import bp as settings_api_bp
+    from .uploads_api import bp as uploads_api_bp
 
-    app.register_blueprint(api_bp)
+    security.init_app(app)
+    for bp in (api_bp, auth_bp, files_bp, pages_bp, review_api_bp, settings_api_bp, uploads_api_bp):
+        app.register_blueprint(bp)
+    _error_pages(app)
     logging.getLogger("mediaparser").setLevel(logging.INFO)
     return app
+
+
+def _error_pages(app: Flask) -> None:
+    """Plain-words error pages for the browser, JSON for the API."""
+    from flask import jsonify, render_template, request
+
+    messages = {404: "There is nothing here.", 405: "That is not something this address can do.",
+                413: "That is too large.", 500: "Something went wrong on the server; the log says what."}
+
+    def handler(exc):
+        code = getattr(exc, "code", 500) or 500
+        message = messages.get(code, getattr(exc, "description", "") or "Something went wrong.")
+        if request.path.startswith("/api/") or request.path.startswith("/files/"):
+            return jsonify({"error": message}), code
+        return render_template("refused.html", message=message, status=code), code
+
+    for code in messages:
+        app.register_error_handler(code, handler)
 
 
 def _instance_secret(settings: Settings) -> str:

@@ -1,0 +1,122 @@
+"""Pictures and videos, served by file id only — never by a path in the URL.
+
+GET /files/<id>/thumb      the analysis thumbnail (longest side 320 px)
+GET /files/<id>/preview    the picture at screen size (longest side 1600 px), made on first use
+GET /files/<id>/original   the file itself (videos play from it; Range requests work)
+
+A thumbnail is only served from the instance's thumbnail folder and a
+preview from its preview folder, whatever the database row says. Files are
+sent with a sandboxing Content-Security-Policy, and only pictures and videos
+are shown inline; anything else is offered as a download.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+import threading
+from pathlib import Path
+
+from flask import Blueprint, abort, current_app, send_file
+
+from ..db import db
+from ..models import FileStatus, MediaFile
+
+bp = Blueprint("files", __name__, url_prefix="/files")
+
+PREVIEW_SIDE = 1600
+_preview_slots = threading.BoundedSemaphore(2)  # decoding big pictures costs memory
+FILE_CSP = "default-src 'none'; img-src 'self'; media-src 'self'; style-src 'unsafe-inline'; sandbox"
+
+
+def _settings():
+    return current_app.extensions["mediaparser"]
+
+
+def _row(file_id: int) -> MediaFile:
+    row = db.session.get(MediaFile, file_id)
+    db.session.commit()
+    if row is None or row.status == FileStatus.PENDING:
+        abort(404)
+    return row
+
+
+def _inside(path: str | os.PathLike, folder: Path) -> bool:
+    real = Path(os.path.realpath(path))
+    root = Path(os.path.realpath(folder))
+    return root in real.parents
+
+
+def _send(path: str | os.PathLike, mimetype: str, *, max_age: int | None = None, name: str | None = None,
+          attachment: bool = False):
+    resp = send_file(path, mimetype=mimetype, conditional=True, max_age=max_age, download_name=name,
+                     as_attachment=attachment)
+    resp.headers["Content-Security-Policy"] = FILE_CSP
+    resp.headers["Cache-Control"] = f"private, max-age={max_age or 0}"
+    return resp
+
+
+@bp.get("/<int:file_id>/thumb")
+def thumb(file_id: int):
+    row = _row(file_id)
+    if not row.thumbnail or not _inside(row.thumbnail, _settings().thumbnail_dir) \
+            or not os.path.isfile(row.thumbnail):
+        abort(404)
+    mime = "image/webp" if row.thumbnail.endswith(".webp") else "image/jpeg"
+    return _send(row.thumbnail, mime, max_age=3600)
+
+
+def preview_dir() -> Path:
+    return _settings().home / "previews"
+
+
+@bp.get("/<int:file_id>/preview")
+def preview(file_id: int):
+    row = _row(file_id)
+    if row.kind != "image":
+        return thumb(file_id)  # videos: the poster frame; the page plays /original
+    key = row.sha256 or f"id{row.id}"
+    folder = preview_dir() / key[:2]
+    path = folder / f"{key}-{PREVIEW_SIDE}.jpg"
+    if not path.is_file():
+        src = row.source_path
+        if not os.path.isfile(src):
+            abort(404)
+        with _preview_slots:
+            if not path.is_file():
+                try:
+                    _make_preview(src, row.file_type or "", row.orientation, folder, path)
+                except Exception:  # an undecodable picture: the page shows the thumbnail instead
+                    current_app.logger.info("no preview for file %s", file_id, exc_info=True)
+                    return thumb(file_id)
+    if not _inside(path, preview_dir()):
+        abort(404)
+    return _send(path, "image/jpeg", max_age=3600)
+
+
+def _make_preview(src: str, file_type: str, orientation: int | None, folder: Path, path: Path) -> None:
+    from ..media.thumbnails import decode_image
+
+    with open(src, "rb") as fh:
+        data = fh.read()
+    img = decode_image(data, file_type, orientation, PREVIEW_SIDE).image
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".jpg", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            img.save(fh, "JPEG", quality=85)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+@bp.get("/<int:file_id>/original")
+def original(file_id: int):
+    row = _row(file_id)
+    if not os.path.isfile(row.source_path):
+        abort(404)
+    mime = row.mime or "application/octet-stream"
+    inline = (mime.startswith("image/") or mime.startswith("video/")) and "svg" not in mime
+    name = os.path.basename(row.rel_path)
+    return _send(row.source_path, mime if inline else "application/octet-stream", max_age=0, name=name,
+                 attachment=not inline)

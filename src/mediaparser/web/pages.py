@@ -1,0 +1,68 @@
+"""The HTML pages. Each is a thin shell: the page's ES module fills it from the JSON API.
+
+/            → the review grid when files have been analysed, else the import page
+/import      upload files and folders, or pick a server folder
+/jobs        every job, live
+/jobs/<id>   one job's progress panel
+/review      the grid, filters, month timeline, selection, examination view
+/history     every decision, with undo
+/settings    output folder, time zone, import roots, archive layout
+"""
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, redirect, render_template, url_for
+from sqlalchemy import select
+
+from ..db import db
+from ..models import FileStatus, MediaFile
+from ..services import folders, jobs as job_service, settings_store
+from ..services.uploads import Limits
+
+bp = Blueprint("pages", __name__)
+
+
+def _settings():
+    return current_app.extensions["mediaparser"]
+
+
+@bp.get("/")
+def home():
+    any_file = db.session.execute(select(MediaFile.id).where(MediaFile.status != FileStatus.PENDING).limit(1)).first()
+    db.session.commit()
+    return redirect(url_for("pages.review" if any_file else "pages.import_page"))
+
+
+@bp.get("/import")
+def import_page():
+    return render_template("import.html", page="import", roots=folders.roots(_settings()),
+                           limits=Limits.from_config(current_app.config))
+
+
+@bp.get("/jobs")
+def jobs_page():
+    return render_template("jobs.html", page="jobs", upload_dir=str(_settings().upload_dir.resolve()))
+
+
+@bp.get("/jobs/<int:job_id>")
+def job_page(job_id: int):
+    job = job_service.get_job(job_id)
+    if job is None:
+        abort(404)
+    return render_template("job.html", page="jobs", job=job_service.job_summary(job),
+                           upload_dir=str(_settings().upload_dir.resolve()))
+
+
+@bp.get("/review")
+def review():
+    return render_template("review.html", page="review")
+
+
+@bp.get("/history")
+def history():
+    return render_template("history.html", page="history")
+
+
+@bp.get("/settings")
+def settings_page():
+    return render_template("settings.html", page="settings", current=settings_store.current(_settings()),
+                           zones=settings_store.time_zones())

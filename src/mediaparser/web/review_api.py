@@ -1,0 +1,129 @@
+"""The review JSON API: the grid, one file, decisions and their history.
+
+GET  /api/files                     one page of the grid: filters, ?sort=time|name|size&order=asc|desc,
+                                    ?cursor=…&limit=N (at most 200); answers next_cursor
+GET  /api/files/summary             count, counts per review state, files per month (same filters)
+GET  /api/files/cameras             camera models among the filtered files (at most 100)
+GET  /api/files/<id>                one file: facts, reasons, every candidate, its history
+GET  /api/files/<id>/neighbours     previous / next in grid order, next that needs review
+POST /api/review/actions            {"action": confirm|clear|set_date|shift|pick, "ids": [...] or
+                                    "selection": {"all_matching": true, "filter": {...}, "except": [...]},
+                                    "value": "2019-08-12 14:30" | "seconds": 4320 | "candidate": 2}
+GET  /api/review/batches            recent decisions, newest first (?before=ID&limit=N)
+GET  /api/review/batches/<id>       one decision and the first files it touched
+POST /api/review/batches/<id>/undo  revert it (files changed again since are left alone)
+GET  /api/review/parse-date?text=   how a typed date is understood, before saving
+"""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, g, jsonify, request
+
+from ..services import review
+from ..services.review import ReviewError
+
+bp = Blueprint("review_api", __name__, url_prefix="/api")
+
+
+def _error(status: int, message: str):
+    return jsonify({"error": message}), status
+
+
+@bp.errorhandler(ReviewError)
+def _review_error(exc: ReviewError):
+    return _error(400, str(exc))
+
+
+def _zone() -> str:
+    return current_app.extensions["mediaparser"].timezone
+
+
+def _limit() -> int | None:
+    raw = request.args.get("limit")
+    if raw in (None, ""):
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        raise ReviewError("limit must be a whole number") from None
+
+
+def _actor() -> review.Actor:
+    return review.Actor(g.get("actor", "local user"), request.remote_addr)
+
+
+@bp.get("/files")
+def files():
+    flt = review.Filter.from_args(request.args)
+    order = review.Order.from_args(request.args)
+    return jsonify(review.page(flt, order, request.args.get("cursor") or None, _limit()))
+
+
+@bp.get("/files/summary")
+def files_summary():
+    return jsonify(review.summary(review.Filter.from_args(request.args)))
+
+
+@bp.get("/files/cameras")
+def files_cameras():
+    return jsonify({"cameras": review.cameras(review.Filter.from_args(request.args))})
+
+
+@bp.get("/files/<int:file_id>")
+def file_detail(file_id: int):
+    detail = review.file_detail(file_id, _zone())
+    if detail is None:
+        return _error(404, f"file {file_id} does not exist")
+    return jsonify(detail)
+
+
+@bp.get("/files/<int:file_id>/neighbours")
+def file_neighbours(file_id: int):
+    flt = review.Filter.from_args(request.args)
+    order = review.Order.from_args(request.args)
+    try:
+        return jsonify(review.neighbours(file_id, flt, order))
+    except LookupError as exc:
+        return _error(404, str(exc))
+
+
+@bp.post("/review/actions")
+def review_action():
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return _error(400, "send a JSON object with an action and the files")
+    target = review.Target.from_json(body)
+    result = review.apply_action(str(body.get("action")), target, body, _actor(), _zone())
+    return jsonify(result.to_dict())
+
+
+@bp.get("/review/batches")
+def review_batches():
+    before = request.args.get("before")
+    try:
+        before_id = int(before) if before else None
+    except ValueError:
+        return _error(400, "before must be a whole number")
+    limit = _limit() or 50
+    items = review.batches(before=before_id, limit=limit)
+    return jsonify({"batches": items, "next_before": items[-1]["id"] if len(items) == min(limit, review.PAGE_MAX) else None})
+
+
+@bp.get("/review/batches/<int:batch_id>")
+def review_batch(batch_id: int):
+    items = review.batches(before=batch_id + 1, limit=1)
+    if not items or items[0]["id"] != batch_id:
+        return _error(404, f"change {batch_id} does not exist")
+    return jsonify({**items[0], "files": review.batch_files(batch_id)})
+
+
+@bp.post("/review/batches/<int:batch_id>/undo")
+def review_undo(batch_id: int):
+    try:
+        return jsonify(review.undo(batch_id, _actor()).to_dict())
+    except LookupError as exc:
+        return _error(404, str(exc))
+
+
+@bp.get("/review/parse-date")
+def parse_date():
+    return jsonify(review.interpret_date(request.args.get("text", "")).to_dict())

@@ -1,0 +1,284 @@
+// The examination view: one file large, every capture-time candidate side by
+// side, pick one / type a date / shift a camera's clock, the file's history
+// with undo. Keyboard: ← → move, Enter confirms and goes to the next file that
+// needs a look, Esc closes.
+import { api, el, fmtBytes, fmtDuration, fmtInt, fmtLocal, fmtWhen, toast, CONFIDENCE_WORDS, CONFIDENCE_HELP } from "./common.js";
+
+const $ = (id) => document.getElementById(id);
+
+const PRECISION_WORDS = { second: "to the second", minute: "to the minute", day: "day only", month: "month only" };
+
+export class Examiner {
+  constructor(opts) {
+    this.opts = opts;
+    this.dialog = $("examine");
+    this.file = null;
+    this.nav = { previous: null, next: null, next_needing_review: null };
+    this.changed = false;
+    this.typed = null;
+    this.loadSeq = 0;
+
+    $("exam-close").addEventListener("click", () => this.dialog.close());
+    this.dialog.addEventListener("close", () => this.closed());
+    $("exam-prev").addEventListener("click", () => this.go("previous"));
+    $("exam-back").addEventListener("click", () => this.go("previous"));
+    $("exam-next").addEventListener("click", () => this.go("next"));
+    $("exam-fwd").addEventListener("click", () => this.go("next"));
+    $("exam-confirm").addEventListener("click", () => this.confirmAndNext());
+    this.dialog.addEventListener("keydown", (e) => this.onKey(e));
+
+    opts.interpreter($("exam-date"), $("exam-date-interp"), (r) => { this.typed = r; $("exam-date-save").disabled = !r; });
+    $("exam-date-save").addEventListener("click", () => this.saveTyped());
+    $("exam-date").addEventListener("keydown", (e) => {
+      if (e.key === "Enter") { e.preventDefault(); e.stopPropagation(); if (this.typed) this.saveTyped(); }
+    });
+
+    for (const id of ["shift-dir", "shift-h", "shift-m", "shift-s"]) $(id).addEventListener("input", () => this.describeShift());
+    opts.interpreter($("shift-true"), $("shift-interp"), (r) => this.shiftFromTrueTime(r));
+    $("shift-apply").addEventListener("click", () => this.applyShift());
+  }
+
+  get isOpen() { return this.dialog.open; }
+
+  async open(id) {
+    if (!this.dialog.open) { this.changed = false; this.dialog.showModal(); }
+    await this.load(id);
+  }
+
+  async load(id) {
+    const seq = ++this.loadSeq;
+    try {
+      const [file, nav] = await Promise.all([
+        api(`/api/files/${id}`),
+        api(`/api/files/${id}/neighbours?${this.opts.filterArgs()}`),
+      ]);
+      if (seq !== this.loadSeq) return;
+      this.file = file;
+      this.nav = nav;
+      this.render();
+      this.opts.onOpen(id);
+      const active = document.activeElement;
+      if (!active || !this.dialog.contains(active) || active.tagName === "BUTTON" || active === document.body) this.dialog.focus();
+    } catch (e) {
+      toast(e.message, { error: true });
+    }
+  }
+
+  closed() {
+    const media = $("exam-picture").querySelector("video");
+    if (media) media.pause();
+    this.opts.onClose(this.changed);
+  }
+
+  status(text, { error = false, batch = null } = {}) {
+    const line = $("exam-status");
+    line.replaceChildren(text);
+    if (batch) {
+      line.append(" ", el("button", { type: "button", class: "small", onclick: () => this.undo(batch) }, "Undo"));
+    }
+    line.className = `status-line${error ? " error" : ""}`;
+    line.hidden = false;
+  }
+
+  // ---- rendering ---------------------------------------------------------
+  render() {
+    const f = this.file;
+    $("exam-status").hidden = true;
+    $("exam-name").textContent = f.name;
+    $("exam-folder").textContent = f.folder ? `in ${f.folder}` : "";
+    const pic = $("exam-picture");
+    if (f.kind === "video") {
+      pic.replaceChildren(el("video", { src: `/files/${f.id}/original`, controls: true, preload: "metadata", poster: f.thumb ? `/files/${f.id}/thumb` : null }));
+    } else if (f.kind === "image") {
+      pic.replaceChildren(el("img", { src: `/files/${f.id}/preview`, alt: f.name }));
+    } else {
+      pic.replaceChildren(el("div", { class: "no-preview" }, el("p", { text: f.status === "FAILED" ? "This file could not be read." : "No preview for this kind of file." }),
+        f.error ? el("p", { text: f.error }) : null));
+    }
+    $("exam-prev").disabled = !this.nav.previous;
+    $("exam-back").disabled = !this.nav.previous;
+    $("exam-next").disabled = !this.nav.next;
+    $("exam-fwd").disabled = !this.nav.next;
+
+    $("exam-time").textContent = f.captured_at ? fmtLocal(f.captured_at, f.precision, { long: true }) : "No date yet";
+    const badges = [];
+    if (f.review === "reviewed") badges.push(el("span", { class: "badge reviewed" }, "✓ Checked by a person"));
+    badges.push(el("span", { class: `badge ${f.confidence}`, title: CONFIDENCE_HELP[f.confidence] }, `Confidence: ${CONFIDENCE_WORDS[f.confidence]}`));
+    if (f.utc_offset) badges.push(el("span", { class: "muted", text: `UTC${f.utc_offset}${f.offset_assumed ? " (assumed from the default time zone)" : ""}` }));
+    else if (f.captured_at) badges.push(el("span", { class: "muted", text: "time zone unknown" }));
+    if (f.precision && f.precision !== "second") badges.push(el("span", { class: "muted", text: PRECISION_WORDS[f.precision] }));
+    $("exam-badges").replaceChildren(...badges);
+    const reasons = [];
+    if (f.time_source_label) reasons.push(el("li", {}, el("strong", { text: `From: ${f.time_source_label}` })));
+    if (f.review_note) reasons.push(el("li", {}, el("strong", { text: f.review_note })));
+    for (const r of f.reasons) reasons.push(el("li", { text: r }));
+    for (const w of f.warnings) reasons.push(el("li", { class: "bad", text: w }));
+    if (f.error) reasons.push(el("li", { class: "bad", text: f.error }));
+    $("exam-reasons").replaceChildren(...reasons);
+    $("exam-why").open = f.confidence === "low" || f.confidence === "none";
+
+    // The one in use first, then the usable ones, then the rejected ones.
+    const ordered = [...f.candidates].sort((a, b) => (b.chosen - a.chosen) || (b.accepted - a.accepted));
+    const rows = ordered.map((c) => el("tr", { class: `${c.chosen ? "chosen" : ""}${c.accepted ? "" : " rejected"}`, "data-candidate": c.index },
+      el("td", {}, el("div", { class: "src", text: c.label }),
+        el("div", { class: "why", text: c.chosen ? "✓ used now" : c.accepted ? "" : (c.reason || "not used") })),
+      el("td", {},
+        el("div", { text: c.local ? fmtLocal(c.local, c.precision) : (c.raw ? `“${c.raw}”` : "—") }),
+        el("div", { class: "why", text: [c.basis === "utc" ? (c.local_note || "UTC") : c.utc_offset ? `UTC${c.utc_offset}` : "", c.precision !== "second" ? PRECISION_WORDS[c.precision] : ""].filter(Boolean).join(" · ") })),
+      el("td", {}, c.local && !c.chosen ? el("button", { type: "button", class: "small", onclick: () => this.pick(c) }, "Use this") : null)));
+    $("exam-cands").replaceChildren(...(rows.length ? rows : [el("tr", {}, el("td", { colspan: 3, class: "muted", text: "No date was found anywhere in or around this file." }))]));
+
+    $("exam-date").value = "";
+    $("exam-date-interp").textContent = "";
+    $("exam-date-save").disabled = true;
+    this.typed = null;
+    for (const id of ["shift-h", "shift-m", "shift-s"]) $(id).value = "0";
+    $("shift-true").value = "";
+    $("shift-interp").textContent = "";
+    this.renderScope();
+
+    const facts = [
+      ["Type", [f.type, f.extension ? `.${f.extension}` : null].filter(Boolean).join(" ") || "—"],
+      ["Size", fmtBytes(f.size)],
+      ["Picture", f.width ? `${f.width} × ${f.height} pixels` : "—"],
+    ];
+    if (f.duration) facts.push(["Length", fmtDuration(f.duration)]);
+    facts.push(["Camera", [f.make, f.camera].filter(Boolean).join(" ") || "—"]);
+    facts.push(["File", f.rel_path]);
+    if (f.sidecars.length) facts.push(["Sidecars", f.sidecars.join(", ")]);
+    facts.push(["Import", `#${f.job_id}`]);
+    const dl = $("exam-facts");
+    dl.replaceChildren(...facts.flatMap(([k, v]) => [el("dt", { text: k }), el("dd", { text: v })]));
+    dl.append(el("dt", { text: "Original" }), el("dd", {}, el("a", { href: `/files/${f.id}/original`, target: "_blank", rel: "noopener" }, "Open the original file")));
+
+    const hist = f.history.map((h) => el("li", { class: h.undone ? "undone" : "" },
+      el("span", { class: "what" }, `${h.summary}`, el("br"), el("span", { class: "muted", text: `${fmtWhen(h.at)} · ${h.actor}${h.before.captured_at !== h.after.captured_at ? ` · was ${fmtLocal(h.before.captured_at, h.before.precision || "second")}` : ""}` })),
+      !h.undone && h.action !== "undo" ? el("button", { type: "button", class: "small", onclick: () => this.undo(h.batch_id) }, "Undo") : null));
+    $("exam-history").replaceChildren(...(hist.length ? hist : [el("li", { class: "muted", text: "No changes yet. The date shown is what the analysis found." })]));
+  }
+
+  async renderScope() {
+    const f = this.file;
+    const box = $("shift-scope");
+    const opts = [el("label", {}, el("input", { type: "radio", name: "shift-scope", value: "this", checked: true }), " Only this file")];
+    const sel = this.opts.selection();
+    if (sel) opts.push(el("label", {}, el("input", { type: "radio", name: "shift-scope", value: "selection" }), ` The ${fmtInt(sel.count)} selected files`));
+    if (f.camera) {
+      const label = el("span", { text: ` Every file from the ${f.camera} in this import` });
+      opts.push(el("label", {}, el("input", { type: "radio", name: "shift-scope", value: "camera" }), label));
+      try {
+        const s = await api(`/api/files/summary?job=${f.job_id}&camera=${encodeURIComponent(f.camera)}`);
+        if (this.file === f) label.textContent = ` Every file from the ${f.camera} in this import (${fmtInt(s.count)})`;
+      } catch { /* the count is only a hint */ }
+    }
+    box.replaceChildren(el("legend", { class: "field-note", text: "Apply to:" }), ...opts);
+    box.addEventListener("change", () => this.describeShift());
+    this.describeShift();
+  }
+
+  shiftSeconds() {
+    const v = (id) => Math.max(0, parseInt($(id).value || "0", 10) || 0);
+    return (v("shift-h") * 3600 + v("shift-m") * 60 + v("shift-s")) * +$("shift-dir").value;
+  }
+
+  describeShift() {
+    const secs = this.shiftSeconds();
+    $("shift-apply").disabled = !secs;
+    if (!secs) { if (!$("shift-true").value) $("shift-interp").textContent = ""; return; }
+    const f = this.file;
+    let after = "";
+    if (f.captured_at) {
+      const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})/.exec(f.captured_at);
+      const t = new Date(Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6]) + secs * 1000);
+      const iso = t.toISOString().slice(0, 19);
+      after = ` This file: ${fmtLocal(f.captured_at)} → ${fmtLocal(iso)}.`;
+    }
+    $("shift-interp").textContent = `Moves ${this.opts.shiftWords(secs)}.${after}`;
+  }
+
+  shiftFromTrueTime(r) {
+    const f = this.file;
+    if (!r || !f.captured_at) return;
+    const toMs = (iso) => { const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})/.exec(iso); return Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6]); };
+    const secs = Math.round((toMs(r.value) - toMs(f.captured_at)) / 1000);
+    const a = Math.abs(secs);
+    $("shift-dir").value = secs < 0 ? "-1" : "1";
+    $("shift-h").value = Math.floor(a / 3600);
+    $("shift-m").value = Math.floor((a % 3600) / 60);
+    $("shift-s").value = a % 60;
+    this.describeShift();
+  }
+
+  // ---- actions -----------------------------------------------------------
+  async act(action, extra = {}, target = { ids: [this.file.id] }) {
+    try {
+      const res = await api("/api/review/actions", { method: "POST", json: { action, ...target, ...extra } });
+      this.changed = true;
+      return res;
+    } catch (e) {
+      this.status(e.message, { error: true });
+      return null;
+    }
+  }
+
+  async pick(c) {
+    const res = await this.act("pick", { candidate: c.index });
+    if (!res) return;
+    await this.load(this.file.id);
+    this.status(`Saved: the date now comes from ${c.label}.`, { batch: res.batch_id });
+  }
+
+  async saveTyped() {
+    const res = await this.act("set_date", { value: $("exam-date").value });
+    if (!res) return;
+    await this.load(this.file.id);
+    this.status("Saved the date you typed.", { batch: res.batch_id });
+  }
+
+  async applyShift() {
+    const secs = this.shiftSeconds();
+    if (!secs) return;
+    const scope = (document.querySelector('input[name="shift-scope"]:checked') || {}).value || "this";
+    let target = { ids: [this.file.id] };
+    if (scope === "selection") target = this.opts.selection().target;
+    if (scope === "camera") target = { selection: { all_matching: true, filter: { job: String(this.file.job_id), camera: this.file.camera }, except: [] } };
+    const res = await this.act("shift", { seconds: secs }, target);
+    if (!res) return;
+    await this.load(this.file.id);
+    this.status(`Moved ${fmtInt(res.changed)} file${res.changed === 1 ? "" : "s"} ${this.opts.shiftWords(secs)}.`, { batch: res.batch_id });
+  }
+
+  async undo(batchId) {
+    await this.opts.undo(batchId, async () => { this.changed = true; await this.load(this.file.id); });
+  }
+
+  async confirmAndNext() {
+    const f = this.file;
+    if (!f) return;
+    if (f.review !== "reviewed") {
+      const res = await this.act("confirm");
+      if (!res) return;
+    }
+    const nav = await api(`/api/files/${f.id}/neighbours?${this.opts.filterArgs()}`);
+    const next = nav.next_needing_review && nav.next_needing_review !== f.id ? nav.next_needing_review : null;
+    if (next) await this.load(next);
+    else {
+      await this.load(f.id);
+      this.status("Nothing else here needs a look. Well done!");
+    }
+  }
+
+  go(which) {
+    const id = this.nav[which];
+    if (id) this.load(id);
+  }
+
+  onKey(e) {
+    const t = e.target;
+    const typing = t && (t.tagName === "INPUT" || t.tagName === "SELECT" || t.tagName === "TEXTAREA");
+    if (typing) return;
+    if (e.key === "ArrowLeft") { e.preventDefault(); this.go("previous"); }
+    else if (e.key === "ArrowRight") { e.preventDefault(); this.go("next"); }
+    else if (e.key === "Enter" && !(t && t.tagName === "BUTTON") && !(t && t.tagName === "A")) { e.preventDefault(); this.confirmAndNext(); }
+  }
+}

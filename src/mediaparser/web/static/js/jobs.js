@@ -1,0 +1,164 @@
+// The jobs list and one job's live progress panel (light polling: the page
+// can be reloaded or closed at any time, the job lives on the server).
+import { api, el, fmtDuration, fmtInt, fmtWhen, toast } from "./common.js";
+
+const STATE_WORDS = {
+  PENDING: "waiting", RUNNING: "running", PAUSED: "paused", COMPLETED: "finished", FAILED: "failed", CANCELLED: "cancelled",
+};
+const FINISHED = new Set(["COMPLETED", "FAILED", "CANCELLED"]);
+
+function describeSource(job, uploadDir) {
+  if (!job.path) return "";
+  if (uploadDir && job.path.startsWith(uploadDir)) return "Files uploaded from a computer";
+  return job.path;
+}
+
+function progressBar(job, big = false) {
+  const p = job.progress;
+  const pct = p.total ? (100 * p.current) / p.total : 0;
+  const bar = el("div");
+  bar.style.width = `${job.status === "COMPLETED" ? 100 : pct}%`;
+  const cls = ["progress", big ? "big" : "", job.status === "COMPLETED" ? "done" : "",
+    job.status === "FAILED" || job.status === "CANCELLED" ? "failed" : "", job.status === "PAUSED" ? "paused" : "",
+    p.counting && job.status === "RUNNING" ? "counting" : ""].filter(Boolean).join(" ");
+  return el("div", { class: cls }, bar);
+}
+
+// ---- the list ----------------------------------------------------------
+const table = document.getElementById("jobs-table");
+if (table) {
+  const body = document.getElementById("jobs-body");
+  const uploadDir = table.dataset.uploadDir;
+  let older = [];
+  let nextBefore = null;
+
+  const row = (j) => el("tr", { class: "clickable", "data-job": j.id, onclick: () => { window.location.href = `/jobs/${j.id}`; } },
+    el("td", {}, el("a", { href: `/jobs/${j.id}` }, `#${j.id}`)),
+    el("td", { class: "what" }, describeSource(j, uploadDir)),
+    el("td", {}, el("span", { class: `pill ${j.status}`, text: STATE_WORDS[j.status] || j.status })),
+    el("td", { class: "progress-cell" }, progressBar(j),
+      el("span", { class: "muted", text: j.progress.counting ? `${fmtInt(j.progress.total)} found so far…` : `${fmtInt(j.progress.current)} of ${fmtInt(j.progress.total)}` })),
+    el("td", {}, j.error_count ? el("span", { class: "bad", text: fmtInt(j.error_count) }) : "—"),
+    el("td", { class: "muted", text: fmtWhen(j.started_at || j.created_at) }));
+
+  async function refresh() {
+    try {
+      const data = await api("/api/jobs?limit=50");
+      if (nextBefore === null) nextBefore = data.next_before;
+      const rows = [...data.jobs, ...older].map(row);
+      body.replaceChildren(...(rows.length ? rows : [el("tr", {}, el("td", { colspan: 6, class: "muted" },
+        "No jobs yet. ", el("a", { href: "/import" }, "Import some photos"), " to start one."))]));
+      document.getElementById("jobs-more").hidden = !nextBefore;
+    } catch (e) {
+      toast(e.message, { error: true });
+    }
+  }
+  document.getElementById("jobs-more-btn").addEventListener("click", async () => {
+    const data = await api(`/api/jobs?limit=50&before=${nextBefore}`);
+    older = older.concat(data.jobs);
+    nextBefore = data.next_before;
+    refresh();
+  });
+  refresh();
+  setInterval(refresh, 2000);
+}
+
+// ---- one job -----------------------------------------------------------
+const panel = document.getElementById("job");
+if (panel) {
+  const id = panel.dataset.jobId;
+  const uploadDir = panel.dataset.uploadDir;
+  const $ = (s) => document.getElementById(s);
+  const shownErrors = new Map();
+  let lastErrorId = 0;
+  let timer = null;
+  let lastStatus = null;
+
+  function explain(job) {
+    switch (job.status) {
+      case "PENDING": return "Waiting for the background worker to take this job. It starts within a few seconds when a worker is running.";
+      case "RUNNING": return job.progress.counting
+        ? "Listing the files first, then reading each one. You can pause at any time; nothing is lost."
+        : "Reading each file: type, size, camera, every date it carries, a thumbnail. Pausing takes effect within a second; Resume continues where it stopped.";
+      case "PAUSED": return "Paused. Files already read are kept; Resume continues with the rest.";
+      case "COMPLETED": return job.error_count
+        ? "Finished. Some files could not be read; they are listed below with the reason."
+        : "Finished. Every file was read. Next: review the dates.";
+      case "CANCELLED": return "Cancelled. Files read before the cancel are kept and can be reviewed.";
+      case "FAILED": return "The job stopped with an error (below). Resume tries again from where it stopped.";
+      default: return "";
+    }
+  }
+
+  function render(job) {
+    $("job-state").className = `pill ${job.status}`;
+    $("job-state").textContent = STATE_WORDS[job.status] || job.status;
+    $("job-source").textContent = describeSource(job, uploadDir);
+    $("job-progress").replaceWith(Object.assign(progressBar(job, true), { id: "job-progress" }));
+    const p = job.progress;
+    $("job-counts").textContent = p.counting
+      ? `Counting files… ${fmtInt(p.total)} found so far`
+      : `${fmtInt(p.current)} of ${fmtInt(p.total)} files done` + (p.total ? ` (${Math.floor((100 * p.current) / p.total)} %)` : "");
+    $("f-rate").textContent = job.rate_per_second ? `${job.rate_per_second.toFixed(1)} files per second` : "—";
+    $("f-eta").textContent = job.status === "RUNNING" && job.eta_seconds !== null ? `about ${fmtDuration(job.eta_seconds)}` : "—";
+    $("f-elapsed").textContent = fmtDuration(job.running_seconds);
+    $("f-errors").textContent = fmtInt(job.error_count);
+    $("f-current").textContent = job.status === "RUNNING" && job.current_item ? job.current_item.split("/").pop() : "—";
+    $("btn-pause").hidden = !["RUNNING", "PENDING"].includes(job.status);
+    $("btn-resume").hidden = !["PAUSED", "FAILED"].includes(job.status);
+    $("btn-cancel").hidden = FINISHED.has(job.status);
+    $("job-explain").textContent = explain(job);
+    $("job-message").hidden = !job.error_message;
+    $("job-message").textContent = job.error_message || "";
+    for (const e of job.errors || []) addError(e);
+    $("errors-card").hidden = shownErrors.size === 0;
+    $("errors-more").hidden = shownErrors.size >= job.error_count;
+    const skipped = Object.entries(job.skipped || {});
+    $("skipped-card").hidden = !skipped.length;
+    $("skipped").replaceChildren(...skipped.map(([why, v]) => el("li", {},
+      el("span", { class: "path", text: `${fmtInt(v.count)} × ${why}` }),
+      v.examples && v.examples.length ? el("div", { class: "muted", text: `for example ${v.examples.join(", ")}` }) : null)));
+  }
+
+  function addError(e) {
+    if (shownErrors.has(e.file_id)) return;
+    shownErrors.set(e.file_id, e);
+    lastErrorId = Math.max(lastErrorId, e.file_id);
+    $("errors").append(el("li", {}, el("div", { class: "path", text: e.path }), el("div", { class: "why", text: e.error })));
+  }
+
+  async function poll() {
+    clearTimeout(timer);
+    try {
+      const job = await api(`/api/jobs/${id}`);
+      render(job);
+      if (lastStatus && lastStatus !== job.status && FINISHED.has(job.status)) toast(`Import ${STATE_WORDS[job.status]}.`);
+      lastStatus = job.status;
+      timer = setTimeout(poll, FINISHED.has(job.status) ? 10000 : 1000);
+    } catch (e) {
+      timer = setTimeout(poll, 3000);
+    }
+  }
+
+  async function control(action) {
+    try {
+      const job = await api(`/api/jobs/${id}/${action}`, { method: "POST", json: {} });
+      render(job);
+      lastStatus = job.status;
+      poll();
+    } catch (e) {
+      toast(e.message, { error: true });
+    }
+  }
+  $("btn-pause").addEventListener("click", () => control("pause"));
+  $("btn-resume").addEventListener("click", () => control("resume"));
+  $("btn-cancel").addEventListener("click", () => {
+    if (confirm("Cancel this import? Files already read are kept; the rest are not read.")) control("cancel");
+  });
+  $("errors-more").addEventListener("click", async () => {
+    const data = await api(`/api/jobs/${id}/errors?after=${lastErrorId}&limit=100`);
+    data.errors.forEach(addError);
+    if (!data.errors.length) $("errors-more").hidden = true;
+  });
+  poll();
+}

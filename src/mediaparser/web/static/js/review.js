@@ -1,0 +1,490 @@
+// The review grid: filters (kept in the URL), the month timeline, keyset-paged
+// tiles with lazy thumbnails, selection, bulk actions. The examination view
+// lives in examine.js.
+import { api, el, fmtInt, fmtLocal, monthName, toast, CONFIDENCE_WORDS, CONFIDENCE_HELP } from "./common.js";
+import { Examiner } from "./examine.js";
+
+const PAGE = 120;
+const STRETCH = 1200; // tiles kept on the page before "show the next …"
+const FILTER_KEYS = ["state", "confidence", "year", "month", "kind", "error", "group", "job", "camera"];
+
+const grid = document.getElementById("grid");
+const gridEnd = document.getElementById("grid-end");
+const $ = (id) => document.getElementById(id);
+
+// ---- state -------------------------------------------------------------
+const params = new URLSearchParams(location.search);
+const state = {
+  filter: Object.fromEntries(FILTER_KEYS.filter((k) => params.get(k)).map((k) => [k, params.get(k)])),
+  sort: params.get("sort") || "time",
+  order: params.get("order") || "asc",
+};
+let items = []; // loaded grid items, in order
+let index = new Map(); // id -> position in items
+let cursor = null;
+let loading = false;
+let generation = 0; // bumps on every reload; late answers of older loads are dropped
+let total = 0;
+const sel = { ids: new Set(), all: false, except: new Set(), anchor: null };
+let currentId = null;
+
+function filterArgs(extra = {}) {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries({ ...state.filter, ...extra })) if (v !== undefined && v !== null && v !== "") q.set(k, v);
+  return q;
+}
+function orderArgs() {
+  const q = filterArgs();
+  q.set("sort", state.sort);
+  q.set("order", state.order);
+  return q;
+}
+function syncUrl(openId) {
+  const q = orderArgs();
+  if (q.get("sort") === "time") q.delete("sort");
+  if (q.get("order") === "asc") q.delete("order");
+  if (openId) q.set("open", openId);
+  const url = `${location.pathname}${q.toString() ? "?" + q : ""}`;
+  history.replaceState(null, "", url);
+}
+
+// ---- filters sidebar ---------------------------------------------------
+function showFilters() {
+  for (const r of document.querySelectorAll('input[name="state"]')) r.checked = r.value === (state.filter.state || "all");
+  const conf = (state.filter.confidence || "").split(",");
+  for (const c of document.querySelectorAll('input[name="confidence"]')) c.checked = conf.includes(c.value);
+  for (const name of ["kind", "error", "group", "job", "camera"]) {
+    const s = $(`f-${name}`);
+    if (state.filter[name] && ![...s.options].some((o) => o.value === state.filter[name])) {
+      s.append(el("option", { value: state.filter[name] }, state.filter[name]));
+    }
+    s.value = state.filter[name] || "";
+  }
+  $("f-sort").value = state.sort;
+  $("f-order").value = state.order;
+}
+
+function setFilter(changes) {
+  for (const [k, v] of Object.entries(changes)) {
+    if (v === "" || v === null || v === undefined || (k === "state" && v === "all")) delete state.filter[k];
+    else state.filter[k] = v;
+  }
+  if (!state.filter.year) delete state.filter.month;
+  clearSelection();
+  syncUrl();
+  reload();
+}
+
+document.querySelectorAll('input[name="state"]').forEach((r) => r.addEventListener("change", () => setFilter({ state: r.value })));
+document.querySelectorAll('input[name="confidence"]').forEach((c) => c.addEventListener("change", () => {
+  const chosen = [...document.querySelectorAll('input[name="confidence"]:checked')].map((x) => x.value);
+  setFilter({ confidence: chosen.join(",") });
+}));
+for (const name of ["kind", "error", "group", "job", "camera"]) $(`f-${name}`).addEventListener("change", (e) => setFilter({ [name]: e.target.value }));
+$("f-sort").addEventListener("change", (e) => { state.sort = e.target.value; syncUrl(); reload(); });
+$("f-order").addEventListener("change", (e) => { state.order = e.target.value; syncUrl(); reload(); });
+$("reset-filters").addEventListener("click", () => {
+  state.filter = {};
+  state.sort = "time";
+  state.order = "asc";
+  showFilters();
+  setFilter({});
+});
+
+async function fillChoices() {
+  try {
+    const { jobs } = await api("/api/jobs?limit=200");
+    const s = $("f-job");
+    for (const j of jobs.filter((j) => j.type === "import")) {
+      if ([...s.options].some((o) => o.value === String(j.id))) continue;
+      const where = j.path ? j.path.split("/").filter(Boolean).slice(-2).join("/") : "";
+      s.append(el("option", { value: j.id }, `#${j.id} ${where.length > 30 ? "…" + where.slice(-30) : where}`));
+    }
+    const { cameras } = await api("/api/files/cameras");
+    const c = $("f-camera");
+    for (const cam of cameras) {
+      if ([...c.options].some((o) => o.value === cam.camera)) continue;
+      c.append(el("option", { value: cam.camera }, `${cam.camera} (${fmtInt(cam.count)})`));
+    }
+    showFilters();
+  } catch (e) { /* the filters still work without the lists */ }
+}
+
+// ---- summary: counts and the month timeline ----------------------------
+async function loadSummary(gen) {
+  const data = await api(`/api/files/summary?${filterArgs()}`);
+  if (gen !== generation) return;
+  total = data.count;
+  for (const [k, v] of Object.entries(data.states)) {
+    const span = document.querySelector(`[data-count="${k}"]`);
+    if (span) span.textContent = fmtInt(v);
+  }
+  $("match-count").textContent = `${fmtInt(total)} file${total === 1 ? "" : "s"}`;
+  $("select-all").hidden = total === 0;
+  $("select-all").textContent = `Select all ${fmtInt(total)}`;
+  drawTimeline(data.months, data.no_date);
+  updateSelectionBar();
+}
+
+function drawTimeline(months, noDate) {
+  const line = $("timeline");
+  const years = $("timeline-years");
+  line.replaceChildren();
+  years.replaceChildren();
+  const f = state.filter;
+  $("date-filter").textContent = f.year === "none" ? "Files without a date"
+    : f.year ? (f.month ? `${monthName(+f.month, true)} ${f.year}` : `The year ${f.year}`) : "All dates";
+  $("all-dates").hidden = !f.year;
+  if (!months.length && !noDate) { line.append(el("span", { class: "muted", text: "No dated files here." })); return; }
+  const counts = new Map(months.map((m) => [m.month, m.count]));
+  // One width for every month (and the year labels below), so a year label
+  // sits under its own bars; scrolls sideways when there are many years.
+  let span = 0;
+  if (months.length) {
+    const [fy, fm] = months[0].month.split("-").map(Number);
+    const [ly2, lm2] = months[months.length - 1].month.split("-").map(Number);
+    span = (ly2 - fy) * 12 + (lm2 - fm) + 1;
+  }
+  const room = line.clientWidth - (noDate ? 40 : 0);
+  const w = Math.max(4, Math.min(28, Math.floor(room / Math.max(span, 1)) - 1));
+  const max = Math.max(1, ...months.map((m) => m.count), noDate || 0);
+  if (months.length) {
+    let [y, m] = months[0].month.split("-").map(Number);
+    const [ly, lm] = months[months.length - 1].month.split("-").map(Number);
+    let yearCells = 0;
+    let yearOf = y;
+    const flushYear = () => {
+      const label = el("button", { type: "button", class: "linkish", title: `Show ${yearOf}`, text: String(yearOf) });
+      const yv = yearOf;
+      label.addEventListener("click", () => setFilter({ year: String(yv), month: "" }));
+      label.style.flex = `0 0 ${yearCells * (w + 1) - 1}px`;
+      years.append(label);
+    };
+    while (y < ly || (y === ly && m <= lm)) {
+      if (y !== yearOf) { flushYear(); yearOf = y; yearCells = 0; }
+      const key = `${y}-${String(m).padStart(2, "0")}`;
+      const n = counts.get(key) || 0;
+      const bar = el("button", {
+        type: "button", class: `bar${m === 1 ? " year-start" : ""}${f.year == y && f.month == m ? " current" : ""}`,
+        title: `${monthName(m, true)} ${y}: ${fmtInt(n)} file${n === 1 ? "" : "s"}`, "aria-label": `${monthName(m, true)} ${y}, ${n} files`,
+        "data-month": key,
+      });
+      bar.style.height = n ? `${Math.max(3, Math.round((58 * Math.sqrt(n)) / Math.sqrt(max)))}px` : "1px";
+      bar.style.width = `${w}px`;
+      if (!n) bar.style.background = "#e2e0da";
+      const yy = y, mm = m;
+      bar.addEventListener("click", () => setFilter({ year: String(yy), month: String(mm) }));
+      line.append(bar);
+      yearCells++;
+      m++;
+      if (m > 12) { m = 1; y++; }
+    }
+    flushYear();
+  }
+  if (noDate) {
+    const bar = el("button", { type: "button", class: `bar nodate${f.year === "none" ? " current" : ""}`,
+      title: `No date: ${fmtInt(noDate)} files`, "aria-label": `No date, ${noDate} files` });
+    bar.style.height = `${Math.max(3, Math.round((58 * Math.sqrt(noDate)) / Math.sqrt(max)))}px`;
+    bar.style.width = `${Math.max(w, 8)}px`;
+    bar.addEventListener("click", () => setFilter({ year: "none", month: "" }));
+    line.append(bar);
+  }
+}
+$("all-dates").addEventListener("click", () => setFilter({ year: "", month: "" }));
+$("timeline").addEventListener("scroll", () => { $("timeline-years").scrollLeft = $("timeline").scrollLeft; });
+
+// ---- the grid ----------------------------------------------------------
+function badgeFor(item) {
+  if (item.review === "reviewed") return el("span", { class: "badge reviewed", title: "A person checked this date" }, "✓ Checked");
+  if (item.status === "FAILED") return el("span", { class: "badge error", title: item.error || "" }, "Unreadable");
+  return el("span", { class: `badge ${item.confidence}`, title: CONFIDENCE_HELP[item.confidence] }, CONFIDENCE_WORDS[item.confidence]);
+}
+
+function tile(item, pos) {
+  const thumb = item.thumb
+    ? el("img", { src: `/files/${item.id}/thumb`, alt: "", loading: "lazy", decoding: "async", draggable: "false" })
+    : el("span", { class: "placeholder", text: item.status === "FAILED" ? "Could not be read" : "No picture" });
+  const node = el("div", {
+    class: "tile", role: "option", tabindex: "0", "data-id": item.id, "aria-selected": "false",
+    title: `${item.folder ? item.folder + "/" : ""}${item.name}`,
+  },
+  el("div", { class: "thumb" }, thumb, item.kind === "video" ? el("span", { class: "play", text: "▶ video" }) : null),
+  el("span", { class: "check", "aria-hidden": "true", text: "✓" }),
+  el("button", { type: "button", class: "open small", tabindex: "-1", "data-open": item.id }, "Open"),
+  el("div", { class: "meta" },
+    el("span", { class: "time", text: item.captured_at ? fmtLocal(item.captured_at, item.precision === "second" ? "minute" : item.precision) : "No date" }),
+    el("div", { class: "row" }, badgeFor(item), el("span", { class: "name", text: item.name }))));
+  node.dataset.pos = pos;
+  paintSelected(node, item.id);
+  return node;
+}
+
+async function loadMore() {
+  if (loading || cursor === undefined) return;
+  loading = true;
+  const gen = generation;
+  gridEnd.textContent = "Loading…";
+  try {
+    const q = orderArgs();
+    q.set("limit", PAGE);
+    if (cursor) q.set("cursor", cursor);
+    const data = await api(`/api/files?${q}`);
+    if (gen !== generation) return;
+    const frag = document.createDocumentFragment();
+    for (const item of data.files) {
+      index.set(item.id, items.length);
+      items.push(item);
+      frag.append(tile(item, items.length - 1));
+    }
+    grid.append(frag);
+    cursor = data.next_cursor || undefined;
+    updateEnd();
+  } catch (e) {
+    gridEnd.textContent = e.message;
+  } finally {
+    if (gen === generation) loading = false;
+  }
+}
+
+function updateEnd() {
+  gridEnd.replaceChildren();
+  if (!items.length) {
+    gridEnd.append(el("div", { class: "empty-state" }, el("p", { text: "No files match these filters." }),
+      Object.keys(state.filter).length ? el("button", { type: "button", onclick: () => $("reset-filters").click() }, "Show everything") :
+        el("a", { href: "/import", class: "button primary" }, "Import photos")));
+    return;
+  }
+  if (cursor === undefined) { gridEnd.textContent = `That's all: ${fmtInt(items.length)} shown.`; return; }
+  if (items.length >= STRETCH) {
+    gridEnd.append(el("p", { text: `${fmtInt(items.length)} files shown. To keep the page quick, continue on a fresh page — or pick a month above.` }),
+      el("button", { type: "button", class: "primary", onclick: () => { const c = cursor; reload({ from: c }); window.scrollTo(0, 0); } }, "Show the next files"),
+      " ", el("button", { type: "button", onclick: () => { reload(); window.scrollTo(0, 0); } }, "Back to the start"));
+    return;
+  }
+  gridEnd.textContent = "";
+  observer.observe(gridEnd);
+}
+
+const observer = new IntersectionObserver((entries) => {
+  if (entries.some((e) => e.isIntersecting) && items.length < STRETCH) loadMore();
+}, { rootMargin: "800px" });
+
+async function reload({ from = null, keep = false } = {}) {
+  generation++;
+  const gen = generation;
+  const wanted = keep ? Math.min(items.length, STRETCH) : 0;
+  const scroll = window.scrollY;
+  items = [];
+  index = new Map();
+  cursor = from;
+  loading = false;
+  grid.replaceChildren();
+  loadSummary(gen).catch((e) => toast(e.message, { error: true }));
+  await loadMore();
+  while (keep && gen === generation && items.length < wanted && cursor) await loadMore();
+  if (keep) window.scrollTo(0, scroll);
+}
+
+// ---- selection ----------------------------------------------------------
+function isSelected(id) { return sel.all ? !sel.except.has(id) : sel.ids.has(id); }
+function paintSelected(node, id) {
+  const on = isSelected(id);
+  node.classList.toggle("selected", on);
+  node.setAttribute("aria-selected", on ? "true" : "false");
+  node.classList.toggle("current", id === currentId);
+}
+function repaint() { for (const node of grid.children) paintSelected(node, +node.dataset.id); updateSelectionBar(); }
+function selectedCount() { return sel.all ? total - sel.except.size : sel.ids.size; }
+function clearSelection() { sel.ids.clear(); sel.all = false; sel.except.clear(); sel.anchor = null; repaint(); }
+
+function updateSelectionBar() {
+  const n = selectedCount();
+  $("selection-bar").hidden = n === 0;
+  $("sel-what").textContent = sel.all ? `All ${fmtInt(n)} matching files selected` : `${fmtInt(n)} selected`;
+  $("act-open").hidden = n === 0;
+}
+
+function onTileClick(e, node) {
+  const id = +node.dataset.id;
+  const pos = +node.dataset.pos;
+  currentId = id;
+  if (e.shiftKey && sel.anchor !== null) {
+    const [a, b] = [Math.min(sel.anchor, pos), Math.max(sel.anchor, pos)];
+    if (!(e.ctrlKey || e.metaKey)) { sel.ids.clear(); sel.all = false; sel.except.clear(); }
+    for (let i = a; i <= b; i++) {
+      if (sel.all) sel.except.delete(items[i].id); else sel.ids.add(items[i].id);
+    }
+  } else if (e.ctrlKey || e.metaKey) {
+    if (sel.all) { if (sel.except.has(id)) sel.except.delete(id); else sel.except.add(id); }
+    else if (sel.ids.has(id)) sel.ids.delete(id); else sel.ids.add(id);
+    sel.anchor = pos;
+  } else {
+    sel.ids = new Set([id]);
+    sel.all = false;
+    sel.except.clear();
+    sel.anchor = pos;
+  }
+  repaint();
+}
+
+grid.addEventListener("click", (e) => {
+  const open = e.target.closest("[data-open]");
+  if (open) { e.stopPropagation(); examiner.open(+open.dataset.open); return; }
+  const node = e.target.closest(".tile");
+  if (node) onTileClick(e, node);
+});
+grid.addEventListener("dblclick", (e) => {
+  const node = e.target.closest(".tile");
+  if (node) examiner.open(+node.dataset.id);
+});
+grid.addEventListener("keydown", (e) => {
+  const node = e.target.closest(".tile");
+  if (!node) return;
+  if (e.key === "Enter") { e.preventDefault(); examiner.open(+node.dataset.id); }
+  else if (e.key === " ") { e.preventDefault(); onTileClick({ ctrlKey: true }, node); }
+  else if (e.key === "ArrowRight" || e.key === "ArrowLeft") {
+    const next = e.key === "ArrowRight" ? node.nextElementSibling : node.previousElementSibling;
+    if (next) { next.focus(); if (e.shiftKey) onTileClick({ shiftKey: true }, next); }
+  }
+});
+
+$("select-all").addEventListener("click", () => { sel.all = true; sel.ids.clear(); sel.except.clear(); repaint(); });
+$("act-none").addEventListener("click", clearSelection);
+
+function target() {
+  if (sel.all) return { selection: { all_matching: true, filter: Object.fromEntries(filterArgs()), except: [...sel.except] } };
+  return { ids: [...sel.ids] };
+}
+
+export async function runAction(action, extra = {}, tgt = target()) {
+  const res = await api("/api/review/actions", { method: "POST", json: { action, ...tgt, ...extra } });
+  const words = res.changed ? `${res.summary}: ${fmtInt(res.changed)} file${res.changed === 1 ? "" : "s"}.` : "Nothing changed.";
+  toast([words, ...res.notes].join(" "), res.batch_id ? { action: { label: "Undo", run: () => undo(res.batch_id) }, timeout: 10000 } : {});
+  return res;
+}
+
+export async function undo(batchId, after = () => reload({ keep: true })) {
+  try {
+    const res = await api(`/api/review/batches/${batchId}/undo`, { method: "POST", json: {} });
+    toast([`Undone: ${fmtInt(res.changed)} file${res.changed === 1 ? "" : "s"} back as before.`, ...res.notes].join(" "));
+    await after();
+  } catch (e) {
+    toast(e.message, { error: true });
+  }
+}
+
+$("act-confirm").addEventListener("click", async () => {
+  const n = selectedCount();
+  if (n > 50 && !confirm(`Confirm the dates of ${fmtInt(n)} files as they are?`)) return;
+  try { await runAction("confirm"); await reload({ keep: true }); } catch (e) { toast(e.message, { error: true }); }
+});
+$("act-clear").addEventListener("click", async () => {
+  try { await runAction("clear"); await reload({ keep: true }); } catch (e) { toast(e.message, { error: true }); }
+});
+$("act-open").addEventListener("click", () => {
+  const first = sel.all ? items.find((it) => !sel.except.has(it.id)) : items.find((it) => sel.ids.has(it.id));
+  if (first) examiner.open(first.id);
+});
+
+// ---- bulk dialogs: set a date, shift -----------------------------------
+const dlg = $("bulk-dialog");
+let bulkMode = null;
+let parsed = null;
+
+function shiftSeconds(prefix) {
+  const v = (id) => Math.max(0, parseInt($(`${prefix}-${id}`).value || "0", 10) || 0);
+  const secs = (v("d") * 86400 || 0) + v("h") * 3600 + v("m") * 60 + v("s");
+  return secs * +$(`${prefix}-dir`).value;
+}
+export function shiftWords(secs) {
+  const a = Math.abs(secs);
+  const parts = [];
+  const d = Math.floor(a / 86400), h = Math.floor((a % 86400) / 3600), m = Math.floor((a % 3600) / 60), s = a % 60;
+  if (d) parts.push(`${d} day${d === 1 ? "" : "s"}`);
+  if (h) parts.push(`${h} h`);
+  if (m) parts.push(`${m} min`);
+  if (s) parts.push(`${s} s`);
+  return `${parts.join(" ") || "0 s"} ${secs >= 0 ? "later" : "earlier"}`;
+}
+
+function openBulk(mode) {
+  bulkMode = mode;
+  const n = selectedCount();
+  $("bulk-title").textContent = mode === "set" ? `Set the date of ${fmtInt(n)} file${n === 1 ? "" : "s"}` : `Shift the time of ${fmtInt(n)} file${n === 1 ? "" : "s"}`;
+  $("bulk-set").hidden = mode !== "set";
+  $("bulk-shift").hidden = mode !== "shift";
+  $("bulk-date").value = "";
+  $("bulk-date-interp").textContent = "";
+  for (const id of ["bulk-h", "bulk-m", "bulk-s", "bulk-d"]) $(id).value = "0";
+  $("bulk-shift-interp").textContent = "";
+  $("bulk-ok").disabled = true;
+  parsed = null;
+  dlg.showModal();
+  (mode === "set" ? $("bulk-date") : $("bulk-h")).focus();
+}
+$("act-set").addEventListener("click", () => openBulk("set"));
+$("act-shift").addEventListener("click", () => openBulk("shift"));
+
+export function interpreter(input, out, onResult) {
+  let t = null;
+  input.addEventListener("input", () => {
+    clearTimeout(t);
+    const text = input.value.trim();
+    if (!text) { out.textContent = ""; out.className = "interp"; onResult(null); return; }
+    t = setTimeout(async () => {
+      try {
+        const r = await api(`/api/review/parse-date?text=${encodeURIComponent(text)}`);
+        if (input.value.trim() !== text) return;
+        out.textContent = `Understood as: ${r.text}. ${r.notes.join(" ")}`;
+        out.className = "interp ok";
+        onResult(r);
+      } catch (e) {
+        out.textContent = e.message;
+        out.className = "interp bad";
+        onResult(null);
+      }
+    }, 200);
+  });
+}
+interpreter($("bulk-date"), $("bulk-date-interp"), (r) => { parsed = r; $("bulk-ok").disabled = !r; });
+for (const id of ["bulk-h", "bulk-m", "bulk-s", "bulk-d", "bulk-dir"]) {
+  $(id).addEventListener("input", () => {
+    const secs = shiftSeconds("bulk");
+    $("bulk-shift-interp").textContent = secs ? `Every selected file moves ${shiftWords(secs)}.` : "";
+    $("bulk-ok").disabled = !secs;
+  });
+}
+dlg.addEventListener("close", async () => {
+  if (dlg.returnValue !== "ok") return;
+  try {
+    if (bulkMode === "set" && parsed) await runAction("set_date", { value: $("bulk-date").value });
+    if (bulkMode === "shift") await runAction("shift", { seconds: shiftSeconds("bulk") });
+    await reload({ keep: true });
+  } catch (e) {
+    toast(e.message, { error: true });
+  }
+});
+
+// ---- the examination view ------------------------------------------------
+const examiner = new Examiner({
+  filterArgs: () => orderArgs(),
+  selection: () => (sel.all || sel.ids.size > 1 ? { count: selectedCount(), target: target() } : null),
+  onOpen: (id) => { currentId = id; repaint(); syncUrl(id); },
+  onClose: (changed) => {
+    syncUrl();
+    const node = grid.querySelector(`.tile[data-id="${currentId}"]`);
+    if (changed) reload({ keep: true }); else if (node) node.focus();
+  },
+  runAction,
+  undo,
+  interpreter,
+  shiftWords,
+});
+
+// ---- start ------------------------------------------------------------------
+showFilters();
+fillChoices();
+reload().then(() => {
+  const open = params.get("open");
+  if (open && /^\d+$/.test(open)) examiner.open(+open);
+});

@@ -1,0 +1,77 @@
+"""Uploads JSON API (the protocol is described in services/uploads.py).
+
+POST /api/uploads                          start an upload → 201 {"id", "limits"}
+GET  /api/uploads/<id>                     its state and the files still incomplete
+POST /api/uploads/<id>/files               {"files": [{"path", "size", "last_modified"}, …]} (≤ 1000)
+PUT  /api/uploads/<id>/files/<fid>?offset=N   raw bytes of one chunk → {"received", "complete"}
+POST /api/uploads/<id>/finish              {"skip_incomplete": false} → 202 {"job_id"} (idempotent)
+POST /api/uploads/<id>/discard             delete an upload that was not imported
+"""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify, request
+
+from ..services import uploads
+from ..services.importer import ImportRefused
+from ..services.uploads import UploadError
+
+bp = Blueprint("uploads_api", __name__, url_prefix="/api/uploads")
+
+
+def _settings():
+    return current_app.extensions["mediaparser"]
+
+
+def _limits() -> uploads.Limits:
+    return uploads.Limits.from_config(current_app.config)
+
+
+@bp.errorhandler(UploadError)
+def _upload_error(exc: UploadError):
+    return jsonify({"error": str(exc), **exc.extra}), exc.status
+
+
+@bp.post("")
+def create():
+    up = uploads.create_upload(_settings())
+    return jsonify({"id": up.id, "limits": _limits().to_dict()}), 201
+
+
+@bp.get("/<upload_id>")
+def show(upload_id: str):
+    return jsonify(uploads.upload_summary(_settings(), upload_id))
+
+
+@bp.post("/<upload_id>/files")
+def register(upload_id: str):
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise UploadError("send {\"files\": [...]}")
+    return jsonify({"files": uploads.register_files(_settings(), upload_id, body.get("files"), _limits())})
+
+
+@bp.put("/<upload_id>/files/<int:file_id>")
+def chunk(upload_id: str, file_id: int):
+    try:
+        offset = int(request.args.get("offset", ""))
+    except ValueError:
+        raise UploadError("offset must be a whole number") from None
+    result = uploads.write_chunk(_settings(), upload_id, file_id, offset, request.stream,
+                                 request.content_length, _limits())
+    return jsonify(result)
+
+
+@bp.post("/<upload_id>/finish")
+def finish(upload_id: str):
+    body = request.get_json(silent=True) or {}
+    try:
+        job_id = uploads.finish(_settings(), upload_id, skip_incomplete=bool(body.get("skip_incomplete")))
+    except ImportRefused as exc:
+        raise UploadError(str(exc), 400) from None
+    return jsonify({"job_id": job_id}), 202
+
+
+@bp.post("/<upload_id>/discard")
+def discard(upload_id: str):
+    uploads.discard(_settings(), upload_id)
+    return jsonify({"discarded": True})
