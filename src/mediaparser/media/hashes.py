@@ -5,11 +5,13 @@ image: hashing the 320 px thumbnail differs from hashing the full image by at
 most a bit or so, at a fraction of the cost, and because the thumbnail has EXIF
 orientation applied, a rotated-by-tag copy hashes like the upright original.
 
-Nearly uniform images (a blank sky, a black frame, a scanned white page) give
-almost arbitrary hashes from noise, so they would all look alike; `detail`
-measures the spread of the reduced image so the similarity search can keep
-such images out. Tiny images (an icon of a few pixels) are kept out too: their
-50 % copy has lost most of the picture, so their hashes compare nothing.
+Nearly uniform images (a blank sky, a black frame, a scanned white page, a
+white wall darker at the corners) give almost arbitrary hashes from noise, so
+they would all look alike. `detail` (the spread of the reduced image) and
+`texture` (its spread beyond a smooth trend) let the similarity search keep
+such images out (`low_detail`). Tiny images (an icon of a few pixels) are
+kept out too: their 50 % copy has lost most of the picture, so their hashes
+compare nothing.
 
 `rotated_hashes` gives the same two hashes of the image turned 90° and 180°,
 so similarity.py can recognise a copy whose *pixels* were turned (as opposed
@@ -35,16 +37,35 @@ def _dct_matrix(n: int) -> np.ndarray:
 
 
 _DCT = _dct_matrix(_DCT_N)
+
+
+def _trend_projection(n: int) -> np.ndarray:
+    """Least-squares projection onto 1, x, y, x², xy, y² over an n x n grid."""
+    y, x = np.mgrid[0:n, 0:n] / (n - 1) * 2.0 - 1.0
+    basis = np.stack([np.ones_like(x), x, y, x * x, x * y, y * y], axis=-1).reshape(-1, 6)
+    return basis @ np.linalg.pinv(basis)
+
+
+_TREND = _trend_projection(_DCT_N)
 _BITS = (1 << np.arange(63, -1, -1, dtype=np.uint64)).astype(np.uint64)
 
 # Standard deviation (0..255 grey levels) of the 32x32 grey image below
-# which an image counts as low-detail. Flat fills and soft gradients sit well
-# under 6. On the 211 decodable images of corpus-dev every photograph is at
-# 12 or more (a page of text 12.1, a dark code screenshot 12.2, a starfish on
-# sand 13.7), while a white frame with one small bird in a corner is at 7.8 —
-# and its hashes are unstable (a 5 % crop moves its pHash by 18 bits), which
-# is exactly what this flag exists to catch. 10 sits between the two.
+# which an image counts as low-detail. Flat fills sit well under 6. On the
+# 211 decodable images of corpus-dev every photograph is at 12 or more (a
+# page of text 12.1, a dark code screenshot 12.2, a starfish on sand 13.7),
+# while a white frame with one small bird in a corner is at 7.8 — and its
+# hashes are unstable (a 5 % crop moves its pHash by 18 bits), which is
+# exactly what this flag exists to catch. 10 sits between the two.
 LOW_DETAIL_STD = 10.0
+
+# A picture can have a large spread and still be nothing but a smooth trend:
+# a sky gradient (spread 58), a white wall darker at the corners. Its hashes
+# are the trend's plus noise, so every such picture looks alike. `texture` is
+# the spread left after removing the best-fitting quadratic surface
+# (brightness, gradient, vignette). Gradients and vignettes, even noisy, are
+# under 0.4; the smoothest generated "photo" of the test helpers (six soft
+# blobs) is at 2.7; corpus-dev photographs are at 10.4 or more.
+LOW_TEXTURE_STD = 2.0
 
 # Shortest side, in pixels, of the hashed (thumbnail) image below which the
 # hashes compare nothing: an 8x12 icon and its half-size copy share no pixels
@@ -58,11 +79,14 @@ class PerceptualHashes:
     phash: int
     detail: float  # standard deviation of the 32x32 grey image
     min_side: int | None = None  # shortest side of the hashed image, when known
+    texture: float | None = None  # spread of the 32x32 grey image beyond a smooth (quadratic) trend
 
     @property
     def low_detail(self) -> bool:
-        """Too flat or too small for its hashes to mean anything."""
-        return self.detail < LOW_DETAIL_STD or (self.min_side is not None and self.min_side < MIN_SIDE)
+        """Too flat, too smooth or too small for its hashes to mean anything."""
+        return (self.detail < LOW_DETAIL_STD
+                or (self.texture is not None and self.texture < LOW_TEXTURE_STD)
+                or (self.min_side is not None and self.min_side < MIN_SIDE))
 
 
 @dataclass(frozen=True)
@@ -108,7 +132,13 @@ def _phash_of(g: np.ndarray) -> int:
 def perceptual_hashes(img: Image.Image) -> PerceptualHashes:
     g32 = _grey(img, (_DCT_N, _DCT_N))
     return PerceptualHashes(dhash=dhash(img), phash=_phash_of(g32), detail=float(g32.std()),
-                            min_side=min(img.size))
+                            min_side=min(img.size), texture=texture_of(g32))
+
+
+def texture_of(g32: np.ndarray) -> float:
+    """Standard deviation of a 32x32 grey image beyond its quadratic trend."""
+    v = g32.ravel()
+    return float((v - _TREND @ v).std())
 
 
 def rotated_hashes(img: Image.Image) -> RotatedHashes:

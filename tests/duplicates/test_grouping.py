@@ -1,0 +1,275 @@
+"""Grouping rules on hash items with controlled distances: exact groups, the
+similarity rule, low-detail exclusion, rotations, no chaining, and the
+incremental update equal to grouping from scratch."""
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from mediaparser.media.similarity import (
+    Grouping, HashItem, SimilarityParams, confidence_of, exact_groups, group_items, similar_pairs,
+    update_grouping,
+)
+
+P = SimilarityParams()  # radius 6, max distance 20
+
+
+class Bits:
+    """Hashes at chosen distances: fresh bits are flipped for each step, so
+    distances add up exactly along a chain."""
+
+    def __init__(self, seed: int):
+        self.rng = random.Random(seed)
+
+    def h(self) -> int:
+        return self.rng.getrandbits(64)
+
+    def flip(self, h: int, k: int, avoid: set[int] | None = None) -> int:
+        pool = [b for b in range(64) if not avoid or b not in avoid]
+        for b in self.rng.sample(pool, k):
+            h ^= 1 << b
+            if avoid is not None:
+                avoid.add(b)
+        return h
+
+
+def it(id, p, d, sha=None, low=False, rot90=None, rot180=None) -> HashItem:
+    return HashItem(id, sha or f"sha{id}", p, d, low, rot90, rot180)
+
+
+def group_of(g: Grouping, id) -> tuple:
+    for grp in g.similar:
+        if id in grp.ids:
+            return tuple(grp.ids)
+    return ()
+
+
+# --- exact ---------------------------------------------------------------------------------
+
+
+def test_exact_groups_by_sha256_from_plain_tuples():
+    groups = exact_groups([(5, "aa"), (2, "bb"), (9, "aa"), (3, "cc"), (7, "aa"), (4, "bb")])
+    assert [(g.kind, g.representative, g.ids, g.sha256) for g in groups] == [
+        ("exact", 2, [2, 4], "bb"),
+        ("exact", 5, [5, 7, 9], "aa"),
+    ]
+    assert all(g.confidence == 1.0 and g.confidence_label == "high" for g in groups)
+    assert all(m.distance == 0 for g in groups for m in g.members)
+
+
+def test_exact_copies_take_part_in_similarity_once():
+    b = Bits(1)
+    p, d = b.h(), b.h()
+    items = [it(1, p, d, sha="A"), it(2, p, d, sha="A"), it(3, b.flip(p, 2), b.flip(d, 2))]
+    g = group_items(items)
+    assert [x.ids for x in g.exact] == [[1, 2]]
+    assert [x.ids for x in g.similar] == [[1, 3]]  # the copy (2) is reported by the exact group
+
+
+# --- the rule ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dp,dd,similar", [
+    (0, 0, True),
+    (6, 14, True),  # pHash within the radius, sum at the limit
+    (14, 6, True),  # dHash within the radius
+    (0, 20, True),
+    (6, 15, False),  # sum over 20
+    (7, 7, False),  # neither hash within the radius, however close the sum
+    (2, 19, False),
+])
+def test_similarity_rule(dp, dd, similar):
+    b = Bits(dp * 100 + dd)
+    p, d = b.h(), b.h()
+    pairs = similar_pairs([it(1, p, d), it(2, b.flip(p, dp), b.flip(d, dd))])
+    assert bool(pairs) is similar
+    if similar:
+        assert (pairs[0].phash_distance, pairs[0].dhash_distance, pairs[0].distance) == (dp, dd, dp + dd)
+
+
+def test_low_detail_images_never_group_by_similarity():
+    """Blank pictures hash alike by accident; only byte-identical ones group."""
+    items = [it(1, 0, 0, low=True), it(2, 0, 0, low=True), it(3, 1, 0, low=True), it(4, 0, 0, sha="sha1", low=True)]
+    g = group_items(items)
+    assert g.similar == ()
+    assert [x.ids for x in g.exact] == [[1, 4]]
+
+
+def test_pixel_rotated_copies_are_matched_through_rotated_hashes():
+    b = Bits(7)
+    up, r90, r180, r270 = [(b.h(), b.h()) for _ in range(4)]
+    a = it(1, *up, rot90=r90, rot180=r180)
+    # b: a's pixels turned 90° ccw, re-encoded (2 bits off); its own turned
+    # hashes are a's turned a further 90°.
+    turned90 = it(2, b.flip(r90[0], 2), b.flip(r90[1], 1), rot90=r180, rot180=r270)
+    turned180 = it(3, *r180, rot90=r270, rot180=up)
+    turned270 = it(4, *r270, rot90=up, rot180=r90)
+    unrelated = it(5, b.h(), b.h(), rot90=(b.h(), b.h()), rot180=(b.h(), b.h()))
+    pairs = {(x.a, x.b): x for x in similar_pairs([a, turned90, turned180, turned270, unrelated])}
+    assert (pairs[(1, 2)].rotation, pairs[(1, 2)].distance) == (90, 3)
+    assert pairs[(1, 3)].rotation == 180
+    assert pairs[(1, 4)].rotation == 270
+    assert not any(5 in k for k in pairs)
+    g = group_items([a, turned90, turned180, turned270, unrelated])
+    (grp,) = g.similar
+    assert grp.ids == [1, 2, 3, 4] and [m.rotation for m in grp.members] == [0, 90, 180, 270]
+    # Without rotated hashes only the upright comparison is possible.
+    assert group_items([a, turned90], SimilarityParams(rotations=False)).similar == ()
+
+
+# --- no chaining ---------------------------------------------------------------------------
+
+
+def chain(seed: int, n: int, step: int) -> list[HashItem]:
+    """A gradual change: each item is `step` fresh bits (in each hash) away
+    from the one before, so item i and j are |i - j| * step apart."""
+    b = Bits(seed)
+    used_p: set[int] = set()
+    used_d: set[int] = set()
+    p, d = b.h(), b.h()
+    out = []
+    for k in range(n):
+        out.append(it(k + 1, p, d))
+        p, d = b.flip(p, step, used_p), b.flip(d, step, used_d)
+    return out
+
+
+def test_a_gradual_chain_is_cut_into_groups_around_representatives():
+    items = chain(3, 12, 3)  # neighbours 6 apart (3 + 3); 4 steps = 24 > 20
+    pairs = {(x.a, x.b): x.distance for x in similar_pairs(items)}
+    assert all((k, k + 1) in pairs for k in range(1, 12))  # the chain is connected ...
+    assert (1, 12) not in pairs
+    g = group_items(items)
+    assert g.stats.components == 1 and g.stats.largest_component == 12 and g.stats.components_split == 1
+    assert len(g.similar) >= 3  # ... and is not one group
+    for grp in g.similar:
+        rep = grp.representative
+        for m in grp.members[1:]:
+            key = (min(rep, m.id), max(rep, m.id))
+            assert pairs[key] == m.distance <= P.max_distance  # every member similar to its representative
+        span = max(grp.ids) - min(grp.ids)
+        assert span * 6 <= 2 * P.max_distance  # diameter bound: two steps from the representative at most
+
+
+def test_a_member_joins_the_nearest_leader_not_the_first():
+    """L ~ y at 18, y ~ x at 2, x not similar to L: x leads, and y goes with
+    its near-identical x rather than with the earlier, distant L."""
+    b = Bits(11)
+    used_p: set[int] = set()
+    used_d: set[int] = set()
+    lp, ld = b.h(), b.h()
+    yp, yd = b.flip(lp, 6, used_p), b.flip(ld, 12, used_d)
+    xp, xd = b.flip(yp, 1, used_p), b.flip(yd, 1, used_d)
+    items = [it(1, lp, ld), it(2, yp, yd), it(3, xp, xd)]
+    g = group_items(items)
+    assert [(x.representative, x.ids) for x in g.similar] == [(3, [3, 2])]
+    assert g.similar[0].members[1].distance == 2
+
+
+# --- incremental ----------------------------------------------------------------------------
+
+
+def library(seed: int, n: int) -> list[HashItem]:
+    """Families of copies at random distances (some turned, some exact
+    copies, some low-detail, some without rotated hashes) and loners."""
+    b = Bits(seed)
+    rnd = random.Random(seed)
+    items: list[HashItem] = []
+    for i in range(n):
+        if items and rnd.random() < 0.45:
+            src = rnd.choice(items)
+            kind = rnd.random()
+            if kind < 0.1:  # byte-identical copy
+                items.append(HashItem(i, src.sha256, src.phash, src.dhash, src.low_detail, src.rot90, src.rot180))
+            elif kind < 0.25 and src.rot90 and src.rot180:  # pixels turned 90°
+                items.append(it(i, b.flip(src.rot90[0], rnd.randint(0, 3)), b.flip(src.rot90[1], rnd.randint(0, 3)),
+                                rot90=src.rot180, rot180=(b.h(), b.h())))
+            else:
+                kp, kd = rnd.randint(0, 12), rnd.randint(0, 12)
+                rot = (b.flip(src.rot90[0], kp), b.flip(src.rot90[1], kd)) if src.rot90 else None
+                items.append(it(i, b.flip(src.phash, kp), b.flip(src.dhash, kd), rot90=rot,
+                                rot180=src.rot180, low=src.low_detail))
+        else:
+            rot = None if rnd.random() < 0.1 else (b.h(), b.h())
+            items.append(it(i, b.h(), b.h(), low=rnd.random() < 0.05, rot90=rot, rot180=rot and (b.h(), b.h())))
+    return items
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_incremental_grouping_equals_grouping_from_scratch(seed):
+    items = library(seed, 900)
+    scratch = group_items(items)
+    assert len(scratch.similar) > 50 and len(scratch.exact) > 5 and scratch.stats.components_split > 0
+    rnd = random.Random(seed)
+    cut = sorted(rnd.sample(range(1, len(items)), 4))
+    batches = [items[a:b] for a, b in zip([0, *cut], [*cut, len(items)])]
+    lib: list[HashItem] = []
+    current = group_items([])
+    for batch in batches:
+        current = update_grouping(lib, current, batch)
+        lib += batch
+        assert current == group_items(lib)  # after every import, not only at the end
+    assert current == scratch
+
+
+def test_incremental_update_moves_an_old_member_to_a_nearer_new_leader():
+    b = Bits(11)
+    used_p: set[int] = set()
+    used_d: set[int] = set()
+    lp, ld = b.h(), b.h()
+    yp, yd = b.flip(lp, 6, used_p), b.flip(ld, 12, used_d)
+    xp, xd = b.flip(yp, 1, used_p), b.flip(yd, 1, used_d)
+    old = [it(1, lp, ld), it(2, yp, yd)]
+    before = group_items(old)
+    assert [x.ids for x in before.similar] == [[1, 2]]
+    after = update_grouping(old, before, [it(3, xp, xd)])
+    assert [x.ids for x in after.similar] == [[3, 2]]
+    assert after == group_items([*old, it(3, xp, xd)])
+
+
+def test_incremental_exact_groups_grow_across_imports():
+    b = Bits(2)
+    first = [it(1, b.h(), b.h(), sha="A"), it(2, b.h(), b.h(), sha="B"), it(3, b.h(), b.h(), sha="A")]
+    g1 = group_items(first)
+    second = [it(4, b.h(), b.h(), sha="B"), it(5, b.h(), b.h(), sha="A"), it(6, b.h(), b.h(), sha="C")]
+    g2 = update_grouping(first, g1, second)
+    assert [(x.sha256, x.ids) for x in g2.exact] == [("A", [1, 3, 5]), ("B", [2, 4])]
+    assert g2 == group_items(first + second)
+
+
+def test_update_with_out_of_order_ids_or_new_params_regroups_everything():
+    items = library(9, 300)
+    lib, new = items[100:], items[:100]  # the "new" ids come before the library's
+    g = update_grouping(lib, group_items(lib), new)
+    assert g == group_items(items)
+    strict = SimilarityParams(max_distance=12)
+    assert update_grouping(items[:200], group_items(items[:200]), items[200:], strict) == group_items(items, strict)
+
+
+def test_string_ids_work_too():
+    b = Bits(4)
+    p, d = b.h(), b.h()
+    g = group_items([it("b.jpg", p, d), it("a.jpg", b.flip(p, 1), d)])
+    assert g.similar[0].representative == "a.jpg" and g.similar[0].ids == ["a.jpg", "b.jpg"]
+
+
+def test_duplicate_ids_are_refused():
+    with pytest.raises(ValueError):
+        group_items([it(1, 0, 0), it(1, 5, 5)])
+
+
+@pytest.mark.parametrize("worst,label", [(0, "high"), (6, "high"), (7, "medium"), (12, "medium"), (13, "low"),
+                                         (20, "low")])
+def test_confidence_from_the_worst_member_distance(worst, label):
+    c, lab = confidence_of(worst)
+    assert lab == label and c == round(1 - worst / 64, 3)
+
+
+def test_group_confidence_is_that_of_its_farthest_member():
+    b = Bits(5)
+    p, d = b.h(), b.h()
+    g = group_items([it(1, p, d), it(2, b.flip(p, 1), d), it(3, b.flip(p, 4), b.flip(d, 6))])
+    (grp,) = g.similar
+    assert [m.distance for m in grp.members] == [0, 1, 10]
+    assert (grp.confidence, grp.confidence_label) == confidence_of(10)
