@@ -12,9 +12,14 @@ Sets (generated once into bench/out/throughput/, reused on later runs):
 - heic: 12 MP HEICs with a 320 px embedded thumbnail, as iPhones write;
 - video: 2 s 1280x720 H.264 MP4 clips with a creation time.
 
-For each set and core count: files/s of full analysis and of analysis without
+Small sets are cycled to at least 240 analyses per run so that a run lasts
+long enough to time. For each set and core count: files/s of full analysis and of analysis without
 thumbnails (hash + metadata + capture time), and mean ms per stage
-(read+hash, metadata, thumbnail, phash). When `exiftool` is on PATH the peer
+(read+hash, metadata, thumbnail, phash). "(cpu-bound)" is cores x 1000 / the
+mean CPU ms per file measured inside the workers: what the cores deliver
+when nothing else runs on the machine (other sessions' tests and benchmarks
+share these two cores, and wall-clock rates drop with them). When `exiftool`
+is on PATH the peer
 baseline `exiftool -j` runs over the same files with the same cores (two
 processes over two halves for 2 cores). Peak RSS of a whole `analyze` run
 (driver and workers) is measured on 1,000 and 10,000 small files, to show
@@ -139,11 +144,16 @@ def _analyze(args: tuple[str, str | None, bool]) -> dict:
     from mediaparser.media.analyze import analyze_file_limited
 
     path, thumb_dir, with_thumbnail = args
+    cpu0 = time.process_time()
     r = analyze_file_limited(path, timezone="Europe/Berlin", thumb_dir=thumb_dir, with_thumbnail=with_thumbnail)
-    return {"error": r.error, "timings": r.timings}
+    return {"error": r.error, "timings": r.timings, "cpu_ms": (time.process_time() - cpu0) * 1000}
+
+
+MIN_TASKS = 240  # small sets are cycled so that a run lasts long enough to time
 
 
 def run_analyze(files: list[str], workers: int, with_thumbnail: bool) -> dict:
+    files = files * max(1, -(-MIN_TASKS // len(files)))
     thumb_dir = tempfile.mkdtemp(prefix="thumbs-", dir=OUT) if with_thumbnail else None
     try:
         with ProcessPoolExecutor(workers) as pool:
@@ -155,20 +165,29 @@ def run_analyze(files: list[str], workers: int, with_thumbnail: bool) -> dict:
         if thumb_dir:
             shutil.rmtree(thumb_dir, ignore_errors=True)
     stages = {s: mean(r["timings"].get(s, 0.0) for r in results) for s in STAGES}
-    return {"wall": wall, "rate": len(files) / wall, "stages": stages, "errors": sum(r["error"] is not None for r in results)}
+    cpu = mean(r["cpu_ms"] for r in results)
+    return {"wall": wall, "rate": len(files) / wall, "stages": stages, "cpu_ms": cpu,
+            # What the cores could do if nothing else ran: immune to neighbours' load.
+            "capacity": workers * 1000 / cpu if cpu else float("nan"),
+            "errors": sum(r["error"] is not None for r in results)}
 
 
-def run_exiftool(files: list[str], workers: int) -> float | None:
+def run_exiftool(files: list[str], workers: int) -> dict | None:
+    """`exiftool -j` over the files, one process per core over equal parts."""
     exe = shutil.which("exiftool")
     if not exe:
         return None
+    files = files * max(1, -(-MIN_TASKS // len(files)))
     parts = [files[i::workers] for i in range(workers)]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     procs = [subprocess.Popen([exe, "-j", "-q", *part], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for part in parts]
     for p in procs:
         p.wait()
     wall = time.perf_counter() - t0
-    return len(files) / wall
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return {"rate": len(files) / wall, "capacity": workers * len(files) / cpu if cpu else float("nan")}
 
 
 # --- memory ----------------------------------------------------------------------
@@ -236,18 +255,20 @@ def main(argv: list[str] | None = None) -> int:
     for name, files in sets.items():
         size = mean(os.path.getsize(f) for f in files) / 1e6
         print(f"\n== {name}: {len(files)} files, {size:.2f} MB each")
-        print(f"{'cores':>5} {'full files/s':>13} {'no-thumb files/s':>17} {'exiftool files/s':>17}   "
-              + "  ".join(f"{s} ms" for s in STAGES))
+        print(f"{'cores':>5} {'full files/s':>13} {'(cpu-bound)':>12} {'no-thumb files/s':>17} {'(cpu-bound)':>12} "
+              f"{'exiftool files/s':>17} {'(cpu-bound)':>12}   " + "  ".join(f"{s} ms" for s in STAGES))
         for w in worker_counts:
             full = max((run_analyze(files, w, True) for _ in range(a.repeat)), key=lambda r: r["rate"])
             fast = max((run_analyze(files, w, False) for _ in range(a.repeat)), key=lambda r: r["rate"])
             ex_runs = [run_exiftool(files, w) for _ in range(a.repeat)]
-            ex = max(ex_runs) if ex_runs[0] else None
-            ex_s = f"{ex:17.1f}" if ex else f"{'-':>17}"
+            ex = max(ex_runs, key=lambda r: r["rate"]) if ex_runs[0] else None
+            ex_s = f"{ex['rate']:17.1f} {ex['capacity']:12.1f}" if ex else f"{'-':>17} {'-':>12}"
             stages = "  ".join(f"{full['stages'][s]:{len(s) + 3}.1f}" for s in STAGES)
             errs = f"  ({full['errors']} errors)" if full["errors"] else ""
-            ratio = f"  no-thumb/exiftool = {fast['rate'] / ex:.1f}x" if ex else ""
-            print(f"{w:>5} {full['rate']:13.1f} {fast['rate']:17.1f} {ex_s}   {stages}{ratio}{errs}", flush=True)
+            ratio = (f"  no-thumb/exiftool = {fast['rate'] / ex['rate']:.1f}x wall, "
+                     f"{fast['capacity'] / ex['capacity']:.1f}x cpu-bound") if ex else ""
+            print(f"{w:>5} {full['rate']:13.1f} {full['capacity']:12.1f} {fast['rate']:17.1f} {fast['capacity']:12.1f} "
+                  f"{ex_s}   {stages}{ratio}{errs}", flush=True)
     if not a.no_rss:
         print("\n== peak RSS of a whole analyze run (1024x768 JPEGs, full analysis, "
               f"{max(worker_counts)} workers)")

@@ -293,9 +293,13 @@ def _analyze_video(path: str, file_type: str, result: AnalysisResult, cands: lis
         except (OSError, ValueError) as e:
             result.warnings.append(f"the video header could not be read: {e}")
     frame = None
+    # Without a thumbnail, FFmpeg is only needed for what the byte readers
+    # could not tell (MKV dates, sizes of TS/MKV/MPEG); opening it costs ~5 ms.
+    need_av = with_thumbnail or not (info.width and info.duration is not None) or file_type in ("mkv", "webm")
     with _Stage(result, "thumbnail" if with_thumbnail else "metadata"):
         try:
-            frame = probe_with_av(path, info, now, want_frame=with_thumbnail)
+            if need_av:
+                frame = probe_with_av(path, info, now, want_frame=with_thumbnail)
         except Exception as e:  # noqa: BLE001 — FFmpeg raises many kinds on broken input
             if with_thumbnail:
                 result.error = f"cannot decode video: {e}"

@@ -231,6 +231,11 @@ def filename_candidates(name: str, *, now: datetime | None = None) -> list[Candi
     """Candidates from a file name: at most one accepted, plus rejections."""
     stem = _clean(name)
     forced = has_force_marker(name)
+    if sum(ch.isdigit() for ch in stem) < 6:
+        # Every pattern needs at least six digits (year and month); most
+        # camera names (IMG_1234, DSC01234) stop here without 25 searches.
+        return [Candidate("filename", None, None, Precision.SECOND, False, False,
+                          "rejected: [FORCE] marker but no date in the name", name)] if forced else []
     out: list[Candidate] = []
     seen_spans: set[int] = set()
     for pat in PATTERNS:

@@ -47,12 +47,10 @@ def _listing(directory: str, mtime_ns: int) -> tuple[str, ...]:
         return ()
 
 
-def _dir_entries(directory: str) -> tuple[str, ...]:
-    try:
-        mtime = os.stat(directory).st_mtime_ns
-    except OSError:
-        return ()
-    return _listing(directory, mtime)
+@lru_cache(maxsize=64)
+def _xmp_index(directory: str, mtime_ns: int) -> dict[str, str]:
+    """lower-case name -> name, for the .xmp files of a directory (built once)."""
+    return {e.lower(): e for e in _listing(directory, mtime_ns) if e.lower().endswith(".xmp")}
 
 
 def find_xmp_sidecars(path: str) -> list[str]:
@@ -60,7 +58,10 @@ def find_xmp_sidecars(path: str) -> list[str]:
     directory, name = os.path.split(path)
     stem = os.path.splitext(name)[0]
     wanted = [(name + ".xmp").lower(), (stem + ".xmp").lower()]
-    entries = {e.lower(): e for e in _dir_entries(directory or ".")}
+    try:
+        entries = _xmp_index(directory or ".", os.stat(directory or ".").st_mtime_ns)
+    except OSError:
+        return []
     found = []
     for w in wanted:
         if w in entries and w != name.lower():
