@@ -1,0 +1,194 @@
+"""Safe by default: CSRF, login when a password is set, the Host check,
+no serving beyond localhost without a password, files by id only."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from ..conftest import build_app, instance_env, make_images
+from .conftest import BrowserLikeClient, seed
+
+
+def _token(client, url: str = "/import") -> str:
+    html = client.get(url).get_data(as_text=True)
+    return re.search(r'name="csrf-token" content="([^"]+)"', html).group(1)
+
+
+def test_cross_site_requests_are_refused_whatever_they_carry(web_app):
+    c = web_app.test_client()
+    tok = _token(c)
+    (fid,) = seed(web_app, [{"confidence": "low"}])
+    body = {"action": "confirm", "ids": [fid]}
+    r = c.post("/api/review/actions", json=body, headers={"Origin": "http://evil.example", "X-CSRF-Token": tok})
+    assert r.status_code == 403 and "cross-site" in r.get_json()["error"]
+    r = c.post("/api/review/actions", json=body, headers={"Sec-Fetch-Site": "cross-site", "X-CSRF-Token": tok})
+    assert r.status_code == 403
+    # Another port on the same machine is another site.
+    r = c.post("/api/review/actions", json=body, headers={"Origin": "http://localhost:8080", "X-CSRF-Token": tok})
+    assert r.status_code == 403
+    r = c.post("/api/review/actions", json=body, headers={"Origin": "null", "X-CSRF-Token": tok})
+    assert r.status_code == 403
+    # A form post from a page of another site is turned away with a page, not JSON.
+    r = c.post("/api/jobs/1/cancel", data={"x": "1"}, headers={"Origin": "http://evil.example", "Accept": "text/html"})
+    assert r.status_code == 403 and b"cross-site request refused" in r.data
+    assert c.get(f"/api/files/{fid}").get_json()["review"] == "needs_review", "nothing changed"
+
+
+def test_browser_requests_need_the_session_token(web_app):
+    c = web_app.test_client()
+    tok = _token(c)
+    (fid,) = seed(web_app, [{"confidence": "low"}])
+    body = {"action": "confirm", "ids": [fid]}
+    same = {"Origin": "http://localhost"}
+    r = c.post("/api/review/actions", json=body, headers=same)
+    assert r.status_code == 403 and "security token" in r.get_json()["error"]
+    r = c.post("/api/review/actions", json=body, headers={**same, "X-CSRF-Token": "wrong"})
+    assert r.status_code == 403
+    # Having our session cookie is enough to count as a browser, even without Origin.
+    assert c.post("/api/review/actions", json=body).status_code == 403
+    # Another session's token does not work in this one.
+    other = web_app.test_client()
+    other_tok = _token(other)
+    assert c.post("/api/review/actions", json=body, headers={**same, "X-CSRF-Token": other_tok}).status_code == 403
+    r = c.post("/api/review/actions", json=body, headers={**same, "X-CSRF-Token": tok, "Sec-Fetch-Site": "same-origin"})
+    assert r.status_code == 200 and r.get_json()["changed"] == 1
+    # PUT (upload chunks) is state-changing too.
+    assert c.put("/api/uploads/" + "a" * 32 + "/files/1?offset=0", data=b"x", headers=same).status_code == 403
+
+
+def test_local_scripts_without_browser_headers_work_while_no_password_is_set(web_app):
+    # curl, the CLI and tests send no Origin, no Sec-Fetch-Site and no cookie.
+    c = web_app.test_client()
+    (fid,) = seed(web_app, [{"confidence": "low"}])
+    assert c.post("/api/review/actions", json={"action": "confirm", "ids": [fid]}).status_code == 200
+
+
+def test_dns_rebinding_host_names_are_refused_without_a_password(web_app):
+    c = web_app.test_client()
+    assert c.get("/api/files", headers={"Host": "evil.example:5000"}).status_code == 403
+    assert c.get("/review", headers={"Host": "attacker.test"}).status_code == 403
+    for host in ("localhost:5000", "127.0.0.1:5000", "[::1]:5000", "localhost"):
+        assert c.get("/api/files", headers={"Host": host}).status_code == 200, host
+
+
+@pytest.fixture
+def exposed(tmp_path):
+    env = instance_env(tmp_path, MEDIAPARSER_HOST="0.0.0.0", MEDIAPARSER_PASSWORD="correct horse")
+    app = build_app(env)
+    yield app
+
+
+def test_with_a_password_every_page_and_api_needs_a_login(exposed):
+    c = exposed.test_client()
+    r = c.get("/review")
+    assert r.status_code == 302 and r.headers["Location"].startswith("/login?next=")
+    assert c.get("/api/files").status_code == 401
+    assert c.get("/api/health").status_code == 401
+    assert c.get("/files/1/thumb").status_code == 401
+    assert c.post("/api/jobs", json={"type": "import", "path": "/"}).status_code == 401
+    page = c.get("/login")
+    assert page.status_code == 200 and b"password" in page.data
+    tok = re.search(rb'name="csrf_token" value="([^"]+)"', page.data).group(1).decode()
+    # Without the form's token even the right password is refused (login CSRF).
+    assert c.post("/login", data={"password": "correct horse"}).status_code == 403
+    r = c.post("/login", data={"password": "wrong", "csrf_token": tok})
+    assert r.status_code == 401 and b"not right" in r.data
+    r = c.post("/login", data={"password": "correct horse", "csrf_token": tok, "next": "/review?state=needs_review"})
+    assert r.status_code == 302 and r.headers["Location"] == "/review?state=needs_review"
+    assert c.get("/review").status_code == 200
+    assert c.get("/api/files").status_code == 200
+    # Signed in, a script-like request without the token is still refused: a password means browsers.
+    assert c.post("/api/review/actions", json={"action": "confirm", "ids": [1]}).status_code == 403
+    assert BrowserLikeClient.__name__  # (the browser-like client is used elsewhere)
+    # Sign out ends the session.
+    tok2 = _token(c, "/review")
+    assert c.post("/logout", data={"csrf_token": tok2}).status_code == 302
+    assert c.get("/api/files").status_code == 401
+
+
+def test_login_redirects_only_to_this_site(exposed):
+    c = exposed.test_client()
+    tok = re.search(rb'name="csrf_token" value="([^"]+)"', c.get("/login").data).group(1).decode()
+    for evil in ("https://evil.example/", "//evil.example/x", "/\\evil.example"):
+        r = c.post("/login", data={"password": "correct horse", "csrf_token": tok, "next": evil})
+        assert r.status_code == 302 and r.headers["Location"] == "/", evil
+        tok = _token(c, "/import")
+        c.post("/logout", data={"csrf_token": tok})
+        tok = re.search(rb'name="csrf_token" value="([^"]+)"', c.get("/login").data).group(1).decode()
+
+
+def test_an_exposed_app_without_a_password_serves_nothing(tmp_path):
+    env = instance_env(tmp_path, MEDIAPARSER_HOST="0.0.0.0")
+    app = build_app(env)
+    r = app.test_client().get("/review")
+    assert r.status_code == 503 and b"MEDIAPARSER_PASSWORD" in r.data
+    assert app.test_client().get("/api/files").status_code == 503
+
+
+def test_cli_refuses_to_listen_beyond_localhost_without_a_password(tmp_path):
+    import subprocess
+    import sys
+
+    import os
+    env = dict(os.environ, **instance_env(tmp_path, MEDIAPARSER_HOST="0.0.0.0"))
+    r = subprocess.run([sys.executable, "-m", "mediaparser", "serve"], env=env, capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode != 0 and "MEDIAPARSER_PASSWORD" in r.stderr
+
+
+def test_security_headers_and_no_debug(web_app):
+    c = web_app.test_client()
+    r = c.get("/review")
+    csp = r.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp.split("script-src")[1].split(";")[0]
+    assert "frame-ancestors 'none'" in csp
+    assert r.headers["X-Content-Type-Options"] == "nosniff" and r.headers["X-Frame-Options"] == "DENY"
+    assert not web_app.debug
+    for url in ("/console", "/debug", "/__debug__", "/api/debug", "/_debug_toolbar"):
+        assert c.get(url).status_code == 404, url
+    html = r.get_data(as_text=True)
+    assert "<script>" not in html and "onclick=" not in html, "no inline scripts (the CSP forbids them)"
+
+
+def test_files_are_served_by_id_only_and_never_outside_their_folders(web_app, tmp_path):
+    settings = web_app.extensions["mediaparser"]
+    make_images(tmp_path / "pics", 1)
+    src = tmp_path / "pics" / "img_00000.jpg"
+    thumb_dir = settings.thumbnail_dir / "ab"
+    thumb_dir.mkdir(parents=True)
+    good_thumb = thumb_dir / "abc.jpg"
+    good_thumb.write_bytes(src.read_bytes())
+    secret = tmp_path / "secret.txt"
+    secret.write_text("top secret")
+    ids = seed(web_app, [{"source_path": str(src), "thumbnail": str(good_thumb), "mime": "image/jpeg",
+                          "rel_path": "img.jpg"}])
+    # A row whose thumbnail column points elsewhere (a tampered or broken database) is not followed.
+    ids += seed(web_app, [{"source_path": str(src), "thumbnail": str(secret), "mime": "image/jpeg"}])
+    ids += seed(web_app, [{"source_path": str(thumb_dir / ".." / ".." / ".." / "secret.txt"), "thumbnail": None,
+                           "mime": "text/html"}])
+    c = web_app.test_client()
+    r = c.get(f"/files/{ids[0]}/thumb")
+    assert r.status_code == 200 and r.mimetype == "image/jpeg" and "sandbox" in r.headers["Content-Security-Policy"]
+    assert c.get(f"/files/{ids[1]}/thumb").status_code == 404
+    assert c.get(f"/files/{ids[0]}/original").data == src.read_bytes()
+    # Not a picture: never shown inline from our origin, only offered as a download.
+    r = c.get(f"/files/{ids[2]}/original")
+    assert r.mimetype == "application/octet-stream" and r.headers["Content-Disposition"].startswith("attachment")
+    # Range requests work (videos seek).
+    r = c.get(f"/files/{ids[0]}/original", headers={"Range": "bytes=0-9"})
+    assert r.status_code == 206 and len(r.data) == 10
+    # A picture preview is made by id.
+    r = c.get(f"/files/{ids[0]}/preview")
+    assert r.status_code == 200 and r.data[:2] == b"\xff\xd8"
+    for url in ("/files/../../etc/passwd", "/files/%2e%2e%2f%2e%2e%2fetc%2fpasswd/thumb", "/files/1.5/thumb",
+                "/files/-1/thumb", f"/files/{ids[0]}/../../secret.txt", "/files/999999/original",
+                "/files/abc/original", "/static/../secret_key", "/static/%2e%2e/secret_key",
+                "/static/..%2fsecret_key"):
+        r = c.get(url)
+        assert r.status_code == 404, url
+        assert b"top secret" not in r.data, url
+    # A path in the query string is simply ignored: the id decides.
+    r = c.get(f"/files/{ids[0]}/thumb", query_string={"path": str(secret)})
+    assert r.status_code == 200 and b"top secret" not in r.data

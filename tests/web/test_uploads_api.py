@@ -1,0 +1,205 @@
+"""Uploads: chunked, retry-safe, never overwriting, Unicode names kept,
+hostile names refused, limits with clear messages, one import job each."""
+from __future__ import annotations
+
+import os
+import unicodedata
+
+import pytest
+
+from mediaparser.db import db
+from mediaparser.models import Job
+
+from ..conftest import make_images
+
+
+def _start(api) -> str:
+    r = api.post("/api/uploads", json={})
+    assert r.status_code == 201
+    return r.get_json()["id"]
+
+
+def _register(api, uid: str, files: list[dict]) -> list[dict]:
+    r = api.post(f"/api/uploads/{uid}/files", json={"files": files})
+    assert r.status_code == 200, r.get_data(as_text=True)
+    return r.get_json()["files"]
+
+
+def _send(api, uid: str, fid: int, data: bytes, chunk: int = 1000, start: int = 0):
+    r = None
+    for off in range(start, len(data), chunk):
+        r = api.put(f"/api/uploads/{uid}/files/{fid}?offset={off}", data=data[off:off + chunk],
+                    headers={"Content-Type": "application/octet-stream"})
+        assert r.status_code == 200, r.get_data(as_text=True)
+    return r.get_json() if r is not None else None
+
+
+def test_a_folder_upload_keeps_relative_paths_and_becomes_one_import_job(api, web_app, tmp_path):
+    pics = make_images(tmp_path / "src", 3)
+    datas = [p.read_bytes() for p in pics]
+    uid = _start(api)
+    entries = _register(api, uid, [
+        {"path": "Trip/day 1/a.jpg", "size": len(datas[0]), "last_modified": 1_565_612_345_000},
+        {"path": "Trip/day 2/b.jpg", "size": len(datas[1]), "last_modified": 0},
+        {"path": "Trip/c.jpg", "size": len(datas[2])},
+    ])
+    assert [e["path"] for e in entries] == ["Trip/day 1/a.jpg", "Trip/day 2/b.jpg", "Trip/c.jpg"]
+    for e, data in zip(entries, datas):
+        assert _send(api, uid, e["id"], data, chunk=777) == {"received": len(data), "complete": True}
+    folder = web_app.extensions["mediaparser"].upload_dir / uid
+    assert (folder / "Trip/day 1/a.jpg").read_bytes() == datas[0]
+    # The browser's modification time is kept: it is a (weak) capture-time candidate.
+    assert int(os.stat(folder / "Trip/day 1/a.jpg").st_mtime) == 1_565_612_345
+    r = api.post(f"/api/uploads/{uid}/finish", json={})
+    assert r.status_code == 202
+    job_id = r.get_json()["job_id"]
+    with web_app.app_context():
+        job = db.session.get(Job, job_id)
+        assert job.source_path == str(folder.resolve()) and job.task_id
+    # Finishing again (a retried request) gives the same job, not a second one.
+    assert api.post(f"/api/uploads/{uid}/finish", json={}).get_json()["job_id"] == job_id
+    # The upload is closed now: adding files is refused with a clear message.
+    r = api.post(f"/api/uploads/{uid}/files", json={"files": [{"path": "late.jpg", "size": 1}]})
+    assert r.status_code == 409 and "start a new upload" in r.get_json()["error"]
+    assert not (web_app.extensions["mediaparser"].upload_dir / ".parts" / uid).exists()
+
+
+def test_retrying_never_duplicates_a_file(api, web_app):
+    data = os.urandom(5000)
+    uid = _start(api)
+    (e,) = _register(api, uid, [{"path": "IMG_0001.JPG", "size": 5000, "last_modified": 42}])
+    _send(api, uid, e["id"], data[:3000], chunk=1000)
+    # The connection dropped; the page registers the same file again and learns where to continue.
+    (again,) = _register(api, uid, [{"path": "IMG_0001.JPG", "size": 5000, "last_modified": 42}])
+    assert again["id"] == e["id"] and again["received"] == 3000 and not again["complete"]
+    # A chunk whose answer was lost is sent again: harmless.
+    r = api.put(f"/api/uploads/{uid}/files/{e['id']}?offset=2000", data=data[2000:3000])
+    assert r.get_json() == {"received": 3000, "complete": False}
+    # A chunk beyond what the server holds is refused with the offset to continue from.
+    r = api.put(f"/api/uploads/{uid}/files/{e['id']}?offset=4000", data=data[4000:5000])
+    assert r.status_code == 409 and r.get_json()["received"] == 3000
+    _send(api, uid, e["id"], data, chunk=1000, start=3000)
+    # After completion, a late duplicate of the last chunk changes nothing.
+    r = api.put(f"/api/uploads/{uid}/files/{e['id']}?offset=4000", data=data[4000:5000])
+    assert r.get_json() == {"received": 5000, "complete": True}
+    folder = web_app.extensions["mediaparser"].upload_dir / uid
+    assert sorted(os.listdir(folder)) == ["IMG_0001.JPG"]
+    assert (folder / "IMG_0001.JPG").read_bytes() == data
+    summary = api.get(f"/api/uploads/{uid}").get_json()
+    assert summary["file_count"] == 1 and summary["complete_count"] == 1 and summary["incomplete"] == []
+
+
+def test_same_named_files_never_overwrite_each_other(api, web_app):
+    uid = _start(api)
+    # Two different files with the same relative path (e.g. two dropped folders both called "DCIM").
+    entries = _register(api, uid, [
+        {"path": "DCIM/IMG_0001.JPG", "size": 3, "last_modified": 1},
+        {"path": "DCIM/IMG_0001.JPG", "size": 4, "last_modified": 2},
+        {"path": "DCIM/IMG_0001.JPG", "size": 3, "last_modified": 3},
+        {"path": "noext", "size": 1}, {"path": "noext", "size": 2},
+    ])
+    assert [e["path"] for e in entries] == ["DCIM/IMG_0001.JPG", "DCIM/IMG_0001 (2).JPG", "DCIM/IMG_0001 (3).JPG",
+                                            "noext", "noext (2)"]
+    assert [e["renamed"] for e in entries] == [False, True, True, False, True]
+    for e, data in zip(entries, [b"one", b"four", b"two", b"1", b"22"]):
+        _send(api, uid, e["id"], data)
+    folder = web_app.extensions["mediaparser"].upload_dir / uid / "DCIM"
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == \
+        {"IMG_0001.JPG": b"one", "IMG_0001 (2).JPG": b"four", "IMG_0001 (3).JPG": b"two"}
+
+
+def test_unicode_names_are_kept_and_normalised(api, web_app):
+    uid = _start(api)
+    nfd = unicodedata.normalize("NFD", "Ürlaub/Straße café.jpg")
+    entries = _register(api, uid, [{"path": nfd, "size": 2}, {"path": "日本/写真 😀.heic", "size": 2}])
+    assert entries[0]["path"] == "Ürlaub/Straße café.jpg" and entries[0]["path"] == unicodedata.normalize("NFC", nfd)
+    for e in entries:
+        _send(api, uid, e["id"], b"ok")
+    folder = web_app.extensions["mediaparser"].upload_dir / uid
+    assert (folder / "Ürlaub" / "Straße café.jpg").exists() and (folder / "日本" / "写真 😀.heic").exists()
+
+
+@pytest.mark.parametrize("name", [
+    "../evil.jpg", "a/../../evil.jpg", "/etc/passwd", "C:\\Windows\\evil.jpg", "..\\..\\evil.jpg", "a/./b.jpg",
+    "bad\x00name.jpg", "new\nline.jpg", "", "   ", "x" * 300 + ".jpg", "/".join(["d"] * 40) + "/f.jpg",
+])
+def test_hostile_names_are_refused_and_nothing_is_written_outside(api, web_app, name):
+    uid = _start(api)
+    (res,) = _register(api, uid, [{"path": name, "size": 1}])
+    assert "error" in res and res["status"] == 400
+    home = web_app.extensions["mediaparser"].home
+    assert not (home.parent / "evil.jpg").exists() and not (home / "evil.jpg").exists()
+    assert not any(p.name == "evil.jpg" for p in home.parent.rglob("evil.jpg"))
+
+
+def test_other_files_of_a_batch_go_on_when_one_is_refused(api):
+    uid = _start(api)
+    res = _register(api, uid, [{"path": "../x.jpg", "size": 1}, {"path": "ok.jpg", "size": 1},
+                               {"path": "neg.jpg", "size": -5}, {"path": "x.jpg", "size": "big"}])
+    assert "error" in res[0] and res[1]["path"] == "ok.jpg" and "error" in res[2] and "error" in res[3]
+
+
+def test_upload_ids_and_file_ids_in_urls_cannot_reach_anything_else(api, web_app):
+    uid = _start(api)
+    other = _start(api)
+    (e,) = _register(api, other, [{"path": "a.jpg", "size": 2}])
+    # A file id of another upload is not a file of this one.
+    r = api.put(f"/api/uploads/{uid}/files/{e['id']}?offset=0", data=b"xx")
+    assert r.status_code == 404
+    for bad in ("..", "..%2f..%2fsecret_key", "%2e%2e", "A" * 32, "0" * 31, "g" * 32):
+        assert api.get(f"/api/uploads/{bad}").status_code == 404, bad
+        assert api.post(f"/api/uploads/{bad}/finish", json={}).status_code in (404, 405), bad
+    assert api.put(f"/api/uploads/{uid}/files/1?offset=abc", data=b"x").status_code == 400
+
+
+def test_limits_say_clearly_what_is_too_much(api, web_app):
+    web_app.config.update(UPLOAD_MAX_FILE_BYTES=1000, UPLOAD_MAX_FILES=2, UPLOAD_MAX_CHUNK_BYTES=100,
+                          UPLOAD_MAX_UPLOAD_BYTES=1500)
+    uid = _start(api)
+    res = _register(api, uid, [{"path": "huge.mov", "size": 5000}, {"path": "a.jpg", "size": 900},
+                               {"path": "b.jpg", "size": 900}, {"path": "c.jpg", "size": 10},
+                               {"path": "d.jpg", "size": 10}])
+    assert res[0]["status"] == 413 and "up to 1000 bytes" in res[0]["error"]
+    assert "path" in res[1]
+    assert res[2]["status"] == 413 and "at most" in res[2]["error"] and "second upload" in res[2]["error"]
+    assert "path" in res[3]
+    assert res[4]["status"] == 413 and "at most 2 files" in res[4]["error"]
+    r = api.put(f"/api/uploads/{uid}/files/{res[1]['id']}?offset=0", data=b"x" * 200)
+    assert r.status_code == 413 and "chunks are at most" in r.get_json()["error"]
+    r = api.put(f"/api/uploads/{uid}/files/{res[3]['id']}?offset=5", data=b"x" * 10)
+    assert r.status_code == 416 and "past the end" in r.get_json()["error"]
+    assert api.post(f"/api/uploads/{uid}/files", json={"files": [{}] * 2000}).status_code == 400
+
+
+def test_finish_waits_for_incomplete_files_unless_told_to_skip_them(api, web_app):
+    uid = _start(api)
+    a, b = _register(api, uid, [{"path": "a.jpg", "size": 4}, {"path": "b.jpg", "size": 4}])
+    _send(api, uid, a["id"], b"aaaa")
+    _send(api, uid, b["id"], b"bb")
+    r = api.post(f"/api/uploads/{uid}/finish", json={})
+    assert r.status_code == 409 and "b.jpg" in r.get_json()["error"]
+    # Still open: the missing bytes can come.
+    assert api.get(f"/api/uploads/{uid}").get_json()["status"] == "open"
+    r = api.post(f"/api/uploads/{uid}/finish", json={"skip_incomplete": True})
+    assert r.status_code == 202
+    folder = web_app.extensions["mediaparser"].upload_dir / uid
+    assert sorted(os.listdir(folder)) == ["a.jpg"]
+    empty = _start(api)
+    r = api.post(f"/api/uploads/{empty}/finish", json={})
+    assert r.status_code == 400 and "nothing to import" in r.get_json()["error"]
+
+
+def test_discard_throws_the_upload_away(api, web_app):
+    uid = _start(api)
+    (a,) = _register(api, uid, [{"path": "a.jpg", "size": 4}])
+    _send(api, uid, a["id"], b"aaaa")
+    assert api.post(f"/api/uploads/{uid}/discard", json={}).status_code == 200
+    assert not (web_app.extensions["mediaparser"].upload_dir / uid).exists()
+    assert api.post(f"/api/uploads/{uid}/finish", json={}).status_code == 410
+
+
+def test_empty_files_arrive_at_once(api, web_app):
+    uid = _start(api)
+    (e,) = _register(api, uid, [{"path": "empty.jpg", "size": 0}])
+    assert e["complete"] is True
+    assert (web_app.extensions["mediaparser"].upload_dir / uid / "empty.jpg").stat().st_size == 0
