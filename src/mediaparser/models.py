@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from sqlalchemy import (JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer,
-                        String, Text, UniqueConstraint)
+                        String, Text, UniqueConstraint, false)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .db import db
@@ -159,7 +159,23 @@ class MediaFile(db.Model):
     review_note: Mapped[str | None] = mapped_column(Text)
     # Hook for duplicate/similar groups (issue 4): the group this file belongs
     # to, NULL when it is in none. The review grid's "in a group" filter reads it.
+    # services.duplicates sets it to the file's exact group (byte-identical
+    # copies) and `similar_group_id` to its near-duplicate group.
     group_id: Mapped[int | None] = mapped_column(Integer, index=True)
+
+    # --- duplicates (services.duplicates; migration 0004) -------------------
+    # pHash/dHash of the oriented thumbnail turned 90° and 180°, so copies whose
+    # pixels were rotated are recognised (media.similarity).
+    phash90: Mapped[int | None] = mapped_column(BigInteger)
+    dhash90: Mapped[int | None] = mapped_column(BigInteger)
+    phash180: Mapped[int | None] = mapped_column(BigInteger)
+    dhash180: Mapped[int | None] = mapped_column(BigInteger)
+    has_gps: Mapped[bool | None] = mapped_column(Boolean)
+    bit_depth: Mapped[int | None] = mapped_column(Integer)
+    # False until the file has been through duplicate grouping: the next
+    # grouping run compares exactly these files against the library.
+    grouped: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=false())
+    similar_group_id: Mapped[int | None] = mapped_column(Integer, index=True)
 
 
 class WorkerBeat(db.Model):
@@ -272,3 +288,77 @@ class AppSetting(db.Model):
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[dict | list | str | None] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
+
+
+class GroupKind:
+    EXACT = "exact"
+    SIMILAR = "similar"
+
+
+class GroupStatus:
+    OPEN = "open"  # a person has not decided yet
+    RESOLVED = "resolved"
+
+
+class DupGroup(db.Model):
+    """A group of exact or near duplicates (media.similarity), kept in step by services.duplicates.
+
+    A group is identified by its kind and representative: grouping is
+    incremental and earlier representatives never change, so a group keeps
+    its id (and any decision about it) while later imports add members.
+    """
+
+    __tablename__ = "dup_groups"
+    __table_args__ = (UniqueConstraint("kind", "representative_id", name="uq_dup_groups_kind_rep"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8), nullable=False)
+    representative_id: Mapped[int] = mapped_column(ForeignKey("media_files.id", ondelete="CASCADE"), nullable=False)
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    confidence: Mapped[float] = mapped_column(Float, nullable=False, default=1.0)
+    confidence_label: Mapped[str] = mapped_column(String(8), nullable=False, default="high")
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default=GroupStatus.OPEN, index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class DupMember(db.Model):
+    __tablename__ = "dup_members"
+    __table_args__ = (
+        UniqueConstraint("group_id", "file_id", name="uq_dup_members_group_file"),
+        Index("ix_dup_members_file", "file_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("dup_groups.id", ondelete="CASCADE"), nullable=False)
+    file_id: Mapped[int] = mapped_column(ForeignKey("media_files.id", ondelete="CASCADE"), nullable=False)
+    distance: Mapped[int] = mapped_column(Integer, nullable=False, default=0)  # pHash + dHash to the representative
+    phash_distance: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    dhash_distance: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    rotation: Mapped[int] = mapped_column(Integer, nullable=False, default=0)  # degrees relative to the representative
+    decision: Mapped[str | None] = mapped_column(String(16))  # None, "keep" or "discard" (a person's click)
+
+
+class ManifestEntry(db.Model):
+    """One verified file in the archive: written by the export, read by duplicate detection.
+
+    Mirrors `manifest.jsonl` in the output folder, so a later import knows
+    which files are already archived (by SHA-256).
+    """
+
+    __tablename__ = "manifest_entries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    file_id: Mapped[int | None] = mapped_column(ForeignKey("media_files.id", ondelete="SET NULL"))
+    export_job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"))
+    source_path: Mapped[str] = mapped_column(Text, nullable=False)
+    output_root: Mapped[str] = mapped_column(Text, nullable=False)
+    destination: Mapped[str] = mapped_column(Text, nullable=False)  # relative to output_root
+    sha256: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+    captured_at: Mapped[datetime | None] = mapped_column(DateTime)
+    utc_offset: Mapped[int | None] = mapped_column(Integer)
+    time_source: Mapped[str | None] = mapped_column(String(64))
+    tags: Mapped[list | None] = mapped_column(JSON)
+    verified: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    exported_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utcnow)

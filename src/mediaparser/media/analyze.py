@@ -92,6 +92,12 @@ class AnalysisResult:
     dhash: int | None = None
     detail: float | None = None  # spread of the 32x32 grey image (hashes.py)
     low_detail: bool | None = None  # nearly uniform picture: hashes unreliable
+    # (phash, dhash) of the oriented thumbnail turned 90° and 180°: lets the
+    # duplicate search recognise copies whose pixels were rotated.
+    rot90: tuple[int, int] | None = None
+    rot180: tuple[int, int] | None = None
+    has_gps: bool | None = None  # the file records a location
+    bit_depth: int | None = None  # bits per colour channel, where known
     thumbnail: str | None = None  # path of the written thumbnail
     sidecars: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  # non-fatal problems
@@ -128,6 +134,12 @@ class AnalysisResult:
             "dhash": phashes.to_hex(self.dhash) if self.dhash is not None else None,
             "detail": round(self.detail, 2) if self.detail is not None else None,
             "low_detail": self.low_detail,
+            "rotated_hashes": {
+                "90": [phashes.to_hex(h) for h in self.rot90] if self.rot90 else None,
+                "180": [phashes.to_hex(h) for h in self.rot180] if self.rot180 else None,
+            },
+            "has_gps": self.has_gps,
+            "bit_depth": self.bit_depth,
             "thumbnail": self.thumbnail,
             "sidecars": list(self.sidecars),
             "warnings": list(self.warnings),
@@ -265,6 +277,8 @@ def _analyze_image(data: bytes, file_type: str, result: AnalysisResult, cands: l
     cands += md.candidates(now)
     result.make, result.model, result.orientation = md.make, md.model, md.orientation
     result.width, result.height = md.width, md.height
+    result.has_gps = md.has_gps
+    result.bit_depth = md.bits_per_sample or _BIT_DEPTH_BY_TYPE.get(file_type)
     if result.orientation in (5, 6, 7, 8) and result.width and result.height and file_type not in ("heic", "heif", "avif"):
         result.width, result.height = result.height, result.width
     if not with_thumbnail:
@@ -315,10 +329,17 @@ def _analyze_video(path: str, file_type: str, result: AnalysisResult, cands: lis
         _hash_and_store(prepare_frame(frame), result, thumb_dir)
 
 
+# Formats whose channel depth is fixed by the format itself.
+_BIT_DEPTH_BY_TYPE = {"jpeg": 8, "gif": 8, "webp": 8, "bmp": 8}
+
+
 def _hash_and_store(img, result: AnalysisResult, thumb_dir: str | None) -> None:
     with _Stage(result, "phash"):
         ph = phashes.perceptual_hashes(img)
+        rot = phashes.rotated_hashes(img)
     result.phash, result.dhash, result.detail, result.low_detail = ph.phash, ph.dhash, ph.detail, ph.low_detail
+    result.rot90 = (rot.rot90.phash, rot.rot90.dhash)
+    result.rot180 = (rot.rot180.phash, rot.rot180.dhash)
     if thumb_dir and result.sha256:
         with _Stage(result, "thumbnail_write"):
             try:

@@ -52,6 +52,9 @@ _WANTED = frozenset(
         "Exif.Photo.PixelYDimension",
         "Exif.GPSInfo.GPSDateStamp",
         "Exif.GPSInfo.GPSTimeStamp",
+        "Exif.GPSInfo.GPSLatitude",
+        "Xmp.exif.GPSLatitude",
+        "Exif.Image.BitsPerSample",
         "Xmp.exif.DateTimeOriginal",
         "Xmp.exif.DateTimeDigitized",
         "Xmp.xmp.CreateDate",
@@ -101,6 +104,17 @@ class ImageMetadata:
     extra_dates: list[tuple[str, datetime]] = field(default_factory=list)  # (source, local value) from maker notes
     png_creation_time: str | None = None
     mime: str | None = None
+
+    @property
+    def has_gps(self) -> bool:
+        """The file records where it was taken (a duplicate-keeper fact)."""
+        return bool(self.tags.get("Exif.GPSInfo.GPSLatitude") or self.tags.get("Xmp.exif.GPSLatitude"))
+
+    @property
+    def bits_per_sample(self) -> int | None:
+        """Bits per colour channel when the file says (TIFF-based formats and RAW)."""
+        first = (self.tags.get("Exif.Image.BitsPerSample") or "").split()
+        return int(first[0]) if first and first[0].isdigit() else None
 
     def candidates(self, now: datetime | None = None) -> list[Candidate]:
         return candidates_from_tags(self.tags, now=now) + self._other_candidates(now)

@@ -29,6 +29,7 @@ from ..jobs import lifecycle
 from ..jobs.pool import TimedOut, shared_pool
 from ..media.analyze import AnalysisResult
 from ..models import FileStatus, Job, JobStatus, JobType, MediaFile, to_signed64, utcnow
+from . import duplicates
 from .sources import Entry, Skipped, display, walk_source
 
 log = logging.getLogger(__name__)
@@ -157,6 +158,7 @@ _RESULT_COLUMNS = (
     "kind", "extension", "extension_ok", "width", "height", "duration", "make", "model", "orientation",
     "captured_at", "utc_offset", "offset_assumed", "precision", "time_source", "confidence", "reasons",
     "candidates", "phash", "dhash", "detail", "low_detail", "thumbnail", "sidecars", "warnings",
+    "phash90", "dhash90", "phash180", "dhash180", "has_gps", "bit_depth",
 )
 _UPDATE_RESULT = (
     update(MediaFile.__table__)
@@ -215,6 +217,12 @@ def analysis_columns(result: AnalysisResult) -> dict[str, Any]:
         "thumbnail": result.thumbnail,
         "sidecars": list(result.sidecars),
         "warnings": list(result.warnings),
+        "phash90": to_signed64(result.rot90[0]) if result.rot90 else None,
+        "dhash90": to_signed64(result.rot90[1]) if result.rot90 else None,
+        "phash180": to_signed64(result.rot180[0]) if result.rot180 else None,
+        "dhash180": to_signed64(result.rot180[1]) if result.rot180 else None,
+        "has_gps": result.has_gps,
+        "bit_depth": result.bit_depth,
     }
 
 
@@ -405,6 +413,9 @@ def run_import(lease: lifecycle.Lease, settings: Settings, stop_requested: Calla
     if stop is None:
         stop = _process(lease, job, settings, stop_requested)
     if stop is None:
+        # Still ours? Then compare the new files with the whole library.
+        lifecycle.checkpoint(lease, current_item="looking for duplicates…")
+        duplicates.regroup()
         lifecycle.finish(lease, JobStatus.COMPLETED)
         return JobStatus.COMPLETED
     if stop.reason == "shutdown":

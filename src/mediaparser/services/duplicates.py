@@ -1,0 +1,291 @@
+"""Duplicate groups of the library, kept in step with imports.
+
+media.similarity decides what is a group; this module feeds it database rows
+and stores its answer:
+
+* `regroup()` runs at the end of every import job. Files not yet grouped
+  (`MediaFile.grouped` false) are compared with the whole library — across
+  all imports, not just the job's — through `similarity.update_grouping`,
+  which only searches pairs involving the new files and gives the same groups
+  as grouping everything from scratch. Groups are stored by (kind,
+  representative): earlier representatives never change, so a group keeps
+  its id and its decision while later imports add members (a resolved group
+  that gains a member is opened again).
+* Files whose content is already in the archive (`ManifestEntry`, written by
+  the export) are reported by `archived_copies()`: importing the same phone
+  backup twice shows everything as already known.
+* `group_views()` gives each group with its members' quality facts and the
+  recommended keeper (media.keeper) for the CLI and the UI.
+
+Regrouping holds the database's write lock (BEGIN IMMEDIATE on SQLite, a
+row lock on PostgreSQL) for its duration, so two imports finishing together
+group one after the other rather than over each other.
+"""
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Sequence
+
+from sqlalchemy import or_, select, update
+
+from ..db import db, write_transaction
+from ..media.keeper import KeeperRecommendation, QualityFacts, recommend_keeper
+from ..media.similarity import Group, GroupMember, Grouping, HashItem, SimilarityParams, update_grouping
+from ..models import (DupGroup, DupMember, FileStatus, GroupKind, GroupStatus, ManifestEntry, MediaFile,
+                      to_unsigned64, utcnow)
+
+log = logging.getLogger(__name__)
+
+_HASH_COLUMNS = (MediaFile.id, MediaFile.sha256, MediaFile.phash, MediaFile.dhash, MediaFile.low_detail,
+                 MediaFile.phash90, MediaFile.dhash90, MediaFile.phash180, MediaFile.dhash180)
+
+
+def hash_item(row: Any) -> HashItem:
+    """A HashItem from a row with the _HASH_COLUMNS (files without hashes take part in exact groups only)."""
+    ph, dh = to_unsigned64(row.phash), to_unsigned64(row.dhash)
+    rot90 = (to_unsigned64(row.phash90), to_unsigned64(row.dhash90)) if row.phash90 is not None else None
+    rot180 = (to_unsigned64(row.phash180), to_unsigned64(row.dhash180)) if row.phash180 is not None else None
+    no_hash = ph is None or dh is None
+    return HashItem(id=row.id, sha256=row.sha256, phash=ph or 0, dhash=dh or 0,
+                    low_detail=bool(row.low_detail) or no_hash, rot90=rot90, rot180=rot180)
+
+
+def _groupable():
+    return (MediaFile.status == FileStatus.DONE, MediaFile.sha256.is_not(None))
+
+
+def _as_group(g: DupGroup, members: list[DupMember]) -> Group:
+    """A stored group as media.similarity's Group (representative first)."""
+    ms = sorted(members, key=lambda m: (m.file_id != g.representative_id, m.file_id))
+    return Group(g.kind, g.representative_id,  # type: ignore[arg-type]
+                 tuple(GroupMember(m.file_id, m.distance, m.phash_distance, m.dhash_distance, m.rotation) for m in ms),
+                 g.confidence, g.confidence_label, g.sha256)  # type: ignore[arg-type]
+
+
+def _stored_grouping(session, params: SimilarityParams) -> tuple[Grouping, dict[tuple[str, int], DupGroup]]:
+    groups = {(g.kind, g.representative_id): g for g in session.execute(select(DupGroup)).scalars()}
+    members: dict[int, list[DupMember]] = defaultdict(list)
+    for m in session.execute(select(DupMember)).scalars():
+        members[m.group_id].append(m)
+    exact, similar = [], []
+    for g in groups.values():
+        (exact if g.kind == GroupKind.EXACT else similar).append(_as_group(g, members[g.id]))
+    exact.sort(key=lambda g: g.representative)
+    similar.sort(key=lambda g: g.representative)
+    return Grouping(tuple(exact), tuple(similar), params), groups
+
+
+@dataclass
+class RegroupReport:
+    new_files: int = 0
+    library_files: int = 0
+    exact_groups: int = 0
+    similar_groups: int = 0
+    created: int = 0
+    changed: int = 0
+    removed: int = 0
+
+
+def regroup(params: SimilarityParams | None = None) -> RegroupReport:
+    """Group the files that are not grouped yet against the library; store the result."""
+    params = params or SimilarityParams()
+    report = RegroupReport()
+    with write_transaction() as s:
+        new_rows = s.execute(select(*_HASH_COLUMNS).where(*_groupable(), MediaFile.grouped.is_(False))).all()
+        if not new_rows:
+            return report
+        lib_rows = s.execute(select(*_HASH_COLUMNS).where(*_groupable(), MediaFile.grouped.is_(True))).all()
+        report.new_files, report.library_files = len(new_rows), len(lib_rows)
+        previous, stored = _stored_grouping(s, params)
+        grouping = update_grouping([hash_item(r) for r in lib_rows], previous,
+                                   [hash_item(r) for r in new_rows], params)
+        report.exact_groups, report.similar_groups = len(grouping.exact), len(grouping.similar)
+        _store(s, grouping, stored, report)
+        new_ids = [r.id for r in new_rows]
+        for i in range(0, len(new_ids), 500):
+            s.execute(update(MediaFile).where(MediaFile.id.in_(new_ids[i:i + 500])).values(grouped=True)
+                      .execution_options(synchronize_session=False))
+    log.info("regrouped: %s", report)
+    return report
+
+
+def _store(s, grouping: Grouping, stored: dict[tuple[str, int], DupGroup], report: RegroupReport) -> None:
+    now = utcnow()
+    wanted = {(g.kind, g.representative): g for g in grouping.groups}
+    for key, row in list(stored.items()):
+        if key not in wanted:
+            s.delete(row)
+            report.removed += 1
+    s.flush()
+    existing_members: dict[int, dict[int, DupMember]] = defaultdict(dict)
+    for m in s.execute(select(DupMember)).scalars():
+        existing_members[m.group_id][m.file_id] = m
+    for key, g in wanted.items():
+        row = stored.get(key)
+        if row is None:
+            row = DupGroup(kind=g.kind, representative_id=g.representative, sha256=g.sha256,
+                           confidence=g.confidence, confidence_label=g.confidence_label, status=GroupStatus.OPEN,
+                           created_at=now, updated_at=now)
+            s.add(row)
+            s.flush()
+            report.created += 1
+        have = existing_members.get(row.id, {})
+        want = {m.id: m for m in g.members}
+        if set(have) == set(want) and all(
+                (h.distance, h.phash_distance, h.dhash_distance, h.rotation) ==
+                (want[i].distance, want[i].phash_distance, want[i].dhash_distance, want[i].rotation)
+                for i, h in have.items()):
+            continue
+        if have:
+            report.changed += 1
+            if set(want) - set(have) and row.status == GroupStatus.RESOLVED:
+                row.status, row.resolved_at = GroupStatus.OPEN, None  # a new copy needs a decision
+        for fid, m in have.items():
+            if fid not in want:
+                s.delete(m)
+        for fid, gm in want.items():
+            m = have.get(fid)
+            if m is None:
+                s.add(DupMember(group_id=row.id, file_id=fid, distance=gm.distance, phash_distance=gm.phash_distance,
+                                dhash_distance=gm.dhash_distance, rotation=gm.rotation))
+            else:
+                m.distance, m.phash_distance, m.dhash_distance, m.rotation = (
+                    gm.distance, gm.phash_distance, gm.dhash_distance, gm.rotation)
+        row.confidence, row.confidence_label, row.updated_at = g.confidence, g.confidence_label, now
+    s.flush()
+    _point_files_at_groups(s)
+
+
+def _point_files_at_groups(s) -> None:
+    """Keep MediaFile.group_id / similar_group_id (the grid's filter hook) equal to the groups."""
+    desired: dict[int, list[int | None]] = defaultdict(lambda: [None, None])
+    for gid, kind, fid in s.execute(select(DupGroup.id, DupGroup.kind, DupMember.file_id)
+                                    .join(DupMember, DupMember.group_id == DupGroup.id)):
+        desired[fid][0 if kind == GroupKind.EXACT else 1] = gid
+    current = {r.id: [r.group_id, r.similar_group_id] for r in s.execute(
+        select(MediaFile.id, MediaFile.group_id, MediaFile.similar_group_id)
+        .where(or_(MediaFile.group_id.is_not(None), MediaFile.similar_group_id.is_not(None))))}
+    changes = []
+    for fid in set(desired) | set(current):
+        want = desired.get(fid, [None, None])
+        if current.get(fid, [None, None]) != want:
+            changes.append({"_id": fid, "g": want[0], "sg": want[1]})
+    if changes:
+        t = MediaFile.__table__
+        s.connection().execute(
+            t.update().where(t.c.id == db.bindparam("_id")).values(group_id=db.bindparam("g"),
+                                                                   similar_group_id=db.bindparam("sg")),
+            changes)
+
+
+# ------------------------------------------------------------------ reading --
+
+def archived_copies(sha256s: Iterable[str]) -> dict[str, list[str]]:
+    """For each SHA-256 already in the archive: where (output-relative destinations)."""
+    wanted = list({s for s in sha256s if s})
+    out: dict[str, list[str]] = defaultdict(list)
+    for i in range(0, len(wanted), 500):
+        for sha, dest in db.session.execute(select(ManifestEntry.sha256, ManifestEntry.destination)
+                                            .where(ManifestEntry.sha256.in_(wanted[i:i + 500]),
+                                                   ManifestEntry.verified.is_(True))):
+            out[sha].append(dest)
+    return dict(out)
+
+
+def quality_facts(row: Any) -> QualityFacts:
+    """media.keeper's view of a MediaFile row (or anything with the same attributes)."""
+    has_time = bool(row.captured_at) and (row.time_source or "").split(":")[0] not in ("filesystem", "")
+    return QualityFacts(id=row.id, width=row.width, height=row.height, size_bytes=row.size, format=row.file_type,
+                        bit_depth=row.bit_depth, has_capture_time=has_time, capture_time=row.captured_at,
+                        has_gps=bool(row.has_gps), make=row.make, model=row.model)
+
+
+@dataclass
+class MemberView:
+    file_id: int
+    path: str
+    sha256: str | None
+    distance: int
+    rotation: int
+    facts: QualityFacts
+    archived_as: list[str] = field(default_factory=list)
+
+    def to_dict(self, rec: KeeperRecommendation) -> dict[str, Any]:
+        q = next(m for m in rec.members if m.id == self.file_id)
+        f = self.facts
+        return {
+            "file_id": self.file_id, "path": self.path, "sha256": self.sha256, "distance": self.distance,
+            "rotation": self.rotation, "width": f.width, "height": f.height, "megapixels": f.megapixels,
+            "bytes": f.size_bytes, "format": f.format, "bit_depth": f.bit_depth,
+            "has_capture_time": f.has_capture_time,
+            "capture_time": f.capture_time.isoformat(timespec="seconds") if f.capture_time else None,
+            "gps": f.has_gps, "camera": f.camera, "earliest_dated": q.earliest_dated,
+            "recommended_keeper": self.file_id == rec.keeper, "archived_as": self.archived_as,
+        }
+
+
+@dataclass
+class GroupView:
+    kind: str
+    confidence: float
+    confidence_label: str
+    members: list[MemberView]
+    recommendation: KeeperRecommendation
+    group_id: int | None = None
+    status: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "group_id": self.group_id, "kind": self.kind, "status": self.status,
+            "confidence": self.confidence, "confidence_label": self.confidence_label,
+            "keeper": self.recommendation.keeper, "keeper_reasons": list(self.recommendation.reasons),
+            "keeper_notes": list(self.recommendation.notes),
+            "members": [m.to_dict(self.recommendation) for m in self.members],
+        }
+
+
+def build_views(groups: Sequence[Group], rows: dict[Any, Any], *, paths: dict[Any, str],
+                archived: dict[str, list[str]], ids: dict[Any, int] | None = None) -> list[GroupView]:
+    """GroupViews from similarity Groups and rows keyed by the groups' item ids."""
+    views = []
+    for g in groups:
+        members = [MemberView(file_id=(ids or {}).get(m.id, m.id), path=paths[m.id], sha256=rows[m.id].sha256,
+                              distance=m.distance, rotation=m.rotation, facts=_facts_with_id(rows[m.id], m.id, ids),
+                              archived_as=archived.get(rows[m.id].sha256, []))
+                   for m in g.members]
+        rec = recommend_keeper([m.facts for m in members])
+        views.append(GroupView(g.kind, g.confidence, g.confidence_label, members, rec))
+    return views
+
+
+def _facts_with_id(row: Any, item_id: Any, ids: dict[Any, int] | None) -> QualityFacts:
+    f = quality_facts(row)
+    if ids is None:
+        return f
+    from dataclasses import replace
+
+    return replace(f, id=ids.get(item_id, item_id))
+
+
+def library_group_views(*, kind: str | None = None, limit: int = 100, after: int = 0) -> list[GroupView]:
+    """Stored groups (exact first, then similar), paged by group id."""
+    q = select(DupGroup).where(DupGroup.id > after).order_by(DupGroup.kind, DupGroup.id).limit(limit)
+    if kind:
+        q = q.where(DupGroup.kind == kind)
+    groups = list(db.session.execute(q).scalars())
+    if not groups:
+        return []
+    members = defaultdict(list)
+    for m in db.session.execute(select(DupMember).where(DupMember.group_id.in_([g.id for g in groups]))).scalars():
+        members[m.group_id].append(m)
+    file_ids = {m.file_id for ms in members.values() for m in ms}
+    rows = {r.id: r for r in db.session.execute(select(MediaFile).where(MediaFile.id.in_(file_ids))).scalars()}
+    archived = archived_copies(r.sha256 for r in rows.values())
+    views = []
+    for g in groups:
+        v = build_views([_as_group(g, members[g.id])], rows, paths={i: r.source_path for i, r in rows.items()}, archived=archived)[0]
+        v.group_id, v.status = g.id, g.status
+        views.append(v)
+    return views

@@ -1,0 +1,127 @@
+"""Duplicate groups in the library: across imports, incremental, and against the archive."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from PIL import Image
+from sqlalchemy import select
+
+from mediaparser.db import db
+from mediaparser.jobs import tasks
+from mediaparser.models import DupGroup, DupMember, GroupStatus, JobStatus, ManifestEntry, MediaFile
+from mediaparser.services import duplicates
+from mediaparser.services.importer import create_import_job
+
+from ..conftest import build_app, instance_env
+from .photos import photo
+
+
+def _app(tmp_path: Path, name: str):
+    return build_app(instance_env(tmp_path / name, MEDIAPARSER_IMPORT_ROOTS=str(tmp_path)))
+
+
+def _import(app, folder: Path) -> int:
+    job = create_import_job(app.extensions["mediaparser"], str(folder))
+    assert tasks.process_import_job.call_local(job.id) == JobStatus.COMPLETED
+    return job.id
+
+
+def _groups() -> set[tuple[str, frozenset[str]]]:
+    """Groups as (kind, {source path relative to the test's tmp folder})."""
+    db.session.commit()
+    paths = {r.id: r.source_path for r in db.session.execute(select(MediaFile.id, MediaFile.source_path))}
+    out = set()
+    for g in db.session.execute(select(DupGroup)).scalars():
+        members = db.session.execute(select(DupMember.file_id).where(DupMember.group_id == g.id)).scalars()
+        out.add((g.kind, frozenset(paths[m].split("/src/", 1)[1] for m in members)))
+    return out
+
+
+def _make_sources(root: Path) -> None:
+    a, b = root / "src" / "a_phone", root / "src" / "b_backup"
+    a.mkdir(parents=True)
+    b.mkdir(parents=True)
+    for seed in range(4):
+        photo(seed).save(a / f"IMG_{seed}.jpg", quality=92)
+    shutil.copy(a / "IMG_0.jpg", b / "IMG_0 copy.jpg")  # byte-identical copy, another import
+    big = photo(1)
+    big.resize((big.width // 2, big.height // 2), Image.Resampling.LANCZOS).save(b / "small_1.jpg", quality=80)
+    photo(2).rotate(90, expand=True).save(b / "turned_2.png")
+    photo(9).save(b / "IMG_9.jpg", quality=92)  # unrelated
+    Image.new("RGB", (640, 480), (250, 250, 250)).save(b / "blank1.jpg")
+    Image.new("RGB", (320, 240), (250, 250, 251)).save(b / "blank2.png")
+
+
+EXPECTED = {
+    ("exact", frozenset({"a_phone/IMG_0.jpg", "b_backup/IMG_0 copy.jpg"})),
+    ("similar", frozenset({"a_phone/IMG_1.jpg", "b_backup/small_1.jpg"})),
+    ("similar", frozenset({"a_phone/IMG_2.jpg", "b_backup/turned_2.png"})),
+}
+
+
+def test_groups_span_imports_and_incremental_equals_from_scratch(tmp_path):
+    _make_sources(tmp_path)
+    app = _app(tmp_path, "one")
+    with app.app_context():
+        _import(app, tmp_path / "src" / "a_phone")
+        assert _groups() == set()
+        _import(app, tmp_path / "src" / "b_backup")
+        incremental = _groups()
+    assert incremental == EXPECTED  # blanks and the unrelated photo stay out
+
+    scratch_app = _app(tmp_path, "two")
+    with scratch_app.app_context():
+        _import(scratch_app, tmp_path / "src")
+        assert _groups() == incremental
+
+
+def test_files_point_at_their_groups_and_resolved_groups_reopen_on_a_new_copy(tmp_path):
+    _make_sources(tmp_path)
+    app = _app(tmp_path, "inst")
+    with app.app_context():
+        _import(app, tmp_path / "src")
+        exact = db.session.execute(select(DupGroup).where(DupGroup.kind == "exact")).scalar_one()
+        members = set(db.session.execute(select(DupMember.file_id).where(DupMember.group_id == exact.id)).scalars())
+        in_group = set(db.session.execute(select(MediaFile.id).where(MediaFile.group_id == exact.id)).scalars())
+        assert in_group == members and len(members) == 2
+        similar_ids = set(db.session.execute(select(MediaFile.id).where(MediaFile.similar_group_id.is_not(None))).scalars())
+        assert len(similar_ids) == 4
+        exact.status = GroupStatus.RESOLVED
+        db.session.commit()
+        third = tmp_path / "third"
+        third.mkdir()
+        shutil.copy(tmp_path / "src" / "a_phone" / "IMG_0.jpg", third / "again.jpg")
+        _import(app, third)
+        db.session.commit()
+        reopened = db.session.get(DupGroup, exact.id, populate_existing=True)
+        assert reopened.status == GroupStatus.OPEN  # same group id, a new copy to decide on
+        assert db.session.execute(select(DupMember).where(DupMember.group_id == exact.id)).scalars().all().__len__() == 3
+
+
+def test_already_archived_content_is_reported(tmp_path):
+    _make_sources(tmp_path)
+    app = _app(tmp_path, "inst")
+    with app.app_context():
+        _import(app, tmp_path / "src" / "a_phone")
+        row = db.session.execute(select(MediaFile).where(MediaFile.rel_path == "IMG_3.jpg")).scalar_one()
+        db.session.add(ManifestEntry(file_id=row.id, source_path=row.source_path, output_root="/archive",
+                                     destination="2019/20190812_143025.jpg", sha256=row.sha256, verified=True))
+        db.session.commit()
+        assert duplicates.archived_copies([row.sha256, "0" * 64]) == {row.sha256: ["2019/20190812_143025.jpg"]}
+
+
+def test_group_views_recommend_the_larger_copy_with_reasons(tmp_path):
+    _make_sources(tmp_path)
+    app = _app(tmp_path, "inst")
+    with app.app_context():
+        _import(app, tmp_path / "src")
+        views = {frozenset(m.path.split("/src/", 1)[1] for m in v.members): v
+                 for v in duplicates.library_group_views()}
+        v = views[frozenset({"a_phone/IMG_1.jpg", "b_backup/small_1.jpg"})]
+        keeper = next(m for m in v.members if m.file_id == v.recommendation.keeper)
+        assert keeper.path.endswith("a_phone/IMG_1.jpg")
+        assert any("resolution" in r for r in v.recommendation.reasons)
+        d = v.to_dict()
+        assert d["kind"] == "similar" and d["status"] == "open" and len(d["members"]) == 2
+        assert {m["recommended_keeper"] for m in d["members"]} == {True, False}
