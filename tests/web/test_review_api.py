@@ -10,7 +10,14 @@ import pytest
 from mediaparser.db import db
 from mediaparser.models import MediaFile, ReviewBatch, ReviewDecision
 
+from ..conftest import instance_env
 from .conftest import seed
+
+
+@pytest.fixture
+def web_env(tmp_path, backend):
+    """The review queries run on SQLite and on PostgreSQL (when configured)."""
+    return instance_env(tmp_path, backend)
 
 
 def _walk(api, query: str, limit: int) -> list[dict]:

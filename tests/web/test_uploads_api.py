@@ -10,7 +10,13 @@ import pytest
 from mediaparser.db import db
 from mediaparser.models import Job
 
-from ..conftest import make_images
+from ..conftest import instance_env, make_images
+
+
+@pytest.fixture
+def web_env(tmp_path, backend):
+    """Upload bookkeeping runs on SQLite and on PostgreSQL (when configured)."""
+    return instance_env(tmp_path, backend)
 
 
 def _start(api) -> str:

@@ -100,8 +100,12 @@ def actor_name() -> str:
 
 
 def _wants_json() -> bool:
-    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json" \
-        or request.is_json
+    """JSON for our scripts and API clients; a page for a browser navigating
+    (e.g. a form another site submitted), even to an /api/ address."""
+    am = request.accept_mimetypes
+    if am and am["text/html"] > am["application/json"]:
+        return False
+    return request.path.startswith(("/api/", "/files/")) or am.best == "application/json" or request.is_json
 
 
 def refuse(status: int, message: str):

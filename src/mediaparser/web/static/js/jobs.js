@@ -96,8 +96,8 @@ if (panel) {
     $("job-source").textContent = describeSource(job, uploadDir);
     $("job-progress").replaceWith(Object.assign(progressBar(job, true), { id: "job-progress" }));
     const p = job.progress;
-    $("job-counts").textContent = p.counting
-      ? `Counting files… ${fmtInt(p.total)} found so far`
+    $("job-counts").textContent = job.status === "PENDING" && !p.total ? "Not started yet."
+      : p.counting ? `Counting files… ${fmtInt(p.total)} found so far`
       : `${fmtInt(p.current)} of ${fmtInt(p.total)} files done` + (p.total ? ` (${Math.floor((100 * p.current) / p.total)} %)` : "");
     $("f-rate").textContent = job.rate_per_second ? `${job.rate_per_second.toFixed(1)} files per second` : "—";
     $("f-eta").textContent = job.status === "RUNNING" && job.eta_seconds !== null ? `about ${fmtDuration(job.eta_seconds)}` : "—";

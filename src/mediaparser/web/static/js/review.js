@@ -146,7 +146,7 @@ function drawTimeline(months, noDate) {
     span = (ly2 - fy) * 12 + (lm2 - fm) + 1;
   }
   const room = line.clientWidth - (noDate ? 40 : 0);
-  const w = Math.max(4, Math.min(28, Math.floor(room / Math.max(span, 1)) - 1));
+  const w = Math.max(4, Math.min(40, Math.floor(room / Math.max(span, 1)) - 1));
   const max = Math.max(1, ...months.map((m) => m.count), noDate || 0);
   if (months.length) {
     let [y, m] = months[0].month.split("-").map(Number);
