@@ -275,6 +275,46 @@ def cancel(job_id: int) -> None:
     _control("cancel", job_id)
 
 
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option("--json", "as_json", is_flag=True, help="machine-readable output")
+@click.option("--threshold", type=click.IntRange(0, 128), default=None,
+              help="largest pHash+dHash distance (0-128) that still counts as similar [default: 20]")
+@click.option("--workers", type=click.IntRange(min=1), default=lambda: os.cpu_count() or 1,
+              show_default="all cores", help="analysis processes for files the library does not know")
+def duplicates(paths: tuple[str, ...], as_json: bool, threshold: int | None, workers: int) -> None:
+    """Find exact and near-duplicate photos under PATHS, with a recommended keeper for each group."""
+    from .media.similarity import DEFAULT_MAX_DISTANCE, SimilarityParams
+    from .services.duplicates import groups_for_paths
+
+    settings = _settings()
+    params = SimilarityParams(max_distance=DEFAULT_MAX_DISTANCE if threshold is None else threshold,
+                              workers=min(workers, 4))
+    app = _app(settings)
+    with app.app_context():
+        report = groups_for_paths(list(paths), params, timezone=settings.timezone, workers=workers)
+    if as_json:
+        click.echo(json.dumps({"files": report.files, "from_library": report.from_library,
+                               "analysed": report.analysed, "errors": report.errors,
+                               "groups": [g.to_dict() for g in report.groups]}, indent=2, ensure_ascii=False))
+        return
+    for g in report.groups:
+        members = g.to_dict()["members"]
+        click.echo(f"{g.kind} group, confidence {g.confidence_label} ({g.confidence:.2f}), {len(members)} files")
+        for m in members:
+            mark = "keep" if m["recommended_keeper"] else "    "
+            size = f"{m['width']}×{m['height']}" if m["width"] else "?×?"
+            when = m["capture_time"] or "no capture time"
+            extra = f"  (already archived as {', '.join(m['archived_as'])})" if m["archived_as"] else ""
+            click.echo(f"  {mark} {m['path']}  {size}  {(m['bytes'] or 0) / 1e6:.1f} MB  {m['format']}  "
+                       f"{when}  distance {m['distance']}{extra}")
+        click.echo(f"  why: {g.recommendation.reason_text}")
+    click.echo(f"{report.files} files ({report.from_library} known to the library, {report.analysed} analysed now), "
+               f"{len(report.groups)} groups, {len(report.errors)} errors", err=True)
+    for e in report.errors:
+        click.echo(f"  ! {e['path']}: {e['error']}", err=True)
+
+
 from .cli_analyze import analyze_command  # noqa: E402  (the analysis command lives beside media/)
 
 main.add_command(analyze_command)

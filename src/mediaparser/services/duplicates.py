@@ -247,26 +247,23 @@ class GroupView:
 
 
 def build_views(groups: Sequence[Group], rows: dict[Any, Any], *, paths: dict[Any, str],
-                archived: dict[str, list[str]], ids: dict[Any, int] | None = None) -> list[GroupView]:
-    """GroupViews from similarity Groups and rows keyed by the groups' item ids."""
+                archived: dict[str, list[str]]) -> list[GroupView]:
+    """GroupViews from similarity Groups and rows keyed by the groups' item ids.
+
+    A member's `file_id` is its item id in the grouping: the database id for
+    library groups, the position in the walk for `groups_for_paths`.
+    """
+    from dataclasses import replace
+
     views = []
     for g in groups:
-        members = [MemberView(file_id=(ids or {}).get(m.id, m.id), path=paths[m.id], sha256=rows[m.id].sha256,
-                              distance=m.distance, rotation=m.rotation, facts=_facts_with_id(rows[m.id], m.id, ids),
+        members = [MemberView(file_id=m.id, path=paths[m.id], sha256=rows[m.id].sha256, distance=m.distance,
+                              rotation=m.rotation, facts=replace(quality_facts(rows[m.id]), id=m.id),
                               archived_as=archived.get(rows[m.id].sha256, []))
                    for m in g.members]
         rec = recommend_keeper([m.facts for m in members])
         views.append(GroupView(g.kind, g.confidence, g.confidence_label, members, rec))
     return views
-
-
-def _facts_with_id(row: Any, item_id: Any, ids: dict[Any, int] | None) -> QualityFacts:
-    f = quality_facts(row)
-    if ids is None:
-        return f
-    from dataclasses import replace
-
-    return replace(f, id=ids.get(item_id, item_id))
 
 
 def library_group_views(*, kind: str | None = None, limit: int = 100, after: int = 0) -> list[GroupView]:
@@ -289,3 +286,95 @@ def library_group_views(*, kind: str | None = None, limit: int = 100, after: int
         v.group_id, v.status = g.id, g.status
         views.append(v)
     return views
+
+
+# ------------------------------------------------------------ any folders --
+
+@dataclass
+class PathsReport:
+    files: int
+    from_library: int
+    analysed: int
+    errors: list[dict[str, str]]
+    groups: list[GroupView]
+
+
+def _row_from_analysis(i: int, d: dict[str, Any]) -> Any:
+    from types import SimpleNamespace
+    from datetime import datetime
+
+    from ..media.hashes import from_hex
+
+    rot = d.get("rotated_hashes") or {}
+    r90, r180 = rot.get("90"), rot.get("180")
+    return SimpleNamespace(
+        id=i, sha256=d.get("sha256"), width=d.get("width"), height=d.get("height"), size=d.get("size"),
+        file_type=d.get("type"), bit_depth=d.get("bit_depth"), has_gps=d.get("has_gps"),
+        captured_at=datetime.fromisoformat(d["captured_at"]) if d.get("captured_at") else None,
+        time_source=d.get("source"), make=d.get("make"), model=d.get("model"),
+        phash=from_hex(d["phash"]) if d.get("phash") else None, dhash=from_hex(d["dhash"]) if d.get("dhash") else None,
+        low_detail=d.get("low_detail"),
+        rot90=tuple(from_hex(h) for h in r90) if r90 else None,
+        rot180=tuple(from_hex(h) for h in r180) if r180 else None)
+
+
+def groups_for_paths(paths: Sequence[str], params: SimilarityParams, *, timezone: str, workers: int,
+                     use_library: bool = True) -> PathsReport:
+    """Groups among the files under `paths`.
+
+    Files the library already analysed (same path, size and modification
+    time) are read from it; the rest are analysed now, in parallel.
+    """
+    import os
+    from functools import partial
+
+    from ..cli_analyze import _parallel, _work
+    from ..media.analyze import DEFAULT_TIME_LIMIT, iter_media_paths_with_roots
+
+    found = [(os.path.abspath(p), root) for p, root in iter_media_paths_with_roots(paths)]
+    rows: dict[int, Any] = {}
+    items: dict[int, HashItem] = {}
+    if use_library:
+        by_path: dict[str, int] = {p: i for i, (p, _r) in enumerate(found)}
+        keys = list(by_path)
+        for k in range(0, len(keys), 500):
+            for r in db.session.execute(select(MediaFile).where(MediaFile.source_path.in_(keys[k:k + 500]),
+                                                                 MediaFile.status == FileStatus.DONE)).scalars():
+                i = by_path[r.source_path]
+                try:
+                    st = os.stat(r.source_path)
+                except OSError:
+                    continue
+                if st.st_size == r.size and st.st_mtime == r.mtime and i not in rows:
+                    rows[i] = r
+                    items[i] = _replace_id(hash_item(r), i)
+        db.session.commit()
+    todo = [(i, found[i]) for i in range(len(found)) if i not in rows]
+    errors: list[dict[str, str]] = []
+    work = partial(_work, timezone=timezone, thumb_dir=None, with_thumbnail=True,
+                   time_limit_s=DEFAULT_TIME_LIMIT, timings=False)
+    results = (_parallel(work, (f for _i, f in todo), workers, deadline=DEFAULT_TIME_LIMIT * 2 + 30)
+               if workers > 1 else (work(f) for _i, f in todo))
+    for (i, _f), d in zip(todo, results):
+        if d.get("error") or not d.get("sha256"):
+            errors.append({"path": d["path"], "error": d.get("error") or "no content hash"})
+            continue
+        row = _row_from_analysis(i, d)
+        rows[i] = row
+        ph, dh = row.phash, row.dhash
+        items[i] = HashItem(id=i, sha256=row.sha256, phash=ph or 0, dhash=dh or 0,
+                            low_detail=bool(row.low_detail) or ph is None or dh is None,
+                            rot90=row.rot90, rot180=row.rot180)
+    from ..media.similarity import group_items
+
+    grouping = group_items(list(items.values()), params)
+    archived = archived_copies(r.sha256 for r in rows.values()) if use_library else {}
+    views = build_views(grouping.groups, rows, paths={i: found[i][0] for i in rows}, archived=archived)
+    return PathsReport(files=len(found), from_library=len(found) - len(todo), analysed=len(todo) - len(errors),
+                       errors=errors, groups=views)
+
+
+def _replace_id(item: HashItem, new_id: int) -> HashItem:
+    from dataclasses import replace
+
+    return replace(item, id=new_id)
