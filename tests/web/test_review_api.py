@@ -100,6 +100,7 @@ def test_filters_combine(api, web_app):
         {"captured_at": datetime(2020, 1, 1), "confidence": "medium", "kind": "image", "group_id": 7},
         {"captured_at": datetime(2020, 1, 2), "confidence": "low", "kind": "image", "review_state": "reviewed"},
         {"captured_at": datetime(2021, 1, 2), "confidence": "high", "kind": "image", "status": "PENDING"},
+        {"captured_at": datetime(2020, 2, 1), "confidence": "high", "kind": "image", "similar_group_id": 3},
     ])
     other_job = seed(web_app, [{"captured_at": datetime(2019, 8, 12), "confidence": "low"}], job_path="/other")
 
@@ -111,7 +112,7 @@ def test_filters_combine(api, web_app):
     assert ids[7] not in got(""), "files not analysed yet are not in the grid"
     assert got("state=needs_review") == [other_job[0], ids[0], ids[2], ids[3], ids[4]]
     assert got("state=reviewed") == [ids[6]]
-    assert got("state=auto") == [ids[1], ids[5]]
+    assert got("state=auto") == [ids[1], ids[5], ids[8]]
     assert got("confidence=low") == [other_job[0], ids[0], ids[2], ids[6]]
     assert got("confidence=none") == [ids[3], ids[4]]  # no confidence at all counts as none
     assert got("year=2019&month=8") == [other_job[0], ids[0], ids[1]]
@@ -120,16 +121,18 @@ def test_filters_combine(api, web_app):
     assert got("kind=video") == [ids[2]]
     assert got("error=1") == [ids[4]]
     assert ids[4] not in got("error=0")
-    assert got("group=1") == [ids[5]]
+    assert got("group=1") == [ids[5], ids[8]]  # an exact or a near-duplicate group
+    assert ids[5] not in got("group=0") and ids[8] not in got("group=0") and ids[0] in got("group=0")
     assert got(f"job={other_job and seed_job(web_app, other_job[0])}") == other_job
     summary = api.get("/api/files/summary?year=2019").get_json()
     assert summary["count"] == 4 and summary["states"] == {"all": 4, "needs_review": 3, "reviewed": 0, "auto": 1}
     # The histogram ignores the date filter (so other months stay clickable) but keeps the rest.
-    assert {m["month"]: m["count"] for m in summary["months"]} == {"2019-08": 3, "2019-09": 1, "2020-01": 2}
+    assert {m["month"]: m["count"] for m in summary["months"]} == \
+        {"2019-08": 3, "2019-09": 1, "2020-01": 2, "2020-02": 1}
     assert summary["no_date"] == 2
     s2 = api.get("/api/files/summary?state=needs_review").get_json()
     assert s2["count"] == 5 and {m["month"]: m["count"] for m in s2["months"]} == {"2019-08": 2, "2019-09": 1}
-    assert s2["no_date"] == 2 and s2["states"]["all"] == 8
+    assert s2["no_date"] == 2 and s2["states"]["all"] == 9
     assert api.get("/api/files/summary?year=none").get_json()["count"] == 2
     cams = api.get("/api/files/cameras").get_json()["cameras"]
     assert cams[0] == {"camera": "Pixel 7", "count": 2}

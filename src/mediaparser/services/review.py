@@ -216,10 +216,12 @@ class Filter:
             conds.append(_u(m.status) == FileStatus.FAILED)
         elif self.error is False:
             conds.append(_u(m.status) == FileStatus.DONE)
+        # A file is "in a group" when services.duplicates put it in an exact
+        # (group_id) or a near-duplicate (similar_group_id) group.
         if self.group is True:
-            conds.append(_u(m.group_id).is_not(None))
+            conds.append(or_(_u(m.group_id).is_not(None), _u(m.similar_group_id).is_not(None)))
         elif self.group is False:
-            conds.append(_u(m.group_id).is_(None))
+            conds.append(and_(_u(m.group_id).is_(None), _u(m.similar_group_id).is_(None)))
         if self.job is not None:
             conds.append(_u(m.job_id) == self.job)
         if self.camera:
@@ -263,7 +265,7 @@ _GRID_COLUMNS = (
     MediaFile.id, MediaFile.job_id, MediaFile.rel_path, MediaFile.size, MediaFile.status, MediaFile.error,
     MediaFile.kind, MediaFile.captured_at, MediaFile.utc_offset, MediaFile.precision, MediaFile.confidence,
     MediaFile.review_state, MediaFile.thumbnail, MediaFile.width, MediaFile.height, MediaFile.duration,
-    MediaFile.model, MediaFile.group_id,
+    MediaFile.model, MediaFile.group_id, MediaFile.similar_group_id,
 )
 _SORT_COLUMNS = {"time": MediaFile.captured_at, "name": MediaFile.rel_path, "size": MediaFile.size}
 
@@ -374,7 +376,7 @@ def _cursor_of(row, order: Order) -> Cursor:
 
 def page(flt: Filter, order: Order, cursor: str | None = None, limit: int | None = None) -> dict[str, Any]:
     """One page of the grid and the cursor of the next (None at the end)."""
-    limit = max(1, min(limit or PAGE_DEFAULT, PAGE_MAX))
+    limit = max(1, min(PAGE_DEFAULT if limit is None else limit, PAGE_MAX))
     cur = Cursor.decode(cursor, order) if cursor else None
     rows = _ordered_rows(flt, order, cur, limit + 1)
     more = len(rows) > limit
@@ -418,6 +420,7 @@ def grid_item(r) -> dict[str, Any]:
         "duration": r.duration,
         "camera": r.model,
         "group_id": r.group_id,
+        "similar_group_id": r.similar_group_id,
     }
 
 
@@ -537,6 +540,7 @@ def file_detail(file_id: int, default_zone: str = "UTC") -> dict[str, Any] | Non
         "reviewed_at": _iso(f.reviewed_at), "review_note": f.review_note,
         "reasons": list(f.reasons or []), "warnings": list(f.warnings or []), "sidecars": list(f.sidecars or []),
         "candidates": cands, "thumb": bool(f.thumbnail), "group_id": f.group_id,
+        "similar_group_id": f.similar_group_id,
         "history": [_history_item(b, before, after) for before, after, b in history],
     }
     db.session.commit()
