@@ -1,4 +1,22 @@
-"""The Flask application factory."""
+"""The Flask application factory and the map of the web layer.
+
+The web layer is thin: it parses requests, calls a service, renders a page
+or returns JSON. Pages are server-rendered Jinja shells filled by small
+vanilla ES modules in static/js (no build step); every page reads the JSON API.
+
+    security.py      localhost by default, login when a password is set, CSRF, Host check, headers
+    auth.py          /login, /logout
+    pages.py         /, /import, /jobs, /jobs/<id>, /review, /history, /settings
+    api.py           /api/jobs… and /api/health (the job engine)
+    review_api.py    /api/files… (grid, summary, one file) and /api/review… (decisions, undo, typed dates)
+    uploads_api.py   /api/uploads… (chunked, resumable uploads → an import job)
+    settings_api.py  /api/folders… (server-folder browser) and /api/settings…
+    files.py         /files/<id>/thumb|preview|original — files by id only
+
+Editable settings: the output folder and the default time zone are written to
+the instance config.json (services/settings_store.py); the archive layout
+template lives in the app_settings table.
+"""
 from __future__ import annotations
 
 import logging
