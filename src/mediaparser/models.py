@@ -362,3 +362,27 @@ class ManifestEntry(db.Model):
     tags: Mapped[list | None] = mapped_column(JSON)
     verified: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     exported_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
+
+
+class Tag(db.Model):
+    """A tag name, stored trimmed and case-folded (one spelling per tag)."""
+
+    __tablename__ = "tags"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), nullable=False, unique=True)
+
+
+class FileTag(db.Model):
+    __tablename__ = "file_tags"
+    __table_args__ = (
+        UniqueConstraint("file_id", "tag_id", name="uq_file_tags_file_tag"),
+        Index("ix_file_tags_tag", "tag_id", "file_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    file_id: Mapped[int] = mapped_column(ForeignKey("media_files.id", ondelete="CASCADE"), nullable=False)
+    tag_id: Mapped[int] = mapped_column(ForeignKey("tags.id", ondelete="CASCADE"), nullable=False)
+    # Where the tag came from: "folder", "filename", "user" or "carried" (from a discarded duplicate).
+    origin: Mapped[str] = mapped_column(String(16), nullable=False, default="user")
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utcnow)

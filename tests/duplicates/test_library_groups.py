@@ -96,7 +96,7 @@ def test_files_point_at_their_groups_and_resolved_groups_reopen_on_a_new_copy(tm
         db.session.commit()
         reopened = db.session.get(DupGroup, exact.id, populate_existing=True)
         assert reopened.status == GroupStatus.OPEN  # same group id, a new copy to decide on
-        assert db.session.execute(select(DupMember).where(DupMember.group_id == exact.id)).scalars().all().__len__() == 3
+        assert len(db.session.execute(select(DupMember).where(DupMember.group_id == exact.id)).scalars().all()) == 3
 
 
 def test_already_archived_content_is_reported(tmp_path):
@@ -125,3 +125,49 @@ def test_group_views_recommend_the_larger_copy_with_reasons(tmp_path):
         d = v.to_dict()
         assert d["kind"] == "similar" and d["status"] == "open" and len(d["members"]) == 2
         assert {m["recommended_keeper"] for m in d["members"]} == {True, False}
+
+
+def test_keeping_one_carries_tags_and_better_capture_times_to_the_keeper(tmp_path):
+    from mediaparser.models import FileTag, Tag
+    from ..media import gen
+
+    src = tmp_path / "src"
+    src.mkdir()
+    img = photo(5)
+    # The big copy lost its metadata; the small one still has the camera's date.
+    img.save(src / "big.jpg", quality=95)
+    small = tmp_path / "small.jpg"
+    img.resize((img.width // 2, img.height // 2)).save(small, quality=85)
+    gen.write_tags(str(small), exif={"Exif.Photo.DateTimeOriginal": "2015:06:01 09:15:00"})
+    (src / "b").mkdir()
+    shutil.move(small, src / "b" / "small.jpg")
+    app = _app(tmp_path, "inst")
+    with app.app_context():
+        _import(app, src)
+        big = db.session.execute(select(MediaFile).where(MediaFile.rel_path == "big.jpg")).scalar_one()
+        small_row = db.session.execute(select(MediaFile).where(MediaFile.rel_path == "b/small.jpg")).scalar_one()
+        assert big.captured_at is None
+        tag = Tag(name="holiday")
+        db.session.add(tag)
+        db.session.flush()
+        db.session.add(FileTag(file_id=small_row.id, tag_id=tag.id, origin="folder"))
+        db.session.commit()
+        group = db.session.execute(select(DupGroup).where(DupGroup.kind == "similar")).scalar_one()
+        try:
+            duplicates.resolve_group(group.id, [], timezone="UTC")
+        except duplicates.GroupDecisionError as exc:
+            assert "keep at least one" in str(exc)
+        else:
+            raise AssertionError("a decision that keeps nothing must be refused")
+        duplicates.resolve_group(group.id, [big.id], timezone="UTC")
+        db.session.commit()
+        big = db.session.get(MediaFile, big.id, populate_existing=True)
+        assert big.captured_at.isoformat() == "2015-06-01T09:15:00"
+        assert big.time_source == "exif:DateTimeOriginal"
+        assert any(c.get("carried_from") == small_row.id for c in big.candidates)
+        assert any("carried over" in r for r in big.reasons)
+        assert duplicates.file_tags([big.id]) == {big.id: {"holiday"}}
+        decisions = dict(db.session.execute(select(DupMember.file_id, DupMember.decision)
+                                            .where(DupMember.group_id == group.id)).all())
+        assert decisions == {big.id: "keep", small_row.id: "discard"}
+        assert db.session.get(DupGroup, group.id, populate_existing=True).status == GroupStatus.RESOLVED

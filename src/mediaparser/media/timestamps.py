@@ -289,7 +289,26 @@ class Candidate:
             "accepted": self.accepted,
             "reason": self.reason or None,
             "raw": self.raw,
+            "forced": self.forced,
+            "default_date": self.default_date,
         }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Candidate":
+        """The inverse of `to_dict` (candidates stored as JSON come back to be decided again)."""
+        value = d.get("value")
+        return cls(
+            source=str(d["source"]),
+            value=datetime.fromisoformat(value) if value else None,
+            utc_offset=parse_offset(d.get("utc_offset")),
+            precision=Precision(d.get("precision") or "second"),
+            is_utc=d.get("basis") == "utc",
+            accepted=d.get("accepted", True) is not False,
+            reason=d.get("reason") or "",
+            raw=d.get("raw"),
+            forced=bool(d.get("forced")),
+            default_date=bool(d.get("default_date")),
+        )
 
 
 def make_candidate(

@@ -378,3 +378,70 @@ def _replace_id(item: HashItem, new_id: int) -> HashItem:
     from dataclasses import replace
 
     return replace(item, id=new_id)
+
+
+# --------------------------------------------------------------- deciding --
+
+class GroupDecisionError(ValueError):
+    """The decision does not fit the group (the message says why)."""
+
+
+def file_tags(file_ids: Iterable[int]) -> dict[int, set[str]]:
+    from ..models import FileTag, Tag
+
+    ids = list(file_ids)
+    out: dict[int, set[str]] = {i: set() for i in ids}
+    for fid, name in db.session.execute(select(FileTag.file_id, Tag.name).join(Tag, Tag.id == FileTag.tag_id)
+                                        .where(FileTag.file_id.in_(ids))):
+        out[fid].add(name)
+    return out
+
+
+def resolve_group(group_id: int, keep_ids: Sequence[int], *, timezone: str) -> DupGroup:
+    """A person's decision: keep `keep_ids`, set the other members aside.
+
+    Keeping every member means "these are not duplicates". Each kept file
+    receives the tags of the set-aside members and any capture-time candidate
+    of theirs stronger than its own (media.keeper.carry_over); its capture
+    time is then decided again from the enlarged evidence, unless a person
+    already set it in review.
+    """
+    from ..media.keeper import MemberMetadata, carry_over
+    from ..media.timestamps import Candidate, choose_capture_time
+    from ..models import FileTag, ReviewState, Tag
+
+    keep = set(keep_ids)
+    with write_transaction() as s:
+        group = s.get(DupGroup, group_id, populate_existing=True)
+        if group is None:
+            raise LookupError(f"group {group_id} does not exist")
+        members = {m.file_id: m for m in s.execute(select(DupMember).where(DupMember.group_id == group_id)).scalars()}
+        if not keep:
+            raise GroupDecisionError("keep at least one file: nothing is set aside without a keeper")
+        if not keep <= set(members):
+            raise GroupDecisionError(f"files {sorted(keep - set(members))} are not in group {group_id}")
+        rows = {r.id: r for r in s.execute(select(MediaFile).where(MediaFile.id.in_(list(members)))).scalars()}
+        tags = file_tags(members)
+        aside = [fid for fid in members if fid not in keep]
+        for fid, m in members.items():
+            m.decision = "keep" if fid in keep else "discard"
+        if aside:
+            others = [MemberMetadata(fid, frozenset(tags[fid]), tuple(rows[fid].candidates or ())) for fid in aside]
+            for fid in sorted(keep):
+                row = rows[fid]
+                result = carry_over(MemberMetadata(fid, frozenset(tags[fid]), tuple(row.candidates or ())), others)
+                for name in sorted(result.tags_added):
+                    tag = s.execute(select(Tag).where(Tag.name == name)).scalar_one()
+                    s.add(FileTag(file_id=fid, tag_id=tag.id, origin="carried"))
+                if result.candidates_added:
+                    row.candidates = list(row.candidates or []) + [dict(c) for c in result.candidates_added]
+                    if row.review_state != ReviewState.REVIEWED:
+                        d = choose_capture_time([Candidate.from_dict(c) for c in row.candidates], timezone)
+                        row.captured_at, row.utc_offset = d.captured_at, d.utc_offset
+                        row.precision = d.precision.value if d.precision else None
+                        row.time_source, row.confidence = d.source, d.confidence.value
+                        row.offset_assumed = d.offset_assumed
+                        carried = ", ".join(sorted({str(c["source"]) for c in result.candidates_added}))
+                        row.reasons = list(d.reasons) + [f"evidence carried over from a set-aside duplicate: {carried}"]
+        group.status, group.resolved_at, group.updated_at = GroupStatus.RESOLVED, utcnow(), utcnow()
+    return group
