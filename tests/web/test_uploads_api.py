@@ -209,3 +209,32 @@ def test_empty_files_arrive_at_once(api, web_app):
     (e,) = _register(api, uid, [{"path": "empty.jpg", "size": 0}])
     assert e["complete"] is True
     assert (web_app.extensions["mediaparser"].upload_dir / uid / "empty.jpg").stat().st_size == 0
+
+
+def test_uploads_abandoned_for_a_week_are_cleaned_up(api, web_app):
+    from datetime import timedelta
+
+    from mediaparser.models import Upload, utcnow
+
+    old = _start(api)
+    (a,) = _register(api, old, [{"path": "a.jpg", "size": 4}])
+    _send(api, old, a["id"], b"aa")  # half-sent, then abandoned
+    recent = _start(api)
+    (b,) = _register(api, recent, [{"path": "b.jpg", "size": 4}])
+    settings = web_app.extensions["mediaparser"]
+    week_ago = (utcnow() - timedelta(days=8))
+    stamp = week_ago.timestamp() - 3600 * 24  # file times in the past as well
+    for root in (settings.upload_dir / old, settings.upload_dir / ".parts" / old):
+        for dirpath, _d, files in os.walk(root):
+            for name in files + [""]:
+                os.utime(os.path.join(dirpath, name), (stamp, stamp))
+    with web_app.app_context():
+        for uid in (old, recent):
+            db.session.get(Upload, uid).updated_at = week_ago
+        db.session.commit()
+    _start(api)  # starting any upload tidies up
+    assert api.get(f"/api/uploads/{old}").get_json()["status"] == "discarded"
+    assert not (settings.upload_dir / old).exists()
+    # An upload whose bytes arrived recently is kept, whatever its row says.
+    _send(api, recent, b["id"], b"bb")
+    assert api.get(f"/api/uploads/{recent}").get_json()["status"] == "open"

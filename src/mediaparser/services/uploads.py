@@ -36,7 +36,7 @@ import secrets
 import shutil
 import unicodedata
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO, Any, Mapping
 
@@ -162,8 +162,48 @@ def _check_id(upload_id: str) -> str:
 
 # -------------------------------------------------------------- operations --
 
+STALE_AFTER = timedelta(days=7)
+
+
+def _newest_mtime(*folders: Path) -> float:
+    newest = 0.0
+    for folder in folders:
+        for dirpath, _dirs, files in os.walk(folder):
+            for name in files + [""]:
+                try:
+                    newest = max(newest, os.stat(os.path.join(dirpath, name)).st_mtime)
+                except OSError:
+                    pass
+    return newest
+
+
+def purge_stale(settings: Settings, *, older_than: timedelta = STALE_AFTER) -> list[str]:
+    """Discard uploads that were never finished and saw no activity for a week.
+
+    Their files were never imported, so nothing else refers to them; without
+    this an abandoned upload would keep its bytes on disk for ever.
+    """
+    cutoff = utcnow() - older_than
+    stale = db.session.execute(select(Upload.id).where(Upload.status == UploadStatus.OPEN,
+                                                       Upload.updated_at < cutoff)).scalars().all()
+    db.session.commit()
+    gone = []
+    for upload_id in stale:
+        # Chunks do not touch the row; the files' times say whether bytes still arrive.
+        newest = _newest_mtime(upload_folder(settings, upload_id), _parts_folder(settings, upload_id))
+        if newest and newest > (cutoff - datetime(1970, 1, 1)).total_seconds():
+            continue
+        try:
+            discard(settings, upload_id)
+            gone.append(upload_id)
+        except UploadError:
+            pass  # finished or discarded meanwhile
+    return gone
+
+
 def create_upload(settings: Settings) -> Upload:
     settings.upload_dir.mkdir(parents=True, exist_ok=True)
+    purge_stale(settings)
     with write_transaction() as s:
         up = Upload(id=secrets.token_hex(16), status=UploadStatus.OPEN)
         s.add(up)
