@@ -290,4 +290,20 @@ def test_candidate_dict_is_json_shaped():
     assert c.to_dict() == {
         "source": "exif:DateTimeOriginal", "value": "2019-08-12T14:30:25", "utc_offset": "-05:30",
         "precision": "second", "basis": "local", "accepted": True, "reason": None, "raw": "2019:08:12 14:30:25",
+        "forced": False, "default_date": False,
     }
+
+
+def test_candidates_round_trip_through_json_and_decide_the_same():
+    import json
+
+    cands = [
+        cand("exif:DateTimeOriginal", "2019:08:12 14:30:25"),
+        cand("gps:DateTime", "2019:08:12 12:30:20", is_utc=True),
+        cand("exif:CreateDate", "0000:00:00 00:00:00"),
+        Candidate("filename", datetime(2019, 8, 12), precision=Precision.DAY),
+    ]
+    again = [Candidate.from_dict(json.loads(json.dumps(c.to_dict()))) for c in cands]
+    a, b = choose(*cands), choose(*again)
+    assert (a.captured_at, a.utc_offset, a.confidence, a.source) == (b.captured_at, b.utc_offset, b.confidence, b.source)
+    assert a.reasons == b.reasons
