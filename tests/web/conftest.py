@@ -133,8 +133,10 @@ def live_server():
 def browser():
     if not os.path.exists(CHROMIUM):
         pytest.skip("browser tests need Debian's chromium at /usr/bin/chromium (apt-get install -y chromium)")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    # A shared, busy machine can be slow: wait as long for assertions as for actions.
+    expect.set_options(timeout=15_000)
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         yield b
