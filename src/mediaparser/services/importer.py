@@ -29,7 +29,7 @@ from ..jobs import lifecycle
 from ..jobs.pool import TimedOut, shared_pool
 from ..media.analyze import AnalysisResult
 from ..models import FileStatus, Job, JobStatus, JobType, MediaFile, to_signed64, utcnow
-from . import duplicates
+from . import duplicates, tags
 from .sources import Entry, Skipped, display, walk_source
 
 log = logging.getLogger(__name__)
@@ -243,11 +243,12 @@ def _process(lease: lifecycle.Lease, job: Job, settings: Settings,
                     "root": job.source_path}
     queue: list[tuple[int, str, int]] = []  # (id, path, size known from the listing)
     paths: dict[int, str] = {}  # id -> path of files handed out, for "current file"
+    rels: dict[int, str] = {}  # id -> path under the import root, for automatic tags
 
     def refill() -> None:
         nonlocal last_id, exhausted
         rows = db.session.execute(
-            select(MediaFile.id, MediaFile.source_path, MediaFile.size, MediaFile.mtime)
+            select(MediaFile.id, MediaFile.source_path, MediaFile.size, MediaFile.mtime, MediaFile.rel_path)
             .where(MediaFile.job_id == job.id, MediaFile.status == FileStatus.PENDING, MediaFile.id > last_id)
             .order_by(MediaFile.id).limit(ENUM_BATCH)
         ).all()
@@ -259,6 +260,7 @@ def _process(lease: lifecycle.Lease, job: Job, settings: Settings,
         last_id = rows[-1][0]
         for r in rows:
             paths[r[0]] = r[1]
+            rels[r[0]] = r[4]
             if r[0] in reused:
                 results.append((r[0], reused[r[0]]))
             else:
@@ -268,15 +270,21 @@ def _process(lease: lifecycle.Lease, job: Job, settings: Settings,
         nonlocal results, last_commit
         batch, results = results, []
         values, failed = [], 0
+        tagged: list[tuple[int, str]] = []
         for item_id, res in batch:
             v, f = _row_values(item_id, res)
             values.append(v)
             failed += f
+            if item_id in rels:
+                tagged.append((item_id, rels.pop(item_id)))
 
         def apply(s: Session) -> None:
             if values:
                 # Core executemany: several times faster than the ORM's bulk update.
                 s.connection().execute(_UPDATE_RESULT, values)
+                # Automatic tags in the same transaction as the results: a file
+                # is never DONE without its tags, nor tagged without a result.
+                tags.record_auto_tags(s, tagged)
 
         current = None
         for item_id, _res in batch:

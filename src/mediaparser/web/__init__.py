@@ -12,6 +12,7 @@ vanilla ES modules in static/js (no build step); every page reads the JSON API.
     uploads_api.py   /api/uploads… (chunked, resumable uploads → an import job)
     settings_api.py  /api/folders… (server-folder browser) and /api/settings…
     files.py         /files/<id>/thumb|preview|original — files by id only
+    tags_api.py      /api/tags… (autocomplete, add/remove on a selection, rename/merge)
 
 Editable settings: the output folder and the default time zone are written to
 the instance config.json (services/settings_store.py); the archive layout
@@ -74,10 +75,12 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     from .pages import bp as pages_bp
     from .review_api import bp as review_api_bp
     from .settings_api import bp as settings_api_bp
+    from .tags_api import bp as tags_api_bp
     from .uploads_api import bp as uploads_api_bp
 
     security.init_app(app)
-    for bp in (api_bp, auth_bp, files_bp, pages_bp, review_api_bp, settings_api_bp, uploads_api_bp):
+    for bp in (api_bp, auth_bp, files_bp, pages_bp, review_api_bp, settings_api_bp, tags_api_bp,
+               uploads_api_bp):
         app.register_blueprint(bp)
     _error_pages(app)
     logging.getLogger("mediaparser").setLevel(logging.INFO)

@@ -1,0 +1,83 @@
+"""The tags JSON API (services/tags.py does the work).
+
+GET  /api/tags?q=be&limit=20        autocomplete: tags matching q, most used first, with use counts
+GET  /api/files/<id>/tags           one file's tags and where each came from
+POST /api/tags/add                  {"ids": [...] or "selection": {...}, "tags": ["beach", "family"]}
+POST /api/tags/remove               same body; removes the tags from those files
+POST /api/tags/rename               {"from": "beech", "to": "beach"}: rename everywhere, merging if "to" exists
+
+Selections are the review grid's ({"ids": [...]} or {"selection": {"all_matching": true, "filter": {...}}}),
+read by services.review.Target so a selection means the same files here as in review actions.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, request
+
+from ..services import tags
+from ..services.review import ReviewError, Target
+
+bp = Blueprint("tags_api", __name__, url_prefix="/api")
+
+
+def _error(status: int, message: str):
+    return jsonify({"error": message}), status
+
+
+@bp.errorhandler(tags.TagError)
+@bp.errorhandler(ReviewError)
+def _refused(exc: ValueError):
+    return _error(400, str(exc))
+
+
+def _body() -> dict:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise tags.TagError("send a JSON object")
+    return body
+
+
+def _names(body: dict) -> list[str]:
+    names = body.get("tags")
+    if isinstance(names, str):
+        names = [names]
+    if not isinstance(names, list):
+        raise tags.TagError("\"tags\" must be a list of tag names")
+    return names
+
+
+@bp.get("/tags")
+def autocomplete():
+    try:
+        limit = int(request.args.get("limit") or 20)
+    except ValueError:
+        raise tags.TagError("limit must be a whole number") from None
+    return jsonify({"tags": tags.autocomplete(request.args.get("q", ""), limit)})
+
+
+@bp.get("/files/<int:file_id>/tags")
+def file_tags(file_id: int):
+    return jsonify({"file_id": file_id, "tags": tags.tags_of([file_id])[file_id]})
+
+
+@bp.post("/tags/add")
+def add():
+    body = _body()
+    changed = tags.add_tags(Target.from_json(body).resolve(), _names(body))
+    return jsonify({"files": changed.files, "added": changed.links, "tags": changed.tags})
+
+
+@bp.post("/tags/remove")
+def remove():
+    body = _body()
+    changed = tags.remove_tags(Target.from_json(body).resolve(), _names(body))
+    return jsonify({"files": changed.files, "removed": changed.links, "tags": changed.tags})
+
+
+@bp.post("/tags/rename")
+def rename():
+    body = _body()
+    old, new = body.get("from"), body.get("to")
+    if not isinstance(old, str) or not isinstance(new, str):
+        raise tags.TagError("give \"from\" and \"to\" tag names")
+    r = tags.rename_tag(old, new)
+    return jsonify({"from": r.old, "to": r.new, "files": r.files, "merged": r.merged})
