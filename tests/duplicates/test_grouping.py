@@ -88,6 +88,59 @@ def test_similarity_rule(dp, dd, similar):
         assert (pairs[0].phash_distance, pairs[0].dhash_distance, pairs[0].distance) == (dp, dd, dp + dd)
 
 
+@pytest.mark.parametrize("dp,dd,similar", [(0, 0, True), (4, 16, True), (5, 0, False), (2, 19, False)])
+def test_turned_comparisons_need_the_phash_within_the_rotation_radius(dp, dd, similar):
+    b = Bits(dp * 100 + dd + 7)
+    up, r90, r180 = (b.h(), b.h()), (b.h(), b.h()), (b.h(), b.h())
+    a = it(1, *up, rot90=r90, rot180=r180)
+    turned = it(2, b.flip(r90[0], dp), b.flip(r90[1], dd))  # a turned 90°, without turned hashes of its own
+    pairs = similar_pairs([a, turned])
+    assert bool(pairs) is similar
+    if similar:
+        assert (pairs[0].rotation, pairs[0].phash_distance, pairs[0].dhash_distance) == (90, dp, dd)
+
+
+def rule_by_brute_force(items: list[HashItem], params: SimilarityParams) -> dict:
+    """Every pair, every orientation, in plain Python: the definition."""
+    parts, seen = [], set()
+    for x in sorted(items, key=lambda x: x.id):
+        if not x.low_detail and x.sha256 not in seen:
+            seen.add(x.sha256)
+            parts.append(x)
+    found = {}
+    for k, a in enumerate(parts):
+        for b in parts[k + 1:]:
+            best = None
+            hashes_a = {"up": (a.phash, a.dhash), "r90": a.rot90, "r180": a.rot180}
+            hashes_b = {"up": (b.phash, b.dhash), "r90": b.rot90, "r180": b.rot180}
+            for sa, sb, rot in (("up", "up", 0), ("r90", "up", 90), ("up", "r90", 270), ("r180", "up", 180),
+                                ("up", "r180", 180)):
+                ha, hb = hashes_a[sa], hashes_b[sb]
+                if ha is None or hb is None:
+                    continue
+                p, d = (ha[0] ^ hb[0]).bit_count(), (ha[1] ^ hb[1]).bit_count()
+                if rot == 0:
+                    ok = (p <= params.search_radius or d <= params.search_radius) and p + d <= params.max_distance
+                else:
+                    ok = p <= params.rotation_radius and p + d <= params.max_distance
+                if ok and (best is None or p + d < best[0]):
+                    best = (p + d, p, d, rot)
+            if best:
+                found[(a.id, b.id)] = best
+    return found
+
+
+@pytest.mark.parametrize("params", [P, SimilarityParams(max_distance=12, search_radius=4, rotation_radius=2),
+                                    SimilarityParams(max_distance=30, search_radius=9, rotation_radius=7)])
+def test_the_search_finds_exactly_the_pairs_the_rule_defines(params):
+    items = library(21, 500)
+    want = rule_by_brute_force(items, params)
+    assert len(want) > 100
+    got = {(x.a, x.b): (x.distance, x.phash_distance, x.dhash_distance, x.rotation)
+           for x in similar_pairs(items, params)}
+    assert got == want
+
+
 def test_low_detail_images_never_group_by_similarity():
     """Blank pictures hash alike by accident; only byte-identical ones group."""
     items = [it(1, 0, 0, low=True), it(2, 0, 0, low=True), it(3, 1, 0, low=True), it(4, 0, 0, sha="sha1", low=True)]

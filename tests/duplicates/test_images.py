@@ -12,7 +12,7 @@ from mediaparser.media.similarity import SimilarityParams, group_items, similar_
 from . import photos
 
 N_PHOTOS = 4  # pictures each transformation is tried on
-N_OTHERS = 12  # unrelated pictures mixed in
+N_OTHERS = 8  # unrelated pictures mixed in
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +42,8 @@ TRANSFORMS = {
     "JPEG quality 70": lambda im: photos.reencode(im, "JPEG", quality=70),
     "PNG": lambda im: photos.reencode(im, "PNG"),
     "WebP": lambda im: photos.reencode(im, "WEBP", quality=80),
-    "HEIC": lambda im: photos.reencode(im, "HEIF", quality=70),
+    # x265's "ultrafast" preset: the same HEIC container and codec, 5x faster to write.
+    "HEIC": lambda im: photos.reencode(im, "HEIF", quality=70, enc_params={"preset": "ultrafast"}),
     "EXIF orientation 6": lambda im: photos.with_orientation_tag(im, 6),
     "EXIF orientation 3": lambda im: photos.with_orientation_tag(im, 3),
     "EXIF orientation 8": lambda im: photos.with_orientation_tag(im, 8),
@@ -101,7 +102,7 @@ def test_burst_frames_a_moment_apart_are_grouped():
 
 
 def test_different_photos_are_not_grouped(others, original_items):
-    g = group_items(original_items)  # 16 unrelated pictures
+    g = group_items(original_items)  # 12 unrelated pictures
     assert g.similar == () and g.exact == ()
     assert similar_pairs(original_items) == []
 
