@@ -356,6 +356,9 @@ class ManifestEntry(db.Model):
     output_root: Mapped[str] = mapped_column(Text, nullable=False)
     destination: Mapped[str] = mapped_column(Text, nullable=False)  # relative to output_root
     sha256: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+    # The archive file's own hash: differs from `sha256` (the source's) once
+    # the export wrote the corrected date and tags into the copy (0006).
+    final_sha256: Mapped[str | None] = mapped_column(String(64))
     captured_at: Mapped[datetime | None] = mapped_column(DateTime)
     utc_offset: Mapped[int | None] = mapped_column(Integer)
     time_source: Mapped[str | None] = mapped_column(String(64))
@@ -386,3 +389,35 @@ class FileTag(db.Model):
     # Where the tag came from: "folder", "filename", "user" or "carried" (from a discarded duplicate).
     origin: Mapped[str] = mapped_column(String(16), nullable=False, default="user")
     created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
+
+
+class ExportItemStatus:
+    PENDING = "PENDING"
+    DONE = "DONE"  # copied, verified and renamed into place
+    PRESENT = "PRESENT"  # identical content already at the destination: not copied twice
+    SKIPPED = "SKIPPED"  # not exported, with the reason (set aside, failed analysis)
+    FAILED = "FAILED"  # this file could not be exported (the error says why); the export goes on
+
+
+class ExportItem(db.Model):
+    """One file of an export job: where it goes and what happened (services/exporter.py).
+
+    The plan is stored as these rows when the export job starts, so a
+    restarted job (pause, crash, kill -9, disk full) resumes with the same
+    destinations and processes only the PENDING rows.
+    """
+
+    __tablename__ = "export_items"
+    __table_args__ = (
+        UniqueConstraint("job_id", "file_id", name="uq_export_items_job_file"),
+        Index("ix_export_items_job_status", "job_id", "status", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), nullable=False)
+    file_id: Mapped[int] = mapped_column(ForeignKey("media_files.id", ondelete="CASCADE"), nullable=False)
+    destination: Mapped[str | None] = mapped_column(Text)  # relative to the output folder
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default=ExportItemStatus.PENDING)
+    reason: Mapped[str | None] = mapped_column(Text)  # why skipped / what failed
+    final_sha256: Mapped[str | None] = mapped_column(String(64))
+    processed_at: Mapped[datetime | None] = mapped_column(DateTime)

@@ -53,6 +53,11 @@ def process_import_job(job_id: int, task=None) -> str:
     return _run_job(job_id, JobType.IMPORT, task)
 
 
+@huey.task(retries=2, retry_delay=30, context=True)
+def process_export_job(job_id: int, task=None) -> str:
+    return _run_job(job_id, JobType.EXPORT, task)
+
+
 @huey.task()
 def health_check() -> dict:
     return {"status": "ok", "timestamp": datetime.now(timezone.utc).isoformat()}
@@ -72,7 +77,7 @@ def reap_now() -> lifecycle.ReapReport:
 # ------------------------------------------------------------- the runner --
 
 def _run_job(job_id: int, job_type: str, task) -> str:
-    from ..services import importer
+    from ..services import exporter, importer
 
     app = worker_app()
     with app.app_context():
@@ -87,6 +92,8 @@ def _run_job(job_id: int, job_type: str, task) -> str:
         try:
             if job_type == JobType.IMPORT:
                 return importer.run_import(lease, settings, shutdown_requested.is_set)
+            if job_type == JobType.EXPORT:
+                return exporter.run_export(lease, settings, shutdown_requested.is_set)
             raise ValueError(f"unknown job type {job_type!r}")
         except lifecycle.LeaseLost:
             log.warning("job %s: lease lost to another worker; stopping without writing", job_id)
@@ -113,7 +120,7 @@ def _run_job(job_id: int, job_type: str, task) -> str:
 
 # ------------------------------------------------------------- enqueueing --
 
-_TASKS = {JobType.IMPORT: process_import_job}
+_TASKS = {JobType.IMPORT: process_import_job, JobType.EXPORT: process_export_job}
 
 
 def enqueue_job(job: Job) -> str:

@@ -77,6 +77,13 @@ def filename_tags(name: str) -> list[str]:
     return out
 
 
+def strip_tag_groups(name: str) -> str:
+    """A file name without its `{…}` tag groups (`scan {oma}.png` → `scan.png`), for archive names."""
+    stem, dot, ext = name.rpartition(".") if "." in name else (name, "", "")
+    cleaned = _SPACES.sub(" ", _BRACES.sub("", stem)).strip(" _-")
+    return f"{cleaned or 'unnamed'}{dot}{ext}"
+
+
 def auto_tags(rel_path: str) -> list[AutoTag]:
     """Every automatic tag of a file, once each; a name tag wins over the same folder tag."""
     names = filename_tags(rel_path)

@@ -1,0 +1,164 @@
+"""Writing the corrected capture time and tags into an archive copy, and reading them back.
+
+Pure (no database, no Flask): a path and values in. Used by the export
+(services/exporter.py) on the *copy* in the archive — originals are never
+opened for writing.
+
+* JPEG, TIFF, PNG and WebP are edited in place with exiv2: only the metadata
+  segments are rewritten, the image data is not re-encoded (lossless).
+  Written: Exif DateTimeOriginal and DateTimeDigitized (exiftool's
+  CreateDate), OffsetTimeOriginal/OffsetTimeDigitized when the UTC offset is
+  known (never an assumed one: rule 8 of DATE-PITFALLS — a guessed offset
+  written into the file would later be read as evidence), XMP date tags that
+  already exist (so no stale XMP date contradicts the corrected one),
+  XMP dc:subject and IPTC Keywords (merged with keywords already there).
+* Other formats (HEIC, RAW, videos) get an XMP sidecar `name.ext.xmp`, the
+  name our own sidecar reader (media/sidecars.py) looks for first.
+
+Capture times are local wall-clock times (rule 11): they are written as they
+are stored, never converted to UTC.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from xml.sax.saxutils import escape
+
+import exiv2
+
+# Containers exiv2 rewrites without touching the image data.
+EMBEDDABLE = frozenset({"jpg", "jpeg", "tif", "tiff", "png", "webp"})
+# Containers whose IPTC block exiv2 can write (WebP has none).
+_IPTC = frozenset({"jpg", "jpeg", "tif", "tiff", "png"})
+_XMP_DATES = ("Xmp.exif.DateTimeOriginal", "Xmp.xmp.CreateDate", "Xmp.photoshop.DateCreated",
+              "Xmp.exif.DateTimeDigitized")
+UTF8_CHARSET = "\x1b%G"  # IPTC's marker for UTF-8 text
+
+
+class EmbedError(RuntimeError):
+    """exiv2 could not write the metadata; the message says why."""
+
+
+def embeddable(extension: str | None) -> bool:
+    return (extension or "").lower().lstrip(".") in EMBEDDABLE
+
+
+def offset_text(minutes: int) -> str:
+    sign = "+" if minutes >= 0 else "-"
+    m = abs(minutes)
+    return f"{sign}{m // 60:02d}:{m % 60:02d}"
+
+
+def _xmp_date(when: datetime, offset: int | None) -> str:
+    return when.strftime("%Y-%m-%dT%H:%M:%S") + (offset_text(offset) if offset is not None else "")
+
+
+def write_embedded(path: str, extension: str, captured_at: datetime | None, utc_offset: int | None,
+                   tags: list[str]) -> None:
+    """Write capture time (when known) and tags into the file at `path`, losslessly."""
+    ext = extension.lower().lstrip(".")
+    try:
+        image = exiv2.ImageFactory.open(path)
+        image.readMetadata()
+        if captured_at is not None:
+            exif = image.exifData()
+            stamp = captured_at.strftime("%Y:%m:%d %H:%M:%S")
+            exif["Exif.Photo.DateTimeOriginal"] = stamp
+            exif["Exif.Photo.DateTimeDigitized"] = stamp
+            if utc_offset is not None:
+                exif["Exif.Photo.OffsetTimeOriginal"] = offset_text(utc_offset)
+                exif["Exif.Photo.OffsetTimeDigitized"] = offset_text(utc_offset)
+            image.setExifData(exif)
+        xmp = image.xmpData()
+        if captured_at is not None:
+            for key in _XMP_DATES:
+                if xmp.findKey(exiv2.XmpKey(key)) != xmp.end():
+                    xmp[key] = _xmp_date(captured_at, utc_offset)
+        if tags:
+            existing = _bag(xmp, "Xmp.dc.subject")
+            merged = existing + [t for t in tags if t not in existing]
+            it = xmp.findKey(exiv2.XmpKey("Xmp.dc.subject"))
+            if it != xmp.end():
+                xmp.erase(it)
+            bag = exiv2.Value.create(exiv2.TypeId.xmpBag)
+            for t in merged:
+                bag.read(t)
+            xmp.add(exiv2.XmpKey("Xmp.dc.subject"), bag)
+        image.setXmpData(xmp)
+        if tags and ext in _IPTC:
+            iptc = image.iptcData()
+            have = [d.toString() for d in iptc if d.key() == "Iptc.Application2.Keywords"]
+            iptc["Iptc.Envelope.CharacterSet"] = UTF8_CHARSET
+            for t in tags:
+                if t not in have:
+                    iptc.add(exiv2.IptcKey("Iptc.Application2.Keywords"), exiv2.StringValue(t[:64]))
+            image.setIptcData(iptc)
+        image.writeMetadata()
+    except exiv2.Exiv2Error as e:
+        raise EmbedError(f"could not write metadata into the copy: {e.args[-1] if e.args else e}") from None
+
+
+def _bag(xmp, key: str) -> list[str]:
+    it = xmp.findKey(exiv2.XmpKey(key))
+    if it == xmp.end():
+        return []
+    d = xmp[key]
+    return [d.toString(i) for i in range(d.count())]
+
+
+def sidecar_xmp(captured_at: datetime | None, utc_offset: int | None, tags: list[str]) -> bytes:
+    """An XMP sidecar packet with the capture time and tags (for formats we do not edit)."""
+    props = []
+    if captured_at is not None:
+        when = escape(_xmp_date(captured_at, utc_offset))
+        props.append(f"   <exif:DateTimeOriginal>{when}</exif:DateTimeOriginal>")
+        props.append(f"   <xmp:CreateDate>{when}</xmp:CreateDate>")
+        props.append(f"   <photoshop:DateCreated>{when}</photoshop:DateCreated>")
+    if tags:
+        items = "\n".join(f"     <rdf:li>{escape(t)}</rdf:li>" for t in tags)
+        props.append(f"   <dc:subject>\n    <rdf:Bag>\n{items}\n    </rdf:Bag>\n   </dc:subject>")
+    body = "\n".join(props)
+    return (
+        '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>\n'
+        '<x:xmpmeta xmlns:x="adobe:ns:meta/">\n'
+        ' <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">\n'
+        '  <rdf:Description rdf:about=""\n'
+        '    xmlns:exif="http://ns.adobe.com/exif/1.0/"\n'
+        '    xmlns:xmp="http://ns.adobe.com/xap/1.0/"\n'
+        '    xmlns:photoshop="http://ns.adobe.com/photoshop/1.0/"\n'
+        '    xmlns:dc="http://purl.org/dc/elements/1.1/">\n'
+        f"{body}\n"
+        "  </rdf:Description>\n"
+        " </rdf:RDF>\n"
+        "</x:xmpmeta>\n"
+        '<?xpacket end="w"?>\n'
+    ).encode("utf-8")
+
+
+@dataclass
+class Embedded:
+    """What an archive copy (or its sidecar) says: for checks and tests."""
+
+    tags: dict[str, str] = field(default_factory=dict)  # date keys -> text
+    subject: list[str] = field(default_factory=list)  # XMP dc:subject
+    keywords: list[str] = field(default_factory=list)  # IPTC Keywords
+
+
+def read_embedded(path_or_packet: str | bytes) -> Embedded:
+    """Read back the dates and keywords of a file, or of an XMP packet given as bytes."""
+    try:
+        image = exiv2.ImageFactory.open(path_or_packet)
+        image.readMetadata()
+    except exiv2.Exiv2Error as e:
+        raise EmbedError(str(e.args[-1] if e.args else e)) from None
+    out = Embedded()
+    for d in image.exifData():
+        if d.key() in ("Exif.Photo.DateTimeOriginal", "Exif.Photo.DateTimeDigitized", "Exif.Photo.OffsetTimeOriginal"):
+            out.tags.setdefault(d.key(), d.toString())
+    xmp = image.xmpData()
+    for d in xmp:
+        if d.key() in _XMP_DATES:
+            out.tags.setdefault(d.key(), d.toString())
+    out.subject = _bag(xmp, "Xmp.dc.subject")
+    out.keywords = [d.toString() for d in image.iptcData() if d.key() == "Iptc.Application2.Keywords"]
+    return out
