@@ -153,13 +153,7 @@ def checkpoint(lease: Lease, *, done: int = 0, errors: int = 0, total: int | Non
     if total is not None:
         values["progress_total"] = total
     with write_transaction() as s:
-        res = s.execute(
-            update(Job)
-            .where(Job.id == lease.job_id, Job.lease_owner == lease.owner)
-            .values(**values)
-            .execution_options(synchronize_session=False)
-        )
-        if res.rowcount != 1:
+        if not _update_if_owner(s, lease, values):
             raise LeaseLost(f"job {lease.job_id}: lease {lease.owner} is no longer held")
         if apply is not None:
             apply(s)
@@ -185,14 +179,18 @@ def finish(lease: Lease, status: str, *, message: str | None = None) -> bool:
     if message is not None:
         values["error_message"] = truncate_message(message)
     with write_transaction() as s:
-        res = s.execute(
-            update(Job)
-            .where(Job.id == lease.job_id, Job.lease_owner == lease.owner)
-            .values(**values)
-            .execution_options(synchronize_session=False)
-        )
-        ok = res.rowcount == 1
-    return ok
+        return _update_if_owner(s, lease, values)
+
+
+def _update_if_owner(s: Session, lease: Lease, values: dict) -> bool:
+    """The fence: change the job row only while `lease` still holds it."""
+    res = s.execute(
+        update(Job)
+        .where(Job.id == lease.job_id, Job.lease_owner == lease.owner)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return res.rowcount == 1
 
 
 def _is_sqlite() -> bool:
