@@ -4,6 +4,8 @@ run       web UI plus one worker, embedded defaults; prints the URL
 serve     the web UI only
 worker    a background worker (Huey consumer with our defaults)
 import    create an import job for a folder (--wait shows progress)
+export    export an import's files to the archive (--dry-run shows the plan)
+clean-sources  delete originals whose export is verified (--yes; without it, lists them)
 status    jobs and their progress (--json for scripts)
 pause / resume / cancel JOB_ID
 db upgrade
@@ -206,6 +208,93 @@ def _wait_for(job_id: int) -> None:
             click.echo("\nno worker is running — start one with `mediaparser worker` (or use `make run`)", err=True)
             warned = True
         time.sleep(0.5)
+
+
+def _print_plan(plan: dict) -> None:
+    click.echo(f"export of import {plan['import_job_id']} to {plan['output']} (layout {plan['layout']})")
+    click.echo(f"  {plan['to_copy']} to copy, {plan['already_present']} already in the archive, "
+               f"{plan['skipped_count']} skipped, {plan['unknown']} without a capture time (to unknown/)")
+    for f in plan["folders"]:
+        click.echo(f"  {f['folder']}/: {f['count']} file(s), e.g. {f['example']}")
+    for c in plan["collisions"]:
+        click.echo(f"  name taken: {c['source']} → {c['destination']}")
+    for reason, slot in plan["skipped"].items():
+        click.echo(f"  skipped ({reason}): {slot['count']}, e.g. {', '.join(slot['examples'][:3])}")
+    for w in plan["warnings"]:
+        click.echo(f"  warning: {w}")
+
+
+@main.command()
+@click.argument("job_id", type=int)
+@click.option("--dry-run", is_flag=True, help="show the plan (what goes where, what is skipped) and copy nothing")
+@click.option("--output", "output", type=click.Path(file_okay=False), default=None,
+              help="archive folder (default: the configured output)")
+@click.option("--wait", is_flag=True, help="show progress until the job ends; exit 1 if it did not complete")
+@click.option("--allow-unresolved", is_flag=True, help="export although duplicate groups are not resolved")
+@click.option("--json", "as_json", is_flag=True, help="print the plan as JSON (with --dry-run)")
+def export(job_id: int, dry_run: bool, output: str | None, wait: bool, allow_unresolved: bool,
+           as_json: bool) -> None:
+    """Export the files of import JOB_ID to the archive."""
+    from .services import exporter
+    from .services.layout import LayoutError
+
+    settings = _settings()
+    app = _app(settings)
+    with app.app_context():
+        try:
+            if dry_run:
+                plan = exporter.build_plan(settings, job_id, output=os.path.abspath(output) if output else None)
+                if as_json:
+                    click.echo(json.dumps(plan.to_dict(), indent=2))
+                else:
+                    _print_plan(plan.to_dict())
+                return
+            job = exporter.start_export(settings, job_id, output=os.path.abspath(output) if output else None,
+                                        allow_unresolved=allow_unresolved)
+        except (LookupError, exporter.ExportRefused, LayoutError) as exc:
+            raise click.ClickException(str(exc).strip("'\"")) from exc
+        click.echo(f"export job {job.id} created: import {job_id} → {job.options['output']}")
+        if not wait:
+            return
+        try:
+            _wait_for(job.id)
+        finally:
+            s = exporter.export_summary(job.id)
+            click.echo(f"  {s['copied']} copied, {s['already_present']} already present, {s['skipped']} skipped, "
+                       f"{s['failed']} failed; output {s['output']}")
+            for f in s["failed_files"]:
+                click.echo(f"  ! {f['source']}: {f['reason']}")
+
+
+@main.command("clean-sources")
+@click.argument("job_id", type=int)
+@click.option("--yes", is_flag=True, help="really delete; without it the files are only listed")
+@click.option("--working-copies", is_flag=True,
+              help="also delete uploaded working copies (and their thumbnails) whose export is verified")
+def clean_sources(job_id: int, yes: bool, working_copies: bool) -> None:
+    """Delete the originals of import JOB_ID whose export is verified in the manifest."""
+    from .services import cleanup
+
+    settings = _settings()
+    app = _app(settings)
+    with app.app_context():
+        try:
+            plan = cleanup.plan_cleanup(settings, job_id, working_copies=working_copies)
+        except LookupError as exc:
+            raise click.ClickException(str(exc).strip("'\"")) from exc
+        for reason, paths in plan.kept.items():
+            click.echo(f"kept ({reason}): {len(paths)}")
+        if not yes:
+            for d in plan.deletable:
+                click.echo(f"would delete {d.path}  (archived as {d.archived_as})")
+            click.echo(f"{len(plan.deletable)} file(s) would be deleted; run again with --yes to delete them")
+            return
+        result = cleanup.delete_sources(settings, job_id, working_copies=working_copies)
+        for p in result.deleted:
+            click.echo(f"deleted {p}")
+        for p, why in result.refused.items():
+            click.echo(f"left {p}: {why}", err=True)
+        click.echo(f"{len(result.deleted)} file(s) deleted")
 
 
 @main.command()

@@ -403,20 +403,24 @@ def _write_verified(src: str, tmp: Path, expected_sha: str) -> str | None:
     return None
 
 
-def _same_content(dest: Path, dest_rel: str, final_sha: str, source_sha: str, output: str) -> bool:
+def _same_content(dest: Path, dest_rel: str, final_sha: str, source_sha: str, output: str,
+                  placed: dict[str, tuple[str, str]]) -> str | None:
+    """The hash of what is at `dest` when it already holds this content — these bytes, or a copy of
+    the same source content with other tags written into it (this run's `placed`, or the
+    manifest) — else None."""
     have = sha256_file(dest)
-    if have in (final_sha, source_sha):
-        return True
+    if have in (final_sha, source_sha) or placed.get(dest_rel) == (source_sha, have):
+        return have
     known = db.session.execute(select(ManifestEntry.id).where(
         ManifestEntry.output_root == output, ManifestEntry.destination == dest_rel,
         ManifestEntry.sha256 == source_sha, ManifestEntry.final_sha256 == have,
         ManifestEntry.verified.is_(True)).limit(1)).first()
     db.session.commit()
-    return known is not None
+    return have if known is not None else None
 
 
 def export_file(item: ExportItem, row: MediaFile, tags: list[str], *, output: str, job_id: int,
-                zone: str) -> _Outcome:
+                zone: str, placed: dict[str, tuple[str, str]] | None = None) -> _Outcome:
     """Copy one file into the archive (see the module docstring). Raises DiskFull."""
     out = Path(output)
     dest_rel = item.destination or ""
@@ -465,12 +469,14 @@ def export_file(item: ExportItem, row: MediaFile, tags: list[str], *, output: st
         # anything else (appeared since the plan) → the next free _N.
         base, n = dest_rel, 1
         while dest.exists():
-            if _same_content(dest, dest_rel, final_sha, row.sha256 or "", output):
+            there = _same_content(dest, dest_rel, final_sha, row.sha256 or "", output, placed or {})
+            if there is not None:
                 _remove(tmp)
                 if sidecar is not None and not Path(str(dest) + ".xmp").exists():
                     _place_sidecar(dest, sidecar, job_id, item.id)
-                return _Outcome(item.id, row.id, ExportItemStatus.PRESENT, dest_rel, final_sha, note,
-                                _manifest(row, dest_rel, final_sha, tags, output, job_id, "present"))
+                # The manifest records the archive file as it is (it may carry the first copy's tags).
+                return _Outcome(item.id, row.id, ExportItemStatus.PRESENT, dest_rel, there, note,
+                                _manifest(row, dest_rel, there, tags, output, job_id, "present"))
             n += 1
             dest_rel = with_suffix(base, n)
             dest = out / dest_rel
@@ -610,6 +616,9 @@ def run_export(lease: lifecycle.Lease, settings: Settings, stop_requested: Calla
     delay = float(os.environ.get(_DELAY_ENV) or 0)
     last_id = 0
     pending: list[_Outcome] = []
+    # What this run put where (dest → source sha, final sha): a second file with the same
+    # content but other tags is "already present" even before the first one's entry is committed.
+    placed: dict[str, tuple[str, str]] = {}
     last_commit = time.monotonic()
     stop: str | None = None
 
@@ -658,8 +667,11 @@ def run_export(lease: lifecycle.Lease, settings: Settings, stop_requested: Calla
                 if delay:
                     time.sleep(delay)
                 try:
-                    pending.append(export_file(item, row, [t["name"] for t in tags[row.id]], output=output,
-                                               job_id=job.id, zone=settings.timezone))
+                    outcome = export_file(item, row, [t["name"] for t in tags[row.id]], output=output,
+                                          job_id=job.id, zone=settings.timezone, placed=placed)
+                    pending.append(outcome)
+                    if outcome.destination and outcome.final_sha256 and row.sha256:
+                        placed.setdefault(outcome.destination, (row.sha256, outcome.final_sha256))
                 except DiskFull as e:
                     commit(row.source_path)
                     lifecycle.finish(lease, JobStatus.FAILED, message=str(e.args[-1] if e.args else e))
