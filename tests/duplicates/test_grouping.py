@@ -300,6 +300,14 @@ def test_update_with_out_of_order_ids_or_new_params_regroups_everything():
     assert update_grouping(items[:200], group_items(items[:200]), items[200:], strict) == group_items(items, strict)
 
 
+def test_stale_previous_groups_fall_back_to_a_full_regrouping():
+    items = library(12, 300)
+    before = group_items(items[:200])
+    gone = before.similar[0].members[1].id
+    lib = [x for x in items[:200] if x.id != gone]  # a grouped file left the library
+    assert update_grouping(lib, before, items[200:]) == group_items(lib + items[200:])
+
+
 def test_string_ids_work_too():
     b = Bits(4)
     p, d = b.h(), b.h()
