@@ -13,6 +13,7 @@ vanilla ES modules in static/js (no build step); every page reads the JSON API.
     settings_api.py  /api/folders… (server-folder browser) and /api/settings…
     files.py         /files/<id>/thumb|preview|original — files by id only
     tags_api.py      /api/tags… (autocomplete, add/remove on a selection, rename/merge)
+    export_api.py    /api/imports/<id>/export-plan|export|cleanup, /api/exports/<id> (archive and clean-up)
 
 Editable settings: the output folder and the default time zone are written to
 the instance config.json (services/settings_store.py); the archive layout
@@ -71,6 +72,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     from . import security
     from .api import bp as api_bp
     from .auth import bp as auth_bp
+    from .export_api import bp as export_api_bp
     from .files import bp as files_bp
     from .pages import bp as pages_bp
     from .review_api import bp as review_api_bp
@@ -79,7 +81,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     from .uploads_api import bp as uploads_api_bp
 
     security.init_app(app)
-    for bp in (api_bp, auth_bp, files_bp, pages_bp, review_api_bp, settings_api_bp, tags_api_bp,
+    for bp in (api_bp, auth_bp, export_api_bp, files_bp, pages_bp, review_api_bp, settings_api_bp, tags_api_bp,
                uploads_api_bp):
         app.register_blueprint(bp)
     _error_pages(app)

@@ -1,0 +1,88 @@
+"""The export and clean-up JSON API (services/exporter.py and services/cleanup.py do the work).
+
+GET  /api/imports/<id>/export-plan?output=DIR   the dry run: what goes where, collisions, skips, warnings
+POST /api/imports/<id>/export                   {"output": DIR?, "allow_unresolved": bool?} → the export job;
+                                                409 while duplicate groups are unresolved (unless allowed)
+GET  /api/exports/<id>                          an export's outcome: counts, output folder, year folders
+GET  /api/imports/<id>/cleanup?working_copies=1 exactly which originals a clean-up would delete, and why others stay
+POST /api/imports/<id>/cleanup                  {"confirm": true, "working_copies": bool?} → delete them
+
+The output folder may be given by the page; like the settings page, the web
+UI only writes where the server user can, and never deletes in it.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify, request
+
+from ..services import cleanup, exporter
+from ..services.jobs import job_summary
+from ..services.layout import LayoutError
+
+bp = Blueprint("export_api", __name__, url_prefix="/api")
+
+
+def _error(status: int, message: str, **extra):
+    return jsonify({"error": message, **extra}), status
+
+
+def _settings():
+    return current_app.extensions["mediaparser"]
+
+
+@bp.errorhandler(LookupError)
+def _missing(exc: LookupError):
+    return _error(404, str(exc).strip("'\""))
+
+
+@bp.errorhandler(exporter.UnresolvedGroups)
+def _unresolved(exc: exporter.UnresolvedGroups):
+    return _error(409, str(exc), reason="unresolved_groups")
+
+
+@bp.errorhandler(exporter.ExportRefused)
+@bp.errorhandler(LayoutError)
+def _refused(exc: ValueError):
+    return _error(400, str(exc))
+
+
+def _flag(value) -> bool:
+    return value in (True, 1, "1", "true", "yes", "on")
+
+
+@bp.get("/imports/<int:job_id>/export-plan")
+def export_plan(job_id: int):
+    plan = exporter.build_plan(_settings(), job_id, output=request.args.get("output") or None)
+    return jsonify(plan.to_dict())
+
+
+@bp.post("/imports/<int:job_id>/export")
+def start_export(job_id: int):
+    body = request.get_json(silent=True) or {}
+    if not isinstance(body, dict):
+        return _error(400, "send a JSON object")
+    output = body.get("output")
+    if output is not None and not isinstance(output, str):
+        return _error(400, "output must be a folder path")
+    job = exporter.start_export(_settings(), job_id, output=output or None,
+                                allow_unresolved=_flag(body.get("allow_unresolved")))
+    return jsonify(job_summary(job)), 202
+
+
+@bp.get("/exports/<int:job_id>")
+def export_result(job_id: int):
+    return jsonify(exporter.export_summary(job_id))
+
+
+@bp.get("/imports/<int:job_id>/cleanup")
+def cleanup_plan(job_id: int):
+    plan = cleanup.plan_cleanup(_settings(), job_id, working_copies=_flag(request.args.get("working_copies")))
+    return jsonify(plan.to_dict(limit=500))
+
+
+@bp.post("/imports/<int:job_id>/cleanup")
+def cleanup_run(job_id: int):
+    body = request.get_json(silent=True) or {}
+    if not isinstance(body, dict) or body.get("confirm") is not True:
+        return _error(400, "deleting originals needs {\"confirm\": true}")
+    result = cleanup.delete_sources(_settings(), job_id, working_copies=_flag(body.get("working_copies")))
+    return jsonify(result.to_dict())
