@@ -540,7 +540,16 @@ def _brute_join(a: np.ndarray, b: np.ndarray, radius: int, self_join: bool, work
         out: list[Pairs] = []
         for s in share:
             e = min(s + rows, a.size)
-            first = s + 1 if self_join else 0  # self-join: columns after the block's first row
+            if self_join:
+                # Pairs inside the block (a tiny triangle), then the block
+                # against every later hash: no row meets itself, so a block
+                # without a near pair costs no nonzero().
+                blk = a[s:e]
+                d = popcount(blk[:, None] ^ blk[None, :])
+                ii, jj = np.nonzero(np.triu(d <= radius, 1))
+                if ii.size:
+                    out.append(Pairs(ii.astype(np.int64) + s, jj.astype(np.int64) + s, d[ii, jj]))
+            first = e if self_join else 0
             m, c = e - s, nb - first
             if c <= 0:
                 continue
@@ -554,13 +563,7 @@ def _brute_join(a: np.ndarray, b: np.ndarray, radius: int, self_join: bool, work
             if not hs.any():
                 continue
             ii, jj = np.nonzero(hs)
-            d = ps[ii, jj]
-            jj = jj + first
-            ii = ii + s
-            if self_join:
-                keep = np.flatnonzero(jj > ii)  # upper triangle only
-                ii, jj, d = ii[keep], jj[keep], d[keep]
-            out.append(Pairs(ii.astype(np.int64), jj.astype(np.int64), d))
+            out.append(Pairs(ii.astype(np.int64) + s, jj.astype(np.int64) + first, ps[ii, jj]))
         return _collect(out)
 
     return _collect(_run(one, [sh for sh in shares if sh], workers))
