@@ -39,14 +39,18 @@ def _dct_matrix(n: int) -> np.ndarray:
 _DCT = _dct_matrix(_DCT_N)
 
 
-def _trend_projection(n: int) -> np.ndarray:
-    """Least-squares projection onto 1, x, y, x², xy, y² over an n x n grid."""
+def _trend_basis(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Basis 1, x, y, x², xy, y² over an n x n grid, and its pseudo-inverse.
+
+    The least-squares trend of v is basis @ (pinv @ v): two thin products
+    (12k multiply-adds) instead of the 1024x1024 projection matrix (1M), which
+    cost ~1 ms per hash — three times per file with the rotated hashes."""
     y, x = np.mgrid[0:n, 0:n] / (n - 1) * 2.0 - 1.0
     basis = np.stack([np.ones_like(x), x, y, x * x, x * y, y * y], axis=-1).reshape(-1, 6)
-    return basis @ np.linalg.pinv(basis)
+    return basis, np.linalg.pinv(basis)
 
 
-_TREND = _trend_projection(_DCT_N)
+_TREND_BASIS, _TREND_PINV = _trend_basis(_DCT_N)
 _BITS = (1 << np.arange(63, -1, -1, dtype=np.uint64)).astype(np.uint64)
 
 # Standard deviation (0..255 grey levels) of the 32x32 grey image below
@@ -138,7 +142,7 @@ def perceptual_hashes(img: Image.Image) -> PerceptualHashes:
 def texture_of(g32: np.ndarray) -> float:
     """Standard deviation of a 32x32 grey image beyond its quadratic trend."""
     v = g32.ravel()
-    return float((v - _TREND @ v).std())
+    return float((v - _TREND_BASIS @ (_TREND_PINV @ v)).std())
 
 
 def rotated_hashes(img: Image.Image) -> RotatedHashes:
