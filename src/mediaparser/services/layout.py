@@ -10,7 +10,7 @@ the template cannot produce a file without one:
 
 Dates are the local capture time (a photo taken at 20:00 on 31 December in
 New York is 2024/20241231_200000.jpg, never the UTC date). Two files with the
-same name get " (2)", " (3)" from the exporter.
+same name and different content get "_2", "_3" from the exporter (services/exporter.py).
 """
 from __future__ import annotations
 
@@ -68,7 +68,7 @@ def check(template: str) -> Checked:
     if not {"year", "month", "day"} <= used:
         warnings.append("Without {year}, {month} and {day} the file names do not say the date.")
     if not {"hour", "minute", "second"} <= used:
-        warnings.append("Without {hour}{minute}{second} many files share a name and get numbered (2), (3)….")
+        warnings.append("Without {hour}{minute}{second} many files share a name and get numbered _2, _3….")
     return Checked(t, warnings)
 
 
