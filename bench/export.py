@@ -125,9 +125,12 @@ def main() -> None:
             p.read_bytes()
 
         timed("cp -r", lambda: subprocess.run(["cp", "-r", str(src), str(work / "cp")], check=True), args.files, total)
+        # exiftool puts a FileName with folders relative to its working directory: run it in OUT.
+        (work / "exiftool").mkdir()
         ex = timed("exiftool", lambda: subprocess.run(
-            ["exiftool", "-q", "-q", "-o", str(work / "exiftool") + "/", "-FileName<DateTimeOriginal",
-             "-d", "%Y/%Y%m%d_%H%M%S%%-c.%%e", "-r", str(src)], check=True), args.files, total)
+            ["exiftool", "-q", "-q", "-o", "./", "-FileName<DateTimeOriginal",
+             "-d", "%Y/%Y%m%d_%H%M%S%%-c.%%e", "-r", str(src)], check=True, cwd=work / "exiftool"),
+            args.files, total)
 
         def run_export() -> None:
             with app.app_context():
@@ -138,6 +141,8 @@ def main() -> None:
 
         ours = timed("export", run_export, args.files, total)
         made = sum(1 for _ in (work / "export").rglob("*.jpg"))
+        by_exiftool = sum(1 for _ in (work / "exiftool").rglob("*.jpg"))
+        print(f"(exiftool wrote {by_exiftool} files)")
         print(f"export/exiftool: {ours / ex:.2f}x  ({made} files in the archive, verified, "
               "with corrected DateTimeOriginal/CreateDate/OffsetTimeOriginal written)")
     finally:

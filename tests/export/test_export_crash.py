@@ -130,3 +130,27 @@ def test_disk_full_stops_with_a_clear_error_and_resume_completes(tmp_path, small
         assert tasks.process_export_job.call_local(job.id) == JobStatus.COMPLETED
         _assert_archive_consistent(out, job.id, 24)
     assert digest(photos) == before
+
+
+@pytest.mark.slow
+def test_pause_then_resume_an_export_on_a_real_worker(tmp_path, workers):
+    env = instance_env(tmp_path)
+    app = build_app(env)
+    photos = _dated_photos(tmp_path / "src", 60)
+    job_id, _ids = import_and_resolve(app, tmp_path / "src")
+    out = tmp_path / "archive"
+    with app.app_context():
+        job, _plan = exporter.create_export_job(app.extensions["mediaparser"], job_id, output=str(out))
+        export_id = job.id
+        lifecycle.record_task_id(export_id, tasks.enqueue_job(job))
+        workers(env, tmp_path / "w.log", extra_env={"MEDIAPARSER_DEBUG_FILE_DELAY": "0.05"})
+        wait_until(lambda: _job(export_id).progress_current >= 10, 60, "the export to start copying")
+        lifecycle.pause(export_id)
+        wait_until(lambda: _job(export_id).lease_owner is None, 10, "the worker to stop at its next checkpoint")
+        paused = _job(export_id)
+        assert paused.status == JobStatus.PAUSED and paused.progress_current < 60
+        _assert_archive_consistent(out, export_id, paused.progress_current)  # a clean stop: nothing half-done
+        lifecycle.resume(export_id, tasks.enqueue_job)
+        wait_until(lambda: _job(export_id).status in JobStatus.FINISHED, 60, "the export to finish after resume")
+        assert _job(export_id).status == JobStatus.COMPLETED
+        _assert_archive_consistent(out, export_id, 60)
