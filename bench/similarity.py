@@ -151,8 +151,9 @@ def make_items(rng: np.random.Generator, n: int) -> tuple[list[S.HashItem], set[
 
 
 def pipeline_bench(sizes: list[int], memory: bool) -> None:
-    print("\n== grouping: pHash + dHash upright, pHash turned 90°/180°; rule (p<=6 or d<=6) and p+d<=20, "
-          "turned p<=4 ==")
+    sp = S.SimilarityParams()
+    print(f"\n== grouping: pHash + dHash upright, pHash turned 90°/180°; rule (p<={sp.search_radius} or "
+          f"d<={sp.search_radius}) and p+d<={sp.max_distance}, turned p<={sp.rotation_radius} ==")
     print(f"{'n':>9} {'step':<34} {'wall s':>8} {'cpu s':>8} {'peak MB':>8} {'result':>22}")
     for n in sizes:
         rng = np.random.default_rng(n + 1)

@@ -65,12 +65,12 @@ Similarity rule (`SimilarityParams`)
     a~b90, a180~b and a~b180 are made besides a~b. Turned copies are lossless
     turns of the same pixels (on corpus-dev pHash 0 or 2 bits from the turned
     original, dHash 0–3), so a turned comparison passes when its pHash is
-    within `rotation_radius` (4) and p + d <= max_distance. Searching the
-    turned pHashes at radius 4 costs a fraction of a full-radius search over
-    two more hash sets (at 1M hashes: 15 band combinations with almost no
-    candidates instead of 2 x 28 combinations with 15M candidates each). The
-    best passing orientation gives the pair's distance and its `rotation`.
-    A turned *and* heavily cropped copy is therefore not matched.
+    within `rotation_radius` (3) and p + d <= max_distance. Searching only
+    the turned pHashes, at radius 3 (4 bands of 16 bits, one equal: 4 band
+    combinations), costs a fraction of searching both turned hashes at
+    radius 6 (2 x 28 combinations): at 100k hashes 0.13 s against 1.4 s of
+    CPU. The best passing orientation gives the pair's distance and its
+    `rotation`. A turned *and* cropped copy is therefore not matched.
 
     Low-detail images (blank, nearly uniform, smooth gradients, tiny;
     `PerceptualHashes.low_detail`) hash alike by accident and never take
@@ -220,9 +220,11 @@ _TABLE_BITS = 22
 
 # Cost model, in nanoseconds, measured on the 2-core development machine
 # (bench/similarity.py); it only picks a plan, every plan is exact.
-_NS_KEY = 4.0  # per hash, per band in the key, per combination
+_NS_KEY_BYTES = 1.5  # per hash, per byte-aligned band in the key, per combination
+_NS_KEY = 8.0  # per hash, per band that needs shifting and masking
 _NS_SORT = 60.0  # per hash per combination: packed sort, unpack, gather
-_NS_PROBE = 8.0  # per hash per combination: presence-table lookup
+_NS_PROBE = 10.0  # per probed hash per combination: run-table lookup
+_NS_PROBE_SEARCH = 80.0  # the same by binary search (keys too wide for a table)
 _NS_CANDIDATE = 15.0  # per candidate pair checked
 _NS_BRUTE_PAIR = 1.6  # per pair of the blocked brute force
 
@@ -251,14 +253,21 @@ def _join_modes(sizes: dict[str, int], joins: Sequence[Join]) -> tuple[dict[Join
 
 def _plan_cost(plan: BandPlan, sizes: dict[str, int], joins: Sequence[Join]) -> float:
     modes, sorted_names = _join_modes(sizes, joins)
-    probed = [b if m == "probe-b" else a for (a, b), m in modes.items() if m != "self"]
+    probes = [(b, a) if m == "probe-b" else (a, b) for (a, b), m in modes.items() if m != "self"]
     used = {x for j in joins for x in j}
-    per_combo_items = (_NS_KEY * plan.exact * sum(sizes[x] for x in used)
-                       + _NS_SORT * sum(sizes[x] for x in sorted_names)
-                       + _NS_PROBE * sum(sizes[x] for x in probed))
     pairs = sum(sizes[a] * sizes[a] / 2 if a == b else sizes[a] * sizes[b] for a, b in joins)
-    return sum(count * (per_combo_items + _NS_CANDIDATE * pairs / float(2**bits))
-               for bits, count in plan.bits_histogram.items())
+    cost = 0.0
+    for combo in plan.combinations:
+        bits = plan.key_bits(combo)
+        aligned = all(plan.layout[b][0] % 8 == 0 and plan.layout[b][1] % 8 == 0 for b in combo)
+        per_key = (_NS_KEY_BYTES if aligned else _NS_KEY) * plan.exact
+        probe = 0.0
+        for probed, table_side in probes:
+            table = bits <= _TABLE_BITS and (1 << bits) <= max(1 << 16, 4 * sizes[table_side])
+            probe += (_NS_PROBE if table else _NS_PROBE_SEARCH) * sizes[probed]
+        cost += (per_key * sum(sizes[x] for x in used) + _NS_SORT * sum(sizes[x] for x in sorted_names)
+                 + probe + _NS_CANDIDATE * pairs / float(2**bits))
+    return cost
 
 
 def plan_bands(radius: int, sizes: dict[str, int] | int, joins: Sequence[Join] | None = None) -> BandPlan:
@@ -310,13 +319,17 @@ def _combo_key(h: np.ndarray, plan: BandPlan, combo: Sequence[int], hbytes: np.n
     (uint16 for keys up to 16 bits, else uint32)."""
     lay = plan.layout
     dtype = _key_dtype(plan.key_bits(combo))
-    if hbytes is not None and all(lay[b][0] % 8 == 0 and lay[b][1] == 8 for b in combo):
-        # Whole bytes (the 8-band plans): read the byte columns — 8x faster
-        # than shifting and masking the uint64s.
-        key = hbytes[:, lay[combo[0]][0] // 8].astype(dtype)
-        for b in combo[1:]:
+    if hbytes is not None and all(lay[b][0] % 8 == 0 and lay[b][1] % 8 == 0 for b in combo):
+        # Whole bytes (8 bands of 8 bits, 4 of 16): concatenate byte columns,
+        # 8x faster than shifting and masking the uint64s. (The byte order
+        # inside the key differs from the shifting path; a key only has to
+        # be the same function of the bands for every array of one search,
+        # and the path depends on the plan alone.)
+        cols = [c for b in combo for c in range(lay[b][0] // 8, (lay[b][0] + lay[b][1]) // 8)]
+        key = hbytes[:, cols[0]].astype(dtype)
+        for c in cols[1:]:
             key <<= dtype(8)
-            key |= hbytes[:, lay[b][0] // 8]
+            key |= hbytes[:, c]
         return key
     key64: np.ndarray | None = None
     for b in combo:
@@ -645,8 +658,9 @@ DEFAULT_SEARCH_RADIUS = 6
 DEFAULT_MAX_DISTANCE = 20
 # Turned copies are lossless turns of the same pixels: on corpus-dev their
 # pHash is 0 or 2 bits away from the turned original (dHash 0-3). A pHash
-# gate of 4 finds them and keeps their search cheap (see the module doc).
-DEFAULT_ROTATION_RADIUS = 4
+# gate of 3 finds them and keeps their search cheap: 4 bands of 16 bits, one
+# equal (see the module doc).
+DEFAULT_ROTATION_RADIUS = 3
 
 
 @dataclass(frozen=True)
