@@ -104,6 +104,11 @@ class MediaFile(db.Model):
         # histogram read the index alone; and paging by name and by size.
         Index("ix_media_files_grid_time", "captured_at", "id", "status", "confidence", "review_state", "kind",
               "job_id", "group_id", "model"),
+        # Counts per review state (services.review.summary): a seek on
+        # (review_state, confidence), a range of capture times, the other
+        # filter columns read from the index.
+        Index("ix_media_files_review_time", "review_state", "confidence", "captured_at", "status", "kind",
+              "job_id", "model", "group_id"),
         Index("ix_media_files_rel_path", "rel_path", "id"),
         Index("ix_media_files_size", "size", "id"),
     )

@@ -35,6 +35,7 @@ from datetime import datetime, timedelta
 from typing import Any, Iterable, Mapping
 
 from sqlalchemy import and_, bindparam, case, func, literal, or_, select, tuple_, update
+from sqlalchemy.dialects.sqlite.base import SQLiteCompiler
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.visitors import InternalTraversal
@@ -93,6 +94,25 @@ def _unindexed_sqlite(element, compiler, **kw):
 
 def _u(col) -> _Unindexed:
     return _Unindexed(col.expression if hasattr(col, "expression") else col)
+
+
+# SQLite takes "INDEXED BY name" right after a table name, which is where
+# SQLAlchemy renders table hints; its SQLite compiler just does not render
+# them. Only statements that ask for a "sqlite" hint (the ones below) are
+# affected. Without statistics SQLite breaks ties between indexes that give
+# the same order arbitrarily (it even changes after a migration copies the
+# table), and the narrow (captured_at, id) index reads the table row of every
+# file it passes over: pinning the index keeps filtered pages and counts fast.
+if not getattr(SQLiteCompiler, "_mediaparser_hints", False):
+    SQLiteCompiler.get_from_hint_text = lambda self, table, text: text  # type: ignore[method-assign]
+    SQLiteCompiler._mediaparser_hints = True  # type: ignore[attr-defined]
+
+GRID_INDEX = "ix_media_files_grid_time"
+REVIEW_INDEX = "ix_media_files_review_time"
+
+
+def _indexed(stmt, index: str):
+    return stmt.with_hint(MediaFile, f"INDEXED BY {index}", "sqlite")
 
 
 class ReviewError(ValueError):
@@ -189,6 +209,30 @@ class Filter:
             out["job"] = str(self.job)
         return out
 
+    def other_conditions(self) -> list[ColumnElement]:
+        """The filters besides review state, confidence and dates (all read from the indexes)."""
+        m = MediaFile
+        conds: list[ColumnElement] = []
+        if self.kind == "other":
+            conds.append(or_(_u(m.kind) == "other", _u(m.kind).is_(None)))
+        elif self.kind:
+            conds.append(_u(m.kind) == self.kind)
+        if self.error is True:
+            conds.append(_u(m.status) == FileStatus.FAILED)
+        elif self.error is False:
+            conds.append(_u(m.status) == FileStatus.DONE)
+        # A file is "in a group" when services.duplicates put it in an exact
+        # (group_id) or a near-duplicate (similar_group_id) group.
+        if self.group is True:
+            conds.append(or_(_u(m.group_id).is_not(None), _u(m.similar_group_id).is_not(None)))
+        elif self.group is False:
+            conds.append(and_(_u(m.group_id).is_(None), _u(m.similar_group_id).is_(None)))
+        if self.job is not None:
+            conds.append(_u(m.job_id) == self.job)
+        if self.camera:
+            conds.append(_u(m.model) == self.camera)
+        return conds
+
     def conditions(self, *, with_state: bool = True, with_dates: bool = True) -> list[ColumnElement]:
         m = MediaFile
         conds: list[ColumnElement] = [_u(m.status) != FileStatus.PENDING]
@@ -208,24 +252,7 @@ class Filter:
             elif self.year is not None:
                 start, end = month_range(self.year, self.month)
                 conds.extend([m.captured_at >= start, m.captured_at < end])
-        if self.kind == "other":
-            conds.append(or_(_u(m.kind) == "other", _u(m.kind).is_(None)))
-        elif self.kind:
-            conds.append(_u(m.kind) == self.kind)
-        if self.error is True:
-            conds.append(_u(m.status) == FileStatus.FAILED)
-        elif self.error is False:
-            conds.append(_u(m.status) == FileStatus.DONE)
-        # A file is "in a group" when services.duplicates put it in an exact
-        # (group_id) or a near-duplicate (similar_group_id) group.
-        if self.group is True:
-            conds.append(or_(_u(m.group_id).is_not(None), _u(m.similar_group_id).is_not(None)))
-        elif self.group is False:
-            conds.append(and_(_u(m.group_id).is_(None), _u(m.similar_group_id).is_(None)))
-        if self.job is not None:
-            conds.append(_u(m.job_id) == self.job)
-        if self.camera:
-            conds.append(_u(m.model) == self.camera)
+        conds.extend(self.other_conditions())
         return conds
 
 
@@ -365,6 +392,8 @@ def _ordered_rows(flt: Filter, order: Order, cursor: Cursor | None, limit: int, 
             break
         q = (select(*columns).where(*conds, *_after(order, cursor if cursor and cursor.phase == phase else None, phase))
              .order_by(*_ordering(order, phase)).limit(need))
+        if order.sort == "time":
+            q = _indexed(q, GRID_INDEX)
         rows.extend(db.session.execute(q).all())
     return rows
 
@@ -435,41 +464,108 @@ def summary(flt: Filter) -> dict[str, Any]:
 
     The state counts ignore the state filter and the histogram ignores the
     year/month filter, so the page can show what clicking them would give.
-    Both come from one pass: for every month, (files, needing review,
-    reviewed) under the other filters; the rest is arithmetic. On SQLite each
-    month is counted with a range of the capture-time index, which covers
-    every filter column — grouping by a computed month would sort all rows.
     """
+    if db.session.get_bind().dialect.name == "sqlite":
+        out = _summary_sqlite(flt)
+    else:
+        out = _summary_grouped(flt)
+    db.session.commit()
+    return out
+
+
+# Every analysed file sits in exactly one (review_state, confidence) cell; a
+# state is a set of cells. Counting a cell is a seek on ix_media_files_review_time
+# plus a range of capture times: SQLite steps through index entries without
+# evaluating an expression per row, several times cheaper than a CASE per row.
+# The importer writes confidence and capture time together with the final
+# status, so a file that has either is analysed (not PENDING); only the
+# no-confidence cell needs the status test.
+_CONFIDENCES_OR_NONE: tuple[str | None, ...] = ("high", "medium", "low", "none", None)
+_STATE_CELLS: dict[str, list[tuple[str | None, tuple[str | None, ...]]]] = {
+    "needs_review": [(None, ("low", "none")), (None, (None,))],
+    "auto": [(None, ("high", "medium"))],
+    "reviewed": [(ReviewState.REVIEWED, ("high", "medium", "low", "none")), (ReviewState.REVIEWED, (None,))],
+}
+
+
+def _cells(state: str, flt: Filter) -> list[tuple[str | None, tuple[str | None, ...]]]:
+    wanted: set[str | None] = set(_CONFIDENCES_OR_NONE)
+    if flt.confidence:
+        wanted = {c for c in flt.confidence} | ({None} if "none" in flt.confidence else set())
+    states = ("needs_review", "auto", "reviewed") if state == "all" else (state,)
+    out = []
+    for st in states:
+        for rs, confs in _STATE_CELLS[st]:
+            kept = tuple(c for c in confs if c in wanted)
+            if kept:
+                out.append((rs, kept))
+    return out
+
+
+def _cell_count(rs: str | None, confs: tuple[str | None, ...], other: list, dates: list):
+    m = MediaFile
+    conds: list[ColumnElement] = [m.review_state.is_(None) if rs is None else m.review_state == rs]
+    if confs == (None,):
+        conds += [m.confidence.is_(None), _u(m.status) != FileStatus.PENDING]  # not analysed yet: not in the grid
+    else:
+        conds.append(m.confidence.in_(confs))
+    return _indexed(select(func.count()).where(*conds, *other, *dates), REVIEW_INDEX).scalar_subquery()
+
+
+def _summary_sqlite(flt: Filter) -> dict[str, Any]:
+    m = MediaFile
+    s = db.session
+    other = flt.other_conditions()
+    if flt.no_date:
+        dates: list[ColumnElement] = [m.captured_at.is_(None)]
+    elif flt.year is not None:
+        lo, hi = month_range(flt.year, flt.month)
+        dates = [m.captured_at >= lo, m.captured_at < hi]
+    else:
+        dates = []
+    states = {}
+    for st in ("needs_review", "auto", "reviewed"):
+        cells = _cells(st, flt)
+        states[st] = sum(s.execute(select(*[_cell_count(rs, c, other, dates) for rs, c in cells])).one()) \
+            if cells else 0
+    states["all"] = states["needs_review"] + states["auto"] + states["reviewed"]
+    cells = _cells(flt.state, flt)
+    months: list[dict[str, Any]] = []
+    no_date = 0
+    if cells:
+        first = s.execute(select(func.min(m.captured_at))).scalar()
+        last = s.execute(select(func.max(m.captured_at))).scalar()
+        if first is not None:
+            span = select(literal(f"{first.year:04d}-{first.month:02d}-01").label("start")).cte("months", recursive=True)
+            span = span.union_all(select(func.date(span.c.start, "+1 month"))
+                                  .where(span.c.start < literal(f"{last.year:04d}-{last.month:02d}-01")))
+            in_month = [m.captured_at >= span.c.start, m.captured_at < func.date(span.c.start, "+1 month")]
+            if flt.state == "all" and not flt.confidence:
+                # Every dated file: one range of the capture-time index per month.
+                total = _indexed(select(func.count()).where(*in_month, *other), GRID_INDEX).scalar_subquery()
+            else:
+                total = sum((_cell_count(rs, c, other, in_month) for rs, c in cells[1:]),
+                            _cell_count(*cells[0], other, in_month))
+            months = [{"month": start[:7], "count": n}
+                      for start, n in s.execute(select(span.c.start, total)).all() if n]
+        no_date = sum(s.execute(select(*[_cell_count(rs, c, other, [m.captured_at.is_(None)])
+                                         for rs, c in cells])).one())
+    return {"count": states[flt.state], "states": states, "months": months, "no_date": no_date}
+
+
+def _summary_grouped(flt: Filter) -> dict[str, Any]:
+    """The same figures from one GROUP BY pass (PostgreSQL's hash aggregate is quick at it)."""
     m = MediaFile
     s = db.session
     base = flt.conditions(with_state=False, with_dates=False)
     needs = case((needs_review_clause(), 1), else_=0)
     reviewed = case((_u(m.review_state) == ReviewState.REVIEWED, 1), else_=0)
-    per_month: list[tuple[str, int, int, int]] = []
-    if s.get_bind().dialect.name == "sqlite":
-        first = s.execute(select(func.min(m.captured_at))).scalar()
-        last = s.execute(select(func.max(m.captured_at))).scalar()
-        if first is not None:
-            months = select(literal(f"{first.year:04d}-{first.month:02d}-01").label("start")).cte("months", recursive=True)
-            months = months.union_all(select(func.date(months.c.start, "+1 month"))
-                                      .where(months.c.start < literal(f"{last.year:04d}-{last.month:02d}-01")))
-            counts = (select(func.printf("%d %d %d", func.count(), func.coalesce(func.sum(needs), 0),
-                                         func.coalesce(func.sum(reviewed), 0)))
-                      .where(*base, m.captured_at >= months.c.start,
-                             m.captured_at < func.date(months.c.start, "+1 month"))
-                      .scalar_subquery())
-            for start, packed in s.execute(select(months.c.start, counts)).all():
-                n, nr, rv = (int(x) for x in packed.split())
-                if n:
-                    per_month.append((start[:7], n, nr, rv))
-    else:
-        month = func.to_char(m.captured_at, "YYYY-MM").label("month")
-        q = (select(month, func.count(), func.sum(needs), func.sum(reviewed))
-             .where(*base, m.captured_at.is_not(None)).group_by(month).order_by(month))
-        per_month = [(mo, n, nr or 0, rv or 0) for mo, n, nr, rv in s.execute(q).all()]
+    month = func.to_char(m.captured_at, "YYYY-MM").label("month")
+    q = (select(month, func.count(), func.sum(needs), func.sum(reviewed))
+         .where(*base, m.captured_at.is_not(None)).group_by(month).order_by(month))
+    per_month = [(mo, n, nr or 0, rv or 0) for mo, n, nr, rv in s.execute(q).all()]
     nd = s.execute(select(func.count(), func.coalesce(func.sum(needs), 0), func.coalesce(func.sum(reviewed), 0))
                    .where(*base, m.captured_at.is_(None))).one()
-    s.commit()
     no_date = _state_counts(*(int(x) for x in nd))
     if flt.no_date:
         in_range = [no_date["all"], no_date["needs_review"], no_date["reviewed"]]
@@ -608,16 +704,17 @@ def _previous(flt: Filter, order: Order, here: Cursor, cols) -> list:
     """The row just before `here` in grid order (rows without a value come last)."""
     conds = flt.conditions()
     rev = replace(order, desc=not order.desc)
+    pin = (lambda q: _indexed(q, GRID_INDEX)) if order.sort == "time" else (lambda q: q)
     if here.phase == 1:
         ident = MediaFile.id
         q = (select(*cols).where(*conds, order.column.is_(None), ident > here.id if order.desc else ident < here.id)
              .order_by(ident.asc() if order.desc else ident.desc()).limit(1))
-        rows = db.session.execute(q).all()
+        rows = db.session.execute(pin(q)).all()
         if rows:
             return rows
         here = None  # the last row that has a value
     q = select(*cols).where(*conds, *_after(rev, here, 0)).order_by(*_ordering(rev, 0)).limit(1)
-    return db.session.execute(q).all()
+    return db.session.execute(pin(q)).all()
 
 
 # --------------------------------------------------------------- decisions --
