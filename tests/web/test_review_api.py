@@ -344,3 +344,20 @@ def test_summary_agrees_with_the_files_the_grid_lists(api, web_app, mixed, query
     months = Counter(f["captured_at"][:7] for f in timeline if f["captured_at"])
     assert {m["month"]: m["count"] for m in summary["months"]} == dict(months)
     assert summary["no_date"] == sum(1 for f in timeline if not f["captured_at"])
+
+
+def test_grid_and_counts_still_work_without_the_pinned_indexes(api, web_app, backend):
+    """An instance migrated by an earlier draft of 0003 lacks the newer index:
+    slower, never broken."""
+    if backend != "sqlite":
+        pytest.skip("index hints are SQLite-only")
+    from mediaparser.services import review
+
+    seed(web_app, [{"confidence": "low"}, {"confidence": "high", "captured_at": None}])
+    with web_app.app_context():
+        db.session.execute(db.text("DROP INDEX ix_media_files_review_time"))
+        db.session.execute(db.text("DROP INDEX ix_media_files_grid_time"))
+        db.session.commit()
+    review._present.clear()
+    assert len(api.get("/api/files").get_json()["files"]) == 2
+    assert api.get("/api/files/summary").get_json()["states"]["needs_review"] == 1

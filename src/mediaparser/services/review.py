@@ -34,7 +34,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Iterable, Mapping
 
-from sqlalchemy import and_, bindparam, case, func, literal, or_, select, tuple_, update
+from sqlalchemy import and_, bindparam, case, func, literal, or_, select, text, tuple_, update
 from sqlalchemy.dialects.sqlite.base import SQLiteCompiler
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
@@ -111,8 +111,20 @@ GRID_INDEX = "ix_media_files_grid_time"
 REVIEW_INDEX = "ix_media_files_review_time"
 
 
+_present: dict[tuple[str, str], bool] = {}
+
+
 def _indexed(stmt, index: str):
-    return stmt.with_hint(MediaFile, f"INDEXED BY {index}", "sqlite")
+    """`stmt` told to use `index` on SQLite — when the database has it (an
+    instance migrated by an earlier draft of 0003 may not: slower, not broken)."""
+    bind = db.session.get_bind()
+    if bind.dialect.name != "sqlite":
+        return stmt
+    key = (str(bind.url), index)
+    if key not in _present:
+        _present[key] = db.session.execute(
+            text("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = :n"), {"n": index}).first() is not None
+    return stmt.with_hint(MediaFile, f"INDEXED BY {index}", "sqlite") if _present[key] else stmt
 
 
 class ReviewError(ValueError):
