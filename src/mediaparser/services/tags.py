@@ -63,10 +63,12 @@ def link(session: Session, pairs: Sequence[tuple[int, str, str]]) -> int:
     ids = ensure_tags(session, sorted({name for _f, name, _o in pairs}))
     now = utcnow()
     rows = [{"file_id": f, "tag_id": ids[name], "origin": origin, "created_at": now} for f, name, origin in pairs]
-    # Core executemany (not the ORM) so the driver reports how many links were new.
+    # RETURNING counts the links that were new on every backend (executemany's
+    # rowcount is not reliable on PostgreSQL, where statements are batched).
     res = session.connection().execute(
-        _insert(session, FileTag).on_conflict_do_nothing(index_elements=["file_id", "tag_id"]), rows)
-    return max(res.rowcount or 0, 0)
+        _insert(session, FileTag).on_conflict_do_nothing(index_elements=["file_id", "tag_id"])
+        .returning(FileTag.id), rows)
+    return len(res.all())
 
 
 def record_auto_tags(session: Session, files: Sequence[tuple[int, str]]) -> int:
