@@ -361,3 +361,25 @@ def test_grid_and_counts_still_work_without_the_pinned_indexes(api, web_app, bac
     review._present.clear()
     assert len(api.get("/api/files").get_json()["files"]) == 2
     assert api.get("/api/files/summary").get_json()["states"]["needs_review"] == 1
+
+
+def test_tag_filter_uses_the_stored_spelling(api, web_app):
+    from mediaparser.models import FileTag, Tag
+
+    ids = seed(web_app, [{"confidence": "low"}, {"confidence": "high"}, {"confidence": "low"}])
+    with web_app.app_context():
+        beach, family = Tag(name="beach"), Tag(name="family")
+        db.session.add_all([beach, family])
+        db.session.flush()
+        db.session.add_all([FileTag(file_id=ids[0], tag_id=beach.id, origin="folder"),
+                            FileTag(file_id=ids[1], tag_id=beach.id, origin="user"),
+                            FileTag(file_id=ids[2], tag_id=family.id, origin="user")])
+        db.session.commit()
+    assert [f["id"] for f in api.get("/api/files?tag=beach").get_json()["files"]] == ids[:2]
+    assert [f["id"] for f in api.get("/api/files?tag=%20Beach%20").get_json()["files"]] == ids[:2]
+    s = api.get("/api/files/summary?tag=beach&state=needs_review").get_json()
+    assert s["count"] == 1 and s["states"]["all"] == 2
+    assert api.get("/api/files?tag=nothing-like-it").get_json()["files"] == []
+    r = api.post("/api/review/actions", json={"action": "confirm", "selection": {"all_matching": True,
+                                                                                 "filter": {"tag": "beach"}}})
+    assert r.get_json()["changed"] == 2

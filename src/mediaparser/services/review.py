@@ -44,7 +44,8 @@ from ..db import db, write_transaction
 from ..media.timestamps import (MIN_YEAR, SOURCES, Candidate, DateParseError, ParsedDate, Precision, check_plausible,
                                 describe_delta, format_offset, parse_date_string, parse_offset, resolve_zone,
                                 source_info)
-from ..models import FileStatus, MediaFile, ReviewBatch, ReviewDecision, ReviewState, utcnow
+from ..media.tags import normalize as normalize_tag
+from ..models import FileStatus, FileTag, MediaFile, ReviewBatch, ReviewDecision, ReviewState, Tag, utcnow
 
 PAGE_DEFAULT = 100
 PAGE_MAX = 200
@@ -167,6 +168,7 @@ class Filter:
     group: bool | None = None
     job: int | None = None
     camera: str | None = None
+    tag: str | None = None  # a tag name (services.tags), normalised like the stored ones
 
     @classmethod
     def from_args(cls, args: Mapping[str, Any]) -> "Filter":
@@ -193,10 +195,13 @@ class Filter:
         camera = args.get("camera") or None
         if camera is not None and len(camera) > 128:
             raise ReviewError("camera is too long")
+        tag = normalize_tag(args.get("tag") or "") or None
+        if tag is not None and len(tag) > 200:
+            raise ReviewError("tag is too long")
         return cls(state=state, confidence=tuple(sorted(set(conf), key=CONFIDENCES.index)), year=year,
                    month=month, no_date=no_date, kind=kind, error=_flag(args.get("error"), "error"),
                    group=_flag(args.get("group"), "group"), job=_int(args.get("job"), "job", 1, 2**62),
-                   camera=camera)
+                   camera=camera, tag=tag)
 
     def to_args(self) -> dict[str, str]:
         out: dict[str, str] = {}
@@ -210,7 +215,7 @@ class Filter:
             out["year"] = str(self.year)
             if self.month is not None:
                 out["month"] = str(self.month)
-        for name in ("kind", "camera"):
+        for name in ("kind", "camera", "tag"):
             if getattr(self, name):
                 out[name] = getattr(self, name)
         for name in ("error", "group"):
@@ -243,6 +248,9 @@ class Filter:
             conds.append(_u(m.job_id) == self.job)
         if self.camera:
             conds.append(_u(m.model) == self.camera)
+        if self.tag:
+            tag_id = select(Tag.id).where(Tag.name == self.tag).scalar_subquery()
+            conds.append(select(FileTag.id).where(FileTag.file_id == m.id, FileTag.tag_id == tag_id).exists())
         return conds
 
     def conditions(self, *, with_state: bool = True, with_dates: bool = True) -> list[ColumnElement]:

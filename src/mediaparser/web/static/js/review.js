@@ -6,7 +6,7 @@ import { Examiner } from "./examine.js";
 
 const PAGE = 120;
 const STRETCH = 1200; // tiles kept on the page before "show the next …"
-const FILTER_KEYS = ["state", "confidence", "year", "month", "kind", "error", "group", "job", "camera"];
+const FILTER_KEYS = ["state", "confidence", "year", "month", "kind", "error", "group", "job", "camera", "tag"];
 
 const grid = document.getElementById("grid");
 const gridEnd = document.getElementById("grid-end");
@@ -60,6 +60,7 @@ function showFilters() {
     }
     s.value = state.filter[name] || "";
   }
+  $("f-tag").value = state.filter.tag || "";
   $("f-sort").value = state.sort;
   $("f-order").value = state.order;
 }
@@ -81,6 +82,17 @@ document.querySelectorAll('input[name="confidence"]').forEach((c) => c.addEventL
   setFilter({ confidence: chosen.join(",") });
 }));
 for (const name of ["kind", "error", "group", "job", "camera"]) $(`f-${name}`).addEventListener("change", (e) => setFilter({ [name]: e.target.value }));
+$("f-tag").addEventListener("change", (e) => setFilter({ tag: e.target.value.trim() }));
+let tagTimer = null;
+$("f-tag").addEventListener("input", (e) => {
+  clearTimeout(tagTimer);
+  tagTimer = setTimeout(async () => {
+    try {
+      const { tags } = await api(`/api/tags?limit=20&q=${encodeURIComponent(e.target.value.trim())}`);
+      $("tag-choices").replaceChildren(...tags.map((t) => el("option", { value: t.name }, `${t.name} (${fmtInt(t.uses)})`)));
+    } catch { /* suggestions only */ }
+  }, 200);
+});
 $("f-sort").addEventListener("change", (e) => { state.sort = e.target.value; syncUrl(); reload(); });
 $("f-order").addEventListener("change", (e) => { state.order = e.target.value; syncUrl(); reload(); });
 $("reset-filters").addEventListener("click", () => {
