@@ -44,17 +44,21 @@ def work(path: str):
 
 
 def make_files(folder: Path, n: int, payload_kb: int = 0) -> list[str]:
+    import numpy as np
     from PIL import Image
 
     payload = os.urandom(payload_kb * 1024)
     folder.mkdir(parents=True)
-    base = Image.effect_noise((64, 48), 40).convert("RGB")
+    rng = np.random.default_rng(7)
     paths = []
     for i in range(n):
         sub = folder / f"{i // 1000:03d}"
         sub.mkdir(exist_ok=True)
-        img = base.copy()
-        img.putpixel((i % 64, (i // 64) % 48), (i % 256, 255, 0))
+        # A different picture each time: copies of one picture would all be
+        # near duplicates of each other, and grouping n of them is n² pairs —
+        # not what a real import looks like.
+        cells = rng.integers(0, 256, (6, 8, 3), dtype=np.uint8)
+        img = Image.fromarray(cells).resize((64, 48), Image.Resampling.BICUBIC)
         p = sub / f"IMG_{i:06d}.jpg"
         img.save(p, quality=85)
         if payload:
