@@ -180,6 +180,8 @@ def test_pause_and_resume_a_running_job_from_its_page(tmp_path, workers, live_se
     job_id = int(page.url.rsplit("/", 1)[1])
     page.wait_for_selector("#job-state.RUNNING", timeout=30_000)
     expect(page.locator("#job-counts")).to_have_text(re.compile(r"^[1-9]\d* of 240"), timeout=30_000)
+    # A running job proves a worker: the "no worker" banner must not stay up.
+    expect(page.locator("#worker-banner")).to_be_hidden(timeout=3_000)
     shot(page, "job-running")
     page.click("#btn-pause")
     page.wait_for_selector("#job-state.PAUSED", timeout=5_000)

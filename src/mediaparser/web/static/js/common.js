@@ -116,7 +116,7 @@ export function toast(message, { error = false, action = null, timeout = 6000 } 
 }
 
 // ---- the "no worker" banner -------------------------------------------
-async function checkWorker() {
+export async function checkWorker() {
   const banner = document.getElementById("worker-banner");
   if (!banner) return;
   try {

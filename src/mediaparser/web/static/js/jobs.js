@@ -1,6 +1,6 @@
 // The jobs list and one job's live progress panel (light polling: the page
 // can be reloaded or closed at any time, the job lives on the server).
-import { api, el, fmtDuration, fmtInt, fmtWhen, toast } from "./common.js";
+import { api, checkWorker, el, fmtDuration, fmtInt, fmtWhen, toast } from "./common.js";
 
 const STATE_WORDS = {
   PENDING: "waiting", RUNNING: "running", PAUSED: "paused", COMPLETED: "finished", FAILED: "failed", CANCELLED: "cancelled",
@@ -133,6 +133,8 @@ if (panel) {
       const job = await api(`/api/jobs/${id}`);
       render(job);
       if (lastStatus && lastStatus !== job.status && FINISHED.has(job.status)) toast(`Import ${STATE_WORDS[job.status]}.`);
+      // A job that changed state (a worker took it) may prove the banner wrong: ask again now.
+      if (lastStatus !== job.status) checkWorker();
       lastStatus = job.status;
       timer = setTimeout(poll, FINISHED.has(job.status) ? 10000 : 1000);
     } catch (e) {
