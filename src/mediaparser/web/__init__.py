@@ -6,12 +6,13 @@ vanilla ES modules in static/js (no build step); every page reads the JSON API.
 
     security.py      localhost by default, login when a password is set, CSRF, Host check, headers
     auth.py          /login, /logout
-    pages.py         /, /import, /jobs, /jobs/<id>, /review, /history, /settings
+    pages.py         /, /import, /jobs, /jobs/<id>, /review, /history, /settings, /duplicates, /tags, /export…
     api.py           /api/jobs… and /api/health (the job engine)
     review_api.py    /api/files… (grid, summary, one file) and /api/review… (decisions, undo, typed dates)
     uploads_api.py   /api/uploads… (chunked, resumable uploads → an import job)
     settings_api.py  /api/folders… (server-folder browser) and /api/settings…
     files.py         /files/<id>/thumb|preview|original — files by id only
+    duplicates_api.py /api/duplicates… (groups, decisions, bulk accept, set-aside files and restore)
     tags_api.py      /api/tags… (autocomplete, add/remove on a selection, rename/merge)
     export_api.py    /api/imports/<id>/export-plan|export|cleanup, /api/exports/<id> (archive and clean-up)
 
@@ -72,6 +73,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     from . import security
     from .api import bp as api_bp
     from .auth import bp as auth_bp
+    from .duplicates_api import bp as duplicates_api_bp
     from .export_api import bp as export_api_bp
     from .files import bp as files_bp
     from .pages import bp as pages_bp
@@ -81,7 +83,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     from .uploads_api import bp as uploads_api_bp
 
     security.init_app(app)
-    for bp in (api_bp, auth_bp, export_api_bp, files_bp, pages_bp, review_api_bp, settings_api_bp, tags_api_bp,
+    for bp in (api_bp, auth_bp, duplicates_api_bp, export_api_bp, files_bp, pages_bp, review_api_bp, settings_api_bp, tags_api_bp,
                uploads_api_bp):
         app.register_blueprint(bp)
     _error_pages(app)

@@ -7,6 +7,10 @@
 /review      the grid, filters, month timeline, selection, examination view
 /history     every decision, with undo
 /settings    output folder, time zone, import roots, archive layout
+/duplicates  duplicate and similar groups, one group side by side, the files set aside
+/tags        every tag with its use count: rename or merge
+/export      choose an import; /export/<id>: its plan (dry run), the export's progress and done screen,
+             and the clean-up of its originals
 """
 from __future__ import annotations
 
@@ -66,3 +70,26 @@ def history():
 def settings_page():
     return render_template("settings.html", page="settings", current=settings_store.current(_settings()),
                            zones=settings_store.time_zones())
+
+
+@bp.get("/duplicates")
+def duplicates():
+    return render_template("duplicates.html", page="duplicates")
+
+
+@bp.get("/tags")
+def tags_page():
+    return render_template("tags.html", page="tags")
+
+
+@bp.get("/export")
+def export_index():
+    return render_template("export_index.html", page="export")
+
+
+@bp.get("/export/<int:job_id>")
+def export_page(job_id: int):
+    job = job_service.get_job(job_id)
+    if job is None:
+        abort(404)
+    return render_template("export.html", page="export", job=job_service.job_summary(job))
