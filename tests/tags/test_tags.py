@@ -131,7 +131,8 @@ def test_add_remove_autocomplete_and_rename_through_the_api(app):
     assert [t["name"] for t in api.get(f"/api/files/{ids[0]}/tags").get_json()["tags"]] == ["family"]
     # Rename to an existing tag merges: files with both keep one link.
     r = api.post("/api/tags/rename", {"from": "bench", "to": "Beach"})
-    assert r.get_json() == {"from": "bench", "to": "beach", "files": 1, "merged": True}
+    assert r.get_json() == {"from": "bench", "to": "beach", "files": 1, "merged": True, "into_files": 2,
+                            "dry_run": False}
     with app.app_context():
         assert sorted(db.session.execute(select(Tag.name)).scalars()) == ["beach", "family"]
     assert [t["name"] for t in api.get(f"/api/files/{ids[3]}/tags").get_json()["tags"]] == ["beach"]

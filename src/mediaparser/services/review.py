@@ -45,6 +45,7 @@ from ..media.timestamps import (MIN_YEAR, SOURCES, Candidate, DateParseError, Pa
                                 describe_delta, format_offset, parse_date_string, parse_offset, resolve_zone,
                                 source_info)
 from ..media.tags import normalize as normalize_tag
+from .tags import tags_of
 from ..models import FileStatus, FileTag, MediaFile, ReviewBatch, ReviewDecision, ReviewState, Tag, utcnow
 
 PAGE_DEFAULT = 100
@@ -431,8 +432,12 @@ def page(flt: Filter, order: Order, cursor: str | None = None, limit: int | None
     more = len(rows) > limit
     rows = rows[:limit]
     db.session.commit()  # end the read snapshot at once (WAL checkpoints)
+    files = [grid_item(r) for r in rows]
+    tags = tags_of(r.id for r in rows)  # one query for the whole page
+    for item in files:
+        item["tags"] = [t["name"] for t in tags[item["id"]]]
     return {
-        "files": [grid_item(r) for r in rows],
+        "files": files,
         "next_cursor": _cursor_of(rows[-1], order).encode() if more and rows else None,
         "limit": limit,
     }

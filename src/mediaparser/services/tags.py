@@ -24,6 +24,8 @@ from ..models import FileTag, MediaFile, Tag, utcnow
 
 ORIGINS = ("folder", "filename", "user", "carried")
 MAX_NAMES = 100
+LIST_MAX = 1000  # tags one listing page may hold
+CHUNK = 5000  # ids per IN (...) list: SQLite allows ~32k bound values per statement
 
 
 class TagError(ValueError):
@@ -97,11 +99,18 @@ class Changed:
     tags: list[str]
 
 
+def _chunks(ids: Sequence[int]) -> Iterable[list[int]]:
+    for i in range(0, len(ids), CHUNK):
+        yield list(ids[i:i + CHUNK])
+
+
 def _existing_files(session: Session, file_ids: Sequence[int]) -> list[int]:
     ids = list(dict.fromkeys(file_ids))
     if not ids:
         raise TagError("say which files")
-    found = set(session.execute(select(MediaFile.id).where(MediaFile.id.in_(ids))).scalars())
+    found: set[int] = set()
+    for part in _chunks(ids):
+        found.update(session.execute(select(MediaFile.id).where(MediaFile.id.in_(part))).scalars())
     missing = [i for i in ids if i not in found]
     if missing:
         raise TagError(f"no such file(s): {missing[:10]}")
@@ -129,9 +138,10 @@ def remove_tags(file_ids: Sequence[int], names: Iterable[str]) -> Changed:
         tag_ids = list(s.execute(select(Tag.id).where(Tag.name.in_(clean))).scalars())
         removed = 0
         if tag_ids:
-            res = s.execute(delete(FileTag).where(FileTag.file_id.in_(ids), FileTag.tag_id.in_(tag_ids))
-                            .execution_options(synchronize_session=False))
-            removed = res.rowcount or 0
+            for part in _chunks(ids):
+                res = s.execute(delete(FileTag).where(FileTag.file_id.in_(part), FileTag.tag_id.in_(tag_ids))
+                                .execution_options(synchronize_session=False))
+                removed += res.rowcount or 0
             _drop_unused(s, tag_ids)
     return Changed(len(ids), removed, clean)
 
@@ -146,33 +156,55 @@ def _drop_unused(s: Session, tag_ids: Sequence[int]) -> None:
 class Renamed:
     old: str
     new: str
-    files: int
-    merged: bool
+    files: int  # files carrying the old name
+    merged: bool  # the new name existed: the two tags became one
+    into_files: int = 0  # files that already carried the new name (0 for a plain rename)
+
+
+def _rename_plan(s: Session, old: str, new: str) -> tuple[Renamed, Tag, Tag | None]:
+    o, n = normalize(old), normalize(new)
+    if not o or not n:
+        raise TagError("give the tag and its new name")
+    src = s.execute(select(Tag).where(Tag.name == o)).scalar_one_or_none()
+    if src is None:
+        raise TagError(f"there is no tag “{o}”")
+
+    def count(tag_id: int) -> int:
+        return s.execute(select(func.count()).select_from(FileTag).where(FileTag.tag_id == tag_id)).scalar_one()
+
+    dst = None if o == n else s.execute(select(Tag).where(Tag.name == n)).scalar_one_or_none()
+    return Renamed(o, n, count(src.id), dst is not None, count(dst.id) if dst is not None else 0), src, dst
+
+
+def preview_rename(old: str, new: str) -> Renamed:
+    """What `rename_tag` would do, changing nothing: lets the page ask before a merge."""
+    plan, _src, _dst = _rename_plan(db.session, old, new)
+    db.session.commit()
+    return plan
 
 
 def rename_tag(old: str, new: str) -> Renamed:
     """Rename a tag everywhere; when the new name exists the two are merged (each file keeps one link)."""
-    o, n = normalize(old), normalize(new)
-    if not o or not n:
-        raise TagError("give the tag and its new name")
     with write_transaction() as s:
-        src = s.execute(select(Tag).where(Tag.name == o)).scalar_one_or_none()
-        if src is None:
-            raise TagError(f"there is no tag “{o}”")
-        files = s.execute(select(func.count()).select_from(FileTag).where(FileTag.tag_id == src.id)).scalar_one()
-        if o == n:
-            return Renamed(o, n, files, False)
-        dst = s.execute(select(Tag).where(Tag.name == n)).scalar_one_or_none()
+        plan, src, dst = _rename_plan(s, old, new)
+        if plan.old == plan.new:
+            return plan
         if dst is None:
-            src.name = n
-            return Renamed(o, n, files, False)
+            src.name = plan.new
+            return plan
         # Merge: files already carrying the target keep their link; the others move over.
         already = select(FileTag.file_id).where(FileTag.tag_id == dst.id)
         s.execute(delete(FileTag).where(FileTag.tag_id == src.id, FileTag.file_id.in_(already))
                   .execution_options(synchronize_session=False))
         s.execute(FileTag.__table__.update().where(FileTag.tag_id == src.id).values(tag_id=dst.id))
         s.execute(delete(Tag).where(Tag.id == src.id).execution_options(synchronize_session=False))
-    return Renamed(o, n, files, True)
+    return plan
+
+
+def _containing(text: str):
+    """Tag names containing `text` literally (LIKE's wildcards escaped)."""
+    like = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return Tag.name.like(f"%{like}%", escape="\\")
 
 
 def autocomplete(prefix: str = "", limit: int = 20) -> list[dict[str, object]]:
@@ -182,9 +214,45 @@ def autocomplete(prefix: str = "", limit: int = 20) -> list[dict[str, object]]:
     uses = func.count(FileTag.id).label("uses")
     q = (select(Tag.name, uses).outerjoin(FileTag, FileTag.tag_id == Tag.id).group_by(Tag.id, Tag.name))
     if p:
-        like = p.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        q = q.where(Tag.name.like(f"%{like}%", escape="\\"))
+        q = q.where(_containing(p))
     rows = db.session.execute(q).all()
     db.session.commit()
     rows.sort(key=lambda r: (not r.name.startswith(p), -r.uses, r.name))
     return [{"name": r.name, "uses": r.uses} for r in rows[:limit]]
+
+
+def listing(q: str = "", limit: int = 200, offset: int = 0) -> dict[str, object]:
+    """Every tag (or those containing `q`) with its use count, most used first, one page at a time."""
+    p = normalize(q)
+    limit = max(1, min(int(limit), LIST_MAX))
+    offset = max(0, int(offset))
+    uses = func.count(FileTag.id).label("uses")
+    base = select(Tag.id, Tag.name, uses).outerjoin(FileTag, FileTag.tag_id == Tag.id).group_by(Tag.id, Tag.name)
+    total_q = select(func.count()).select_from(Tag)
+    if p:
+        like = _containing(p)
+        base = base.where(like)
+        total_q = total_q.where(like)
+    rows = db.session.execute(base.order_by(uses.desc(), Tag.name).limit(limit).offset(offset)).all()
+    total = db.session.execute(total_q).scalar_one()
+    db.session.commit()
+    return {"tags": [{"name": r.name, "uses": r.uses} for r in rows], "total": total,
+            "offset": offset, "limit": limit}
+
+
+def on_files(file_ids: Sequence[int]) -> list[dict[str, object]]:
+    """The tags present on a set of files, each with how many of those files carry it (most first)."""
+    ids = list(dict.fromkeys(file_ids))
+    counts: dict[int, int] = {}
+    for part in _chunks(ids):
+        for tag_id, n in db.session.execute(select(FileTag.tag_id, func.count()).where(FileTag.file_id.in_(part))
+                                            .group_by(FileTag.tag_id)).all():
+            counts[tag_id] = counts.get(tag_id, 0) + n
+    names: dict[int, str] = {}
+    tag_ids = list(counts)
+    for part in _chunks(tag_ids):
+        names.update(db.session.execute(select(Tag.id, Tag.name).where(Tag.id.in_(part))).all())
+    db.session.commit()
+    out = [{"name": names[t], "files": n} for t, n in counts.items() if t in names]
+    out.sort(key=lambda d: (-d["files"], d["name"]))
+    return out

@@ -1,10 +1,17 @@
 """The tags JSON API (services/tags.py does the work).
 
 GET  /api/tags?q=be&limit=20        autocomplete: tags matching q, most used first, with use counts
+GET  /api/tags/list?q=&limit=&offset=
+                                    every tag (or those containing q) with its use count, most used first:
+                                    {"tags": [{"name", "uses"}], "total", "offset", "limit"} (limit ≤ 1000)
 GET  /api/files/<id>/tags           one file's tags and where each came from
+POST /api/tags/on-selection         {"ids": [...] or "selection": {...}}: the tags on those files, each with
+                                    how many of them carry it: {"files": n, "tags": [{"name", "files"}]}
 POST /api/tags/add                  {"ids": [...] or "selection": {...}, "tags": ["beach", "family"]}
 POST /api/tags/remove               same body; removes the tags from those files
-POST /api/tags/rename               {"from": "beech", "to": "beach"}: rename everywhere, merging if "to" exists
+POST /api/tags/rename               {"from": "beech", "to": "beach"}: rename everywhere, merging if "to" exists;
+                                    with "dry_run": true nothing changes and the answer says what would
+                                    ({"merged": true, "files": n, "into_files": m}) so the page can ask first
 
 Selections are the review grid's ({"ids": [...]} or {"selection": {"all_matching": true, "filter": {...}}}),
 read by services.review.Target so a selection means the same files here as in review actions.
@@ -54,6 +61,22 @@ def autocomplete():
     return jsonify({"tags": tags.autocomplete(request.args.get("q", ""), limit)})
 
 
+@bp.get("/tags/list")
+def listing():
+    try:
+        limit = int(request.args.get("limit") or 200)
+        offset = int(request.args.get("offset") or 0)
+    except ValueError:
+        raise tags.TagError("limit and offset must be whole numbers") from None
+    return jsonify(tags.listing(request.args.get("q", ""), limit, offset))
+
+
+@bp.post("/tags/on-selection")
+def on_selection():
+    ids = Target.from_json(_body()).resolve()
+    return jsonify({"files": len(ids), "tags": tags.on_files(ids)})
+
+
 @bp.get("/files/<int:file_id>/tags")
 def file_tags(file_id: int):
     return jsonify({"file_id": file_id, "tags": tags.tags_of([file_id])[file_id]})
@@ -79,5 +102,6 @@ def rename():
     old, new = body.get("from"), body.get("to")
     if not isinstance(old, str) or not isinstance(new, str):
         raise tags.TagError("give \"from\" and \"to\" tag names")
-    r = tags.rename_tag(old, new)
-    return jsonify({"from": r.old, "to": r.new, "files": r.files, "merged": r.merged})
+    r = (tags.preview_rename if body.get("dry_run") is True else tags.rename_tag)(old, new)
+    return jsonify({"from": r.old, "to": r.new, "files": r.files, "merged": r.merged, "into_files": r.into_files,
+                    "dry_run": body.get("dry_run") is True})
