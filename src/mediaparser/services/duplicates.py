@@ -386,6 +386,10 @@ class GroupDecisionError(ValueError):
     """The decision does not fit the group (the message says why)."""
 
 
+class GroupNotFound(LookupError):
+    """No stored group has that id."""
+
+
 def file_tags(file_ids: Iterable[int]) -> dict[int, set[str]]:
     from ..models import FileTag, Tag
 
@@ -406,42 +410,377 @@ def resolve_group(group_id: int, keep_ids: Sequence[int], *, timezone: str) -> D
     time is then decided again from the enlarged evidence, unless a person
     already set it in review.
     """
+    with write_transaction() as s:
+        group = s.get(DupGroup, group_id, populate_existing=True)
+        if group is None:
+            raise GroupNotFound(f"group {group_id} does not exist")
+        _decide(s, group, keep_ids, timezone=timezone)
+    return group
+
+
+def _decide(s, group: DupGroup, keep_ids: Sequence[int], *, timezone: str) -> tuple[int, int]:
+    """resolve_group's work inside the caller's write transaction: (files kept, files set aside)."""
     from ..media.keeper import MemberMetadata, carry_over
     from ..media.timestamps import Candidate, choose_capture_time
     from ..models import FileTag, ReviewState, Tag
 
     keep = set(keep_ids)
+    group_id = group.id
+    members = {m.file_id: m for m in s.execute(select(DupMember).where(DupMember.group_id == group_id)).scalars()}
+    if not keep:
+        raise GroupDecisionError("keep at least one file: nothing is set aside without a keeper")
+    if not keep <= set(members):
+        raise GroupDecisionError(f"files {sorted(keep - set(members))} are not in group {group_id}")
+    rows = {r.id: r for r in s.execute(select(MediaFile).where(MediaFile.id.in_(list(members)))).scalars()}
+    tags = file_tags(members)
+    aside = [fid for fid in members if fid not in keep]
+    for fid, m in members.items():
+        m.decision = "keep" if fid in keep else "discard"
+    if aside:
+        others = [MemberMetadata(fid, frozenset(tags[fid]), tuple(rows[fid].candidates or ())) for fid in aside]
+        for fid in sorted(keep):
+            row = rows[fid]
+            result = carry_over(MemberMetadata(fid, frozenset(tags[fid]), tuple(row.candidates or ())), others)
+            for name in sorted(result.tags_added):
+                tag = s.execute(select(Tag).where(Tag.name == name)).scalar_one()
+                s.add(FileTag(file_id=fid, tag_id=tag.id, origin="carried"))
+            if result.candidates_added:
+                row.candidates = list(row.candidates or []) + [dict(c) for c in result.candidates_added]
+                if row.review_state != ReviewState.REVIEWED:
+                    d = choose_capture_time([Candidate.from_dict(c) for c in row.candidates], timezone)
+                    row.captured_at, row.utc_offset = d.captured_at, d.utc_offset
+                    row.precision = d.precision.value if d.precision else None
+                    row.time_source, row.confidence = d.source, d.confidence.value
+                    row.offset_assumed = d.offset_assumed
+                    carried = ", ".join(sorted({str(c["source"]) for c in result.candidates_added}))
+                    row.reasons = list(d.reasons) + [f"evidence carried over from a set-aside duplicate: {carried}"]
+    s.flush()  # the carried tags are read by the next group's decision in the same transaction
+    group.status, group.resolved_at, group.updated_at = GroupStatus.RESOLVED, utcnow(), utcnow()
+    return len(keep), len(aside)
+
+
+# ---------------------------------------------------------------- reviewing --
+# What the duplicate-review page (web/duplicates_api.py) asks for: groups
+# page by page (exact first, then similar), one group with what differs
+# between its members, decisions one group or all exact groups at a time,
+# and the set-aside files with the way back.
+
+class ReviewConflict(GroupDecisionError):
+    """The library changed since the person confirmed (e.g. another count of open groups)."""
+
+
+_KIND_ORDER = {GroupKind.EXACT: 0, GroupKind.SIMILAR: 1}
+_STATUSES = (GroupStatus.OPEN, GroupStatus.RESOLVED)
+
+# The facts compared across a group's members: a fact that differs is shown
+# highlighted on the page, so a person sees at a glance what sets copies apart.
+_COMPARED = {
+    "resolution": lambda m: (m["width"], m["height"]),
+    "bytes": lambda m: m["bytes"],
+    "format": lambda m: m["format"],
+    "bit_depth": lambda m: m["bit_depth"],
+    "capture_time": lambda m: m["capture_time"],
+    "camera": lambda m: m["camera"],
+    "gps": lambda m: m["gps"],
+}
+
+
+def differences(members: Sequence[dict[str, Any]]) -> list[str]:
+    """The compared facts (see _COMPARED) whose values are not the same for every member."""
+    return [name for name, get in _COMPARED.items() if len({repr(get(m)) for m in members}) > 1]
+
+
+def _cursor(after: str | None) -> tuple[int, int] | None:
+    """'exact:12' -> (0, 12): the position after which a page starts."""
+    if not after:
+        return None
+    kind, _, gid = after.partition(":")
+    if kind not in _KIND_ORDER or not gid.isdigit():
+        raise GroupDecisionError("after must look like exact:12 or similar:40 (the next_cursor of the last page)")
+    return _KIND_ORDER[kind], int(gid)
+
+
+def _views_of(groups: Sequence[DupGroup]) -> list[GroupView]:
+    """GroupViews of stored groups, in the given order (members' rows read in one query per 500)."""
+    if not groups:
+        return []
+    members: dict[int, list[DupMember]] = defaultdict(list)
+    gids = [g.id for g in groups]
+    for i in range(0, len(gids), 500):
+        for m in db.session.execute(select(DupMember).where(DupMember.group_id.in_(gids[i:i + 500]))).scalars():
+            members[m.group_id].append(m)
+    file_ids = sorted({m.file_id for ms in members.values() for m in ms})
+    rows: dict[int, MediaFile] = {}
+    for i in range(0, len(file_ids), 500):
+        rows.update((r.id, r) for r in db.session.execute(
+            select(MediaFile).where(MediaFile.id.in_(file_ids[i:i + 500]))).scalars())
+    archived = archived_copies(r.sha256 for r in rows.values())
+    paths = {i: r.source_path for i, r in rows.items()}
+    views = []
+    for g in groups:
+        if not members[g.id]:
+            continue  # a group whose files were removed: nothing to show or decide
+        v = build_views([_as_group(g, members[g.id])], rows, paths=paths, archived=archived)[0]
+        v.group_id, v.status = g.id, g.status
+        views.append(v)
+    return views
+
+
+def _group_query(kind: str | None, status: str | None):
+    q = select(DupGroup)
+    if kind:
+        q = q.where(DupGroup.kind == kind)
+    if status:
+        q = q.where(DupGroup.status == status)
+    return q
+
+
+def _check_filters(kind: str | None, status: str | None) -> None:
+    if kind and kind not in _KIND_ORDER:
+        raise GroupDecisionError(f"kind must be exact or similar, not {kind!r}")
+    if status and status not in _STATUSES:
+        raise GroupDecisionError(f"status must be open or resolved, not {status!r}")
+
+
+def _summary(view: GroupView, decisions: dict[int, str | None]) -> dict[str, Any]:
+    d = view.to_dict()
+    members = d["members"]
+    return {
+        "group_id": d["group_id"], "kind": d["kind"], "status": d["status"], "confidence": d["confidence"],
+        "confidence_label": d["confidence_label"], "size": len(members), "keeper": d["keeper"],
+        "keeper_reasons": d["keeper_reasons"],
+        "file_ids": [m["file_id"] for m in members][:6],
+        "names": [m["path"].replace("\\", "/").rsplit("/", 1)[-1] for m in members][:6],
+        "kept": [m["file_id"] for m in members if decisions.get(m["file_id"]) == "keep"],
+        "set_aside": [m["file_id"] for m in members if decisions.get(m["file_id"]) == "discard"],
+        "differences": differences(members),
+    }
+
+
+def _with_decisions(view: GroupView) -> dict[str, Any]:
+    """view.to_dict() plus each member's decision and tags, and what differs between members."""
+    d = view.to_dict()
+    decisions = dict(db.session.execute(select(DupMember.file_id, DupMember.decision)
+                                        .where(DupMember.group_id == view.group_id)).all())
+    tags = file_tags(m["file_id"] for m in d["members"])
+    rows = {r.id: r for r in db.session.execute(
+        select(MediaFile.id, MediaFile.rel_path, MediaFile.time_source, MediaFile.kind)
+        .where(MediaFile.id.in_([m["file_id"] for m in d["members"]])))}
+    for m in d["members"]:
+        r = rows.get(m["file_id"])
+        m["decision"] = decisions.get(m["file_id"])
+        m["tags"] = sorted(tags.get(m["file_id"], ()))
+        m["name"] = m["path"].replace("\\", "/").rsplit("/", 1)[-1]
+        m["time_source"] = r.time_source if r else None
+        m["media_kind"] = r.kind if r else None
+    d["differences"] = differences(d["members"])
+    return d
+
+
+def review_page(*, kind: str | None = None, status: str | None = GroupStatus.OPEN, after: str | None = None,
+                limit: int = 50) -> dict[str, Any]:
+    """One page of groups for the list: exact groups first, then similar, each by id.
+
+    `after` is the previous page's next_cursor; `status` None means any.
+    """
+    _check_filters(kind, status)
+    limit = max(1, min(int(limit), 200))
+    pos = _cursor(after)
+    q = _group_query(kind, status)
+    if pos is not None:
+        k, gid = pos
+        later_kinds = [name for name, order in _KIND_ORDER.items() if order > k]
+        this_kind = next(name for name, order in _KIND_ORDER.items() if order == k)
+        q = q.where(or_(DupGroup.kind.in_(later_kinds), (DupGroup.kind == this_kind) & (DupGroup.id > gid)))
+    # 'exact' < 'similar' alphabetically, which is the order the page wants.
+    groups = list(db.session.execute(q.order_by(DupGroup.kind, DupGroup.id).limit(limit + 1)).scalars())
+    more = len(groups) > limit
+    groups = groups[:limit]
+    decisions: dict[int, dict[int, str | None]] = defaultdict(dict)
+    if groups:
+        for gid, fid, dec in db.session.execute(select(DupMember.group_id, DupMember.file_id, DupMember.decision)
+                                                .where(DupMember.group_id.in_([g.id for g in groups]))):
+            decisions[gid][fid] = dec
+    items = [_summary(v, decisions[v.group_id]) for v in _views_of(groups)]
+    last = groups[-1] if groups else None
+    db.session.commit()
+    return {"groups": items, "next_cursor": f"{last.kind}:{last.id}" if more and last else None}
+
+
+def review_counts() -> dict[str, int]:
+    """The tabs' figures: open exact groups, open similar groups, decided groups, set-aside files."""
+    from sqlalchemy import distinct, func
+
+    by = dict(((k, st), n) for k, st, n in db.session.execute(
+        select(DupGroup.kind, DupGroup.status, func.count()).group_by(DupGroup.kind, DupGroup.status)))
+    aside = db.session.execute(select(func.count(distinct(DupMember.file_id)))
+                               .where(DupMember.decision == "discard")).scalar_one()
+    db.session.commit()
+    return {
+        "exact": by.get((GroupKind.EXACT, GroupStatus.OPEN), 0),
+        "similar": by.get((GroupKind.SIMILAR, GroupStatus.OPEN), 0),
+        "resolved": sum(n for (_k, st), n in by.items() if st == GroupStatus.RESOLVED),
+        "set_aside": aside,
+    }
+
+
+def _next_open(after: DupGroup | None, *, exclude: int | None = None) -> int | None:
+    """The first open group after `after` in list order, else the first open one from the start."""
+    base = select(DupGroup.id).where(DupGroup.status == GroupStatus.OPEN)
+    if exclude is not None:
+        base = base.where(DupGroup.id != exclude)
+    order = (DupGroup.kind, DupGroup.id)
+    if after is not None:
+        later = base.where(or_(DupGroup.kind > after.kind, (DupGroup.kind == after.kind) & (DupGroup.id > after.id)))
+        gid = db.session.execute(later.order_by(*order).limit(1)).scalar()
+        if gid is not None:
+            return gid
+    return db.session.execute(base.order_by(*order).limit(1)).scalar()
+
+
+def review_group(group_id: int) -> dict[str, Any] | None:
+    """One group for the side-by-side view, with `next_open` (the group to go on to) and the open count."""
+    g = db.session.get(DupGroup, group_id, populate_existing=True)
+    if g is None:
+        db.session.commit()
+        return None
+    views = _views_of([g])
+    if not views:
+        db.session.commit()
+        return None
+    d = _with_decisions(views[0])
+    d["next_open"] = _next_open(g, exclude=g.id)
+    counts = review_counts()
+    d["open_groups"] = counts["exact"] + counts["similar"]
+    db.session.commit()
+    return d
+
+
+def first_open_group(kind: str | None = None) -> int | None:
+    _check_filters(kind, None)
+    q = select(DupGroup.id).where(DupGroup.status == GroupStatus.OPEN)
+    if kind:
+        q = q.where(DupGroup.kind == kind)
+    gid = db.session.execute(q.order_by(DupGroup.kind, DupGroup.id).limit(1)).scalar()
+    db.session.commit()
+    return gid
+
+
+def recommended_keeper(group_id: int) -> int:
+    """The file media.keeper recommends keeping in a stored group."""
+    g = db.session.get(DupGroup, group_id)
+    if g is None:
+        raise GroupNotFound(f"group {group_id} does not exist")
+    views = _views_of([g])
+    if not views:
+        raise GroupDecisionError(f"group {group_id} has no files left")
+    return views[0].recommendation.keeper
+
+
+@dataclass
+class BulkResult:
+    groups: int
+    kept: int
+    set_aside: int
+
+
+def accept_all_exact(timezone: str, *, expected: int | None = None) -> BulkResult:
+    """Resolve every OPEN exact group with its recommended keeper, in one transaction.
+
+    `expected` is the number of groups the person saw and confirmed: when the
+    library has changed since (an import finished, someone else decided), the
+    request is refused with ReviewConflict rather than deciding groups the
+    person never counted.
+    """
+    result = BulkResult(0, 0, 0)
     with write_transaction() as s:
-        group = s.get(DupGroup, group_id, populate_existing=True)
-        if group is None:
-            raise LookupError(f"group {group_id} does not exist")
-        members = {m.file_id: m for m in s.execute(select(DupMember).where(DupMember.group_id == group_id)).scalars()}
-        if not keep:
-            raise GroupDecisionError("keep at least one file: nothing is set aside without a keeper")
-        if not keep <= set(members):
-            raise GroupDecisionError(f"files {sorted(keep - set(members))} are not in group {group_id}")
-        rows = {r.id: r for r in s.execute(select(MediaFile).where(MediaFile.id.in_(list(members)))).scalars()}
-        tags = file_tags(members)
-        aside = [fid for fid in members if fid not in keep]
-        for fid, m in members.items():
-            m.decision = "keep" if fid in keep else "discard"
-        if aside:
-            others = [MemberMetadata(fid, frozenset(tags[fid]), tuple(rows[fid].candidates or ())) for fid in aside]
-            for fid in sorted(keep):
-                row = rows[fid]
-                result = carry_over(MemberMetadata(fid, frozenset(tags[fid]), tuple(row.candidates or ())), others)
-                for name in sorted(result.tags_added):
-                    tag = s.execute(select(Tag).where(Tag.name == name)).scalar_one()
-                    s.add(FileTag(file_id=fid, tag_id=tag.id, origin="carried"))
-                if result.candidates_added:
-                    row.candidates = list(row.candidates or []) + [dict(c) for c in result.candidates_added]
-                    if row.review_state != ReviewState.REVIEWED:
-                        d = choose_capture_time([Candidate.from_dict(c) for c in row.candidates], timezone)
-                        row.captured_at, row.utc_offset = d.captured_at, d.utc_offset
-                        row.precision = d.precision.value if d.precision else None
-                        row.time_source, row.confidence = d.source, d.confidence.value
-                        row.offset_assumed = d.offset_assumed
-                        carried = ", ".join(sorted({str(c["source"]) for c in result.candidates_added}))
-                        row.reasons = list(d.reasons) + [f"evidence carried over from a set-aside duplicate: {carried}"]
-        group.status, group.resolved_at, group.updated_at = GroupStatus.RESOLVED, utcnow(), utcnow()
-    return group
+        groups = list(s.execute(select(DupGroup).where(DupGroup.kind == GroupKind.EXACT,
+                                                       DupGroup.status == GroupStatus.OPEN)
+                                .order_by(DupGroup.id)).scalars())
+        if expected is not None and expected != len(groups):
+            raise ReviewConflict(f"there are now {len(groups)} open exact groups, not the {expected} you confirmed; "
+                                 "look again and confirm the new count")
+        for i in range(0, len(groups), 200):
+            chunk = groups[i:i + 200]
+            for v in _views_of(chunk):
+                g = next(x for x in chunk if x.id == v.group_id)
+                kept, aside = _decide(s, g, [v.recommendation.keeper], timezone=timezone)
+                result.groups += 1
+                result.kept += kept
+                result.set_aside += aside
+    log.info("accepted the recommendation for %d exact groups (%d files set aside)", result.groups, result.set_aside)
+    return result
+
+
+def set_aside_page(*, after: int = 0, limit: int = 100) -> dict[str, Any]:
+    """Files a person set aside (decision "discard" in some group), by file id, each with its group's keepers."""
+    limit = max(1, min(int(limit), 500))
+    ids = list(db.session.execute(select(DupMember.file_id).where(DupMember.decision == "discard",
+                                                                  DupMember.file_id > after)
+                                  .group_by(DupMember.file_id).order_by(DupMember.file_id).limit(limit + 1)).scalars())
+    more = len(ids) > limit
+    ids = ids[:limit]
+    items: list[dict[str, Any]] = []
+    if ids:
+        links = db.session.execute(select(DupMember.file_id, DupMember.group_id, DupGroup.kind)
+                                   .join(DupGroup, DupGroup.id == DupMember.group_id)
+                                   .where(DupMember.file_id.in_(ids), DupMember.decision == "discard")).all()
+        gids = {gid for _f, gid, _k in links}
+        keepers: dict[int, list[int]] = defaultdict(list)
+        for gid, fid in db.session.execute(select(DupMember.group_id, DupMember.file_id)
+                                           .where(DupMember.group_id.in_(gids), DupMember.decision == "keep")
+                                           .order_by(DupMember.file_id)):
+            keepers[gid].append(fid)
+        all_ids = set(ids) | {f for fs in keepers.values() for f in fs}
+        rows = {r.id: r for r in db.session.execute(
+            select(MediaFile.id, MediaFile.source_path, MediaFile.rel_path, MediaFile.size, MediaFile.width,
+                   MediaFile.height, MediaFile.file_type).where(MediaFile.id.in_(all_ids)))}
+        by_file: dict[int, list[tuple[int, str]]] = defaultdict(list)
+        for fid, gid, kind in links:
+            by_file[fid].append((gid, kind))
+
+        def brief(fid: int) -> dict[str, Any]:
+            r = rows[fid]
+            return {"file_id": fid, "path": r.source_path, "name": r.rel_path.replace("\\", "/").rsplit("/", 1)[-1],
+                    "bytes": r.size, "width": r.width, "height": r.height, "format": r.file_type}
+
+        for fid in ids:
+            groups = sorted(by_file[fid])
+            kept = sorted({k for gid, _kind in groups for k in keepers[gid]})
+            items.append({**brief(fid), "groups": [{"group_id": gid, "kind": kind} for gid, kind in groups],
+                          "kept_instead": [brief(k) for k in kept]})
+    db.session.commit()
+    return {"files": items, "next_after": ids[-1] if more and ids else None}
+
+
+@dataclass
+class RestoreResult:
+    restored: list[int]
+    not_set_aside: list[int]
+
+
+def restore(file_ids: Sequence[int]) -> RestoreResult:
+    """Bring set-aside files back: their decision becomes "keep" in every group, so they export again.
+
+    The groups stay decided (all their files now kept). Ids that are not set
+    aside are reported, not treated as an error for the others.
+    """
+    wanted = sorted(set(file_ids))
+    if not wanted:
+        raise GroupDecisionError("name at least one file to restore")
+    restored: set[int] = set()
+    with write_transaction() as s:
+        now = utcnow()
+        for i in range(0, len(wanted), 500):
+            chunk = wanted[i:i + 500]
+            rows = list(s.execute(select(DupMember).where(DupMember.file_id.in_(chunk),
+                                                          DupMember.decision == "discard")).scalars())
+            for m in rows:
+                m.decision = "keep"
+                restored.add(m.file_id)
+            gids = {m.group_id for m in rows}
+            if gids:
+                s.execute(update(DupGroup).where(DupGroup.id.in_(gids)).values(updated_at=now)
+                          .execution_options(synchronize_session=False))
+    log.info("restored %d set-aside files", len(restored))
+    return RestoreResult(sorted(restored), [f for f in wanted if f not in restored])
