@@ -178,3 +178,16 @@ def test_review_groups_by_keyboard_bulk_accept_and_restore(tmp_path, live_server
     page.click("#aside-restore-sel")
     expect(page.locator("#aside-rows")).to_contain_text("No file is set aside.")
     assert all(d == "keep" for g in _groups(app).values() for d in g["members"].values())
+
+    # A decided group opens with its decision shown and can be decided again.
+    page.click('#dup-tabs [data-tab="resolved"]')
+    page.click(f'.dup-card[data-group="{exact0}"]')
+    expect(page.locator(".dup-member .badge", has_text="Kept")).to_have_count(2)
+    expect(page.locator("#dup-group-sub")).to_contain_text("decided")
+    shot(page, "duplicates-decided")
+    second = page.locator(".dup-member").nth(1)
+    chosen = second.locator(".dup-name").inner_text()
+    second.get_by_role("button", name="Keep this one").click()
+    expect(page).to_have_url(re.compile(r"\?tab=resolved$"))
+    members = _groups(app)[exact0]["members"]
+    assert members[chosen] == "keep" and sorted(members.values()) == ["discard", "keep"]
