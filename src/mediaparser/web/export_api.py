@@ -1,10 +1,16 @@
 """The export and clean-up JSON API (services/exporter.py and services/cleanup.py do the work).
 
+GET  /api/imports                               finished imports that can be exported, with their latest export
 GET  /api/imports/<id>/export-plan?output=DIR   the dry run: what goes where, collisions, skips, warnings
+GET  /api/imports/<id>/exports                  that import's exports, newest first (the page finds its
+                                                running or last export again after a reload)
 POST /api/imports/<id>/export                   {"output": DIR?, "allow_unresolved": bool?} → the export job;
                                                 409 while duplicate groups are unresolved (unless allowed)
 GET  /api/exports/<id>                          an export's outcome: counts, output folder, year folders
+GET  /api/exports/<id>/files?folder=2019        the files that export put in one folder (from the manifest), paged
+                                                (&offset=N&limit=N)
 GET  /api/imports/<id>/cleanup?working_copies=1 exactly which originals a clean-up would delete, and why others stay
+                                                (the list paged with &offset=N&limit=N, at most 500 at a time)
 POST /api/imports/<id>/cleanup                  {"confirm": true, "working_copies": bool?} → delete them
 
 The output folder may be given by the page; like the settings page, the web
@@ -14,7 +20,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, request
 
-from ..services import cleanup, exporter
+from ..services import archive, cleanup, exporter
 from ..services.jobs import job_summary
 from ..services.layout import LayoutError
 
@@ -49,6 +55,43 @@ def _flag(value) -> bool:
     return value in (True, 1, "1", "true", "yes", "on")
 
 
+class _BadArgument(ValueError):
+    pass
+
+
+def _whole(name: str, default: int) -> int:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise _BadArgument(f"{name} must be a whole number") from None
+
+
+@bp.errorhandler(_BadArgument)
+def _bad_argument(exc: _BadArgument):
+    return _error(400, str(exc))
+
+
+@bp.get("/imports")
+def exportable_imports():
+    return jsonify({"imports": archive.exportable_imports(str(_settings().upload_dir))})
+
+
+@bp.get("/imports/<int:job_id>/exports")
+def exports_of(job_id: int):
+    return jsonify({"import_job_id": job_id, "exports": archive.exports_of(job_id)})
+
+
+@bp.get("/exports/<int:job_id>/files")
+def export_files(job_id: int):
+    folder = (request.args.get("folder") or "").strip("/")
+    if not folder:
+        return _error(400, "give the folder, e.g. ?folder=2019")
+    return jsonify(archive.folder_files(job_id, folder, offset=_whole("offset", 0), limit=_whole("limit", 100)))
+
+
 @bp.get("/imports/<int:job_id>/export-plan")
 def export_plan(job_id: int):
     plan = exporter.build_plan(_settings(), job_id, output=request.args.get("output") or None)
@@ -75,8 +118,14 @@ def export_result(job_id: int):
 
 @bp.get("/imports/<int:job_id>/cleanup")
 def cleanup_plan(job_id: int):
+    offset = max(0, _whole("offset", 0))
+    limit = max(1, min(_whole("limit", 500), 500))
     plan = cleanup.plan_cleanup(_settings(), job_id, working_copies=_flag(request.args.get("working_copies")))
-    return jsonify(plan.to_dict(limit=500))
+    out = plan.to_dict()
+    out["files"] = out["files"][offset:offset + limit]
+    out["offset"] = offset
+    out["next_offset"] = offset + limit if offset + limit < out["count"] else None
+    return jsonify(out)
 
 
 @bp.post("/imports/<int:job_id>/cleanup")

@@ -93,3 +93,24 @@ def export_page(job_id: int):
     if job is None:
         abort(404)
     return render_template("export.html", page="export", job=job_service.job_summary(job))
+
+
+@bp.get("/export/<int:job_id>/year/<path:folder>")
+def export_year(job_id: int, folder: str):
+    """One folder (a year, or unknown/) of an import's export: the files put there, from the manifest.
+
+    ?export=ID picks the export; by default the import's latest completed one.
+    """
+    from flask import request
+
+    from ..services import archive
+
+    job = job_service.get_job(job_id)
+    if job is None:
+        abort(404)
+    try:
+        export_id = int(request.args.get("export") or 0) or archive.latest_export_id(job_id, completed=True)
+    except ValueError:
+        abort(404)
+    return render_template("export_year.html", page="export", job=job_service.job_summary(job),
+                           folder=folder.strip("/"), export_id=export_id)

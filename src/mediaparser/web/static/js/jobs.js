@@ -1,11 +1,12 @@
 // The jobs list and one job's live progress panel (light polling: the page
 // can be reloaded or closed at any time, the job lives on the server).
+// STATE_WORDS, FINISHED and progressBar are shared with the export page (export.js).
 import { api, checkWorker, el, fmtDuration, fmtInt, fmtWhen, toast } from "./common.js";
 
-const STATE_WORDS = {
+export const STATE_WORDS = {
   PENDING: "waiting", RUNNING: "running", PAUSED: "paused", COMPLETED: "finished", FAILED: "failed", CANCELLED: "cancelled",
 };
-const FINISHED = new Set(["COMPLETED", "FAILED", "CANCELLED"]);
+export const FINISHED = new Set(["COMPLETED", "FAILED", "CANCELLED"]);
 
 function describeSource(job, uploadDir) {
   if (!job.path) return "";
@@ -13,7 +14,7 @@ function describeSource(job, uploadDir) {
   return job.path;
 }
 
-function progressBar(job, big = false) {
+export function progressBar(job, big = false) {
   const p = job.progress;
   const pct = p.total ? (100 * p.current) / p.total : 0;
   const bar = el("div");
@@ -107,6 +108,8 @@ if (panel) {
     $("btn-pause").hidden = !["RUNNING", "PENDING"].includes(job.status);
     $("btn-resume").hidden = !["PAUSED", "FAILED"].includes(job.status);
     $("btn-cancel").hidden = FINISHED.has(job.status);
+    // A finished import can be exported (the plan comes first; nothing is copied from here).
+    $("btn-export").hidden = !(job.type === "import" && job.status === "COMPLETED");
     $("job-explain").textContent = explain(job);
     $("job-message").hidden = !job.error_message;
     $("job-message").textContent = job.error_message || "";
