@@ -118,3 +118,22 @@ def test_the_export_pages_render(app, tmp_path):
     assert api.get("/export/999").status_code == 404
     # The finished import's job page offers the export.
     assert f'href="/export/{job_id}"' in api.get(f"/jobs/{job_id}").get_data(as_text=True)
+
+
+def test_a_typed_output_folder_must_be_a_full_path_the_server_can_write(app, tmp_path, monkeypatch):
+    src = tmp_path / "dump"
+    make_dump(src)
+    job_id, _ids = import_and_resolve(app, src)
+    api = Api(app)
+    monkeypatch.chdir(tmp_path)
+    r = api.get(f"/api/imports/{job_id}/export-plan?output=relative/archive")
+    assert r.status_code == 400 and r.get_json()["field"] == "output" and "full path" in r.get_json()["error"]
+    r = api.post(f"/api/imports/{job_id}/export", {"output": "relative/archive"})
+    assert r.status_code == 400 and "full path" in r.get_json()["error"]
+    a_file = tmp_path / "a-file"
+    a_file.write_text("x")
+    r = api.get(f"/api/imports/{job_id}/export-plan?output={a_file}")
+    assert r.status_code == 400 and "is a file" in r.get_json()["error"]
+    assert not (tmp_path / "relative").exists()
+    with app.app_context():
+        assert api.get("/api/imports").get_json()["imports"][0]["latest_export"] is None

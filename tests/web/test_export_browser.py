@@ -132,8 +132,13 @@ def test_plan_export_year_folder_and_clean_up_through_the_pages(tmp_path, worker
     default_out = os.path.realpath(tmp_path / "instance" / "archive")
     expect(page.locator("#x-output")).to_have_value(default_out)
     expect(page.locator("#plan-facts")).to_be_visible()
+    # A relative path is refused with the reason; Start stays off.
+    page.fill("#x-output", "relative/archive")
+    expect(page.locator("#plan-error")).to_contain_text("full path")
+    expect(page.locator("#x-start")).to_be_disabled()
     out = tmp_path / "my archive"
     page.fill("#x-output", str(out))
+    expect(page.locator("#plan-error")).to_be_hidden()
     expect(page.locator("#plan-for")).to_have_text(f"Planned for {out}")  # planned again for the new folder
     assert _fact(page, "total") == "12"
     assert _fact(page, "skipped") == "2"  # the set-aside copy and the broken file

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, request
 
-from ..services import archive, cleanup, exporter
+from ..services import archive, cleanup, exporter, settings_store
 from ..services.jobs import job_summary
 from ..services.layout import LayoutError
 
@@ -92,9 +92,22 @@ def export_files(job_id: int):
     return jsonify(archive.folder_files(job_id, folder, offset=_whole("offset", 0), limit=_whole("limit", 100)))
 
 
+def _check_output(output: str | None) -> str | None:
+    """A folder typed on the page must pass the settings page's own check (a full path MediaParser
+    can write in), so a relative path never lands next to the server's working directory."""
+    if output is None:
+        return None
+    chk = settings_store.check_output(output)
+    return None if chk["ok"] else chk["message"]
+
+
 @bp.get("/imports/<int:job_id>/export-plan")
 def export_plan(job_id: int):
-    plan = exporter.build_plan(_settings(), job_id, output=request.args.get("output") or None)
+    output = (request.args.get("output") or "").strip() or None
+    problem = _check_output(output)
+    if problem:
+        return _error(400, problem, field="output")
+    plan = exporter.build_plan(_settings(), job_id, output=output)
     return jsonify(plan.to_dict())
 
 
@@ -106,7 +119,11 @@ def start_export(job_id: int):
     output = body.get("output")
     if output is not None and not isinstance(output, str):
         return _error(400, "output must be a folder path")
-    job = exporter.start_export(_settings(), job_id, output=output or None,
+    output = (output or "").strip() or None
+    problem = _check_output(output)
+    if problem:
+        return _error(400, problem, field="output")
+    job = exporter.start_export(_settings(), job_id, output=output,
                                 allow_unresolved=_flag(body.get("allow_unresolved")))
     return jsonify(job_summary(job)), 202
 
