@@ -45,8 +45,8 @@ from ..media.timestamps import (MIN_YEAR, SOURCES, Candidate, DateParseError, Pa
                                 describe_delta, format_offset, parse_date_string, parse_offset, resolve_zone,
                                 source_info)
 from ..media.tags import normalize as normalize_tag
-from .tags import tags_of
 from ..models import FileStatus, FileTag, MediaFile, ReviewBatch, ReviewDecision, ReviewState, Tag, utcnow
+from .tags import tags_of
 
 PAGE_DEFAULT = 100
 PAGE_MAX = 200

@@ -3,8 +3,18 @@
 // with undo. Keyboard: ← → move, Enter confirms and goes to the next file that
 // needs a look, Esc closes.
 import { api, el, fmtBytes, fmtDuration, fmtInt, fmtLocal, fmtWhen, toast, CONFIDENCE_WORDS, CONFIDENCE_HELP } from "./common.js";
+import { TagField } from "./tagfield.js";
 
 const $ = (id) => document.getElementById(id);
+
+// Where a tag came from, in the words the chips show.
+const ORIGIN_WORDS = { folder: "folder", filename: "file name", user: "you", carried: "carried from a duplicate" };
+const ORIGIN_HELP = {
+  folder: "Taken from the name of a folder the file was in",
+  filename: "Taken from a {…} group in the file name",
+  user: "Added by a person",
+  carried: "Carried over from a duplicate that was set aside",
+};
 
 const PRECISION_WORDS = { second: "to the second", minute: "to the minute", day: "day only", month: "month only" };
 
@@ -36,6 +46,12 @@ export class Examiner {
     for (const id of ["shift-dir", "shift-h", "shift-m", "shift-s"]) $(id).addEventListener("input", () => this.describeShift());
     opts.interpreter($("shift-true"), $("shift-interp"), (r) => this.shiftFromTrueTime(r));
     $("shift-apply").addEventListener("click", () => this.applyShift());
+
+    this.tags = [];
+    this.tagField = new TagField($("exam-tag-field"), {
+      immediate: true, label: "Add a tag to this file", placeholder: "add a tag…",
+      onAdd: (names) => this.addTags(names), exclude: () => this.tags.map((t) => t.name),
+    });
   }
 
   get isOpen() { return this.dialog.open; }
@@ -48,13 +64,15 @@ export class Examiner {
   async load(id) {
     const seq = ++this.loadSeq;
     try {
-      const [file, nav] = await Promise.all([
+      const [file, nav, tags] = await Promise.all([
         api(`/api/files/${id}`),
         api(`/api/files/${id}/neighbours?${this.opts.filterArgs()}`),
+        api(`/api/files/${id}/tags`),
       ]);
       if (seq !== this.loadSeq) return;
       this.file = file;
       this.nav = nav;
+      this.tags = tags.tags;
       this.render();
       this.opts.onOpen(id);
       const active = document.activeElement;
@@ -128,6 +146,8 @@ export class Examiner {
       el("td", {}, c.local && !c.chosen ? el("button", { type: "button", class: "small", onclick: () => this.pick(c) }, "Use this") : null)));
     $("exam-cands").replaceChildren(...(rows.length ? rows : [el("tr", {}, el("td", { colspan: 3, class: "muted", text: "No date was found anywhere in or around this file." }))]));
 
+    this.renderTags();
+
     $("exam-date").value = "";
     $("exam-date-interp").textContent = "";
     $("exam-date-save").disabled = true;
@@ -155,6 +175,43 @@ export class Examiner {
       el("span", { class: "what" }, `${h.summary}`, el("br"), el("span", { class: "muted", text: `${fmtWhen(h.at)} · ${h.actor}${h.before.captured_at !== h.after.captured_at ? ` · was ${fmtLocal(h.before.captured_at, h.before.precision || "second")}` : ""}` })),
       !h.undone && h.action !== "undo" ? el("button", { type: "button", class: "small", onclick: () => this.undo(h.batch_id) }, "Undo") : null));
     $("exam-history").replaceChildren(...(hist.length ? hist : [el("li", { class: "muted", text: "No changes yet. The date shown is what the analysis found." })]));
+  }
+
+  renderTags() {
+    const chips = this.tags.map((t) => el("li", { class: `tag-chip big origin-${t.origin}`, "data-tag": t.name, title: ORIGIN_HELP[t.origin] || "" },
+      el("span", { class: "n", text: t.name }),
+      el("span", { class: "origin", text: ORIGIN_WORDS[t.origin] || t.origin }),
+      el("button", { type: "button", class: "x", "aria-label": `Remove the tag ${t.name}`, title: "Remove this tag", onclick: () => this.removeTag(t.name) }, "×")));
+    $("exam-tags").replaceChildren(...(chips.length ? chips : [el("li", { class: "muted", text: "No tags yet." })]));
+  }
+
+  async reloadTags() {
+    const id = this.file.id;
+    const { tags } = await api(`/api/files/${id}/tags`);
+    if (this.file && this.file.id === id) { this.tags = tags; this.renderTags(); }
+  }
+
+  async addTags(names) {
+    try {
+      const res = await api("/api/tags/add", { method: "POST", json: { ids: [this.file.id], tags: names } });
+      this.changed = true;
+      await this.reloadTags();
+      this.status(res.added ? `Added the tag${res.tags.length === 1 ? "" : "s"} ${res.tags.join(", ")}.` : `This file already had ${res.tags.join(", ")}.`);
+    } catch (e) {
+      this.status(e.message, { error: true });
+    }
+  }
+
+  async removeTag(name) {
+    try {
+      await api("/api/tags/remove", { method: "POST", json: { ids: [this.file.id], tags: [name] } });
+      this.changed = true;
+      await this.reloadTags();
+      this.status(`Removed the tag ${name}.`);
+      this.tagField.input.focus();
+    } catch (e) {
+      this.status(e.message, { error: true });
+    }
   }
 
   async renderScope() {

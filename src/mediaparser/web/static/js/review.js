@@ -3,6 +3,7 @@
 // lives in examine.js.
 import { api, el, fmtInt, fmtLocal, monthName, toast, CONFIDENCE_WORDS, CONFIDENCE_HELP } from "./common.js";
 import { Examiner } from "./examine.js";
+import { TagField } from "./tagfield.js";
 
 const PAGE = 120;
 const STRETCH = 1200; // tiles kept on the page before "show the next …"
@@ -226,7 +227,9 @@ function tile(item, pos) {
   el("button", { type: "button", class: "open small", tabindex: "-1", "data-open": item.id }, "Open"),
   el("div", { class: "meta" },
     el("span", { class: "time", text: item.captured_at ? fmtLocal(item.captured_at, item.precision === "second" ? "minute" : item.precision) : "No date" }),
-    el("div", { class: "row" }, badgeFor(item), el("span", { class: "name", text: item.name }))));
+    el("div", { class: "row" }, badgeFor(item), el("span", { class: "name", text: item.name })),
+    item.tags && item.tags.length ? el("div", { class: "tile-tags", title: `Tags: ${item.tags.join(", ")}` },
+      ...item.tags.map((t) => el("span", { class: "tt", text: t }))) : null));
   node.dataset.pos = pos;
   paintSelected(node, item.id);
   return node;
@@ -477,6 +480,69 @@ dlg.addEventListener("close", async () => {
     toast(e.message, { error: true });
   }
 });
+
+// ---- tags on the selection: add, and remove (bulk) ---------------------------
+const tagsDlg = $("tags-dialog");
+let tagTarget = null;
+const addField = new TagField($("tags-add-field"), {
+  label: "Tags to add", placeholder: "e.g. beach, family",
+  onChange: (names) => { $("tags-add").disabled = !names.length; },
+});
+$("tags-add-field").addEventListener("tagfield:submit", () => addTags());
+$("tags-add").addEventListener("click", () => addTags());
+$("act-tags").addEventListener("click", async () => {
+  tagTarget = target();
+  const n = selectedCount();
+  $("tags-title").textContent = `Tags of ${fmtInt(n)} selected file${n === 1 ? "" : "s"}`;
+  addField.clear();
+  $("tags-present").replaceChildren();
+  $("tags-present-note").textContent = "Looking…";
+  tagsDlg.showModal();
+  addField.input.focus();
+  await showPresentTags();
+});
+
+const plural = (n, word) => `${fmtInt(n)} ${word}${n === 1 ? "" : "s"}`;
+
+async function showPresentTags() {
+  try {
+    const res = await api("/api/tags/on-selection", { method: "POST", json: tagTarget });
+    $("tags-present-note").textContent = res.tags.length
+      ? `On the ${plural(res.files, "selected file")}. × takes a tag off every selected file that has it.`
+      : `None of the ${plural(res.files, "selected file")} has a tag.`;
+    $("tags-present").replaceChildren(...res.tags.map((t) => el("li", { class: "tag-chip big", "data-tag": t.name },
+      el("span", { class: "n", text: t.name }),
+      el("span", { class: "uses", title: `${plural(t.files, "selected file")} of ${fmtInt(res.files)} carry this tag`, text: `${fmtInt(t.files)} of ${fmtInt(res.files)}` }),
+      el("button", { type: "button", class: "x", "aria-label": `Remove ${t.name} from the selected files`, title: "Remove from the selected files", onclick: () => removeTag(t.name) }, "×"))));
+  } catch (e) {
+    $("tags-present-note").textContent = e.message;
+  }
+}
+
+async function addTags() {
+  const names = addField.values();
+  if (!names.length) return;
+  try {
+    const res = await api("/api/tags/add", { method: "POST", json: { ...tagTarget, tags: names } });
+    const some = res.added < res.files * res.tags.length ? " (some already had them)" : "";
+    toast(res.added ? `Added ${res.tags.join(", ")} to ${plural(res.files, "file")}${some}.`
+      : `All ${plural(res.files, "file")} already had ${res.tags.join(", ")}.`);
+    addField.clear();
+    await Promise.all([showPresentTags(), reload({ keep: true })]);
+  } catch (e) {
+    toast(e.message, { error: true });
+  }
+}
+
+async function removeTag(name) {
+  try {
+    const res = await api("/api/tags/remove", { method: "POST", json: { ...tagTarget, tags: [name] } });
+    toast(res.removed ? `Removed “${name}” from ${plural(res.removed, "file")}.` : `No selected file had “${name}”.`);
+    await Promise.all([showPresentTags(), reload({ keep: true })]);
+  } catch (e) {
+    toast(e.message, { error: true });
+  }
+}
 
 // ---- the examination view ------------------------------------------------
 const examiner = new Examiner({
