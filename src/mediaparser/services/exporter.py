@@ -19,13 +19,22 @@ An export takes the files of one import job to the archive folder:
   stored as `export_items` rows in the job's first checkpoint; each run
   processes the PENDING rows and commits outcomes in batches through
   `lifecycle.checkpoint`, so a killed worker redoes at most the batch in
-  flight. Per file: copy to a temporary name in the target folder, fsync,
-  verify the copy's SHA-256 against the analysed one, write the corrected
-  capture time and tags into the copy (media/embed.py: losslessly, or an XMP
-  sidecar), set its mtime to the capture time, then `os.replace` into place:
-  the archive never holds a partial file. A redone file finds its own earlier
-  copy at the destination (metadata writing is deterministic, so the hashes
-  match) and is not copied twice.
+  flight. Per file (`prepare_file`, on a small thread pool: hashing, reading
+  and writing release the GIL): read the source once and check its SHA-256
+  against the analysed one — so what is copied is what was analysed —, write
+  the corrected capture time and tags into those bytes in memory
+  (media/embed.py: losslessly, or an XMP sidecar for formats exiv2 does not
+  edit), hash the result, write it once to a temporary name in the target
+  folder with the capture time as mtime, and read it back to check the bytes
+  on disk are the bytes intended. (Files too large to hold in memory, and
+  formats that are not edited, are copied by the kernel and the copy is
+  hashed instead.) Then, per batch (`place_prepared` in `run_export`): one
+  syncfs makes the batch's temporary copies durable, each is `os.replace`d
+  into place, the folders are fsynced, and only then are the outcomes and
+  manifest rows committed — the archive never holds a partial file under a
+  final name, and the manifest never records a file whose data is not on
+  disk. A redone file finds its own earlier copy at the destination (metadata
+  writing is deterministic, so the hashes match) and is not copied twice.
 * **Manifest**: a `ManifestEntry` row per archived file (committed with the
   item's outcome) and a line in `OUTPUT/manifest.jsonl`, appended after the
   commit; at the start of every run lines missing from the file (a crash
@@ -38,19 +47,22 @@ removed; sources are only ever read. Resuming after freeing space continues.
 from __future__ import annotations
 
 import errno
+import hashlib
 import json
 import logging
 import os
 import shutil
 import time
 import uuid
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import distinct, func, select, update
+from sqlalchemy import bindparam, distinct, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -58,7 +70,7 @@ from sqlalchemy.orm import Session
 from ..config import Settings
 from ..db import db, write_transaction
 from ..jobs import lifecycle
-from ..media.embed import EmbedError, embeddable, sidecar_xmp, write_embedded
+from ..media.embed import EmbedError, embed_bytes, embeddable, sidecar_xmp, write_embedded
 from ..media.probe import sha256_file
 from ..media.tags import strip_tag_groups
 from ..models import (DupGroup, DupMember, ExportItem, ExportItemStatus, FileStatus, GroupStatus, Job,
@@ -76,6 +88,11 @@ SKIP_FAILED = "analysis failed"
 COMMIT_INTERVAL = 0.5  # seconds between checkpoints (and pause/cancel checks)
 COMMIT_ITEMS = 200
 PLAN_EXAMPLES = 5
+# Files up to this size are read into memory, edited there and written once;
+# larger ones are copied by the kernel and edited in place (a 12 MP JPEG is 2–8 MB).
+IN_MEMORY_MAX = 32 << 20
+SOURCE_CHANGED = "the source does not match the analysed file (was it changed after the import?)"
+COPY_MISMATCH = "the copy read back from the output disk differs from the bytes written to it"
 # Seconds of sleep per exported file, for tests that must interrupt an export
 # mid-way (the import's equivalent lives in jobs/pool.py).
 _DELAY_ENV = "MEDIAPARSER_DEBUG_FILE_DELAY"
@@ -388,16 +405,41 @@ def capture_timestamp(captured_at: datetime, utc_offset: int | None, zone: str) 
 
 
 def _write_verified(src: str, tmp: Path, expected_sha: str) -> str | None:
-    """Copy `src` to `tmp` and re-read the copy; returns a reason when it does not verify.
-
-    The copy is made by the kernel (shutil.copyfile: sendfile/copy_file_range);
-    it is fsynced once, after the metadata write, before it is renamed into place.
-    """
+    """Copy `src` to `tmp` by the kernel (copy_file_range/sendfile) and hash the copy; a reason when
+    it does not match the analysed content. For files that are not held in memory."""
     shutil.copyfile(src, tmp)
-    got = sha256_file(tmp)
-    if got != expected_sha:
-        return "the copy does not match the analysed file (was the source changed after the import?)"
+    if sha256_file(tmp) != expected_sha:
+        return SOURCE_CHANGED
     return None
+
+
+def _read_verified(src: str, expected_sha: str) -> bytes | None:
+    """The source's bytes, read once, when their SHA-256 is the analysed one; else None."""
+    with open(src, "rb") as fh:
+        data = fh.read()
+    return data if hashlib.sha256(data).hexdigest() == expected_sha else None
+
+
+def _write_once(tmp: Path, data: bytes, mtime: float) -> None:
+    """Create `tmp` (never an existing file) holding `data`, modified at `mtime`. Not synced here:
+    run_export syncs a whole batch before any of it is renamed into place."""
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        os.utime(fd, (mtime, mtime))
+    finally:
+        os.close(fd)
+
+
+def _matches_on_disk(tmp: Path, data: bytes) -> bool:
+    """Read the written copy back: exactly `data`, nothing missing, nothing more.
+
+    Comparing bytes with the buffer that was hashed is the hash check without a
+    second hash: the copy's SHA-256 is then the buffer's."""
+    with open(tmp, "rb") as fh:
+        return fh.read(len(data) + 1) == data
 
 
 def _same_content(dest: Path, dest_rel: str, final_sha: str, source_sha: str, output: str,
@@ -416,12 +458,41 @@ def _same_content(dest: Path, dest_rel: str, final_sha: str, source_sha: str, ou
     return have if known is not None else None
 
 
+@dataclass(frozen=True)
+class _Item:
+    """What prepare_file needs of an ExportItem (worker threads never see ORM objects)."""
+
+    id: int
+    destination: str | None
+
+
+@dataclass(frozen=True)
+class _Source:
+    """What the export needs of a MediaFile, read in the job's thread."""
+
+    id: int
+    source_path: str
+    sha256: str | None
+    extension: str | None
+    size: int | None
+    mtime: float | None
+    captured_at: datetime | None
+    utc_offset: int | None
+    offset_assumed: bool | None
+    time_source: str | None
+
+    @classmethod
+    def of(cls, row: MediaFile) -> "_Source":
+        return cls(row.id, row.source_path, row.sha256, row.extension, row.size, row.mtime, row.captured_at,
+                   row.utc_offset, row.offset_assumed, row.time_source)
+
+
 @dataclass
 class _Prepared:
     """A verified copy with its metadata written, under its temporary name, waiting to be placed."""
 
     item_id: int
-    row: MediaFile
+    row: MediaFile | _Source
     tags: list[str]
     tmp: Path
     dest_rel: str
@@ -438,54 +509,91 @@ def _fail_or_disk_full(exc: OSError, folder: Path, item_id: int, file_id: int) -
     return _Outcome(item_id, file_id, ExportItemStatus.FAILED, reason=f"could not write the copy: {exc.strerror or exc}")
 
 
-def prepare_file(item: ExportItem, row: MediaFile, tags: list[str], *, output: str, job_id: int,
-                 zone: str) -> _Outcome | _Prepared:
-    """Copy, verify, write metadata and set the mtime under a temporary name. Raises DiskFull."""
+def prepare_file(item: ExportItem | _Item, row: MediaFile | _Source, tags: list[str], *, output: str,
+                 job_id: int, zone: str) -> _Outcome | _Prepared:
+    """Read and verify the source, write the metadata, write the copy under a temporary name and
+    verify it (module docstring). Touches neither the database nor the session: run_export calls it
+    from worker threads with plain snapshots (_Item, _Source). Raises DiskFull."""
     dest_rel = item.destination or ""
     folder = (Path(output) / dest_rel).parent
     ext = (row.extension or os.path.splitext(dest_rel)[1]).lower().lstrip(".")
     # The random part keeps a frozen worker that wakes up after a takeover
     # from writing into the new owner's temporary file.
     tmp = folder / f"{TEMP_PREFIX}{job_id}-{item.id}-{uuid.uuid4().hex[:8]}.{ext or 'bin'}"
+    offset = None if row.offset_assumed else row.utc_offset  # never write a guessed offset
+    mtime = capture_timestamp(row.captured_at, row.utc_offset, zone) if row.captured_at is not None \
+        else (row.mtime or time.time())
     try:
         folder.mkdir(parents=True, exist_ok=True)
         try:
-            bad = _write_verified(row.source_path, tmp, row.sha256 or "")
+            if embeddable(ext) and (row.size or 0) <= IN_MEMORY_MAX:
+                return _prepare_in_memory(item.id, row, tags, tmp, dest_rel, ext, offset, mtime)
+            return _prepare_on_disk(item.id, row, tags, tmp, dest_rel, ext, offset, mtime)
         except FileNotFoundError:
             if not os.path.exists(row.source_path):
                 _remove(tmp)
                 return _Outcome(item.id, row.id, ExportItemStatus.FAILED, reason="the source file is gone")
             raise
         except PermissionError:
-            _remove(tmp)
-            return _Outcome(item.id, row.id, ExportItemStatus.FAILED, reason="the source file cannot be read")
-        if bad:
-            _remove(tmp)
-            return _Outcome(item.id, row.id, ExportItemStatus.FAILED, reason=bad)
-        note = None
-        sidecar: bytes | None = None
-        offset = None if row.offset_assumed else row.utc_offset  # never write a guessed offset
-        if embeddable(ext):
-            try:
-                write_embedded(str(tmp), ext, row.captured_at, offset, tags)
-            except EmbedError as e:
-                # exiv2 reports a full disk as a plain write error: ask the file system.
-                st = os.statvfs(folder)
-                if st.f_bavail * st.f_frsize < (row.size or 0) + (1 << 16):
-                    raise _disk_full(folder) from None
-                note = f"{e}; the verified copy was kept without the corrected metadata"
-                if sha256_file(tmp) != row.sha256:  # a half-written rewrite: start from the verified bytes again
-                    _write_verified(row.source_path, tmp, row.sha256 or "")
-        elif row.captured_at is not None or tags:
-            sidecar = sidecar_xmp(row.captured_at, offset, tags)
-        final_sha = sha256_file(tmp)
-        ts = capture_timestamp(row.captured_at, row.utc_offset, zone) if row.captured_at is not None \
-            else (row.mtime or time.time())
-        os.utime(tmp, (ts, ts))
-        return _Prepared(item.id, row, tags, tmp, dest_rel, final_sha, sidecar, note)
+            if not os.access(row.source_path, os.R_OK):
+                _remove(tmp)
+                return _Outcome(item.id, row.id, ExportItemStatus.FAILED, reason="the source file cannot be read")
+            raise
     except OSError as e:
         _remove(tmp)
         return _fail_or_disk_full(e, folder, item.id, row.id)
+
+
+def _prepare_in_memory(item_id: int, row: MediaFile | _Source, tags: list[str], tmp: Path, dest_rel: str,
+                       ext: str, offset: int | None, mtime: float) -> _Outcome | _Prepared:
+    """The usual path: the source is read once and the copy written once."""
+    data = _read_verified(row.source_path, row.sha256 or "")
+    if data is None:
+        return _Outcome(item_id, row.id, ExportItemStatus.FAILED, reason=SOURCE_CHANGED)
+    note = None
+    try:
+        data = embed_bytes(data, ext, row.captured_at, offset, tags)
+    except EmbedError as e:  # the verified bytes are written as they are
+        note = f"{e}; the verified copy was kept without the corrected metadata"
+    final_sha = hashlib.sha256(data).hexdigest()
+    _write_once(tmp, data, mtime)
+    if not _matches_on_disk(tmp, data):
+        _remove(tmp)
+        return _Outcome(item_id, row.id, ExportItemStatus.FAILED, reason=COPY_MISMATCH)
+    return _Prepared(item_id, row, tags, tmp, dest_rel, final_sha, None, note)
+
+
+def _prepare_on_disk(item_id: int, row: MediaFile | _Source, tags: list[str], tmp: Path, dest_rel: str,
+                     ext: str, offset: int | None, mtime: float) -> _Outcome | _Prepared:
+    """Formats that are not edited (the copy is the source, sidecar beside it), and files too large
+    for memory: a kernel copy, hashed; an embeddable one is then edited in place and hashed again."""
+    bad = _write_verified(row.source_path, tmp, row.sha256 or "")
+    if bad:
+        _remove(tmp)
+        return _Outcome(item_id, row.id, ExportItemStatus.FAILED, reason=bad)
+    note = None
+    sidecar: bytes | None = None
+    final_sha = row.sha256 or ""
+    if embeddable(ext):
+        try:
+            write_embedded(str(tmp), ext, row.captured_at, offset, tags)
+        except EmbedError as e:
+            # exiv2 reports a full disk as a plain write error: ask the file system.
+            st = os.statvfs(tmp.parent)
+            if st.f_bavail * st.f_frsize < (row.size or 0) + (1 << 16):
+                raise _disk_full(tmp.parent) from None
+            note = f"{e}; the verified copy was kept without the corrected metadata"
+            if sha256_file(tmp) != row.sha256:  # a half-written rewrite: start from the verified bytes again
+                _remove(tmp)
+                bad = _write_verified(row.source_path, tmp, row.sha256 or "")
+                if bad:
+                    _remove(tmp)
+                    return _Outcome(item_id, row.id, ExportItemStatus.FAILED, reason=bad)
+        final_sha = sha256_file(tmp)
+    elif row.captured_at is not None or tags:
+        sidecar = sidecar_xmp(row.captured_at, offset, tags)
+    os.utime(tmp, (mtime, mtime))
+    return _Prepared(item_id, row, tags, tmp, dest_rel, final_sha, sidecar, note)
 
 
 def place_file(p: _Prepared, *, output: str, job_id: int, placed: dict[str, tuple[str, str]]) -> _Outcome:
@@ -588,7 +696,7 @@ def _place_sidecar(dest: Path, data: bytes, job_id: int, item_id: int) -> None:
         raise
 
 
-def _manifest(row: MediaFile, dest_rel: str, final_sha: str, tags: list[str], output: str, job_id: int,
+def _manifest(row: MediaFile | _Source, dest_rel: str, final_sha: str, tags: list[str], output: str, job_id: int,
               action: str) -> dict[str, Any]:
     return {
         "file_id": row.id, "export_job": job_id, "source": row.source_path, "output": output,
@@ -672,6 +780,11 @@ def _remove_stale_temps(job_id: int, output: str) -> int:
 
 # ---------------------------------------------------------------- the run --
 
+def _export_threads() -> int:
+    """Threads preparing files: hashing and file I/O release the GIL, so one per core helps (2–4)."""
+    return max(2, min(4, os.cpu_count() or 1))
+
+
 def run_export(lease: lifecycle.Lease, settings: Settings, stop_requested: Callable[[], bool]) -> str:
     """Body of an export job holding `lease`. Returns the status it left the job in."""
     job = db.session.get(Job, lease.job_id, populate_existing=True)
@@ -733,19 +846,24 @@ def run_export(lease: lifecycle.Lease, settings: Settings, stop_requested: Calla
         now = utcnow()
 
         def apply(s: Session) -> None:
-            for o in batch:
-                s.execute(update(ExportItem).where(ExportItem.id == o.item_id).values(
-                    status=o.status, destination=o.destination, final_sha256=o.final_sha256, reason=o.reason,
-                    processed_at=now).execution_options(synchronize_session=False))
-                if o.manifest is not None:
-                    m = o.manifest
-                    s.add(ManifestEntry(
-                        file_id=m["file_id"], export_job_id=m["export_job"], source_path=m["source"],
-                        output_root=m["output"], destination=m["destination"], sha256=m["sha256"],
-                        final_sha256=m["final_sha256"],
-                        captured_at=datetime.fromisoformat(m["captured_at"]) if m["captured_at"] else None,
-                        utc_offset=m["utc_offset"], time_source=m["time_source"], tags=m["tags"],
-                        verified=True, exported_at=now))
+            # Two executemany statements per batch rather than a statement per file.
+            if batch:
+                t = ExportItem.__table__
+                s.execute(update(t).where(t.c.id == bindparam("item_id"))
+                          .values(status=bindparam("status"), destination=bindparam("destination"),
+                                  final_sha256=bindparam("final_sha256"), reason=bindparam("reason"),
+                                  processed_at=now),
+                          [{"item_id": o.item_id, "status": o.status, "destination": o.destination,
+                            "final_sha256": o.final_sha256, "reason": o.reason} for o in batch])
+            entries = [{
+                "file_id": m["file_id"], "export_job_id": m["export_job"], "source_path": m["source"],
+                "output_root": m["output"], "destination": m["destination"], "sha256": m["sha256"],
+                "final_sha256": m["final_sha256"],
+                "captured_at": datetime.fromisoformat(m["captured_at"]) if m["captured_at"] else None,
+                "utc_offset": m["utc_offset"], "time_source": m["time_source"], "tags": m["tags"],
+                "verified": True, "exported_at": now} for m in (o.manifest for o in batch) if m is not None]
+            if entries:
+                s.execute(insert(ManifestEntry.__table__), entries)
 
         # The renames of this batch are made durable before the database says they happened.
         for folder in dirty:
@@ -757,6 +875,32 @@ def run_export(lease: lifecycle.Lease, settings: Settings, stop_requested: Calla
         _append_lines(output, [o.manifest for o in batch if o.manifest is not None])
         return status
 
+    # Files are prepared on a few threads, in order, at most `window` ahead of the one being
+    # collected; placing, the database and the manifest stay in this thread.
+    threads = _export_threads()
+    window = 2 * threads
+    inflight: deque[tuple[Future, str]] = deque()
+
+    def collect() -> None:
+        """The outcome of the oldest file in flight (raises what preparing it raised: DiskFull)."""
+        fut, _source = inflight.popleft()
+        got = fut.result()
+        (prepared if isinstance(got, _Prepared) else pending).append(got)
+
+    def discard_inflight() -> None:
+        """Stopping: files still in flight stay PENDING for the next run; their copies are removed."""
+        while inflight:
+            fut, _source = inflight.popleft()
+            if fut.cancel():
+                continue
+            try:
+                got = fut.result()
+            except BaseException:  # noqa: BLE001 — the first error is the one being reported
+                continue
+            if isinstance(got, _Prepared):
+                _remove(got.tmp)
+
+    pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix=f"export-{job.id}")
     try:
         while stop is None:
             items = db.session.execute(
@@ -769,33 +913,54 @@ def run_export(lease: lifecycle.Lease, settings: Settings, stop_requested: Calla
             rows = {r.id: r for r in db.session.execute(
                 select(MediaFile).where(MediaFile.id.in_([i.file_id for i in items]))).scalars()}
             tags = tags_of(rows)  # commits: no read transaction stays open while copying
-            for item in items:
+            work = [(_Item(i.id, i.destination), _Source.of(rows[i.file_id])) for i in items]
+            for item, row in work:
                 last_id = item.id
-                row = rows[item.file_id]
                 if delay:
                     time.sleep(delay)
+                inflight.append((pool.submit(prepare_file, item, row, [t["name"] for t in tags[row.id]],
+                                             output=output, job_id=job.id, zone=settings.timezone),
+                                 row.source_path))
+                while len(inflight) >= window or (inflight and inflight[0][0].done()):
+                    source = inflight[0][1]
+                    try:
+                        collect()
+                    except DiskFull as e:
+                        discard_inflight()
+                        commit(source)  # what was prepared before is placed and recorded
+                        lifecycle.finish(lease, JobStatus.FAILED, message=str(e.args[-1] if e.args else e))
+                        return JobStatus.FAILED
+                    if len(pending) + len(prepared) >= COMMIT_ITEMS or \
+                            time.monotonic() - last_commit >= COMMIT_INTERVAL:
+                        status = commit(source)
+                        if status in (JobStatus.PAUSED, JobStatus.CANCELLED):
+                            stop = status
+                        elif stop_requested():
+                            stop = "shutdown"
+                        if stop is not None:
+                            break
+                if stop is not None:
+                    break
+        if stop is None:
+            while inflight:
+                source = inflight[0][1]
                 try:
-                    got = prepare_file(item, row, [t["name"] for t in tags[row.id]], output=output,
-                                       job_id=job.id, zone=settings.timezone)
+                    collect()
                 except DiskFull as e:
-                    commit(row.source_path)  # what was prepared before is placed and recorded
+                    discard_inflight()
+                    commit(source)
                     lifecycle.finish(lease, JobStatus.FAILED, message=str(e.args[-1] if e.args else e))
                     return JobStatus.FAILED
-                (prepared if isinstance(got, _Prepared) else pending).append(got)
-                if len(pending) + len(prepared) >= COMMIT_ITEMS or time.monotonic() - last_commit >= COMMIT_INTERVAL:
-                    status = commit(row.source_path)
-                    if status in (JobStatus.PAUSED, JobStatus.CANCELLED):
-                        stop = status
-                    elif stop_requested():
-                        stop = "shutdown"
-                    if stop is not None:
-                        break
+        discard_inflight()
         commit(None)
     except OSError as e:
         if not _is_disk_full(e):
             raise
         lifecycle.finish(lease, JobStatus.FAILED, message=str(_disk_full(Path(output), e)))
         return JobStatus.FAILED
+    finally:
+        discard_inflight()
+        pool.shutdown(wait=True, cancel_futures=True)
     if stop is None:
         lifecycle.finish(lease, JobStatus.COMPLETED)
         return JobStatus.COMPLETED
