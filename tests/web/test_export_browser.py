@@ -3,7 +3,7 @@ run), the refusal while duplicate groups are open, the running export (pause, re
 resume), the done screen, a year folder, and the clean-up of the originals.
 
 Screenshots: export-index, export-plan, export-running, export-done, export-year,
-export-cleanup, export-cleanup-done (test-artifacts/screenshots/).
+export-cleanup, export-cleanup-done, export-cancelled (test-artifacts/screenshots/).
 """
 from __future__ import annotations
 
@@ -267,3 +267,48 @@ def test_plan_export_year_folder_and_clean_up_through_the_pages(tmp_path, worker
     assert len([a for a in archived if a != "manifest.jsonl"]) == 9 and "manifest.jsonl" in archived
     expect(page.locator("#c-delete")).to_be_hidden()  # nothing left that may be deleted
     expect(page.locator('#cleanup-kept [data-kept="already gone"]')).to_contain_text("10")
+
+
+def test_cancel_an_export_from_its_page_then_plan_again(tmp_path, workers, live_server, page):
+    from ..conftest import make_images
+
+    make_images(tmp_path / "src", 20)
+    env = instance_env(tmp_path)
+    app = build_app(env)
+    job_id, _ids = import_and_resolve(app, tmp_path / "src")
+    workers(env, tmp_path / "worker.log", extra_env={"MEDIAPARSER_DEBUG_FILE_DELAY": "0.4"})
+    server = live_server(app)
+    wait_until(lambda: _worker_alive(app), 30, "the worker to report in")
+    out = tmp_path / "archive"
+
+    page.goto(f"{server.url}/export/{job_id}")
+    expect(page.locator("#x-output")).not_to_have_value("")  # the default folder is in
+    page.fill("#x-output", str(out))
+    expect(page.locator("#plan-for")).to_have_text(f"Planned for {out}")
+    assert _fact(page, "to_copy") == "20" and _fact(page, "unknown") == "20"  # no dates: unknown/, original names
+    # Dates still to review are a warning, not a reason to refuse.
+    expect(page.locator('[data-warning="needs_review"]')).to_contain_text("20 files still need review")
+    expect(page.locator("#no-warnings")).to_be_hidden()
+    expect(page.locator("#x-start")).to_be_enabled()
+    page.click("#x-start")
+    expect(page.locator("#export-state")).to_have_class(re.compile(r"\bRUNNING\b"), timeout=30_000)
+    page.once("dialog", lambda d: d.accept())
+    page.click("#r-cancel")
+    expect(page.locator("#export-state")).to_have_class(re.compile(r"\bCANCELLED\b"))
+    expect(page.locator("#run-explain")).to_contain_text("Cancelled")
+    # The plan is offered again, for the same folder: what was copied is now already present.
+    expect(page.locator("#plan-section")).to_be_visible()
+    expect(page.locator("#plan-facts")).to_be_visible()
+    shot(page, "export-cancelled")
+    wait_until(lambda: _export_jobs(app)[0].lease_owner is None, 10, "the worker to let go of the export")
+    copied = len([p for p in (out / "unknown").iterdir()])
+    assert 0 < copied < 20
+    page.reload()
+    expect(page.locator("#run-section")).to_be_hidden()
+    expect(page.locator("#x-output")).to_have_value(str(out))
+    expect(page.locator("#plan-facts")).to_be_visible()
+    assert _fact(page, "already_present") == str(copied) and _fact(page, "to_copy") == str(20 - copied)
+    page.click("#x-start")
+    expect(page.locator("#done-section")).to_be_visible(timeout=60_000)
+    assert page.inner_text("#d-copied") == str(20 - copied) and page.inner_text("#d-present") == str(copied)
+    assert len([p for p in (out / "unknown").iterdir()]) == 20

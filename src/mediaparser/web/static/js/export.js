@@ -66,6 +66,7 @@ if (box && $("plan-section")) {
   let exportId = null;
   let planGen = 0;
   let lastPlan = null;
+  let requested = null; // the output folder of the last plan asked for
   let pollTimer = null;
   let lastStatus = null;
   let cleanupGen = 0;
@@ -89,12 +90,16 @@ if (box && $("plan-section")) {
     show("start-section", true);
     show("done-section", false);
     show("cleanup-section", false);
-    loadPlan();
+    loadPlan(true);
   }
 
-  async function loadPlan() {
-    const gen = ++planGen;
+  /** Plan for the folder in the field; unless forced, only when it differs from the last one asked for
+   * (a "change" on leaving the field must not re-plan — and disable Start — under a click on Start). */
+  async function loadPlan(force = false) {
     const output = $("x-output").value.trim();
+    if (!force && output === requested) return;
+    requested = output;
+    const gen = ++planGen;
     $("plan-error").hidden = true;
     $("plan-body").classList.add("stale");
     $("x-start").disabled = true;
@@ -103,7 +108,11 @@ if (box && $("plan-section")) {
       const plan = await api(`/api/imports/${importId}/export-plan${q}`);
       if (gen !== planGen) return;
       lastPlan = plan;
-      if (!output) $("x-output").value = plan.output;
+      // The default folder fills the field only if the person has not typed meanwhile.
+      if (!output && !$("x-output").value.trim()) {
+        $("x-output").value = plan.output;
+        requested = plan.output;
+      }
       renderPlan(plan);
     } catch (e) {
       if (gen !== planGen) return;
@@ -202,9 +211,9 @@ if (box && $("plan-section")) {
   }
 
   let replanTimer = null;
-  $("x-output").addEventListener("input", () => { clearTimeout(replanTimer); replanTimer = setTimeout(loadPlan, 600); });
+  $("x-output").addEventListener("input", () => { clearTimeout(replanTimer); replanTimer = setTimeout(() => loadPlan(), 600); });
   $("x-output").addEventListener("change", () => { clearTimeout(replanTimer); loadPlan(); });
-  $("x-replan").addEventListener("click", () => { clearTimeout(replanTimer); loadPlan(); });
+  $("x-replan").addEventListener("click", () => { clearTimeout(replanTimer); loadPlan(true); });
   $("x-override").addEventListener("change", () => renderStart(lastPlan));
 
   $("x-start").addEventListener("click", async () => {
@@ -241,14 +250,17 @@ if (box && $("plan-section")) {
     show("run-section", true);
     show("done-section", false);
     show("cleanup-section", false);
-    show("plan-section", job.status === "CANCELLED");
-    show("start-section", job.status === "CANCELLED");
+    show("plan-section", false);
+    show("start-section", false);
     renderRun(job);
     poll();
   }
 
+  const RUN_TITLES = { PAUSED: "Export paused", FAILED: "Export stopped", CANCELLED: "Export cancelled" };
+
   function renderRun(job) {
     setState(job.status);
+    $("run-title").textContent = `${RUN_TITLES[job.status] || "Exporting"} (export ${job.id})`;
     $("run-output").textContent = job.output || (lastPlan && lastPlan.output) || "";
     $("run-progress").replaceWith(Object.assign(progressBar(job, true), { id: "run-progress" }));
     const p = job.progress;
@@ -265,6 +277,15 @@ if (box && $("plan-section")) {
     $("run-explain").textContent = explain(job);
     $("run-message").hidden = !job.error_message;
     $("run-message").textContent = job.error_message || "";
+    if (job.status === "CANCELLED" && $("plan-section").hidden) {
+      // A cancelled export can be planned again (what it copied now counts as already present).
+      show("plan-section", true);
+      show("start-section", true);
+      loadPlan(true);
+      // The worker records the batch it had in hand when it notices the cancel (within about a
+      // second): plan once more after that, so those files show as already present.
+      setTimeout(() => loadPlan(true), 2500);
+    }
   }
 
   async function poll() {
@@ -279,11 +300,6 @@ if (box && $("plan-section")) {
       }
       renderRun(job);
       if (lastStatus !== job.status) checkWorker();
-      if (job.status === "CANCELLED" && lastStatus && lastStatus !== "CANCELLED") {
-        show("plan-section", true);
-        show("start-section", true);
-        loadPlan();
-      }
       lastStatus = job.status;
       if (!FINISHED.has(job.status)) pollTimer = setTimeout(poll, 1000);
       else if (job.status === "FAILED") pollTimer = setTimeout(poll, 5000);
