@@ -2,6 +2,8 @@
 the files of one archive folder from the manifest, and the paged clean-up listing."""
 from __future__ import annotations
 
+import re
+
 from mediaparser.db import db
 from mediaparser.jobs import tasks
 from mediaparser.models import JobStatus
@@ -116,8 +118,11 @@ def test_the_export_pages_render(app, tmp_path):
     html = api.get(f"/export/{job_id}/year/2019").get_data(as_text=True)
     assert f'data-export-id="{export_id}"' in html and 'data-folder="2019"' in html
     assert api.get("/export/999").status_code == 404
-    # The finished import's job page offers the export.
+    # The finished import's job page offers the export; an export job's page says what it is.
     assert f'href="/export/{job_id}"' in api.get(f"/jobs/{job_id}").get_data(as_text=True)
+    html = api.get(f"/jobs/{export_id}").get_data(as_text=True)
+    assert f"<h1>Export {export_id}</h1>" in html and "Review these files" not in html
+    assert re.search(r'id="btn-export"[^>]*\shidden', html)
 
 
 def test_a_typed_output_folder_must_be_a_full_path_the_server_can_write(app, tmp_path, monkeypatch):
