@@ -142,3 +142,19 @@ def test_a_typed_output_folder_must_be_a_full_path_the_server_can_write(app, tmp
     assert not (tmp_path / "relative").exists()
     with app.app_context():
         assert api.get("/api/imports").get_json()["imports"][0]["latest_export"] is None
+
+
+def test_an_import_of_uploaded_files_is_described_as_such(app, tmp_path):
+    from ..conftest import make_images
+
+    upload = app.extensions["mediaparser"].upload_dir / "u1"
+    make_images(upload, 2)
+    job_id, _ids = import_and_resolve(app, upload)
+    src = tmp_path / "dump"
+    make_dump(src)
+    other_id, _ids = import_and_resolve(app, src)
+    api = Api(app)
+    flags = {i["id"]: i["uploaded"] for i in api.get("/api/imports").get_json()["imports"]}
+    assert flags == {job_id: True, other_id: False}
+    assert api.get(f"/api/imports/{job_id}/exports").get_json()["uploaded"] is True
+    assert api.get(f"/api/imports/{other_id}/exports").get_json()["uploaded"] is False

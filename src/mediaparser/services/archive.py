@@ -65,7 +65,6 @@ def exportable_imports(upload_dir: str | None = None, limit: int = 200) -> list[
 
     `uploaded` says whether the import's folder lies in `upload_dir` (files sent from a browser).
     """
-    up = os.path.realpath(upload_dir) if upload_dir else None
     imports = db.session.execute(select(Job).where(Job.job_type == JobType.IMPORT, Job.status == JobStatus.COMPLETED)
                                  .order_by(Job.id.desc()).limit(limit)).scalars().all()
     ids = [j.id for j in imports]
@@ -84,7 +83,7 @@ def exportable_imports(upload_dir: str | None = None, limit: int = 200) -> list[
         mine = exports.get(j.id, [])
         out.append({
             "id": j.id, "path": j.source_path, "completed_at": _utc(j.completed_at),
-            "uploaded": bool(up and j.source_path and _inside(os.path.realpath(j.source_path), up)),
+            "uploaded": is_upload(j.source_path, upload_dir),
             **counts.get(j.id, {"files": 0, "analysed": 0, "failed": 0}),
             "exports": len(mine),
             "latest_export": _brief(mine[0]) if mine else None,
@@ -107,6 +106,11 @@ def exports_of(import_job_id: int) -> list[dict[str, Any]]:
         out.append(s)
     db.session.commit()
     return out
+
+
+def is_upload(path: str | None, upload_dir: str | None) -> bool:
+    """Whether an import's folder lies in the upload folder (files sent from a browser)."""
+    return bool(upload_dir and path and _inside(os.path.realpath(path), os.path.realpath(upload_dir)))
 
 
 def latest_export_id(import_job_id: int, *, completed: bool = False) -> int | None:

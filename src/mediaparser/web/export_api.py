@@ -21,6 +21,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify, request
 
 from ..services import archive, cleanup, exporter, settings_store
+from ..services import jobs as job_service
 from ..services.jobs import job_summary
 from ..services.layout import LayoutError
 
@@ -81,7 +82,10 @@ def exportable_imports():
 
 @bp.get("/imports/<int:job_id>/exports")
 def exports_of(job_id: int):
-    return jsonify({"import_job_id": job_id, "exports": archive.exports_of(job_id)})
+    exports = archive.exports_of(job_id)
+    imp = job_service.get_job(job_id)
+    return jsonify({"import_job_id": job_id, "exports": exports,
+                    "uploaded": archive.is_upload(imp.source_path, str(_settings().upload_dir))})
 
 
 @bp.get("/exports/<int:job_id>/files")

@@ -456,7 +456,9 @@ if (box && $("plan-section")) {
   (async () => {
     let exports = [];
     try {
-      exports = (await api(`/api/imports/${importId}/exports`)).exports;
+      const data = await api(`/api/imports/${importId}/exports`);
+      exports = data.exports;
+      if (data.uploaded) $("export-source").textContent = "Files uploaded from a computer";
     } catch (e) {
       toast(e.message, { error: true });
     }
