@@ -341,6 +341,7 @@ if (box && $("plan-section")) {
     show("done-section", true);
     $("done-title").textContent = `Export ${res.job_id} finished`;
     $("done-output").textContent = res.output;
+    if (!$("x-output").value.trim()) $("x-output").value = res.output; // "Plan another export" starts from here
     $("d-copied").textContent = fmtInt(res.copied);
     $("d-present").textContent = fmtInt(res.already_present);
     $("d-skipped").textContent = fmtInt(res.skipped);
