@@ -181,7 +181,7 @@ async function showGroup(gid) {
   $("dup-group-title").textContent = `${n} ${g.kind === "exact" ? "identical copies" : "similar pictures"}`;
   const sub = [g.kind === "exact" ? "Exact copies: the same file, byte for byte"
     : `Similar: ${CONF_WORDS[g.confidence_label] || "alike"}`];
-  sub.push(g.status === "resolved" ? "decided — you can change the decision" : `${fmtInt(g.open_groups)} groups still open`);
+  sub.push(g.status === "resolved" ? "decided — you can change the decision" : `${fmtInt(g.open_groups)} ${g.open_groups === 1 ? "group" : "groups"} still open`);
   $("dup-group-sub").textContent = sub.join(" · ");
   $("dup-skip").disabled = !g.next_open;
 
