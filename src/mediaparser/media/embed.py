@@ -29,8 +29,10 @@ in-memory edit of a 12 MP JPEG holds it for well under a millisecond).
 from __future__ import annotations
 
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Iterator
 from xml.sax.saxutils import escape
 
 import exiv2
@@ -75,31 +77,42 @@ def write_embedded(path: str, extension: str, captured_at: datetime | None, utc_
         raise EmbedError(f"could not write metadata into the copy: {e.args[-1] if e.args else e}") from None
 
 
-def embed_bytes(data: bytes, extension: str, captured_at: datetime | None, utc_offset: int | None,
+def embed_bytes(data: bytes | memoryview, extension: str, captured_at: datetime | None, utc_offset: int | None,
                 tags: list[str]) -> bytes:
     """The file `data` with capture time and tags written into it, losslessly; `data` is not changed.
 
     The same edit as `write_embedded`, on a memory copy: the result is byte for
     byte what `write_embedded` leaves in a file that held `data`.
     """
+    with embedded(data, extension, captured_at, utc_offset, tags) as view:
+        return bytes(view)
+
+
+@contextmanager
+def embedded(data: bytes | memoryview, extension: str, captured_at: datetime | None, utc_offset: int | None,
+             tags: list[str]) -> Iterator[memoryview]:
+    """`embed_bytes` without copying the result: a read-only view of exiv2's memory, valid inside
+    the `with` (the export hashes and writes it from there). `data` must stay unchanged meanwhile."""
     try:
         with _EXIV2:
             image = exiv2.ImageFactory.open(data)
             _edit(image, extension, captured_at, utc_offset, tags)
             image.writeMetadata()
             io = image.io()
-            view = io.data()
-            try:
-                out = bytes(view)
-            finally:
-                view.release()
-                del view
-            del io, image
+            io.open()
+            view = io.mmap()
     except exiv2.Exiv2Error as e:
         raise EmbedError(f"could not write metadata into the copy: {e.args[-1] if e.args else e}") from None
-    if not out:
-        raise EmbedError("could not write metadata into the copy: exiv2 returned no data")
-    return out
+    try:
+        if not len(view):
+            raise EmbedError("could not write metadata into the copy: exiv2 returned no data")
+        yield view
+    finally:
+        with _EXIV2:
+            view.release()
+            io.munmap()
+            io.close()
+            del io, image
 
 
 def _edit(image, extension: str, captured_at: datetime | None, utc_offset: int | None, tags: list[str]) -> None:

@@ -52,6 +52,7 @@ import json
 import logging
 import os
 import shutil
+import threading
 import time
 import uuid
 from collections import deque
@@ -70,7 +71,7 @@ from sqlalchemy.orm import Session
 from ..config import Settings
 from ..db import db, write_transaction
 from ..jobs import lifecycle
-from ..media.embed import EmbedError, embed_bytes, embeddable, sidecar_xmp, write_embedded
+from ..media.embed import EmbedError, embeddable, embedded, sidecar_xmp, write_embedded
 from ..media.probe import sha256_file
 from ..media.tags import strip_tag_groups
 from ..models import (DupGroup, DupMember, ExportItem, ExportItemStatus, FileStatus, GroupStatus, Job,
@@ -91,6 +92,8 @@ PLAN_EXAMPLES = 5
 # Files up to this size are read into memory, edited there and written once;
 # larger ones are copied by the kernel and edited in place (a 12 MP JPEG is 2–8 MB).
 IN_MEMORY_MAX = 32 << 20
+PREPARE_AHEAD = 32  # files in flight per preparing thread (see run_export)
+EARLY_WRITEBACK = True
 SOURCE_CHANGED = "the source does not match the analysed file (was it changed after the import?)"
 COPY_MISMATCH = "the copy read back from the output disk differs from the bytes written to it"
 # Seconds of sleep per exported file, for tests that must interrupt an export
@@ -413,14 +416,44 @@ def _write_verified(src: str, tmp: Path, expected_sha: str) -> str | None:
     return None
 
 
-def _read_verified(src: str, expected_sha: str) -> bytes | None:
-    """The source's bytes, read once, when their SHA-256 is the analysed one; else None."""
-    with open(src, "rb") as fh:
-        data = fh.read()
+_BUFFERS = threading.local()  # per preparing thread: reused, so no fresh pages per file
+
+
+def _buffer(slot: str, size: int) -> bytearray:
+    buf = getattr(_BUFFERS, slot, None)
+    if buf is None or len(buf) < size:
+        buf = bytearray(max(size, 1 << 20))
+        setattr(_BUFFERS, slot, buf)
+    return buf
+
+
+def _read_into(fh, buf: bytearray) -> int:
+    """Fill `buf` from `fh` (until the end of the file or of `buf`); the byte count."""
+    view = memoryview(buf)
+    n = 0
+    while n < len(buf):
+        got = fh.readinto(view[n:])
+        if not got:
+            break
+        n += got
+    return n
+
+
+def _read_verified(src: str, expected_sha: str) -> memoryview | None:
+    """The source's bytes, read once, when their SHA-256 is the analysed one; else None.
+
+    The bytes live in this thread's reused buffer: valid until its next call."""
+    with open(src, "rb", buffering=0) as fh:
+        size = os.fstat(fh.fileno()).st_size
+        buf = _buffer("source", size + 1)
+        n = _read_into(fh, buf)
+    if n > size:  # it grew while being read: not the analysed file
+        return None
+    data = memoryview(buf)[:n]
     return data if hashlib.sha256(data).hexdigest() == expected_sha else None
 
 
-def _write_once(tmp: Path, data: bytes, mtime: float) -> None:
+def _write_once(tmp: Path, data: bytes | memoryview, mtime: float) -> None:
     """Create `tmp` (never an existing file) holding `data`, modified at `mtime`. Not synced here:
     run_export syncs a whole batch before any of it is renamed into place."""
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
@@ -433,13 +466,18 @@ def _write_once(tmp: Path, data: bytes, mtime: float) -> None:
         os.close(fd)
 
 
-def _matches_on_disk(tmp: Path, data: bytes) -> bool:
+def _matches_on_disk(tmp: Path, data: bytes | memoryview) -> bool:
     """Read the written copy back: exactly `data`, nothing missing, nothing more.
 
     Comparing bytes with the buffer that was hashed is the hash check without a
     second hash: the copy's SHA-256 is then the buffer's."""
-    with open(tmp, "rb") as fh:
-        return fh.read(len(data) + 1) == data
+    buf = _buffer("check", len(data) + 1)
+    with open(tmp, "rb", buffering=0) as fh:
+        n = _read_into(fh, buf)
+        if EARLY_WRITEBACK:
+            # Start writing the copy to disk now, so the batch's syncfs has little left to wait for.
+            os.posix_fadvise(fh.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
+    return n == len(data) and buf.startswith(data)
 
 
 def _same_content(dest: Path, dest_rel: str, final_sha: str, source_sha: str, output: str,
@@ -550,11 +588,17 @@ def _prepare_in_memory(item_id: int, row: MediaFile | _Source, tags: list[str], 
     data = _read_verified(row.source_path, row.sha256 or "")
     if data is None:
         return _Outcome(item_id, row.id, ExportItemStatus.FAILED, reason=SOURCE_CHANGED)
-    note = None
     try:
-        data = embed_bytes(data, ext, row.captured_at, offset, tags)
+        with embedded(data, ext, row.captured_at, offset, tags) as edited:
+            return _write_checked(item_id, row, tags, tmp, dest_rel, edited, mtime, None)
     except EmbedError as e:  # the verified bytes are written as they are
         note = f"{e}; the verified copy was kept without the corrected metadata"
+    return _write_checked(item_id, row, tags, tmp, dest_rel, data, mtime, note)
+
+
+def _write_checked(item_id: int, row: MediaFile | _Source, tags: list[str], tmp: Path, dest_rel: str,
+                   data: bytes | memoryview, mtime: float, note: str | None) -> _Outcome | _Prepared:
+    """Hash `data`, write it to `tmp` and check the copy on disk is exactly `data`."""
     final_sha = hashlib.sha256(data).hexdigest()
     _write_once(tmp, data, mtime)
     if not _matches_on_disk(tmp, data):
@@ -878,7 +922,9 @@ def run_export(lease: lifecycle.Lease, settings: Settings, stop_requested: Calla
     # Files are prepared on a few threads, in order, at most `window` ahead of the one being
     # collected; placing, the database and the manifest stay in this thread.
     threads = _export_threads()
-    window = 2 * threads
+    # A finished future holds only a name and a hash (the bytes are freed once written), so the
+    # window can cover a batch sync: the threads keep preparing while this thread waits in syncfs.
+    window = PREPARE_AHEAD * threads
     inflight: deque[tuple[Future, str]] = deque()
 
     def collect() -> None:
