@@ -78,7 +78,13 @@ def test_from_a_messy_folder_to_a_verified_archive_in_the_browser(tmp_path, work
     assert sorted(groups) == ["exact", "similar"], "one exact and one similar group were found"
     before_uploaded = {p: hashlib.sha256(Path(s).read_bytes()).hexdigest() for p, s in uploaded.items()}
 
-    # 2. Resolve both groups on the duplicates page with the keyboard: exact copies first, then the similar pair.
+    # 2. The grid marks the copies; the mark opens their group. Resolve both groups on the duplicates page
+    #    with the keyboard: exact copies first, then the similar pair.
+    page.goto(server.url + "/review")
+    expect(page.locator(".tile a.dup")).to_have_count(4)
+    page.locator(".tile", has_text="IMG_0102.JPG").locator("a.dup").click()
+    page.wait_for_url(re.compile(rf".*/duplicates\?group={groups['similar'].id}$"))
+    expect(page.locator("#dup-group-title")).to_contain_text("similar")
     page.goto(server.url + "/duplicates")
     expect(page.locator('[data-count="exact"]')).to_have_text("1")
     expect(page.locator('[data-count="similar"]')).to_have_text("1")
@@ -92,7 +98,10 @@ def test_from_a_messy_folder_to_a_verified_archive_in_the_browser(tmp_path, work
     recommended = page.locator(".dup-member", has_text="Recommended")
     expect(recommended).to_have_count(1)
     expect(recommended).to_contain_text("IMG_0102.JPG")  # the full-size original, not the shrunk copy
-    expect(page.locator(".dup-member", has_text="IMG-20230715-WA0003.jpg")).to_contain_text("240 × 320")
+    shrunk = page.locator(".dup-member", has_text="IMG-20230715-WA0003.jpg")
+    expect(shrunk).to_contain_text("240 × 320")
+    expect(shrunk).to_contain_text("15 Jul 2023")  # the day from the messenger name; no invented midnight
+    expect(shrunk).not_to_contain_text("00:00")
     shot(page, "e2e-similar-group")
     page.keyboard.press("Enter")
     expect(page.locator('[data-count="exact"]')).to_have_text("0")

@@ -564,7 +564,7 @@ def _with_decisions(view: GroupView) -> dict[str, Any]:
                                         .where(DupMember.group_id == view.group_id)).all())
     tags = file_tags(m["file_id"] for m in d["members"])
     rows = {r.id: r for r in db.session.execute(
-        select(MediaFile.id, MediaFile.rel_path, MediaFile.time_source, MediaFile.kind)
+        select(MediaFile.id, MediaFile.rel_path, MediaFile.time_source, MediaFile.kind, MediaFile.precision)
         .where(MediaFile.id.in_([m["file_id"] for m in d["members"]])))}
     for m in d["members"]:
         r = rows.get(m["file_id"])
@@ -573,6 +573,7 @@ def _with_decisions(view: GroupView) -> dict[str, Any]:
         m["name"] = m["path"].replace("\\", "/").rsplit("/", 1)[-1]
         m["time_source"] = r.time_source if r else None
         m["media_kind"] = r.kind if r else None
+        m["precision"] = r.precision if r else None  # "day": the time of day is unknown, not midnight
     d["differences"] = differences(d["members"])
     return d
 

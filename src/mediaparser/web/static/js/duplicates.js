@@ -214,7 +214,7 @@ function memberCard(g, m, i) {
   const res = m.width && m.height ? `${m.width} × ${m.height}` + (m.megapixels ? ` (${m.megapixels} MP)` : "") : null;
   const fmt = (m.format || "?").toUpperCase() + (m.bit_depth ? ` · ${m.bit_depth}-bit` : "");
   const taken = m.capture_time
-    ? fmtLocal(m.capture_time) + (m.has_capture_time ? "" : " (file date only)")
+    ? fmtLocal(m.capture_time, m.precision || "second") + (m.has_capture_time ? "" : " (file date only)")
     : "No date";
   const tick = el("input", { type: "checkbox", class: "dup-tick", "aria-label": `Tick copy ${i + 1}` });
   tick.checked = state.ticked.has(m.file_id);

@@ -125,6 +125,8 @@ export class Examiner {
     if (f.utc_offset) badges.push(el("span", { class: "muted", text: `UTC${f.utc_offset}${f.offset_assumed ? " (assumed from the default time zone)" : ""}` }));
     else if (f.captured_at) badges.push(el("span", { class: "muted", text: "time zone unknown" }));
     if (f.precision && f.precision !== "second") badges.push(el("span", { class: "muted", text: PRECISION_WORDS[f.precision] }));
+    const group = f.group_id || f.similar_group_id;
+    if (group) badges.push(el("a", { class: "exam-dup", href: `/duplicates?group=${group}`, text: "⧉ Has copies: compare them" }));
     $("exam-badges").replaceChildren(...badges);
     const reasons = [];
     if (f.time_source_label) reasons.push(el("li", {}, el("strong", { text: `From: ${f.time_source_label}` })));

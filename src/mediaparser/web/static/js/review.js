@@ -222,7 +222,10 @@ function tile(item, pos) {
     title: `${item.folder ? item.folder + "/" : ""}${item.name}`,
   },
   el("div", { class: "thumb" }, thumb, item.kind === "video" ? el("span", { class: "play", text: "▶ video" }) : null,
-    item.group_id || item.similar_group_id ? el("span", { class: "dup", title: "In a group of duplicates or similar pictures", text: "⧉ duplicates" }) : null),
+    item.group_id || item.similar_group_id
+      ? el("a", { class: "dup", href: `/duplicates?group=${item.group_id || item.similar_group_id}`, tabindex: "-1",
+        title: "In a group of duplicates or similar pictures: open the group to compare and choose", text: "⧉ duplicates" })
+      : null),
   el("span", { class: "check", "aria-hidden": "true", text: "✓" }),
   el("button", { type: "button", class: "open small", tabindex: "-1", "data-open": item.id }, "Open"),
   el("div", { class: "meta" },
@@ -344,6 +347,7 @@ function onTileClick(e, node) {
 }
 
 grid.addEventListener("click", (e) => {
+  if (e.target.closest("a.dup")) { e.stopPropagation(); return; }  // the link opens the group; no selection
   const open = e.target.closest("[data-open]");
   if (open) { e.stopPropagation(); examiner.open(+open.dataset.open); return; }
   const node = e.target.closest(".tile");
