@@ -93,7 +93,7 @@ PLAN_EXAMPLES = 5
 # larger ones are copied by the kernel and edited in place (a 12 MP JPEG is 2–8 MB).
 IN_MEMORY_MAX = 32 << 20
 PREPARE_AHEAD = 32  # files in flight per preparing thread (see run_export)
-EARLY_WRITEBACK = True
+EARLY_WRITEBACK = True  # hint the kernel to write each verified copy out at once (posix_fadvise)
 SOURCE_CHANGED = "the source does not match the analysed file (was it changed after the import?)"
 COPY_MISMATCH = "the copy read back from the output disk differs from the bytes written to it"
 # Seconds of sleep per exported file, for tests that must interrupt an export
@@ -439,12 +439,14 @@ def _read_into(fh, buf: bytearray) -> int:
     return n
 
 
-def _read_verified(src: str, expected_sha: str) -> memoryview | None:
+def _read_verified(src: str, expected_sha: str, expected_size: int) -> memoryview | None:
     """The source's bytes, read once, when their SHA-256 is the analysed one; else None.
 
     The bytes live in this thread's reused buffer: valid until its next call."""
     with open(src, "rb", buffering=0) as fh:
         size = os.fstat(fh.fileno()).st_size
+        if size != expected_size:  # not the analysed file (and never more than we meant to hold)
+            return None
         buf = _buffer("source", size + 1)
         n = _read_into(fh, buf)
     if n > size:  # it grew while being read: not the analysed file
@@ -476,7 +478,10 @@ def _matches_on_disk(tmp: Path, data: bytes | memoryview) -> bool:
         n = _read_into(fh, buf)
         if EARLY_WRITEBACK:
             # Start writing the copy to disk now, so the batch's syncfs has little left to wait for.
-            os.posix_fadvise(fh.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
+            try:
+                os.posix_fadvise(fh.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
+            except OSError:  # only a hint; some file systems do not take it
+                pass
     return n == len(data) and buf.startswith(data)
 
 
@@ -564,7 +569,7 @@ def prepare_file(item: ExportItem | _Item, row: MediaFile | _Source, tags: list[
     try:
         folder.mkdir(parents=True, exist_ok=True)
         try:
-            if embeddable(ext) and (row.size or 0) <= IN_MEMORY_MAX:
+            if embeddable(ext) and row.size is not None and row.size <= IN_MEMORY_MAX:
                 return _prepare_in_memory(item.id, row, tags, tmp, dest_rel, ext, offset, mtime)
             return _prepare_on_disk(item.id, row, tags, tmp, dest_rel, ext, offset, mtime)
         except FileNotFoundError:
@@ -584,8 +589,8 @@ def prepare_file(item: ExportItem | _Item, row: MediaFile | _Source, tags: list[
 
 def _prepare_in_memory(item_id: int, row: MediaFile | _Source, tags: list[str], tmp: Path, dest_rel: str,
                        ext: str, offset: int | None, mtime: float) -> _Outcome | _Prepared:
-    """The usual path: the source is read once and the copy written once."""
-    data = _read_verified(row.source_path, row.sha256 or "")
+    """The usual path: the source is read once and the copy written once. `row.size` is set."""
+    data = _read_verified(row.source_path, row.sha256 or "", row.size)
     if data is None:
         return _Outcome(item_id, row.id, ExportItemStatus.FAILED, reason=SOURCE_CHANGED)
     try:
@@ -714,16 +719,6 @@ def _libc_syncfs():
         except (OSError, AttributeError):
             _SYNCFS.append(None)
     return _SYNCFS[0]
-
-
-def export_file(item: ExportItem, row: MediaFile, tags: list[str], *, output: str, job_id: int,
-                zone: str, placed: dict[str, tuple[str, str]] | None = None) -> _Outcome:
-    """Copy one file into the archive (see the module docstring). Raises DiskFull."""
-    p = prepare_file(item, row, tags, output=output, job_id=job_id, zone=zone)
-    if isinstance(p, _Outcome):
-        return p
-    _sync([p.tmp])
-    return place_file(p, output=output, job_id=job_id, placed=placed if placed is not None else {})
 
 
 def _place_sidecar(dest: Path, data: bytes, job_id: int, item_id: int) -> None:
