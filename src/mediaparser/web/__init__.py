@@ -108,6 +108,10 @@ def _error_pages(app: Flask) -> None:
     for code in messages:
         app.register_error_handler(code, handler)
 
+    from .args import BadArgument
+
+    app.register_error_handler(BadArgument, lambda exc: (jsonify({"error": str(exc)}), 400))
+
 
 def _instance_secret(settings: Settings) -> str:
     """A random session key kept in the instance folder, made on first start."""

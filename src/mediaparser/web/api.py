@@ -15,22 +15,13 @@ from flask import Blueprint, current_app, jsonify, request
 from ..jobs.lifecycle import InvalidTransition
 from ..services import jobs as job_service
 from ..services.importer import ImportRefused, PathNotAllowed
+from .args import whole_number
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
 
 def _error(status: int, message: str):
     return jsonify({"error": message}), status
-
-
-def _int_arg(name: str, default: int | None) -> int | None:
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        return None
 
 
 @bp.errorhandler(404)
@@ -60,10 +51,8 @@ def create_job():
 
 @bp.get("/jobs")
 def list_jobs():
-    limit = _int_arg("limit", 50)
-    before = _int_arg("before", None)
-    if limit is None or ("before" in request.args and before is None):
-        return _error(400, "before and limit must be whole numbers")
+    limit = whole_number("limit", 50)
+    before = whole_number("before")
     jobs = job_service.list_jobs(before=before, limit=limit)
     items = [job_service.job_summary(j) for j in jobs]
     next_before = items[-1]["id"] if len(items) == min(max(limit, 1), job_service.PAGE_MAX) else None
@@ -82,8 +71,8 @@ def get_job(job_id: int):
 def job_errors(job_id: int):
     if job_service.get_job(job_id) is None:
         return _error(404, f"job {job_id} does not exist")
-    after = _int_arg("after", 0)
-    limit = _int_arg("limit", 50)
+    after = whole_number("after", 0)
+    limit = whole_number("limit", 50)
     if after is None or limit is None:
         return _error(400, "after and limit must be whole numbers")
     items = job_service.failed_files(job_id, after=after, limit=limit)

@@ -25,6 +25,7 @@ from flask import Blueprint, current_app, jsonify, request
 
 from ..services import duplicates
 from ..services.duplicates import GroupDecisionError, GroupNotFound, ReviewConflict
+from .args import whole_number
 
 bp = Blueprint("duplicates_api", __name__, url_prefix="/api/duplicates")
 
@@ -52,16 +53,6 @@ def _zone() -> str:
     return current_app.extensions["mediaparser"].timezone
 
 
-def _int_arg(name: str, default: int) -> int:
-    raw = request.args.get(name)
-    if raw in (None, ""):
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise GroupDecisionError(f"{name} must be a whole number") from None
-
-
 def _body() -> dict[str, Any]:
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
@@ -81,7 +72,7 @@ def groups():
     return jsonify(duplicates.review_page(kind=request.args.get("kind") or None,
                                           status=None if status == "any" else status,
                                           after=request.args.get("after") or None,
-                                          limit=_int_arg("limit", 50)))
+                                          limit=whole_number("limit", 50)))
 
 
 @bp.get("/counts")
@@ -134,7 +125,7 @@ def accept_exact():
 
 @bp.get("/set-aside")
 def set_aside():
-    return jsonify(duplicates.set_aside_page(after=_int_arg("after", 0), limit=_int_arg("limit", 100)))
+    return jsonify(duplicates.set_aside_page(after=whole_number("after", 0), limit=whole_number("limit", 100)))
 
 
 @bp.post("/restore")

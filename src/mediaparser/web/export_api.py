@@ -24,6 +24,7 @@ from ..services import archive, cleanup, exporter, settings_store
 from ..services import jobs as job_service
 from ..services.jobs import job_summary
 from ..services.layout import LayoutError
+from .args import whole_number
 
 bp = Blueprint("export_api", __name__, url_prefix="/api")
 
@@ -56,25 +57,6 @@ def _flag(value) -> bool:
     return value in (True, 1, "1", "true", "yes", "on")
 
 
-class _BadArgument(ValueError):
-    pass
-
-
-def _whole(name: str, default: int) -> int:
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise _BadArgument(f"{name} must be a whole number") from None
-
-
-@bp.errorhandler(_BadArgument)
-def _bad_argument(exc: _BadArgument):
-    return _error(400, str(exc))
-
-
 @bp.get("/imports")
 def exportable_imports():
     return jsonify({"imports": archive.exportable_imports(str(_settings().upload_dir))})
@@ -93,7 +75,7 @@ def export_files(job_id: int):
     folder = (request.args.get("folder") or "").strip("/")
     if not folder:
         return _error(400, "give the folder, e.g. ?folder=2019")
-    return jsonify(archive.folder_files(job_id, folder, offset=_whole("offset", 0), limit=_whole("limit", 100)))
+    return jsonify(archive.folder_files(job_id, folder, offset=whole_number("offset", 0), limit=whole_number("limit", 100)))
 
 
 def _check_output(output: str | None) -> str | None:
@@ -139,8 +121,8 @@ def export_result(job_id: int):
 
 @bp.get("/imports/<int:job_id>/cleanup")
 def cleanup_plan(job_id: int):
-    offset = max(0, _whole("offset", 0))
-    limit = max(1, min(_whole("limit", 500), 500))
+    offset = max(0, whole_number("offset", 0))
+    limit = max(1, min(whole_number("limit", 500), 500))
     plan = cleanup.plan_cleanup(_settings(), job_id, working_copies=_flag(request.args.get("working_copies")))
     out = plan.to_dict()
     out["files"] = out["files"][offset:offset + limit]

@@ -20,6 +20,7 @@ from flask import Blueprint, current_app, g, jsonify, request
 
 from ..services import review
 from ..services.review import ReviewError
+from .args import whole_number
 
 bp = Blueprint("review_api", __name__, url_prefix="/api")
 
@@ -37,16 +38,6 @@ def _zone() -> str:
     return current_app.extensions["mediaparser"].timezone
 
 
-def _limit() -> int | None:
-    raw = request.args.get("limit")
-    if raw in (None, ""):
-        return None
-    try:
-        return int(raw)
-    except ValueError:
-        raise ReviewError("limit must be a whole number") from None
-
-
 def _actor() -> review.Actor:
     return review.Actor(g.get("actor", "local user"), request.remote_addr)
 
@@ -55,7 +46,7 @@ def _actor() -> review.Actor:
 def files():
     flt = review.Filter.from_args(request.args)
     order = review.Order.from_args(request.args)
-    return jsonify(review.page(flt, order, request.args.get("cursor") or None, _limit()))
+    return jsonify(review.page(flt, order, request.args.get("cursor") or None, whole_number("limit")))
 
 
 @bp.get("/files/summary")
@@ -103,7 +94,7 @@ def review_batches():
         before_id = int(before) if before else None
     except ValueError:
         return _error(400, "before must be a whole number")
-    limit = _limit() or 50
+    limit = whole_number("limit") or 50
     items = review.batches(before=before_id, limit=limit)
     return jsonify({"batches": items, "next_before": items[-1]["id"] if len(items) == min(limit, review.PAGE_MAX) else None})
 

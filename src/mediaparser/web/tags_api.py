@@ -21,6 +21,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request
 
 from ..services import tags
+from .args import whole_number
 from ..services.review import ReviewError, Target
 
 bp = Blueprint("tags_api", __name__, url_prefix="/api")
@@ -54,21 +55,12 @@ def _names(body: dict) -> list[str]:
 
 @bp.get("/tags")
 def autocomplete():
-    try:
-        limit = int(request.args.get("limit") or 20)
-    except ValueError:
-        raise tags.TagError("limit must be a whole number") from None
-    return jsonify({"tags": tags.autocomplete(request.args.get("q", ""), limit)})
+    return jsonify({"tags": tags.autocomplete(request.args.get("q", ""), whole_number("limit", 20))})
 
 
 @bp.get("/tags/list")
 def listing():
-    try:
-        limit = int(request.args.get("limit") or 200)
-        offset = int(request.args.get("offset") or 0)
-    except ValueError:
-        raise tags.TagError("limit and offset must be whole numbers") from None
-    return jsonify(tags.listing(request.args.get("q", ""), limit, offset))
+    return jsonify(tags.listing(request.args.get("q", ""), whole_number("limit", 200), whole_number("offset", 0)))
 
 
 @bp.post("/tags/on-selection")

@@ -6,7 +6,7 @@
 // file only shows it and asks. Jobs live on the server, so a reload finds the
 // running or last export again.
 import { api, checkWorker, el, fmtBytes, fmtDuration, fmtInt, fmtLocal, fmtWhen, toast } from "./common.js";
-import { FINISHED, STATE_WORDS, progressBar } from "./jobs.js";
+import { FINISHED, STATE_WORDS, progressBar, wireControls } from "./jobs.js";
 
 const $ = (id) => document.getElementById(id);
 const plural = (n, one, many = `${one}s`) => `${fmtInt(n)} ${n === 1 ? one : many}`;
@@ -308,21 +308,9 @@ if (box && $("plan-section")) {
     }
   }
 
-  async function control(action) {
-    try {
-      const job = await api(`/api/jobs/${exportId}/${action}`, { method: "POST", json: {} });
-      renderRun(job);
-      lastStatus = job.status;
-      poll();
-    } catch (e) {
-      toast(e.message, { error: true });
-    }
-  }
-  $("r-pause").addEventListener("click", () => control("pause"));
-  $("r-resume").addEventListener("click", () => control("resume"));
-  $("r-cancel").addEventListener("click", () => {
-    if (confirm("Cancel this export? Files already copied stay in the archive; the rest are not copied.")) control("cancel");
-  });
+  wireControls(() => exportId, (job) => { renderRun(job); lastStatus = job.status; poll(); },
+    { pause: "r-pause", resume: "r-resume", cancel: "r-cancel",
+      cancelQuestion: "Cancel this export? Files already copied stay in the archive; the rest are not copied." });
 
   // (d) the done screen ------------------------------------------------------
   async function showDone() {

@@ -1,12 +1,26 @@
 // The jobs list and one job's live progress panel (light polling: the page
 // can be reloaded or closed at any time, the job lives on the server).
-// STATE_WORDS, FINISHED and progressBar are shared with the export page (export.js).
+// STATE_WORDS, FINISHED, progressBar and wireControls are shared with the export page (export.js).
 import { api, checkWorker, el, fmtDuration, fmtInt, fmtWhen, toast } from "./common.js";
 
 export const STATE_WORDS = {
   PENDING: "waiting", RUNNING: "running", PAUSED: "paused", COMPLETED: "finished", FAILED: "failed", CANCELLED: "cancelled",
 };
 export const FINISHED = new Set(["COMPLETED", "FAILED", "CANCELLED"]);
+
+/** Pause, Resume and Cancel buttons (element ids) for the job `jobId()`; `after(job)` shows the answer. */
+export function wireControls(jobId, after, { pause, resume, cancel, cancelQuestion }) {
+  async function control(action) {
+    try {
+      after(await api(`/api/jobs/${jobId()}/${action}`, { method: "POST", json: {} }));
+    } catch (e) {
+      toast(e.message, { error: true });
+    }
+  }
+  document.getElementById(pause).addEventListener("click", () => control("pause"));
+  document.getElementById(resume).addEventListener("click", () => control("resume"));
+  document.getElementById(cancel).addEventListener("click", () => { if (confirm(cancelQuestion)) control("cancel"); });
+}
 
 function describeSource(job, uploadDir) {
   if (!job.path) return "";
@@ -145,21 +159,9 @@ if (panel) {
     }
   }
 
-  async function control(action) {
-    try {
-      const job = await api(`/api/jobs/${id}/${action}`, { method: "POST", json: {} });
-      render(job);
-      lastStatus = job.status;
-      poll();
-    } catch (e) {
-      toast(e.message, { error: true });
-    }
-  }
-  $("btn-pause").addEventListener("click", () => control("pause"));
-  $("btn-resume").addEventListener("click", () => control("resume"));
-  $("btn-cancel").addEventListener("click", () => {
-    if (confirm("Cancel this import? Files already read are kept; the rest are not read.")) control("cancel");
-  });
+  wireControls(() => id, (job) => { render(job); lastStatus = job.status; poll(); },
+    { pause: "btn-pause", resume: "btn-resume", cancel: "btn-cancel",
+      cancelQuestion: "Cancel this import? Files already read are kept; the rest are not read." });
   $("errors-more").addEventListener("click", async () => {
     const data = await api(`/api/jobs/${id}/errors?after=${lastErrorId}&limit=100`);
     data.errors.forEach(addError);
