@@ -684,6 +684,28 @@ def _sync(paths: list[Path]) -> None:
     """
     if not paths:
         return
+    _sync_data(paths)
+    if EARLY_WRITEBACK:
+        _drop_cached(paths)
+
+
+def _drop_cached(paths: list[Path]) -> None:
+    """Once on disk, the copies leave the page cache: an export of many gigabytes neither evicts
+    what the machine is using nor needs fresh memory for every file (the next copies reuse it)."""
+    for p in paths:
+        try:
+            fd = os.open(p, os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
+            continue
+        try:
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+
+
+def _sync_data(paths: list[Path]) -> None:
     syncfs = _libc_syncfs()
     if syncfs is not None:
         done: set[int] = set()
