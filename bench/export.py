@@ -24,9 +24,9 @@ ms per file, CPU seconds (user + system) and peak memory (maximum resident set s
 that process, from wait4 in a small launcher, ~10 MB of which is a floor of the
 measure). The export's time is measured inside its process from job
 creation to completion (a worker is already running when an export starts); the baselines'
-include their own start-up. With --rounds R the three run R times in rotation, each into
-a fresh output folder, and the ratios are given per round (same round = same load on the
-machine) with their range. Nothing is asserted.
+include their own start-up. With --rounds R the three run R times, each round starting with the next
+contender, each run into a fresh output folder; the ratios are given per round (same round =
+about the same load on the machine) with their median and range. Nothing is asserted.
 
 Measured 2026-11-29 on the 2-core development VM, see the commit that last changed this
 file for the figures and the exact command.
@@ -215,8 +215,12 @@ def main() -> None:
         results: dict[str, list[Run]] = {k: [] for k in contenders}
         print(f"\n{'':<10} {'round':>5} {'s':>8} {'files/s':>9} {'MB/s':>8} {'ms/file':>8} {'CPU s':>7} "
               f"{'peak MB':>8}  files", flush=True)
+        names = list(contenders)
         for r in range(1, args.rounds + 1):
-            for name, fn in contenders.items():
+            # Each round starts with another contender: what one leaves behind (memory, disk queues)
+            # does not always fall on the same next one.
+            for name in names[(r - 1) % len(names):] + names[:(r - 1) % len(names)]:
+                fn = contenders[name]
                 for p in paths:  # the same warm page cache for everyone
                     p.read_bytes()
                 os.sync()  # and no one pays for writing back what ran before it

@@ -524,10 +524,12 @@ class _Source:
     offset_assumed: bool | None
     time_source: str | None
 
-    @classmethod
-    def of(cls, row: MediaFile) -> "_Source":
-        return cls(row.id, row.source_path, row.sha256, row.extension, row.size, row.mtime, row.captured_at,
-                   row.utc_offset, row.offset_assumed, row.time_source)
+    @staticmethod
+    def columns() -> tuple:
+        """The MediaFile columns, in field order: `_Source(*row)` for each row selected with them."""
+        return (MediaFile.id, MediaFile.source_path, MediaFile.sha256, MediaFile.extension, MediaFile.size,
+                MediaFile.mtime, MediaFile.captured_at, MediaFile.utc_offset, MediaFile.offset_assumed,
+                MediaFile.time_source)
 
 
 @dataclass
@@ -966,17 +968,18 @@ def run_export(lease: lifecycle.Lease, settings: Settings, stop_requested: Calla
     pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix=f"export-{job.id}")
     try:
         while stop is None:
+            # Plain rows, not ORM objects: the threads get frozen snapshots (_Item, _Source).
             items = db.session.execute(
-                select(ExportItem).where(ExportItem.job_id == job.id, ExportItem.status == ExportItemStatus.PENDING,
-                                         ExportItem.id > last_id).order_by(ExportItem.id).limit(COMMIT_ITEMS)
-            ).scalars().all()
+                select(ExportItem.id, ExportItem.file_id, ExportItem.destination)
+                .where(ExportItem.job_id == job.id, ExportItem.status == ExportItemStatus.PENDING,
+                       ExportItem.id > last_id).order_by(ExportItem.id).limit(COMMIT_ITEMS)).all()
             if not items:
                 db.session.commit()
                 break
-            rows = {r.id: r for r in db.session.execute(
-                select(MediaFile).where(MediaFile.id.in_([i.file_id for i in items]))).scalars()}
+            rows = {r[0]: _Source(*r) for r in db.session.execute(
+                select(*_Source.columns()).where(MediaFile.id.in_([i.file_id for i in items])))}
             tags = tags_of(rows)  # commits: no read transaction stays open while copying
-            work = [(_Item(i.id, i.destination), _Source.of(rows[i.file_id])) for i in items]
+            work = [(_Item(i.id, i.destination), rows[i.file_id]) for i in items]
             for item, row in work:
                 last_id = item.id
                 if delay:
