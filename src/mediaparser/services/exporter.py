@@ -33,8 +33,11 @@ An export takes the files of one import job to the archive folder:
   into place, the folders are fsynced, and only then are the outcomes and
   manifest rows committed — the archive never holds a partial file under a
   final name, and the manifest never records a file whose data is not on
-  disk. A redone file finds its own earlier copy at the destination (metadata
-  writing is deterministic, so the hashes match) and is not copied twice.
+  disk. Writeback of each copy is started as soon as it is verified, and
+  synced copies are dropped from the page cache (bench/export.py: the cost
+  per file, and the comparison with exiftool). A redone file finds its own
+  earlier copy at the destination (metadata writing is deterministic, so the
+  hashes match) and is not copied twice.
 * **Manifest**: a `ManifestEntry` row per archived file (committed with the
   item's outcome) and a line in `OUTPUT/manifest.jsonl`, appended after the
   commit; at the start of every run lines missing from the file (a crash
