@@ -147,6 +147,8 @@ def _print_job(summary: dict) -> None:
     if summary.get("path"):
         line += f"  [{summary['path']}]"
     click.echo(line)
+    for reason, slot in (summary.get("skipped") or {}).items():
+        click.echo(f"  skipped ({reason}): {slot['count']}")
     if summary.get("error_message"):
         click.echo(f"  {summary['error_message']}")
 
@@ -154,7 +156,7 @@ def _print_job(summary: dict) -> None:
 @main.command("import")
 @click.argument("path", type=click.Path(file_okay=False))
 @click.option("--wait", is_flag=True, help="show progress until the job ends; exit 1 if it did not complete")
-@click.option("--force", is_flag=True, help="analyse again files an earlier import already analysed")
+@click.option("--force", is_flag=True, help="list and analyse again files an earlier import already has (they then appear twice)")
 def import_(path: str, wait: bool, force: bool) -> None:
     """Import a folder: every photo and video below it is analysed."""
     from .services import jobs as job_service

@@ -4,11 +4,12 @@ from __future__ import annotations
 import os
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from mediaparser.db import db
 from mediaparser.jobs import tasks
 from mediaparser.models import FileStatus, Job, JobStatus, MediaFile, to_unsigned64
+from mediaparser.services import importer
 from mediaparser.services.importer import create_import_job
 
 from ..media import gen
@@ -56,30 +57,39 @@ def test_hash_round_trips_through_a_signed_bigint(app):
         assert -(2**63) <= to_signed64(h) < 2**63
 
 
-def test_reimport_reuses_earlier_analysis_of_unchanged_files_unless_forced(app, tmp_path):
+def test_reimport_adds_only_new_or_changed_files_unless_forced(app, tmp_path):
+    """Importing a folder again (the phone backup grew) lists only what is new
+    or changed; unchanged files are skipped with a reason instead of appearing
+    twice — and becoming "exact duplicates" of themselves."""
     src = tmp_path / "again"
     src.mkdir()
-    gen.jpeg(str(src / "a.jpg"), exif={"Exif.Image.Make": "Canon"})
-    gen.jpeg(str(src / "b.jpg"), exif={"Exif.Image.Make": "Canon"})
+    gen.jpeg(str(src / "a.jpg"), exif={"Exif.Image.Make": "Canon"}, img=gen.photo(seed=1))
+    gen.jpeg(str(src / "b.jpg"), exif={"Exif.Image.Make": "Canon"}, img=gen.photo(seed=2))
     settings = app.extensions["mediaparser"]
 
-    def run(force: bool = False) -> dict[str, MediaFile]:
+    def run(force: bool = False) -> tuple[Job, dict[str, MediaFile]]:
         job = create_import_job(settings, str(src), options={"force": True} if force else None)
         assert tasks.process_import_job.call_local(job.id) == JobStatus.COMPLETED
         db.session.commit()
-        return {r.rel_path: r for r in db.session.execute(
+        job = db.session.get(Job, job.id, populate_existing=True)
+        return job, {r.rel_path: r for r in db.session.execute(
             select(MediaFile).where(MediaFile.job_id == job.id)).scalars()}
 
     with app.app_context():
-        first = run()
-        # Mark the first analysis so a copy can be told from a fresh one.
-        for r in first.values():
-            r.make = "from-first-import"
-        db.session.commit()
+        _job1, first = run()
+        assert sorted(first) == ["a.jpg", "b.jpg"]
         os.utime(src / "b.jpg", (1_600_000_000, 1_600_000_000))  # b changed since
-        second = run()
-        assert second["a.jpg"].make == "from-first-import"  # reused
-        assert second["a.jpg"].status == FileStatus.DONE and second["a.jpg"].sha256 == first["a.jpg"].sha256
-        assert second["b.jpg"].make == "Canon"  # analysed again: its mtime differs
-        forced = run(force=True)
-        assert forced["a.jpg"].make == "Canon"
+        gen.jpeg(str(src / "c.jpg"), img=gen.photo(seed=3))  # and c is new
+        job2, second = run()
+        assert sorted(second) == ["b.jpg", "c.jpg"]
+        assert job2.progress_total == 2 and job2.skipped_count == 1
+        assert job2.skipped[importer.ALREADY_IMPORTED] == {"count": 1, "examples": ["a.jpg"]}
+        job3, third = run()
+        assert third == {} and job3.skipped_count == 3 and job3.progress_total == 0
+        # a.jpg is one row in the library, in no group with itself.
+        assert db.session.execute(select(func.count()).select_from(MediaFile)
+                                  .where(MediaFile.rel_path == "a.jpg")).scalar_one() == 1
+        assert first["a.jpg"].group_id is None
+        job4, forced = run(force=True)
+        assert sorted(forced) == ["a.jpg", "b.jpg", "c.jpg"] and job4.skipped_count == 0
+        assert all(r.status == FileStatus.DONE for r in forced.values())

@@ -47,11 +47,11 @@ def test_auto_tags_name_both_origins_and_prefer_the_file_name():
 
 # ------------------------------------------------------------ at import --
 
-def _import(app, src):
+def _import(app, src, *, force: bool = False):
     from mediaparser.services.importer import create_import_job
 
     with app.app_context():
-        job = create_import_job(app.extensions["mediaparser"], str(src))
+        job = create_import_job(app.extensions["mediaparser"], str(src), options={"force": True} if force else None)
         assert tasks.process_import_job.call_local(job.id) == JobStatus.COMPLETED
         return job.id
 
@@ -80,7 +80,11 @@ def test_importing_the_same_files_twice_does_not_duplicate_tags(app, tmp_path):
     (src / "Oma").mkdir(parents=True)
     gen.jpeg(str(src / "Oma" / "a {x}.jpg"))
     _import(app, src)
-    _import(app, src)
+    _import(app, src)  # unchanged: skipped, so no second row and no new links
+    with app.app_context():
+        assert sorted(db.session.execute(select(Tag.name)).scalars()) == ["oma", "x"]
+        assert db.session.execute(select(FileTag)).scalars().all().__len__() == 2
+    _import(app, src, force=True)  # listed again on purpose: a second row, linked to the same two tags
     with app.app_context():
         assert sorted(db.session.execute(select(Tag.name)).scalars()) == ["oma", "x"]
         assert db.session.execute(select(FileTag)).scalars().all().__len__() == 4  # 2 tags × 2 imports' rows

@@ -45,6 +45,7 @@ CHUNK_BYTES = 16 * 1024 * 1024  # ... and about this much data ...
 CHUNK_SECONDS = 0.25  # ... and about this much time, so pause/cancel stay prompt
 ENUM_BATCH = 1000
 SKIPPED_EXAMPLES = 5
+ALREADY_IMPORTED = "already imported by an earlier import, unchanged since"
 
 
 class ImportRefused(ValueError):
@@ -106,8 +107,22 @@ def _enumerate(lease: lifecycle.Lease, job: Job, stop_requested: Callable[[], bo
     errors_seen = 0
     last = time.monotonic()
 
+    force = bool((job.options or {}).get("force"))
+
+    def skip(reason: str, rel_path: str) -> None:
+        slot = skipped.setdefault(reason, {"count": 0, "examples": []})
+        slot["count"] += 1
+        if len(slot["examples"]) < SKIPPED_EXAMPLES:
+            slot["examples"].append(rel_path)
+
     def flush(final: bool) -> str:
         rows, batch[:] = list(batch), []
+        if not force:
+            known = _already_imported(job.id, rows)
+            for r in rows:
+                if r["source_path"] in known:
+                    skip(ALREADY_IMPORTED, r["rel_path"])
+            rows = [r for r in rows if r["source_path"] not in known]
 
         def apply(s: Session) -> None:
             _insert_ignore(s, rows)
@@ -127,10 +142,7 @@ def _enumerate(lease: lifecycle.Lease, job: Job, stop_requested: Callable[[], bo
 
     for item in walk_source(root):
         if isinstance(item, Skipped):
-            slot = skipped.setdefault(item.reason, {"count": 0, "examples": []})
-            slot["count"] += 1
-            if len(slot["examples"]) < SKIPPED_EXAMPLES:
-                slot["examples"].append(item.rel_path)
+            skip(item.reason, item.rel_path)
             continue
         assert isinstance(item, Entry)
         found += 1
@@ -149,6 +161,31 @@ def _enumerate(lease: lifecycle.Lease, job: Job, stop_requested: Callable[[], bo
                 return _Stop("shutdown")
     flush(True)
     return None
+
+
+def _already_imported(job_id: int, rows: list[dict]) -> set[str]:
+    """Source paths among `rows` that an earlier import already analysed and that
+    have not changed since (same size and modification time).
+
+    Importing a folder again then adds only what is new or changed, instead of a
+    second row for every file (which would show each photo twice and make it an
+    "exact duplicate" of itself). `force` (an import option) lists them again.
+    """
+    listed = {r["source_path"]: r for r in rows if r["status"] == FileStatus.PENDING and r["mtime"] is not None}
+    if not listed:
+        return set()
+    known: set[str] = set()
+    paths = list(listed)
+    for i in range(0, len(paths), 500):
+        for path, size, mtime in db.session.execute(
+                select(MediaFile.source_path, MediaFile.size, MediaFile.mtime)
+                .where(MediaFile.source_path.in_(paths[i:i + 500]), MediaFile.job_id != job_id,
+                       MediaFile.status == FileStatus.DONE)):
+            r = listed[path]
+            if size == r["size"] and mtime == r["mtime"]:
+                known.add(path)
+    db.session.commit()  # no read transaction held across the walk
+    return known
 
 
 # -------------------------------------------------------------- processing --
@@ -170,10 +207,6 @@ _UPDATE_RESULT = (
 def _row_values(item_id: int, result: Any) -> tuple[dict, bool]:
     """Map a per-file result onto the row's columns; returns (values, failed)."""
     now = utcnow()
-    if isinstance(result, _Reused):
-        values = dict(result.columns)
-        values.update(_id=item_id, processed_at=now, status=FileStatus.DONE)
-        return values, False
     if isinstance(result, TimedOut):
         values = dict.fromkeys(_RESULT_COLUMNS)
         values.update(_id=item_id, status=FileStatus.FAILED, error=result.error, processed_at=now)
@@ -238,7 +271,6 @@ def _process(lease: lifecycle.Lease, job: Job, settings: Settings,
     exhausted = False
     stop: _Stop | None = None
     last_commit = time.monotonic()
-    force = bool((job.options or {}).get("force"))
     kwargs: dict = {"timezone": settings.timezone, "thumb_dir": str(settings.thumbnail_dir),
                     "root": job.source_path}
     queue: list[tuple[int, str, int]] = []  # (id, path, size known from the listing)
@@ -252,7 +284,6 @@ def _process(lease: lifecycle.Lease, job: Job, settings: Settings,
             .where(MediaFile.job_id == job.id, MediaFile.status == FileStatus.PENDING, MediaFile.id > last_id)
             .order_by(MediaFile.id).limit(ENUM_BATCH)
         ).all()
-        reused = {} if force else _earlier_analyses(job.id, rows)
         db.session.commit()  # never keep a read transaction open across the loop
         if not rows:
             exhausted = True
@@ -261,10 +292,7 @@ def _process(lease: lifecycle.Lease, job: Job, settings: Settings,
         for r in rows:
             paths[r[0]] = r[1]
             rels[r[0]] = r[4]
-            if r[0] in reused:
-                results.append((r[0], reused[r[0]]))
-            else:
-                queue.append((r[0], r[1], r[2] or 0))
+            queue.append((r[0], r[1], r[2] or 0))
 
     def commit() -> str:
         nonlocal results, last_commit
@@ -347,41 +375,6 @@ def _process(lease: lifecycle.Lease, job: Job, settings: Settings,
     if results:
         commit()
     return stop
-
-
-class _Reused:
-    """An earlier job's analysis of the very same file (same path, size and mtime)."""
-
-    def __init__(self, columns: dict[str, Any]) -> None:
-        self.columns = columns
-        self.error = columns.get("error")
-
-
-_REUSABLE = tuple(c for c in _RESULT_COLUMNS if c not in ("status", "processed_at"))
-
-
-def _earlier_analyses(job_id: int, rows) -> dict[int, _Reused]:
-    """Analyses from earlier imports of unchanged files, by this job's row id.
-
-    Re-importing a folder then costs a lookup per file instead of a decode;
-    `force` (an import option) analyses everything again.
-    """
-    by_path = {r[1]: r for r in rows if r[2] is not None and r[3] is not None}
-    if not by_path:
-        return {}
-    cols = [getattr(MediaFile, c) for c in _REUSABLE]
-    earlier = db.session.execute(
-        select(MediaFile.source_path, MediaFile.size, MediaFile.mtime, *cols)
-        .where(MediaFile.source_path.in_(list(by_path)), MediaFile.job_id != job_id,
-               MediaFile.status == FileStatus.DONE)
-        .order_by(MediaFile.id)
-    ).all()
-    out: dict[int, _Reused] = {}
-    for e in earlier:
-        r = by_path[e.source_path]
-        if e.size == r[2] and e.mtime == r[3] and (e.thumbnail is None or os.path.exists(e.thumbnail)):
-            out[r[0]] = _Reused({c: getattr(e, c) for c in _REUSABLE})
-    return out
 
 
 def _take_chunk(queue: list[tuple[int, str, int]], max_files: int) -> list[tuple[int, str]]:

@@ -18,8 +18,9 @@ ERRORS_IN_SUMMARY = 20
 def start_import(settings: Settings, path: str, *, check_roots: bool = True, force: bool = False) -> Job:
     """Create an import job for a server folder and put it in the queue.
 
-    `force` analyses every file again even when an earlier import already
-    analysed the unchanged file.
+    Files an earlier import already analysed, unchanged since, are skipped
+    (listed among the job's skipped entries); `force` lists and analyses them
+    again, as new rows.
     """
     from ..jobs.tasks import enqueue_job
     from .importer import create_import_job
