@@ -77,11 +77,11 @@ def reap_now() -> lifecycle.ReapReport:
 # ------------------------------------------------------------- the runner --
 
 def _run_job(job_id: int, job_type: str, task) -> str:
-    from ..services import exporter, importer
+    from ..services import exporter, importer, settings_store
 
     app = worker_app()
     with app.app_context():
-        settings = _settings()
+        settings = settings_store.refreshed(_settings())  # what the settings page saved since start-up
         # A Huey retry (task.retries below the decorator's) may take over a FAILED job.
         retry = task is not None and task.retries < process_import_job.retries
         owner = lifecycle.new_owner_token()

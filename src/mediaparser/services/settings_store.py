@@ -53,6 +53,31 @@ def locked_by_env(environ: Mapping[str, str] | None = None) -> dict[str, str]:
     return {k: ENV_PREFIX + k.upper() for k in FILE_KEYS if env.get(ENV_PREFIX + k.upper())}
 
 
+def refreshed(settings: Settings, environ: Mapping[str, str] | None = None) -> Settings:
+    """`settings` with the output folder and time zone as config.json holds them now.
+
+    A worker runs for days while the settings page writes config.json: each job
+    takes the values saved by then (the web process applies them at once).
+    Values fixed by the environment stay; an unreadable or invalid file
+    changes nothing (the settings page never writes one).
+    """
+    try:
+        data = json.loads((settings.home / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return settings
+    if not isinstance(data, dict):
+        return settings
+    locked = locked_by_env(environ)
+    changes: dict[str, Any] = {}
+    output, tz = data.get("output"), data.get("timezone")
+    if "output" not in locked and isinstance(output, str) and os.path.isabs(output):
+        changes["output"] = Path(output)
+    if "timezone" not in locked and isinstance(tz, str) and tz in time_zones():
+        changes["timezone"] = tz
+    changes = {k: v for k, v in changes.items() if getattr(settings, k) != v}
+    return settings.with_overrides(**changes) if changes else settings
+
+
 def get_layout() -> str:
     row = db.session.get(AppSetting, LAYOUT_KEY)
     db.session.commit()
