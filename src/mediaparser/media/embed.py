@@ -23,12 +23,12 @@ are stored, never converted to UTC.
 
 Threads: exiv2's XMP toolkit keeps process-wide state that is not
 thread-safe, and python-exiv2 releases the GIL inside exiv2 calls, so every
-exiv2 call here holds `_EXIV2` (the export edits files from a thread pool; an
-in-memory edit of a 12 MP JPEG holds it for well under a millisecond).
+exiv2 call here holds `_EXIV2`, the same lock media/metadata.py's readers
+hold (the export edits files from a thread pool, which also reads metadata;
+an in-memory edit of a 12 MP JPEG holds it for well under a millisecond).
 """
 from __future__ import annotations
 
-import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -37,6 +37,8 @@ from xml.sax.saxutils import escape
 
 import exiv2
 
+from .metadata import EXIV2_LOCK
+
 # Containers exiv2 rewrites without touching the image data.
 EMBEDDABLE = frozenset({"jpg", "jpeg", "tif", "tiff", "png", "webp"})
 # Containers whose IPTC block exiv2 can write (WebP has none).
@@ -44,7 +46,7 @@ _IPTC = frozenset({"jpg", "jpeg", "tif", "tiff", "png"})
 _XMP_DATES = ("Xmp.exif.DateTimeOriginal", "Xmp.xmp.CreateDate", "Xmp.photoshop.DateCreated",
               "Xmp.exif.DateTimeDigitized")
 UTF8_CHARSET = "\x1b%G"  # IPTC's marker for UTF-8 text
-_EXIV2 = threading.RLock()  # see "Threads" above
+_EXIV2 = EXIV2_LOCK  # one lock with the readers (media/metadata.py); see "Threads" above
 
 
 class EmbedError(RuntimeError):

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import re
 import struct
+import threading
 import zlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -32,6 +33,13 @@ import exiv2
 from .timestamps import Candidate, Precision, candidate_from_datetime, make_candidate, parse_offset
 
 exiv2.LogMsg.setLevel(exiv2.LogMsg.Level.mute)
+
+# exiv2's XMP toolkit keeps process-wide state that is not thread-safe, and
+# python-exiv2 releases the GIL inside exiv2 calls: every exiv2 call in this
+# package (here and in embed.py) holds this lock. Analysis runs one file per
+# process, so it is uncontended there; it matters for threads (the web
+# server's previews, the export's thread pool).
+EXIV2_LOCK = threading.RLock()
 
 # Keys whose values we keep (everything else is skipped without converting
 # it to a string — maker notes can be tens of kilobytes).
@@ -271,6 +279,11 @@ def read_metadata(source: bytes | str, *, kind_hint: str | None = None) -> Image
     Raises `MetadataError` when exiv2 cannot parse the container at all;
     a file without metadata returns an empty `ImageMetadata`.
     """
+    with EXIV2_LOCK:
+        return _read_metadata(source)
+
+
+def _read_metadata(source: bytes | str) -> ImageMetadata:
     try:
         image = exiv2.ImageFactory.open(source)
         image.readMetadata()
@@ -350,19 +363,20 @@ def read_xmp_packet(packet: bytes) -> dict[str, str]:
     start = packet.find(b"<")
     if start < 0:
         raise MetadataError("no XMP packet")
-    try:
-        image = exiv2.ImageFactory.open(packet[start:])
-        image.readMetadata()
-    except exiv2.Exiv2Error as e:
-        raise MetadataError(str(e.args[-1] if e.args else e)) from None
     out: dict[str, str] = {}
     wanted = {"Xmp.exif.DateTimeOriginal", "Xmp.photoshop.DateCreated", "Xmp.xmp.CreateDate", "Xmp.xmp.ModifyDate"}
-    for d in image.xmpData():
-        key = d.key()
-        if key in wanted and key not in out:
-            v = _datum_string(d)
-            if v is not None:
-                out[key] = v.strip()
+    with EXIV2_LOCK:
+        try:
+            image = exiv2.ImageFactory.open(packet[start:])
+            image.readMetadata()
+        except exiv2.Exiv2Error as e:
+            raise MetadataError(str(e.args[-1] if e.args else e)) from None
+        for d in image.xmpData():
+            key = d.key()
+            if key in wanted and key not in out:
+                v = _datum_string(d)
+                if v is not None:
+                    out[key] = v.strip()
     return out
 
 
@@ -370,6 +384,11 @@ def embedded_preview(source: bytes | str, min_side: int = 320) -> bytes | None:
     """The smallest embedded preview (JPEG or TIFF) whose shorter side is at
     least `min_side` — RAW files carry one, and decoding the sensor data is out
     of scope. Falls back to the largest preview when none is that big."""
+    with EXIV2_LOCK:
+        return _embedded_preview(source, min_side)
+
+
+def _embedded_preview(source: bytes | str, min_side: int) -> bytes | None:
     try:
         image = exiv2.ImageFactory.open(source)
         image.readMetadata()
