@@ -12,6 +12,7 @@ vanilla ES modules in static/js (no build step); every page reads the JSON API.
     uploads_api.py   /api/uploads… (chunked, resumable uploads → an import job)
     settings_api.py  /api/folders… (server-folder browser) and /api/settings…
     files.py         /files/<id>/thumb|preview|original — files by id only
+    jsonapi.py       the error reply and query-string numbers every *_api module uses
     duplicates_api.py /api/duplicates… (groups, decisions, bulk accept, set-aside files and restore)
     tags_api.py      /api/tags… (autocomplete, add/remove on a selection, rename/merge)
     export_api.py    /api/imports/<id>/export-plan|export|cleanup, /api/exports/<id> (archive and clean-up)
@@ -108,7 +109,7 @@ def _error_pages(app: Flask) -> None:
     for code in messages:
         app.register_error_handler(code, handler)
 
-    from .args import BadArgument
+    from .jsonapi import BadArgument
 
     app.register_error_handler(BadArgument, lambda exc: (jsonify({"error": str(exc)}), 400))
 

@@ -15,13 +15,9 @@ from flask import Blueprint, current_app, jsonify, request
 from ..jobs.lifecycle import InvalidTransition
 from ..services import jobs as job_service
 from ..services.importer import ImportRefused, PathNotAllowed
-from .args import whole_number
+from .jsonapi import error as _error, whole_number
 
 bp = Blueprint("api", __name__, url_prefix="/api")
-
-
-def _error(status: int, message: str):
-    return jsonify({"error": message}), status
 
 
 @bp.errorhandler(404)

@@ -25,13 +25,9 @@ from flask import Blueprint, current_app, jsonify, request
 
 from ..services import duplicates
 from ..services.duplicates import GroupDecisionError, GroupNotFound, ReviewConflict
-from .args import whole_number
+from .jsonapi import error as _error, whole_number
 
 bp = Blueprint("duplicates_api", __name__, url_prefix="/api/duplicates")
-
-
-def _error(status: int, message: str):
-    return jsonify({"error": message}), status
 
 
 @bp.errorhandler(ReviewConflict)

@@ -24,13 +24,9 @@ from ..services import archive, cleanup, exporter, settings_store
 from ..services import jobs as job_service
 from ..services.jobs import job_summary
 from ..services.layout import LayoutError
-from .args import whole_number
+from .jsonapi import error as _error, whole_number
 
 bp = Blueprint("export_api", __name__, url_prefix="/api")
-
-
-def _error(status: int, message: str, **extra):
-    return jsonify({"error": message, **extra}), status
 
 
 def _settings():

@@ -20,13 +20,9 @@ from flask import Blueprint, current_app, g, jsonify, request
 
 from ..services import review
 from ..services.review import ReviewError
-from .args import whole_number
+from .jsonapi import error as _error, whole_number
 
 bp = Blueprint("review_api", __name__, url_prefix="/api")
-
-
-def _error(status: int, message: str):
-    return jsonify({"error": message}), status
 
 
 @bp.errorhandler(ReviewError)

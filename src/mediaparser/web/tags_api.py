@@ -21,14 +21,10 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request
 
 from ..services import tags
-from .args import whole_number
+from .jsonapi import error as _error, whole_number
 from ..services.review import ReviewError, Target
 
 bp = Blueprint("tags_api", __name__, url_prefix="/api")
-
-
-def _error(status: int, message: str):
-    return jsonify({"error": message}), status
 
 
 @bp.errorhandler(tags.TagError)

@@ -1,11 +1,16 @@
-"""Query-string numbers for the JSON API, read one way everywhere.
+"""Small pieces every JSON API module shares: the error reply and query-string numbers.
 
 A value that is not a whole number is the caller's mistake: BadArgument,
 which the app answers with 400 and the message (web/__init__.py).
 """
 from __future__ import annotations
 
-from flask import request
+from flask import jsonify, request
+
+
+def error(status: int, message: str, **extra):
+    """The API's error reply: {"error": message, ...extra} with `status`."""
+    return jsonify({"error": message, **extra}), status
 
 
 class BadArgument(ValueError):
