@@ -1,4 +1,9 @@
-"""The login page (only used when MEDIAPARSER_PASSWORD is set) and sign-out."""
+"""The login page (only used when MEDIAPARSER_PASSWORD is set) and sign-out.
+
+The rules themselves (which redirects are allowed, how many passwords may be
+tried, what a signed-in session holds, what sign-out ends) live in
+`security.py`; this module only walks the form through them.
+"""
 from __future__ import annotations
 
 import hmac
@@ -10,41 +15,44 @@ from . import security
 
 bp = Blueprint("auth", __name__)
 
+WRONG_PASSWORD_DELAY = 0.5  # seconds; slows down guessing on top of the counts
 
-def _safe_next(target: str | None) -> str:
-    # Only paths on this site: never "//evil.example" or "https://…".
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return url_for("pages.home")
-    return target
+
+def _next_path() -> str:
+    return security.same_site_path(request.values.get("next")) or url_for("pages.home")
 
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     s = security.settings()
-    nxt = _safe_next(request.values.get("next"))
+    nxt = _next_path()
     if not s.password:
         return redirect(nxt)
     error = None
     status = 200
     if request.method == "POST":
         addr = request.remote_addr or "?"
-        if security.throttle.blocked(addr):
-            error, status = "Too many wrong passwords. Wait a few minutes and try again.", 429
+        refusal = security.throttle.attempt(addr)
+        if refusal:
+            error, status = refusal, 429
         elif hmac.compare_digest(request.form.get("password", "").encode(), s.password.encode()):
             security.throttle.succeeded(addr)
             session.clear()  # a fresh session (and CSRF token) on sign-in
             session.permanent = True
-            session["auth"] = security.password_fingerprint(current_app, s.password)
+            session["auth"] = security.session_fingerprint(current_app, s.password)
             security.csrf_token()
             return redirect(nxt)
         else:
-            security.throttle.failed(addr)
-            time.sleep(0.5)  # slows down guessing
+            time.sleep(WRONG_PASSWORD_DELAY)
             error, status = "That password is not right.", 401
-    return render_template("login.html", page="login", error=error, next=nxt), status
+    signed_out = request.method == "GET" and request.args.get("signed_out") == "1"
+    return render_template("login.html", page="login", error=error, next=nxt, signed_out=signed_out), status
 
 
 @bp.post("/logout")
 def logout():
+    """Sign out every browser: the sign-in generation changes, so no earlier cookie works any more."""
+    if security.settings().password:
+        security.sign_everybody_out(current_app)
     session.clear()
-    return redirect(url_for("auth.login"))
+    return redirect(url_for("auth.login", signed_out=1))

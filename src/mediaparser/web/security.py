@@ -7,9 +7,13 @@ host without a password answers every request with 503 and the reason.
 
 Login. With a password set, every page and API call needs a signed-in
 session; pages redirect to /login, API calls get 401. The session cookie is
-Flask's signed cookie (HttpOnly, SameSite=Lax) holding a fingerprint of the
-password, so changing the password signs everybody out. Failed logins are
-slowed down and counted per address.
+Flask's signed cookie (HttpOnly, SameSite=Lax, 30 days) holding a fingerprint
+of the password and of the instance's sign-in generation (see
+`SignInGeneration`), so both changing the password and signing out end every
+session issued before, server-side: a cookie copied before a sign-out is
+worthless after it. Failed logins are slowed down and counted per address and
+for all addresses together (see `LoginThrottle`). After signing in, the
+browser goes back only to a path on this site (`same_site_path`).
 
 CSRF. A state-changing request (POST, PUT, PATCH, DELETE):
 
@@ -39,9 +43,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
+import os
 import secrets
 import threading
 import time
+from collections import deque
+from pathlib import Path
+from typing import Callable
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, current_app, g, jsonify, redirect, request, session, url_for
@@ -55,6 +63,10 @@ CSRF_FIELD = "csrf_token"
 SESSION_COOKIE = "mediaparser_session"
 LOGIN_WINDOW = 300.0  # seconds
 LOGIN_MAX_FAILURES = 10  # per address and window
+LOGIN_MAX_GLOBAL_FAILURES = 50  # all addresses together, per window
+KNOWN_ADDRESS_SECONDS = 30 * 86400.0  # an address that signed in is "known" this long (the cookie's lifetime)
+KNOWN_ADDRESS_LIMIT = 1000  # remembered addresses at most (the oldest are forgotten first)
+GENERATION_FILE = "sign_in_generation"
 
 CSP = ("default-src 'self'; img-src 'self' data: blob:; media-src 'self'; style-src 'self'; "
        "script-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
@@ -75,9 +87,103 @@ def settings() -> Settings:
     return current_app.extensions["mediaparser"]
 
 
-def password_fingerprint(app: Flask, password: str) -> str:
-    return hmac.new(app.secret_key.encode() if isinstance(app.secret_key, str) else app.secret_key,
-                    b"login:" + password.encode(), hashlib.sha256).hexdigest()
+class SignInGeneration:
+    """The instance's sign-in generation: a random token in HOME/sign_in_generation.
+
+    Every signed-in session carries a fingerprint of (password, generation);
+    signing out replaces the token, so every cookie issued before stops
+    working at once, wherever it was copied to. That is a sign-out of every
+    browser of the household, not only the one that clicked: Flask's cookie
+    sessions keep nothing on the server to name one browser by, and for a
+    household sharing one password "sign out" meaning "nobody stays signed in"
+    is the safer reading. (Per-session ids kept server-side would allow a
+    single-browser sign-out, at the price of a session table every web
+    process must share.)
+
+    The file is shared by every web process of the instance; each reads it
+    again only when its inode, size or mtime changed (one stat per request).
+    It is replaced atomically (write a temporary file, then rename). A missing
+    or empty file is replaced by a fresh token, which signs everybody out:
+    failing closed, never back to an older generation.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._cache: dict[Path, tuple[tuple[int, int, int], str]] = {}
+
+    def current(self, home: Path) -> str:
+        path = home / GENERATION_FILE
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
+            return self.bump(home)
+        key = (st.st_ino, st.st_size, st.st_mtime_ns)
+        with self._lock:
+            cached = self._cache.get(path)
+        if cached and cached[0] == key:
+            return cached[1]
+        try:
+            value = path.read_text(encoding="ascii").strip()
+        except FileNotFoundError:  # replaced between stat and read: read the new one next time
+            return self.bump(home)
+        if not value:
+            return self.bump(home)
+        with self._lock:
+            self._cache[path] = (key, value)
+        return value
+
+    def bump(self, home: Path) -> str:
+        """Start a new generation: every session issued before is signed out."""
+        token = secrets.token_hex(16)
+        path = home / GENERATION_FILE
+        tmp = home / f".{GENERATION_FILE}.{os.getpid()}.{threading.get_ident()}.tmp"
+        with open(tmp, "w", encoding="ascii") as fh:
+            fh.write(token + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+        with self._lock:
+            self._cache.pop(path, None)
+        return token
+
+
+generation = SignInGeneration()
+
+
+def session_fingerprint(app: Flask, password: str) -> str:
+    """What a signed-in session holds: tied to the password and the current sign-in generation."""
+    key = app.secret_key.encode() if isinstance(app.secret_key, str) else app.secret_key
+    gen = generation.current(app.extensions["mediaparser"].home)
+    # The generation is hex, so "login:<gen>:<password>" cannot be read two ways.
+    return hmac.new(key, f"login:{gen}:".encode() + password.encode(), hashlib.sha256).hexdigest()
+
+
+def sign_everybody_out(app: Flask) -> None:
+    generation.bump(app.extensions["mediaparser"].home)
+
+
+# Browsers drop these anywhere in a URL (WHATWG URL standard), so "/\t/evil" is "//evil" to them.
+_BROWSER_DROPS = str.maketrans("", "", "\t\r\n")
+
+
+def same_site_path(target: str | None) -> str | None:
+    """`target` when a browser would read it as a path on this site, else None.
+
+    The URL is first read the way a browser reads it: tab, CR and LF vanish
+    wherever they are, and a backslash counts as a slash. What remains must
+    have no scheme, no host and start with exactly one "/"; any other control
+    character refuses it. The normalised form is returned, so the Location
+    we send is exactly what was checked.
+    """
+    if not target:
+        return None
+    url = target.translate(_BROWSER_DROPS).replace("\\", "/")
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in url):
+        return None
+    parts = urlsplit(url)
+    if parts.scheme or parts.netloc or not url.startswith("/") or url.startswith("//"):
+        return None
+    return url
 
 
 def csrf_token() -> str:
@@ -92,7 +198,7 @@ def signed_in() -> bool:
     if not s.password:
         return True
     fp = session.get("auth")
-    return isinstance(fp, str) and hmac.compare_digest(fp, password_fingerprint(current_app, s.password))
+    return isinstance(fp, str) and hmac.compare_digest(fp, session_fingerprint(current_app, s.password))
 
 
 def actor_name() -> str:
@@ -116,28 +222,63 @@ def refuse(status: int, message: str):
     return render_template("refused.html", message=message, status=status), status
 
 
-class _LoginThrottle:
-    def __init__(self) -> None:
+class LoginThrottle:
+    """How many passwords may be tried, per address and for the server as a whole.
+
+    Every password check counts as a failure from the moment it is allowed
+    (so a burst of parallel requests cannot slip past the count) and is taken
+    back when the password proves right.
+
+    - Per address: after LOGIN_MAX_FAILURES failures in LOGIN_WINDOW seconds,
+      that address gets no further check until the oldest failure leaves the
+      window.
+    - Globally: after LOGIN_MAX_GLOBAL_FAILURES failures from all addresses
+      together in the window, an attacker with many addresses is stopped too:
+      addresses that have not signed in here before get no password check (a
+      refusal, whatever they send) until failures drop below the limit.
+      Addresses that did sign in within the cookie's lifetime keep their
+      per-address allowance, so the household's own computers are never
+      locked out by a stranger; a fresh address with the right password waits
+      at most one window after the attack stops. Refused attempts are not
+      checked and not counted, so they do not extend the lock.
+
+    The counts live in memory, per web process: a restart forgets them, and
+    several web processes each keep their own.
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
         self._lock = threading.Lock()
-        self._failures: dict[str, list[float]] = {}
+        self._failures: deque[tuple[float, str]] = deque()  # (time, address), oldest first
+        self._known: dict[str, float] = {}  # address -> last successful sign-in
 
-    def blocked(self, addr: str) -> bool:
-        now = time.monotonic()
+    def attempt(self, addr: str) -> str | None:
+        """Ask to check one password from `addr`: None (go ahead) or the reason it is refused."""
+        now = self._clock()
         with self._lock:
-            recent = [t for t in self._failures.get(addr, []) if now - t < LOGIN_WINDOW]
-            self._failures[addr] = recent
-            return len(recent) >= LOGIN_MAX_FAILURES
-
-    def failed(self, addr: str) -> None:
-        with self._lock:
-            self._failures.setdefault(addr, []).append(time.monotonic())
+            while self._failures and now - self._failures[0][0] >= LOGIN_WINDOW:
+                self._failures.popleft()
+            if sum(1 for _, a in self._failures if a == addr) >= LOGIN_MAX_FAILURES:
+                return "Too many wrong passwords from this computer. Wait a few minutes and try again."
+            known = now - self._known.get(addr, -KNOWN_ADDRESS_SECONDS) < KNOWN_ADDRESS_SECONDS
+            if len(self._failures) >= LOGIN_MAX_GLOBAL_FAILURES and not known:
+                return ("Too many wrong passwords were tried on this MediaParser in the last minutes. "
+                        "Computers that signed in here before can still sign in; "
+                        "from this one, wait a few minutes and try again.")
+            self._failures.append((now, addr))
+            return None
 
     def succeeded(self, addr: str) -> None:
+        """The password checked for `addr` was right: forget its failures and remember the address."""
         with self._lock:
-            self._failures.pop(addr, None)
+            self._failures = deque(f for f in self._failures if f[1] != addr)
+            self._known.pop(addr, None)
+            self._known[addr] = self._clock()
+            while len(self._known) > KNOWN_ADDRESS_LIMIT:
+                del self._known[next(iter(self._known))]  # dicts keep insertion order: oldest first
 
 
-throttle = _LoginThrottle()
+throttle = LoginThrottle()
 
 
 def _allowed_hosts(s: Settings) -> set[str]:
@@ -206,6 +347,9 @@ def init_app(app: Flask) -> None:
         SESSION_COOKIE_SAMESITE="Lax",
         PERMANENT_SESSION_LIFETIME=30 * 86400,
     )
+    if app.extensions["mediaparser"].password:
+        # Made (or read) now, so an instance folder we cannot write shows at start-up, not at the first login.
+        generation.current(app.extensions["mediaparser"].home)
     app.before_request(_check_request)
     app.after_request(_headers)
     app.jinja_env.globals["csrf_token"] = csrf_token
