@@ -141,7 +141,7 @@ class Settings:
         values["retry_delay"] = _float(raw, "retry_delay", minimum=0.0, default=30.0)
         values["file_timeout"] = _float(raw, "file_timeout", minimum=1.0, default=120.0)
         values["host"] = str(raw.get("host") or "127.0.0.1")
-        values["password"] = str(raw["password"]) if raw.get("password") else None
+        values["password"] = _password(raw.get("password"))
         values["secret_key"] = str(raw["secret_key"]) if raw.get("secret_key") else None
         tz = str(raw.get("timezone") or "UTC")
         try:
@@ -182,6 +182,26 @@ class Settings:
             out[f.name] = v
         out["password_set"] = bool(self.password)
         return out
+
+
+MIN_PASSWORD_CHARS = 8
+
+
+def _password(value: Any) -> str | None:
+    """The login password, used exactly as set (nothing trimmed: the form sends what was typed).
+
+    A password that is set must have at least MIN_PASSWORD_CHARS characters
+    that are not whitespace, wherever the app listens: " " or eight spaces
+    would let anyone in, and a short one on localhost today is the LAN
+    password of tomorrow. Unset (or empty) means no login.
+    """
+    if value is None or value == "":
+        return None
+    password = str(value)
+    if len("".join(password.split())) < MIN_PASSWORD_CHARS:
+        raise ConfigError(f"{ENV_PREFIX}PASSWORD must have at least {MIN_PASSWORD_CHARS} characters "
+                          "besides spaces (a phrase of a few words is easy to type and hard to guess)")
+    return password
 
 
 def _int(raw: Mapping[str, Any], name: str, *, minimum: int, default: int, maximum: int | None = None) -> int:
