@@ -182,6 +182,13 @@ class MediaFile(db.Model):
     grouped: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=false())
     similar_group_id: Mapped[int | None] = mapped_column(Integer, index=True)
 
+    # --- source identity (services.source_access; migration 0007) -----------
+    # The device and inode the import saw for this path (signed 64-bit, see
+    # to_signed64). A source is read or served only while it is still that
+    # file: one swapped for a link or another file after the import is not.
+    dev: Mapped[int | None] = mapped_column(BigInteger)
+    inode: Mapped[int | None] = mapped_column(BigInteger)
+
 
 class WorkerBeat(db.Model):
     """A row per running worker process, refreshed every few seconds.

@@ -162,12 +162,18 @@ def test_files_are_served_by_id_only_and_never_outside_their_folders(web_app, tm
     good_thumb.write_bytes(src.read_bytes())
     secret = tmp_path / "secret.txt"
     secret.write_text("top secret")
+    def seen(p):  # what the import records: a source is served only while it is still this file
+        st = p.stat()
+        return {"size": st.st_size, "dev": st.st_dev, "inode": st.st_ino}
+
+    # The rows' import is of tmp_path: a source is served only inside the folder it was imported from.
     ids = seed(web_app, [{"source_path": str(src), "thumbnail": str(good_thumb), "mime": "image/jpeg",
-                          "rel_path": "img.jpg"}])
+                          "rel_path": "img.jpg", **seen(src)}], job_path=str(tmp_path))
     # A row whose thumbnail column points elsewhere (a tampered or broken database) is not followed.
-    ids += seed(web_app, [{"source_path": str(src), "thumbnail": str(secret), "mime": "image/jpeg"}])
+    ids += seed(web_app, [{"source_path": str(src), "thumbnail": str(secret), "mime": "image/jpeg", **seen(src)}],
+                job_path=str(tmp_path))
     ids += seed(web_app, [{"source_path": str(thumb_dir / ".." / ".." / ".." / "secret.txt"), "thumbnail": None,
-                           "mime": "text/html"}])
+                           "mime": "text/html", **seen(secret)}], job_path=str(tmp_path))
     c = web_app.test_client()
     r = c.get(f"/files/{ids[0]}/thumb")
     assert r.status_code == 200 and r.mimetype == "image/jpeg" and "sandbox" in r.headers["Content-Security-Policy"]

@@ -16,10 +16,11 @@ import tempfile
 import threading
 from pathlib import Path
 
-from flask import Blueprint, abort, current_app, send_file
+from flask import Blueprint, abort, current_app, request, send_file
 
 from ..db import db
 from ..models import FileStatus, MediaFile
+from ..services.source_access import SourceUnavailable, open_source
 
 bp = Blueprint("files", __name__, url_prefix="/files")
 
@@ -113,10 +114,26 @@ def _make_preview(src: str, file_type: str, orientation: int | None, folder: Pat
 @bp.get("/<int:file_id>/original")
 def original(file_id: int):
     row = _row(file_id)
-    if not os.path.isfile(row.source_path):
-        abort(404)
+    try:
+        # The one rule for reading a source: still inside the folders it was
+        # imported from, still the same regular file (services.source_access).
+        src = open_source(_settings(), row)
+    except SourceUnavailable as exc:
+        abort(exc.status, description=exc.message)
     mime = row.mime or "application/octet-stream"
     inline = (mime.startswith("image/") or mime.startswith("video/")) and "svg" not in mime
     name = os.path.basename(row.rel_path)
-    return _send(row.source_path, mime if inline else "application/octet-stream", max_age=0, name=name,
-                 attachment=not inline)
+    try:
+        # Sent from the descriptor that was verified, not by reopening the path.
+        resp = send_file(src.file, mimetype=mime if inline else "application/octet-stream", conditional=False,
+                         download_name=name, as_attachment=not inline, max_age=0)
+        resp.content_length = src.size
+        resp.last_modified = src.mtime
+        resp.set_etag(f"{row.id}-{row.dev}-{row.inode}-{src.size}-{src.mtime}")
+        resp = resp.make_conditional(request.environ, accept_ranges=True, complete_length=src.size)
+    except BaseException:
+        src.close()
+        raise
+    resp.headers["Content-Security-Policy"] = FILE_CSP
+    resp.headers["Cache-Control"] = "private, max-age=0"
+    return resp
