@@ -99,6 +99,22 @@ class Client:
     def put(self, path: str, body: bytes, **kw) -> Response:
         return self.request("PUT", path, body=body, **kw)
 
+    def login(self, password: str, next: str | None = None) -> Response:
+        """Submit the login form as a browser does (its hidden CSRF field, same-site Origin); the form's answer."""
+        page = self.get("/login")
+        m = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+        assert m, f"the login page carries its CSRF field: {page!r}"
+        form = {"password": password, "csrf_token": m.group(1)}
+        if next is not None:
+            form["next"] = next
+        self.token = None  # signing in starts a new session with a new token
+        return self.request("POST", "/login", body=urllib.parse.urlencode(form).encode(), browser=False,
+                            headers={"Content-Type": "application/x-www-form-urlencoded", "Origin": self.base})
+
+    def cookie(self, name: str) -> str | None:
+        """The value of one of this browser's cookies (to copy it into another client, as a thief would)."""
+        return next((c.value for c in self.jar if c.name == name), None)
+
 
 class LiveApp:
     """`mediaparser serve` + `mediaparser worker` for one throw-away instance."""
