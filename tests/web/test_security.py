@@ -198,3 +198,166 @@ def test_files_are_served_by_id_only_and_never_outside_their_folders(web_app, tm
     # A path in the query string is simply ignored: the id decides.
     r = c.get(f"/files/{ids[0]}/thumb", query_string={"path": str(secret)})
     assert r.status_code == 200 and b"top secret" not in r.data
+
+
+# -- redirects after login ----------------------------------------------------
+
+@pytest.mark.parametrize("target, expected", [
+    ("/review?state=needs_review", "/review?state=needs_review"),
+    ("/\t/evil.example/phish", None),  # browsers drop the tab: //evil.example/phish
+    ("/\\evil.example", None),  # and read the backslash as a slash
+    ("\\/evil.example", None),
+    ("/\r\n/evil.example", None),
+    ("//evil.example", None),
+    ("https://evil.example/", None),
+    ("javascript:alert(1)", None),
+    ("evil.example", None),
+    (" /review", None),
+    ("/\x7f/evil.example", None),
+    ("", None),
+    (None, None),
+    ("/rev\tiew", "/review"),  # what is sent is what was checked: the browser's reading
+    ("/a\\b", "/a/b"),
+])
+def test_next_is_read_the_way_a_browser_reads_it(target, expected):
+    from mediaparser.web.security import same_site_path
+
+    assert same_site_path(target) == expected
+
+
+# -- sign-out ends every earlier session, in every web process ------------------
+
+SESSION = "mediaparser_session"
+
+
+@pytest.fixture
+def exposed_env(tmp_path):
+    return instance_env(tmp_path, MEDIAPARSER_HOST="0.0.0.0", MEDIAPARSER_PASSWORD="correct horse")
+
+
+def _sign_in(app, password: str = "correct horse") -> str:
+    c = app.test_client()
+    tok = re.search(rb'name="csrf_token" value="([^"]+)"', c.get("/login").data).group(1).decode()
+    assert c.post("/login", data={"password": password, "csrf_token": tok}).status_code == 302
+    return c.get_cookie(SESSION).value
+
+
+def _with_cookie(app, value: str):
+    c = app.test_client()
+    c.set_cookie(SESSION, value)
+    return c
+
+
+def test_sign_out_in_one_web_process_ends_sessions_in_another(exposed_env):
+    # Two web processes of one instance: two apps on the same instance folder.
+    a, b = build_app(exposed_env), build_app(exposed_env)
+    cookie = _sign_in(a)
+    assert _with_cookie(b, cookie).get("/api/files").status_code == 200
+    signer = _with_cookie(b, cookie)
+    assert signer.post("/logout", headers={"X-CSRF-Token": _token(signer)}).status_code == 302
+    assert _with_cookie(a, cookie).get("/api/files").status_code == 401
+    r = _with_cookie(a, cookie).get("/review")
+    assert r.status_code == 302 and r.headers["Location"].startswith("/login")
+    # A new sign-in on either works on both.
+    assert _with_cookie(a, _sign_in(b)).get("/api/files").status_code == 200
+
+
+def test_changing_the_password_signs_everybody_out(exposed_env):
+    cookie = _sign_in(build_app(exposed_env))
+    changed = build_app({**exposed_env, "MEDIAPARSER_PASSWORD": "a different phrase"})
+    assert _with_cookie(changed, cookie).get("/api/files").status_code == 401
+
+
+def test_a_lost_sign_in_generation_signs_everybody_out_instead_of_reviving_old_cookies(exposed_env):
+    from mediaparser.web.security import GENERATION_FILE
+
+    app = build_app(exposed_env)
+    home = Path(exposed_env["MEDIAPARSER_HOME"])
+    before = _sign_in(app)
+    c = _with_cookie(app, before)
+    c.post("/logout", headers={"X-CSRF-Token": _token(c)})
+    after = _sign_in(app)
+    (home / GENERATION_FILE).unlink()
+    for cookie in (before, after):
+        assert _with_cookie(app, cookie).get("/api/files").status_code == 401
+    assert (home / GENERATION_FILE).read_text().strip(), "a fresh generation was written"
+
+
+# -- how many passwords may be tried -----------------------------------------
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_one_address_gets_ten_tries_per_window():
+    from mediaparser.web.security import LOGIN_WINDOW, LoginThrottle
+
+    clock = _Clock()
+    t = LoginThrottle(clock)
+    for _ in range(10):
+        assert t.attempt("10.0.0.1") is None
+    assert "from this computer" in t.attempt("10.0.0.1")
+    assert t.attempt("10.0.0.2") is None, "another address is not affected"
+    clock.now += LOGIN_WINDOW
+    assert t.attempt("10.0.0.1") is None, "the limit lasts one window"
+
+
+def test_a_right_password_takes_its_try_back():
+    from mediaparser.web.security import LoginThrottle
+
+    t = LoginThrottle(_Clock())
+    for _ in range(9):
+        assert t.attempt("10.0.0.1") is None
+    assert t.attempt("10.0.0.1") is None
+    t.succeeded("10.0.0.1")
+    for _ in range(10):
+        assert t.attempt("10.0.0.1") is None
+
+
+def test_many_addresses_share_one_global_limit_that_spares_known_computers():
+    from mediaparser.web.security import (KNOWN_ADDRESS_SECONDS, LOGIN_MAX_GLOBAL_FAILURES, LOGIN_WINDOW,
+                                          LoginThrottle)
+
+    clock = _Clock()
+    t = LoginThrottle(clock)
+    assert t.attempt("192.168.1.5") is None
+    t.succeeded("192.168.1.5")  # the household's laptop signed in once
+    for n in range(LOGIN_MAX_GLOBAL_FAILURES):
+        assert t.attempt(f"10.0.{n // 5}.{n % 5}") is None  # five tries each: under the per-address limit
+    refused = t.attempt("10.9.9.9")
+    assert refused and "signed in here before" in refused
+    # Refused attempts are not counted, so hammering does not stretch the lock.
+    clock.now += LOGIN_WINDOW - 1
+    for _ in range(100):
+        assert t.attempt("10.9.9.9") is not None
+    assert t.attempt("192.168.1.5") is None, "a known computer keeps its own allowance"
+    t.succeeded("192.168.1.5")
+    clock.now += 1
+    assert t.attempt("10.9.9.9") is None, "a fresh address waits at most one window after the attack"
+    # An address is known only for the cookie's lifetime.
+    clock.now += KNOWN_ADDRESS_SECONDS
+    for n in range(LOGIN_MAX_GLOBAL_FAILURES):
+        t.attempt(f"10.1.{n // 5}.{n % 5}")
+    assert t.attempt("192.168.1.5") is not None
+
+
+# -- the password itself -----------------------------------------------------
+
+@pytest.mark.parametrize("password", [" ", "        ", "short", "a b c d e f g", "\t\t\t\t\t\t\t\t\t"])
+def test_a_password_too_short_to_protect_anything_is_a_configuration_error(tmp_path, password):
+    from mediaparser.config import ConfigError, Settings
+
+    with pytest.raises(ConfigError, match="MEDIAPARSER_PASSWORD must have at least 8 characters"):
+        Settings.load(environ={"MEDIAPARSER_HOME": str(tmp_path), "MEDIAPARSER_PASSWORD": password})
+
+
+def test_a_password_is_used_exactly_as_set(tmp_path):
+    from mediaparser.config import Settings
+
+    s = Settings.load(environ={"MEDIAPARSER_HOME": str(tmp_path), "MEDIAPARSER_PASSWORD": " a b c d e f g h "})
+    assert s.password == " a b c d e f g h "
+    assert Settings.load(environ={"MEDIAPARSER_HOME": str(tmp_path), "MEDIAPARSER_PASSWORD": ""}).password is None
