@@ -60,6 +60,8 @@ def test_after_login_browsers_go_back_only_to_paths_on_this_site(live):
     for path in ON_SITE:
         r = c.get(_q(path))
         assert r.status == 302 and r.headers["Location"] == path, (path, r.headers.get("Location"))
+    # Without a password only this machine's names are answered (DNS rebinding).
+    assert c.get("/api/files", headers={"Host": "evil.example"}).status == 403
     app.stop()
 
     # With a password the same rule holds after a successful sign-in.
@@ -75,6 +77,10 @@ def test_after_login_browsers_go_back_only_to_paths_on_this_site(live):
 def test_a_cookie_copied_before_sign_out_is_worthless_after_it(live, tmp_path):
     app = live({"MEDIAPARSER_PASSWORD": PASSWORD}, worker=False)
     owner, partner = app.client(), app.client()
+    # The login wall: nothing before signing in.
+    assert owner.get("/api/files").status == 401
+    assert owner.get("/review").headers.get("Location", "").startswith("/login?next=")
+    assert owner.login("not the password").status == 401
     assert owner.login(PASSWORD).status == 302 and partner.login(PASSWORD).status == 302
     stolen = owner.cookie(SESSION_COOKIE)
     assert stolen
