@@ -120,7 +120,14 @@ def analyze_command(paths: tuple[str, ...], jsonl: bool, zone: str, workers: int
         raise click.BadParameter(str(e), param_hint="--timezone") from None
     work = partial(_work, timezone=zone, thumb_dir=thumb_dir, with_thumbnail=not no_thumbnails,
                    time_limit_s=time_limit, timings=timings)
-    items = iter_media_paths_with_roots(paths)
+    skipped = 0
+
+    def skip(path: str, why: str) -> None:
+        nonlocal skipped
+        skipped += 1
+        click.echo(f"skipped {path}: {why}", err=True)
+
+    items = iter_media_paths_with_roots(paths, on_skip=skip)
     count = errors = 0
 
     def emit(d: dict) -> None:
@@ -138,5 +145,6 @@ def analyze_command(paths: tuple[str, ...], jsonl: bool, zone: str, workers: int
         # catches a decoder stuck inside C code.
         for d in _parallel(work, items, workers, deadline=time_limit * 2 + 30):
             emit(d)
-    click.echo(f"{count} file(s) analysed, {errors} with errors", err=True)
+    click.echo(f"{count} file(s) analysed, {errors} with errors"
+               + (f", {skipped} link(s) skipped" if skipped else ""), err=True)
     sys.stdout.flush()

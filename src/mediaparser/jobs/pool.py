@@ -67,9 +67,11 @@ def _alarm(_signum, _frame):
     raise FileTimeout()
 
 
-def run_chunk(func_path: str, items: list[tuple[int, str]], kwargs: dict,
+def run_chunk(func_path: str, items: list[tuple], kwargs: dict,
               timeout: float) -> tuple[list[tuple[int, Any]], float]:
-    """Run `func(path, **kwargs)` for each (id, path); runs in a pool process.
+    """Run `func(path, **kwargs, **extra)` for each (id, path) or (id, path, extra);
+    runs in a pool process. `extra` holds per-file arguments (the importer's:
+    the identity the walk saw for the file).
 
     Returns the (id, result) pairs and the seconds the chunk took (the caller
     sizes later chunks from it). A file over the time limit gets a TimedOut
@@ -82,14 +84,16 @@ def run_chunk(func_path: str, items: list[tuple[int, str]], kwargs: dict,
     out: list[tuple[int, Any]] = []
     old = signal.signal(signal.SIGALRM, _alarm)
     try:
-        for item_id, path in items:
+        for item in items:
+            item_id, path = item[0], item[1]
+            extra = item[2] if len(item) > 2 else {}
             if _parent_pid is not None and os.getppid() != _parent_pid:
                 os._exit(0)  # the worker died: its results could never be committed
             signal.setitimer(signal.ITIMER_REAL, timeout)
             try:
                 if delay:
                     time.sleep(delay)
-                result = func(path, **kwargs)
+                result = func(path, **kwargs, **extra)
             except FileTimeout:
                 result = TimedOut(f"analysis took longer than {timeout:g} s and was stopped")
             finally:
@@ -133,7 +137,7 @@ class WorkPool:
                                                      initializer=_init_worker, initargs=(os.getpid(),))
             return self._executor
 
-    def submit(self, func_path: str, items: list[tuple[int, str]], kwargs: dict, timeout: float) -> Future:
+    def submit(self, func_path: str, items: list[tuple], kwargs: dict, timeout: float) -> Future:
         return self._ensure().submit(run_chunk, func_path, items, kwargs, timeout)
 
     def recycle(self) -> None:

@@ -2,7 +2,9 @@
 
 Order of work, chosen so each file is read once:
 
-1. `stat` (regular file? empty?), then `probe.hash_and_head`: SHA-256 and the
+1. `fsguard.open_regular` (a regular file, opened without blocking, and the
+   very file the import listed when its identity is given), then
+   `probe.hash_and_head` on that descriptor: SHA-256 and the
    first bytes; for images up to `IN_MEMORY_LIMIT` the whole content is kept
    so metadata and decoding work from memory. Videos are streamed for the
    hash and their readers seek to the few header boxes they need.
@@ -29,10 +31,9 @@ from __future__ import annotations
 
 import os
 import signal
-import stat as stat_mod
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -40,6 +41,7 @@ from datetime import datetime, timezone
 from . import hashes as phashes
 from .filenames import filename_candidates, folder_candidates
 from .metadata import ImageMetadata, MetadataError, read_metadata
+from .fsguard import FileReplaced, NotRegularFile, fd_path, link_refusal, open_regular
 from .probe import UNKNOWN, describe_os_error, extension_matches, hash_and_head, sniff
 from .sidecars import is_sidecar_name, sidecar_candidates
 from .thumbnails import ThumbnailError, decode_image, prepare_frame, write_thumbnail
@@ -177,6 +179,7 @@ def analyze_file(
     with_thumbnail: bool = True,
     root: str | None = None,
     now: datetime | None = None,
+    expect: tuple[int, int] | None = None,
 ) -> AnalysisResult:
     """Analyse one file. Never raises for a bad file: see `AnalysisResult.error`.
 
@@ -184,6 +187,8 @@ def analyze_file(
     "Europe/Berlin"). `thumb_dir` receives the thumbnail (by content hash);
     with `with_thumbnail=False` nothing is decoded and no perceptual hash is
     computed. `root` limits folder-name dates to the part of the path below it.
+    `expect` is the (device, inode) the import's walk saw (`fsguard.file_identity`):
+    a file swapped in since (another file, a link, a pipe) is not read.
     """
     path = os.fspath(path)
     result = AnalysisResult(path=path)
@@ -193,7 +198,7 @@ def analyze_file(
         result.error = str(e)
         return result
     try:
-        _analyze(path, result, timezone, thumb_dir, with_thumbnail, root, now)
+        _analyze(path, result, timezone, thumb_dir, with_thumbnail, root, now, expect)
     except _TimeLimit:
         raise
     except MemoryError:
@@ -203,22 +208,33 @@ def analyze_file(
     return result
 
 
-def _analyze(path, result: AnalysisResult, zone: str, thumb_dir, with_thumbnail, root, now) -> None:
-    name = os.path.basename(path)
-    ext = os.path.splitext(name)[1].lower().lstrip(".")
+def _analyze(path, result: AnalysisResult, zone: str, thumb_dir, with_thumbnail, root, now, expect) -> None:
     with _Stage(result, "read_hash"):
         try:
-            st = os.stat(path)
+            # Never blocks, opens nothing but a regular file, and only the one expected.
+            f = open_regular(path, expect=expect)
+        except (NotRegularFile, FileReplaced) as e:
+            result.error = str(e)
+            return
         except OSError as e:
             result.error = describe_os_error(e)
             return
-        if not stat_mod.S_ISREG(st.st_mode):
-            result.error = "this is a folder, not a file" if stat_mod.S_ISDIR(st.st_mode) else "not a regular file"
-            return
+    with f:
+        _analyze_open(path, f, result, zone, thumb_dir, with_thumbnail, root, now)
+
+
+def _analyze_open(path: str, f, result: AnalysisResult, zone: str, thumb_dir, with_thumbnail, root, now) -> None:
+    name = os.path.basename(path)
+    ext = os.path.splitext(name)[1].lower().lstrip(".")
+    # Readers that take a path (the video readers, FFmpeg) get one that reopens
+    # this very file, so nothing swapped in at `path` since is read.
+    content_path = fd_path(f, path)
+    with _Stage(result, "read_hash"):
+        st = os.fstat(f.fileno())
         result.mtime = st.st_mtime
         result.size = st.st_size
         try:
-            hashed = hash_and_head(path, keep_if=_keep_in_memory, keep_limit=IN_MEMORY_LIMIT)
+            hashed = hash_and_head(f, keep_if=_keep_in_memory, keep_limit=IN_MEMORY_LIMIT)
         except OSError as e:
             result.error = describe_os_error(e)
             return
@@ -256,12 +272,12 @@ def _analyze(path, result: AnalysisResult, zone: str, thumb_dir, with_thumbnail,
         result.warnings.append(f"the extension .{ext or '(none)'} does not match the content ({ft.type}); the right one is .{ft.extension}")
 
     if ft.kind == "video" or ft.type in _VIDEO_TYPES:
-        _analyze_video(path, ft.type, result, cands, thumb_dir, with_thumbnail, now)
+        _analyze_video(content_path, ft.type, result, cands, thumb_dir, with_thumbnail, now)
     elif ft.type in _IMAGE_TYPES:
         if data is None:
             with _Stage(result, "read_hash"):
-                with open(path, "rb") as f:  # larger than the in-memory limit
-                    data = f.read()
+                f.seek(0)  # larger than the in-memory limit
+                data = f.read()
         _analyze_image(data, ft.type, result, cands, thumb_dir, with_thumbnail, now)
     _decide(result, cands, zone, now)
 
@@ -419,21 +435,35 @@ def is_ignored_name(name: str) -> bool:
     return is_sidecar_name(name) or low in _IGNORED_NAMES or low.startswith("._")
 
 
-def iter_media_paths_with_roots(paths: Iterable[str | os.PathLike]) -> Iterator[tuple[str, str]]:
+def iter_media_paths_with_roots(paths: Iterable[str | os.PathLike],
+                                on_skip: Callable[[str, str], None] | None = None) -> Iterator[tuple[str, str]]:
     """(file path, the argument it was found under), in a stable order.
 
-    Folders are walked without following symbolic links (no loops); symlinked
-    files are yielded (the analysis reports a broken or looping one).
+    Folders are walked without following symbolic links (no loops). A
+    symlinked file is yielded only when its target stays inside the folder
+    argument it was found under and outside /proc, /sys and /dev (the
+    analysis reports a broken or looping one); any other link is passed to
+    `on_skip(path, reason)` and left alone. A file named directly is the
+    caller's choice and is yielded as given.
     """
     for p in paths:
         p = os.fspath(p)
         if os.path.isdir(p) and not os.path.islink(p):
+            boundary = [os.path.realpath(p)]
             for dirpath, dirnames, filenames in os.walk(p, followlinks=False):
                 dirnames.sort()
                 dirnames[:] = [d for d in dirnames if not d.startswith(".")]
                 for fn in sorted(filenames):
-                    if not is_ignored_name(fn):
-                        yield os.path.join(dirpath, fn), p
+                    if is_ignored_name(fn):
+                        continue
+                    path = os.path.join(dirpath, fn)
+                    if os.path.islink(path):
+                        refusal = link_refusal(os.path.realpath(path), boundary)
+                        if refusal:
+                            if on_skip is not None:
+                                on_skip(path, refusal)
+                            continue
+                    yield path, p
         elif not is_ignored_name(os.path.basename(p)):
             yield p, os.path.dirname(os.path.abspath(p))
 

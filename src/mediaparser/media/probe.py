@@ -16,6 +16,7 @@ import hashlib
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import BinaryIO
 
 CHUNK = 1024 * 1024
 HEAD_BYTES = 4096
@@ -153,7 +154,7 @@ class HashedFile:
 
 
 def hash_and_head(
-    path: str | os.PathLike,
+    path: str | os.PathLike | BinaryIO,
     chunk: int = CHUNK,
     *,
     keep_if: Callable[[bytes], bool] | None = None,
@@ -161,29 +162,39 @@ def hash_and_head(
 ) -> HashedFile:
     """Read a file once: its SHA-256, its byte count, and its first bytes.
 
-    With `keep_if`, a file of at most `keep_limit` bytes whose first bytes
-    satisfy `keep_if(head)` is read whole and returned in `data`, so nothing
-    else has to open it again. Larger files (videos) stream in `chunk`s.
+    `path` may also be a binary file the caller opened (the analysis opens
+    sources through `fsguard.open_regular`); it is read from the start and
+    left open. With `keep_if`, a file of at most `keep_limit` bytes whose
+    first bytes satisfy `keep_if(head)` is read whole and returned in
+    `data`, so nothing else has to open it again. Larger files (videos)
+    stream in `chunk`s.
     """
+    if not isinstance(path, (str, bytes, os.PathLike)):
+        path.seek(0)
+        return _hash_and_head(path, chunk, keep_if, keep_limit)
+    with open(path, "rb") as f:
+        return _hash_and_head(f, chunk, keep_if, keep_limit)
+
+
+def _hash_and_head(f: BinaryIO, chunk: int, keep_if: Callable[[bytes], bool] | None, keep_limit: int) -> HashedFile:
     h = hashlib.sha256()
     size = 0
-    with open(path, "rb") as f:
-        if keep_if is not None and keep_limit > 0:
-            fd = f.fileno()
-            total = os.fstat(fd).st_size
-            head = os.pread(fd, HEAD_BYTES, 0)
-            if 0 < total <= keep_limit and keep_if(head):
-                # One allocation and one copy: concatenating chunks would
-                # copy a 4 MB photo twice more (measured ~3 ms per file).
-                data = f.read()
-                h.update(data)
-                return HashedFile(h.hexdigest(), len(data), data[:HEAD_BYTES], data)
+    if keep_if is not None and keep_limit > 0:
+        fd = f.fileno()
+        total = os.fstat(fd).st_size
+        head = os.pread(fd, HEAD_BYTES, 0)
+        if 0 < total <= keep_limit and keep_if(head):
+            # One allocation and one copy: concatenating chunks would
+            # copy a 4 MB photo twice more (measured ~3 ms per file).
+            data = f.read()
+            h.update(data)
+            return HashedFile(h.hexdigest(), len(data), data[:HEAD_BYTES], data)
+    block = f.read(chunk)
+    head = block[:HEAD_BYTES]
+    while block:
+        h.update(block)
+        size += len(block)
         block = f.read(chunk)
-        head = block[:HEAD_BYTES]
-        while block:
-            h.update(block)
-            size += len(block)
-            block = f.read(chunk)
     return HashedFile(h.hexdigest(), size, head)
 
 

@@ -30,6 +30,8 @@ from ..jobs.pool import TimedOut, shared_pool
 from ..media.analyze import AnalysisResult
 from ..models import FileStatus, Job, JobStatus, JobType, MediaFile, to_signed64, utcnow
 from . import duplicates, tags
+from ..media.fsguard import in_system_folder
+from .source_access import boundary_options, job_boundary
 from .sources import Entry, Skipped, display, walk_source
 
 log = logging.getLogger(__name__)
@@ -70,21 +72,47 @@ def create_import_job(settings: Settings, path: str, *, options: dict | None = N
     """
     if not path:
         raise ImportRefused("give the folder to import")
-    allowed = settings.path_in_import_roots(path) if check_roots else Path(os.path.realpath(path))
-    if allowed is None:
-        roots = ", ".join(str(r) for r in settings.import_roots) or "none configured (set MEDIAPARSER_IMPORT_ROOTS)"
-        raise PathNotAllowed(f"{path} is outside the folders you may import from ({roots})")
-    if not allowed.exists():
-        raise ImportRefused(f"{path} does not exist")
-    if not allowed.is_dir():
-        raise ImportRefused(f"{path} is not a folder")
+    _check_path_text(path, must_be_absolute=check_roots)
+    try:
+        allowed = settings.path_in_import_roots(path) if check_roots else Path(os.path.realpath(path))
+        if allowed is None:
+            roots = ", ".join(str(r) for r in settings.import_roots) or "none configured (set MEDIAPARSER_IMPORT_ROOTS)"
+            raise PathNotAllowed(f"{path} is outside the folders you may import from ({roots})")
+        if in_system_folder(str(allowed)):
+            raise ImportRefused(f"{path} is a system folder (/proc, /sys or /dev), not photos")
+        if not allowed.exists():
+            raise ImportRefused(f"{path} does not exist")
+        if not allowed.is_dir():
+            raise ImportRefused(f"{path} is not a folder")
+    except (OSError, ValueError) as exc:  # e.g. a name too long for the file system
+        if isinstance(exc, ImportRefused):
+            raise
+        raise ImportRefused(f"{path} cannot be used as a folder: {getattr(exc, 'strerror', None) or exc}") from None
     opts = dict(options or {})
     opts["path"] = str(allowed)
+    # The folders this import's links may lead into, fixed now for every later step.
+    opts.update(boundary_options(settings, allowed, check_roots=check_roots))
     with write_transaction() as s:
         job = Job(job_type=JobType.IMPORT, status=JobStatus.PENDING, options=opts,
                   max_attempts=settings.max_attempts, enqueued_at=utcnow())
         s.add(job)
     return job
+
+
+def _check_path_text(path: str, *, must_be_absolute: bool) -> None:
+    """Refuse a path no folder can have, with a sentence instead of a crash.
+
+    A web request's path must be absolute: a relative one would be resolved
+    against the server's working folder, which the user neither sees nor chose.
+    """
+    if "\x00" in path:
+        raise ImportRefused("the path contains a NUL character, which no folder name can hold")
+    try:
+        os.fsencode(path)
+    except UnicodeEncodeError:
+        raise ImportRefused("the path contains characters that are not valid text") from None
+    if must_be_absolute and not os.path.isabs(path):
+        raise ImportRefused(f"give the folder's full path, starting with {os.sep} (not {path!r})")
 
 
 # ------------------------------------------------------------ enumeration --
@@ -140,14 +168,16 @@ def _enumerate(lease: lifecycle.Lease, job: Job, stop_requested: Callable[[], bo
         return lifecycle.checkpoint(lease, total=None if final else found, current_item=f"listing files… {found} found",
                                     apply=apply)
 
-    for item in walk_source(root):
+    for item in walk_source(root, job_boundary(job)):
         if isinstance(item, Skipped):
             skip(item.reason, item.rel_path)
             continue
         assert isinstance(item, Entry)
         found += 1
         row = {"job_id": job.id, "source_path": display(item.path), "rel_path": item.rel_path,
-               "status": FileStatus.PENDING, "size": item.size, "mtime": item.mtime}
+               "status": FileStatus.PENDING, "size": item.size, "mtime": item.mtime,
+               "dev": item.identity[0] if item.identity else None,
+               "inode": item.identity[1] if item.identity else None}
         if item.error:
             errors_seen += 1
             row.update(status=FileStatus.FAILED, error=item.error, processed_at=utcnow())
@@ -265,7 +295,7 @@ def _process(lease: lifecycle.Lease, job: Job, settings: Settings,
     max_in_flight = settings.workers * 2
     chunk_files = 4  # grows or shrinks with the measured time per file
     per_file: float | None = None  # moving average of seconds per file
-    in_flight: dict[Future, tuple[list[tuple[int, str]], float]] = {}
+    in_flight: dict[Future, tuple[list[tuple[int, str, dict]], float]] = {}
     results: list[tuple[int, Any]] = []
     last_id = 0
     exhausted = False
@@ -273,14 +303,16 @@ def _process(lease: lifecycle.Lease, job: Job, settings: Settings,
     last_commit = time.monotonic()
     kwargs: dict = {"timezone": settings.timezone, "thumb_dir": str(settings.thumbnail_dir),
                     "root": job.source_path}
-    queue: list[tuple[int, str, int]] = []  # (id, path, size known from the listing)
+    # (id, path, size known from the listing, per-file arguments: the identity the walk saw)
+    queue: list[tuple[int, str, int, dict]] = []
     paths: dict[int, str] = {}  # id -> path of files handed out, for "current file"
     rels: dict[int, str] = {}  # id -> path under the import root, for automatic tags
 
     def refill() -> None:
         nonlocal last_id, exhausted
         rows = db.session.execute(
-            select(MediaFile.id, MediaFile.source_path, MediaFile.size, MediaFile.mtime, MediaFile.rel_path)
+            select(MediaFile.id, MediaFile.source_path, MediaFile.size, MediaFile.mtime, MediaFile.rel_path,
+                   MediaFile.dev, MediaFile.inode)
             .where(MediaFile.job_id == job.id, MediaFile.status == FileStatus.PENDING, MediaFile.id > last_id)
             .order_by(MediaFile.id).limit(ENUM_BATCH)
         ).all()
@@ -292,7 +324,9 @@ def _process(lease: lifecycle.Lease, job: Job, settings: Settings,
         for r in rows:
             paths[r[0]] = r[1]
             rels[r[0]] = r[4]
-            queue.append((r[0], r[1], r[2] or 0))
+            # The analysis opens only the file the walk listed, not one swapped in since.
+            extra = {"expect": (r[5], r[6])} if r[5] is not None and r[6] is not None else {}
+            queue.append((r[0], r[1], r[2] or 0, extra))
 
     def commit() -> str:
         nonlocal results, last_commit
@@ -357,9 +391,9 @@ def _process(lease: lifecycle.Lease, job: Job, settings: Settings,
             for f in list(in_flight):
                 chunk, _t0 = in_flight.pop(f)
                 if f in stuck:
-                    results.extend((i, TimedOut("analysis hung and was stopped")) for i, _p in chunk)
+                    results.extend((i, TimedOut("analysis hung and was stopped")) for i, _p, _x in chunk)
                 else:
-                    queue[:0] = [(i, p, 0) for i, p in chunk]  # innocent: run again
+                    queue[:0] = [(i, p, 0, x) for i, p, x in chunk]  # innocent: run again
             pool.recycle()
         if results and (len(results) >= COMMIT_ROWS or time.monotonic() - last_commit >= COMMIT_INTERVAL) \
                 or time.monotonic() - last_commit >= COMMIT_INTERVAL:
@@ -377,7 +411,7 @@ def _process(lease: lifecycle.Lease, job: Job, settings: Settings,
     return stop
 
 
-def _take_chunk(queue: list[tuple[int, str, int]], max_files: int) -> list[tuple[int, str]]:
+def _take_chunk(queue: list[tuple[int, str, int, dict]], max_files: int) -> list[tuple[int, str, dict]]:
     """Cut the next chunk: up to `max_files` files or CHUNK_BYTES of data.
 
     Many small, quick files go out together (one round trip to the pool for
@@ -388,7 +422,7 @@ def _take_chunk(queue: list[tuple[int, str, int]], max_files: int) -> list[tuple
     while n < len(queue) and n < max_files and (n == 0 or total + queue[n][2] <= CHUNK_BYTES):
         total += queue[n][2]
         n += 1
-    chunk = [(i, p) for i, p, _s in queue[:n]]
+    chunk = [(i, p, x) for i, p, _s, x in queue[:n]]
     del queue[:n]
     return chunk
 

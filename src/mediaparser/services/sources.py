@@ -3,16 +3,23 @@
 Every entry the walk meets ends up in exactly one place: a media file to
 analyse, a per-file error (broken link, symlink loop, unreadable folder, a
 name that is not valid UTF-8, a pipe or device with a media name), or a
-skipped entry with its reason (sidecars, system files, other documents).
+skipped entry with its reason (sidecars, system files, other documents, a
+link leading outside the import's boundary or into /proc, /sys or /dev).
 The walk never raises for one bad entry.
+
+It opens nothing but regular files: special files are judged by `stat`
+alone, and the content sniff for unusual extensions goes through
+`fsguard.open_regular`. Each media entry carries the device and inode the
+walk saw, which the analysis and the file endpoints hold the file to.
 """
 from __future__ import annotations
 
 import os
 import stat
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Iterator, Sequence
 
+from ..media.fsguard import file_identity, in_system_folder, link_refusal, open_regular
 from ..media.probe import UNKNOWN, sniff
 
 MEDIA_EXTENSIONS = frozenset(
@@ -31,6 +38,7 @@ class Entry:
     error: str | None = None  # set: the entry is recorded as a failed file
     size: int | None = None
     mtime: float | None = None
+    identity: tuple[int, int] | None = None  # (device, inode) as fsguard.file_identity gives it
 
 
 @dataclass(frozen=True)
@@ -52,26 +60,36 @@ def _valid_utf8(name: str) -> bool:
         return False
 
 
-def _looks_like_media(path: str) -> bool:
+def _looks_like_media(path: str, identity: tuple[int, int]) -> bool:
     try:
-        with open(path, "rb") as f:
+        with open_regular(path, expect=identity) as f:
             head = f.read(256)
     except OSError:
         return False
     return sniff(head) is not UNKNOWN
 
 
-def walk_source(root: str) -> Iterator[Entry | Skipped]:
-    """Yield every entry below `root`, depth first, in a stable (sorted) order."""
+def walk_source(root: str, boundary: Sequence[str] | None = None) -> Iterator[Entry | Skipped]:
+    """Yield every entry below `root`, depth first, in a stable (sorted) order.
+
+    `boundary`: the real paths of the folders links may lead into
+    (`source_access.job_boundary`); by default `root` itself. A link whose
+    real target lies outside, or in /proc, /sys or /dev, is skipped with
+    the reason and never followed or opened.
+    """
     root = os.path.abspath(root)
+    real_root = os.path.realpath(root)
+    bounds = list(boundary) if boundary else [real_root]
     root_st = os.stat(root)
     # Folders on the current path and all folders seen: a symlink to an
     # ancestor is a loop; a second link to a folder already walked is a
     # duplicate route to the same files.
     seen: set[tuple[int, int]] = {(root_st.st_dev, root_st.st_ino)}
-    stack: list[str] = [root]
+    # (path as walked, its real path): the real path of a plain entry is its
+    # folder's real path plus its name, so only links need resolving.
+    stack: list[tuple[str, str]] = [(root, real_root)]
     while stack:
-        folder = stack.pop()
+        folder, real_folder = stack.pop()
         rel_folder = os.path.relpath(folder, root)
         prefix = "" if folder == root else rel_folder + os.sep
         try:
@@ -80,7 +98,7 @@ def walk_source(root: str) -> Iterator[Entry | Skipped]:
         except OSError as exc:
             yield Entry(folder, display(rel_folder), f"folder cannot be read: {exc.strerror or exc}")
             continue
-        subfolders: list[str] = []
+        subfolders: list[tuple[str, str]] = []
         for e in entries:
             rel = display(prefix + e.name)
             lower = e.name.lower()
@@ -98,6 +116,17 @@ def walk_source(root: str) -> Iterator[Entry | Skipped]:
                 else:
                     yield Entry(e.path, rel, f"cannot be read: {exc.strerror or exc}")
                 continue
+            if is_link:
+                real = os.path.realpath(e.path)
+                refusal = link_refusal(real, bounds)
+                if refusal:
+                    yield Skipped(rel, refusal)
+                    continue
+            else:
+                real = os.path.join(real_folder, e.name)
+                if stat.S_ISDIR(st.st_mode) and in_system_folder(real):
+                    yield Skipped(rel, "a system folder (/proc, /sys or /dev): not walked")
+                    continue
             if not _valid_utf8(e.name):
                 yield Entry(e.path, rel, "the name is not valid UTF-8; rename the file and import it again")
                 continue
@@ -108,7 +137,7 @@ def walk_source(root: str) -> Iterator[Entry | Skipped]:
                         yield Entry(e.path, rel, "symbolic link loop: it points to a folder that is already being imported")
                     continue
                 seen.add(key)
-                subfolders.append(e.path)
+                subfolders.append((e.path, real))
                 continue
             if lower in SYSTEM_NAMES or e.name.startswith("._"):
                 yield Skipped(rel, "system file")
@@ -119,12 +148,14 @@ def walk_source(root: str) -> Iterator[Entry | Skipped]:
                 else:
                     yield Skipped(rel, "not a regular file")
                 continue
+            identity = file_identity(st)
             if ext in MEDIA_EXTENSIONS:
-                yield Entry(e.path, rel, size=st.st_size, mtime=st.st_mtime)
+                yield Entry(e.path, rel, size=st.st_size, mtime=st.st_mtime, identity=identity)
             elif ext in SIDECAR_EXTENSIONS:
                 yield Skipped(rel, "sidecar metadata (read together with its photo)")
-            elif st.st_size > 0 and _looks_like_media(e.path):
-                yield Entry(e.path, rel, size=st.st_size, mtime=st.st_mtime)  # a photo or video behind an unusual extension
+            elif st.st_size > 0 and _looks_like_media(e.path, identity):
+                # a photo or video behind an unusual extension
+                yield Entry(e.path, rel, size=st.st_size, mtime=st.st_mtime, identity=identity)
             else:
                 yield Skipped(rel, "not a photo or video")
         # Depth first, in name order.
