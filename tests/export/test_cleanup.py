@@ -13,6 +13,7 @@ from mediaparser.services import cleanup, exporter
 from mediaparser.services.duplicates import resolve_group
 from mediaparser.services.importer import create_import_job
 
+from ..conftest import outside_roots
 from ..media import gen
 from .helpers import import_and_resolve
 
@@ -51,7 +52,7 @@ def test_cleanup_deletes_exactly_the_verified_set(app, tmp_path):
             keep = [i for i in members if i in (ids_a["one.jpg"], ids_b["shared.jpg"])]
             resolve_group(g.id, keep, timezone="UTC")
         db.session.commit()
-    out = tmp_path / "archive"
+    out = outside_roots(tmp_path) / "archive"
     _export(app, job_a, out)
     settings = app.extensions["mediaparser"]
     with app.app_context():
@@ -85,7 +86,7 @@ def test_cleanup_leaves_files_outside_the_roots_and_changed_or_unverifiable_ones
         gen.jpeg(str(src / f"p{i}.jpg"), img=gen.photo(seed=10 + i),
                  exif={"Exif.Photo.DateTimeOriginal": f"2021:02:03 04:05:0{i}"})
     job_id, _ids = import_and_resolve(app, src)
-    out = tmp_path / "archive"
+    out = outside_roots(tmp_path) / "archive"
     _export(app, job_id, out)
     settings = app.extensions["mediaparser"]
     with app.app_context():
@@ -110,7 +111,7 @@ def test_uploaded_working_copies_are_removed_only_on_request(app, tmp_path):
     up.mkdir(parents=True)
     gen.jpeg(str(up / "a.jpg"), exif={"Exif.Photo.DateTimeOriginal": "2021:02:03 04:05:06"})
     job_id, ids = import_and_resolve(app, settings.upload_dir / "u1")
-    _export(app, job_id, tmp_path / "archive")
+    _export(app, job_id, outside_roots(tmp_path) / "archive")
     with app.app_context():
         thumb = db.session.get(MediaFile, ids["Trip/a.jpg"]).thumbnail
         db.session.commit()
@@ -121,3 +122,40 @@ def test_uploaded_working_copies_are_removed_only_on_request(app, tmp_path):
         result = cleanup.delete_sources(settings, job_id, working_copies=True)
     assert result.deleted == [str((up / "a.jpg").resolve())] and result.thumbnails_removed == 1
     assert not (up / "a.jpg").exists() and not Path(thumb).exists()
+
+
+def test_a_similar_picture_a_person_kept_is_never_deleted_through_its_group_mates_export(app, tmp_path):
+    """"Keep all" says "these are not duplicates": each kept picture needs its own verified export.
+
+    A similar (not identical) pair spans two imports; a person keeps both. Once only the other
+    import is exported, the unexported one must stay, whatever its group-mate's export says."""
+    from PIL import Image
+
+    from ..duplicates.photos import photo
+
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir()
+    b.mkdir()
+    big = photo(21)
+    big.save(a / "full.jpg", quality=92)
+    big.resize((big.width // 2, big.height // 2), Image.Resampling.LANCZOS).save(b / "small.jpg", quality=80)
+    for p in (a / "full.jpg", b / "small.jpg"):
+        gen.write_tags(str(p), exif={"Exif.Photo.DateTimeOriginal": "2018:05:06 07:08:09"})
+    job_a, ids_a = import_and_resolve(app, a, resolve=False)
+    job_b, ids_b = import_and_resolve(app, b, resolve=False)
+    with app.app_context():
+        group = db.session.execute(select(DupGroup)).scalar_one()
+        assert group.kind == "similar"
+        members = set(db.session.execute(select(DupMember.file_id).where(DupMember.group_id == group.id)).scalars())
+        assert members == {ids_a["full.jpg"], ids_b["small.jpg"]}
+        resolve_group(group.id, sorted(members), timezone="UTC")  # keep all: not duplicates
+        db.session.commit()
+    _export(app, job_b, outside_roots(tmp_path) / "archive")
+    settings = app.extensions["mediaparser"]
+    before = (a / "full.jpg").read_bytes()
+    with app.app_context():
+        assert cleanup.plan_cleanup(settings, job_a).deletable == []
+        assert cleanup.delete_sources(settings, job_a).deleted == []
+        # The exported one is deletable through its own export (the clean-up works at all here).
+        assert [Path(d.path).name for d in cleanup.plan_cleanup(settings, job_b).deletable] == ["small.jpg"]
+    assert (a / "full.jpg").read_bytes() == before

@@ -22,6 +22,7 @@ from mediaparser.media.embed import EmbedError, embed_bytes, read_embedded, writ
 from mediaparser.models import ExportItem, ExportItemStatus, JobStatus, ManifestEntry, MediaFile
 from mediaparser.services import exporter
 
+from ..conftest import outside_roots
 from ..media import gen
 from .helpers import digest, import_and_resolve, tree_digest
 
@@ -66,7 +67,7 @@ def test_a_source_changed_since_the_import_is_not_exported(app, tmp_path):
     with open(photos[2], "ab") as fh:
         fh.write(b"more")
     before = digest(photos)
-    out = tmp_path / "archive"
+    out = outside_roots(tmp_path) / "archive"
     export_id = _export(app, job_id, out)
     with app.app_context():
         items = _items(export_id)
@@ -100,7 +101,7 @@ def test_a_copy_that_differs_on_disk_from_the_bytes_written_is_caught(app, tmp_p
         return write_once(tmp, data, mtime)
 
     monkeypatch.setattr(exporter, "_write_once", faulty)
-    out = tmp_path / "archive"
+    out = outside_roots(tmp_path) / "archive"
     export_id = _export(app, job_id, out)
     with app.app_context():
         items = _items(export_id)
@@ -143,7 +144,7 @@ def test_a_metadata_write_that_fails_keeps_the_verified_original_bytes(app, tmp_
         raise EmbedError("could not write metadata into the copy: test")
 
     monkeypatch.setattr(exporter, "embedded", broken)
-    out = tmp_path / "archive"
+    out = outside_roots(tmp_path) / "archive"
     export_id = _export(app, job_id, out)
     copy = out / "2022/20220304_100000.jpg"
     assert copy.read_bytes() == photos[0].read_bytes()
@@ -188,7 +189,7 @@ def test_copies_are_synced_before_their_rename_and_folders_before_the_commit(app
     monkeypatch.setattr(exporter, "_fsync_dir", fsync_dir)
     monkeypatch.setattr(exporter.lifecycle, "checkpoint", checkpoint)
     monkeypatch.setattr(os, "replace", replace)
-    out = tmp_path / "archive"
+    out = outside_roots(tmp_path) / "archive"
     _export(app, job_id, out)
     assert sum(1 for kind, _ in events if kind == "rename") == 6
     assert ("commit", None) in events
@@ -214,3 +215,31 @@ def test_embedding_in_memory_gives_the_bytes_of_the_in_place_edit(tmp_path, ext,
     assert back.tags["Exif.Photo.DateTimeOriginal"] == "2020:05:06 07:08:09"
     assert back.tags["Exif.Photo.OffsetTimeOriginal"] == "+02:00"
     assert back.subject == ["a", "bé"]
+
+
+def test_the_on_disk_copy_path_refuses_a_source_changed_since_the_import_too(app, tmp_path, monkeypatch):
+    """Videos, formats written as they are and files too big for memory are copied by the kernel and
+    the copy hashed: a source edited in place since the analysis (same size, other bytes) must be
+    refused there as well, never archived."""
+    photos = _photos(tmp_path / "src", 3)
+    clip = Path(gen.video(str(tmp_path / "src" / "clip.mp4"), metadata={"creation_time": "2021-05-06T12:00:00Z"}))
+    job_id, _ids = import_and_resolve(app, tmp_path / "src")
+    for p in (photos[1], clip):
+        data = bytearray(p.read_bytes())
+        data[len(data) // 2] ^= 0xFF
+        p.write_bytes(bytes(data))
+    before = digest([*photos, clip])
+    monkeypatch.setattr(exporter, "IN_MEMORY_MAX", 0)  # every photo takes the kernel-copy path too
+    out = outside_roots(tmp_path) / "archive"
+    export_id = _export(app, job_id, out)
+    with app.app_context():
+        items = _items(export_id)
+        entries = db.session.execute(select(ManifestEntry.destination).where(
+            ManifestEntry.export_job_id == export_id)).scalars().all()
+    failed = {name: i.reason for name, i in items.items() if i.status == ExportItemStatus.FAILED}
+    assert failed == {"IMG_0001.jpg": exporter.SOURCE_CHANGED, "clip.mp4": exporter.SOURCE_CHANGED}
+    assert sorted(entries) == ["2022/20220304_100000.jpg", "2022/20220304_100002.jpg"]
+    archived = {str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()} - {exporter.MANIFEST_NAME}
+    assert archived == set(entries)  # neither changed file (nor its sidecar) reached the archive
+    _no_temps(out)
+    assert digest([*photos, clip]) == before  # sources are only read

@@ -133,6 +133,24 @@ def test_xmp_capture_date_beats_edit_time_when_exif_has_none():
     assert d.utc_offset == 60
 
 
+def test_trust_decides_before_precision_a_known_day_beats_a_later_edit_time_to_the_second():
+    # DATE-PITFALLS 1 and 7: a scan whose day of capture is known (IPTC DateCreated, no time) and
+    # that software saved years later (ModifyDate, to the second). The finer value is the edit.
+    d = choose(cand("iptc:DateCreated", "2003-08-31"), cand("exif:ModifyDate", "2015:06:29 18:19:12"))
+    assert d.source == "iptc:DateCreated"
+    assert (d.captured_at, d.precision) == (datetime(2003, 8, 31), Precision.DAY)
+
+
+def test_trust_decides_before_precision_a_messenger_name_day_beats_a_stale_gps_clock():
+    # A WhatsApp name carries the day only; a GPS date/time (UTC, to the second) from a stale fix
+    # days earlier is the last resort (DATE-PITFALLS 5), not a better answer for being precise.
+    name = Candidate("filename", datetime(2021, 5, 6), precision=Precision.DAY)
+    gps = Candidate("gps:DateTime", datetime(2021, 5, 3, 9, 0, 0), is_utc=True)
+    d = choose(name, gps)
+    assert d.source == "filename"
+    assert (d.captured_at, d.precision) == (datetime(2021, 5, 6), Precision.DAY)
+
+
 def test_force_marker_beats_everything():
     forced = Candidate("filename", datetime(1999, 12, 31, 23, 59, 0), forced=True)
     d = choose(cand("exif:DateTimeOriginal", "2019:08:12 14:30:25"), forced)
