@@ -238,3 +238,69 @@ def test_uploads_abandoned_for_a_week_are_cleaned_up(api, web_app):
     # An upload whose bytes arrived recently is kept, whatever its row says.
     _send(api, recent, b["id"], b"bb")
     assert api.get(f"/api/uploads/{recent}").get_json()["status"] == "open"
+
+
+def test_a_file_and_a_folder_of_the_same_name_in_one_batch_both_arrive(api, web_app):
+    # "a.jpg" and "a.jpg/b.jpg" cannot both exist on disk: the file takes a numbered name, the folder keeps its own.
+    uid = _start(api)
+    entries = _register(api, uid, [{"path": "a.jpg", "size": 3}, {"path": "a.jpg/b.jpg", "size": 4}])
+    assert [e["path"] for e in entries] == ["a (2).jpg", "a.jpg/b.jpg"]
+    assert [e["renamed"] for e in entries] == [True, False]
+    for e, data in zip(entries, [b"one", b"four"]):
+        assert _send(api, uid, e["id"], data) == {"received": len(data), "complete": True}
+    folder = web_app.extensions["mediaparser"].upload_dir / uid
+    assert (folder / "a (2).jpg").read_bytes() == b"one" and (folder / "a.jpg" / "b.jpg").read_bytes() == b"four"
+
+
+def test_a_folder_named_like_an_earlier_file_is_refused_for_that_file_only(api, web_app):
+    uid = _start(api)
+    (first,) = _register(api, uid, [{"path": "a.jpg", "size": 3}])
+    _send(api, uid, first["id"], b"one")
+    later = _register(api, uid, [{"path": "a.jpg/b.jpg", "size": 4}, {"path": "c.jpg", "size": 2},
+                                 {"path": "a.jpg", "size": 5}])
+    assert later[0]["status"] == 400 and "a.jpg is already a file of this upload" in later[0]["error"]
+    assert later[1]["path"] == "c.jpg" and later[2]["path"] == "a (2).jpg"
+    summary = api.get(f"/api/uploads/{uid}").get_json()
+    assert summary["file_count"] == 3
+
+
+def test_numbered_names_stay_within_the_file_systems_limit(api, web_app):
+    uid = _start(api)
+    long_name = "é" * 123 + "xyzw.jpeg"  # 246 + 9 = 255 bytes: the longest name a file system takes
+    assert len(long_name.encode()) == 255
+    entries = _register(api, uid, [{"path": f"d/{long_name}", "size": 2, "last_modified": n} for n in (1, 2, 3)])
+    names = [e["path"].split("/")[1] for e in entries]
+    assert names[0] == long_name
+    assert all(len(n.encode()) <= 255 and n.endswith(".jpeg") for n in names), names
+    assert names[1].endswith(" (2).jpeg") and names[2].endswith(" (3).jpeg") and len(set(names)) == 3
+    for e in entries:
+        assert _send(api, uid, e["id"], b"ok")["complete"] is True
+    folder = web_app.extensions["mediaparser"].upload_dir / uid / "d"
+    assert sorted(p.name for p in folder.iterdir()) == sorted(names)
+
+
+def test_numbered_names_never_cut_a_character_or_drop_the_extension():
+    from mediaparser.services.uploads import MAX_NAME_BYTES, _numbered
+
+    name = "😀" * 63 + "abc.jpg"  # 252 + 3 + 4 = 259 > 255 when numbered
+    out = _numbered(f"x/{name}", 12)
+    assert out.startswith("x/") and out.endswith(" (12).jpg")
+    assert len(out[2:].encode()) <= MAX_NAME_BYTES and "\ufffd" not in out
+    # An "extension" that leaves no room for the stem is not treated as one.
+    odd = "a." + "b" * 253
+    assert len(_numbered(odd, 2).encode()) <= MAX_NAME_BYTES and _numbered(odd, 2).endswith(" (2)")
+    assert _numbered("noext", 2) == "noext (2)" and _numbered(".hidden", 3) == ".hidden (3)"
+
+
+@pytest.mark.parametrize("field,value", [("size", 10**30), ("size", 2**63), ("last_modified", 10**30),
+                                         ("last_modified", 2**63), ("last_modified", 253_402_300_800_000)])
+def test_numbers_that_do_not_fit_are_a_clear_error_for_that_file_only(api, web_app, field, value):
+    uid = _start(api)
+    bad = {"path": "bad.jpg", "size": 1, field: value}
+    res = _register(api, uid, [{"path": "good.jpg", "size": 2, "last_modified": 5}, bad,
+                               {"path": "also good.jpg", "size": 2}])
+    assert res[1]["status"] == 400 and res[1]["error"].startswith("bad.jpg: ")
+    assert [res[0]["path"], res[2]["path"]] == ["good.jpg", "also good.jpg"]
+    # Registering the same entry again (a retry) gives the same answer, still no 500.
+    again = api.post(f"/api/uploads/{uid}/files", json={"files": [bad]})
+    assert again.status_code == 200 and again.get_json()["files"][0]["status"] == 400

@@ -132,12 +132,102 @@ def clean_relative_path(raw: Any) -> str:
     return "/".join(parts)
 
 
+def _fit_bytes(text: str, limit: int) -> str:
+    """The longest prefix of `text` whose UTF-8 form has at most `limit` bytes
+    (never cutting a character in half)."""
+    raw = text.encode("utf-8")
+    if len(raw) <= limit:
+        return text
+    return raw[:max(limit, 0)].decode("utf-8", "ignore")
+
+
 def _numbered(path: str, n: int) -> str:
+    """`path` with " (n)" before its extension, its name kept within MAX_NAME_BYTES.
+
+    A name that already uses the whole limit loses the end of its stem, never
+    its extension (the type of the file), so the numbered name can always be
+    created. An "extension" too long to leave room for any stem is not one:
+    the whole name is then shortened.
+    """
     folder, slash, name = path.rpartition("/")
     stem, dot, ext = name.rpartition(".")
     if not dot or not stem:  # no extension, or a dot-file such as ".hidden"
         stem, ext, dot = name, "", ""
-    return f"{folder}{slash}{stem} ({n}){dot}{ext}"
+    tail = f" ({n}){dot}{ext}"
+    room = MAX_NAME_BYTES - len(tail.encode("utf-8"))
+    if room < 1:
+        stem, tail = name, f" ({n})"
+        room = MAX_NAME_BYTES - len(tail.encode("utf-8"))
+    return f"{folder}{slash}{_fit_bytes(stem, room)}{tail}"
+
+
+def _folders_of(path: str) -> list[str]:
+    """The folders a relative path needs: "a/b/c.jpg" -> ["a", "a/b"]."""
+    parts = path.split("/")[:-1]
+    return ["/".join(parts[:i]) for i in range(1, len(parts) + 1)]
+
+
+class _Names:
+    """The names an upload has given out: the rule that keeps its folder buildable.
+
+    On disk one name is either a file or a folder, so the stored paths of an
+    upload must never use a file's name as a folder ("a.jpg" and
+    "a.jpg/b.jpg"), nor the same name twice. Registration picks every stored
+    path through this book, so moving a complete file into place never meets
+    a clash it would have to resolve by guessing.
+    """
+
+    def __init__(self, stored: list[str]) -> None:
+        self.files = set(stored)
+        self.folders = {d for path in stored for d in _folders_of(path)}
+
+    def clashing_file(self, path: str) -> str | None:
+        """A folder of `path` that is already a file of this upload, if any."""
+        return next((d for d in _folders_of(path) if d in self.files), None)
+
+    def pick(self, path: str, *, also_folders: set[str] = frozenset()) -> str:
+        """A free stored name for `path`: itself, else "name (2).ext", "name (3).ext", …
+
+        `also_folders` are folders that other files of the same request will
+        need: a file does not take such a name, the folder keeps it.
+        """
+        taken = len(self.files) + len(self.folders) + len(also_folders)
+        # Distinct numbers give distinct names, so one of the first taken+2 is free.
+        for n in range(1, taken + 3):
+            stored = path if n == 1 else _numbered(path, n)
+            if stored not in self.files and stored not in self.folders and stored not in also_folders:
+                return stored
+        raise AssertionError("unreachable: more numbered names than names taken")
+
+    def take(self, stored: str) -> None:
+        self.files.add(stored)
+        self.folders.update(_folders_of(stored))
+
+
+# ----------------------------------------------------------------- numbers --
+
+# Sizes and times are stored in BIGINT columns, and a modification time must
+# also be a date Python can represent (years 1..9999); the browser sends
+# milliseconds since 1970.
+MAX_SIZE = 2**63 - 1
+MAX_LAST_MODIFIED_MS = 253_402_300_799_000  # 9999-12-31 23:59:59 UTC
+
+
+def _size_of(raw: Any, path: str) -> int:
+    if not isinstance(raw, int) or isinstance(raw, bool) or raw < 0:
+        raise UploadError(f"{path}: size must be a whole number of bytes")
+    if raw > MAX_SIZE:
+        raise UploadError(f"{path}: a size of {raw} bytes is not possible for a file")
+    return raw
+
+
+def _last_modified_of(raw: Any, path: str) -> int:
+    """Milliseconds since 1970; 0 means unknown (also for values a browser may leave out or send negative)."""
+    if not isinstance(raw, int) or isinstance(raw, bool) or raw < 0:
+        return 0
+    if raw > MAX_LAST_MODIFIED_MS:
+        raise UploadError(f"{path}: the modification time {raw} is not a date (it lies after the year 9999)")
+    return raw
 
 
 # -------------------------------------------------------------------- paths --
@@ -211,8 +301,8 @@ def create_upload(settings: Settings) -> Upload:
     return up
 
 
-def _get_open(s, upload_id: str) -> Upload:
-    up = s.get(Upload, _check_id(upload_id), populate_existing=True)
+def _get_open(s, upload_id: str, *, lock: bool = False) -> Upload:
+    up = s.get(Upload, _check_id(upload_id), populate_existing=True, with_for_update=lock or None)
     if up is None:
         raise UploadError("no such upload", 404)
     if up.status == UploadStatus.DISCARDED:
@@ -245,20 +335,27 @@ def register_files(settings: Settings, upload_id: str, entries: Any, limits: Lim
         raise UploadError(f"register at most {limits.register_batch} files per request")
     out: list[dict[str, Any]] = []
     created_zero: list[UploadFile] = []
+    paths: list[str | UploadError] = []
+    for e in entries:
+        try:
+            if not isinstance(e, Mapping):
+                raise UploadError("each file must be an object with path and size")
+            paths.append(clean_relative_path(e.get("path")))
+        except UploadError as exc:
+            paths.append(exc)
+    # Folders the files of this request need: a file of the request does not take such a name.
+    wanted_folders = {d for p in paths if isinstance(p, str) for d in _folders_of(p)}
     with write_transaction() as s:
-        up = _get_open(s, upload_id)
-        taken_cache: set[str] = set()
-        for index, e in enumerate(entries):
+        # Locked (on PostgreSQL) so that two requests of one upload give out names one after the other.
+        up = _get_open(s, upload_id, lock=True)
+        names = _Names(list(s.execute(select(UploadFile.stored_path)
+                                      .where(UploadFile.upload_id == up.id)).scalars()))
+        for index, (e, path) in enumerate(zip(entries, paths)):
             try:
-                if not isinstance(e, Mapping):
-                    raise UploadError("each file must be an object with path and size")
-                path = clean_relative_path(e.get("path"))
-                size = e.get("size")
-                if not isinstance(size, int) or isinstance(size, bool) or size < 0:
-                    raise UploadError(f"{path}: size must be a whole number of bytes")
-                lm = e.get("last_modified", 0)
-                if not isinstance(lm, int) or isinstance(lm, bool) or lm < 0:
-                    lm = 0
+                if isinstance(path, UploadError):
+                    raise path
+                size = _size_of(e.get("size"), path)
+                lm = _last_modified_of(e.get("last_modified", 0), path)
                 existing = s.execute(select(UploadFile).where(
                     UploadFile.upload_id == up.id, UploadFile.client_path == path, UploadFile.size == size,
                     UploadFile.last_modified == lm)).scalar_one_or_none()
@@ -278,13 +375,12 @@ def register_files(settings: Settings, upload_id: str, entries: Any, limits: Lim
                 if size + limits.free_space_margin > free:
                     raise UploadError(f"not enough free space on the server for {path} "
                                       f"({human_bytes(size)} needed, {human_bytes(free)} free)", 507)
-                stored = path
-                n = 1
-                while stored in taken_cache or s.execute(select(UploadFile.id).where(
-                        UploadFile.upload_id == up.id, UploadFile.stored_path == stored)).first() is not None:
-                    n += 1
-                    stored = _numbered(path, n)
-                taken_cache.add(stored)
+                clash = names.clashing_file(path)
+                if clash is not None:
+                    raise UploadError(f"{path}: {clash} is already a file of this upload, so it cannot also be "
+                                      "a folder; rename the folder and send it again")
+                stored = names.pick(path, also_folders=wanted_folders)
+                names.take(stored)
                 f = UploadFile(upload_id=up.id, client_path=path, stored_path=stored, size=size,
                                last_modified=lm, complete=False)
                 s.add(f)
@@ -359,45 +455,73 @@ def write_chunk(settings: Settings, upload_id: str, file_id: int, offset: int, s
 
 
 def _complete(settings: Settings, f: UploadFile) -> None:
-    """Move a fully received file into the upload folder without overwriting anything."""
+    """Move a fully received file into the upload folder without overwriting anything.
+
+    Registration gave the file a name no other entry of the upload holds,
+    as a file or as a folder (_Names), so the name is normally free. It is
+    taken already only when an earlier attempt was cut off between placing
+    the file and recording it (then it is this very file), or when something
+    else wrote into the folder: then the next free number is used, a bounded
+    number of times, and anything else is refused with the reason.
+    """
     folder = upload_folder(settings, f.upload_id)
     part = _part_path(settings, f.upload_id, f.id)
     if f.size == 0 and not part.exists():
         part.parent.mkdir(parents=True, exist_ok=True)
         part.touch()
+    same_folder = f"{f.client_path}: a file and a folder of this upload have the same name"
+    try:
+        (folder / f.stored_path).parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise UploadError(same_folder, 409) from None
     stored = f.stored_path
-    n = 1
-    while True:
+    for n in range(1, _PLACE_ATTEMPTS + 1):
+        stored = f.stored_path if n == 1 else _numbered(f.stored_path, n)
+        if n > 1 and db.session.execute(select(UploadFile.id).where(
+                UploadFile.upload_id == f.upload_id, UploadFile.stored_path == stored)).first() is not None:
+            db.session.commit()
+            continue  # another entry's name
+        db.session.commit()
         target = folder / stored
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
             os.link(part, target)  # fails when the name exists: never overwrite
             break
         except FileExistsError:
-            n += 1
-            stored = _numbered(f.stored_path, n)
+            if _same_file(part, target):
+                break  # placed by an attempt that was cut off before it was recorded
         except (NotADirectoryError, IsADirectoryError):
-            raise UploadError(f"{f.client_path}: a file and a folder of this upload have the same name", 409)
+            raise UploadError(same_folder, 409) from None
         except OSError as exc:
-            if exc.errno in (errno.EPERM, errno.EXDEV, errno.ENOTSUP):  # no hard links here
-                if target.exists():
-                    n += 1
-                    stored = _numbered(f.stored_path, n)
-                    continue
+            if exc.errno == errno.ENAMETOOLONG:
+                raise UploadError(f"{f.client_path}: the name is too long for the server's file system") from None
+            if exc.errno not in (errno.EPERM, errno.EXDEV, errno.ENOTSUP):  # else: no hard links here
+                raise
+            if not os.path.lexists(target):
                 os.rename(part, target)
                 break
-            raise
+    else:
+        raise UploadError(f"{f.client_path}: no free name for this file in the upload's folder", 409)
     if part.exists():
         part.unlink()
     if f.last_modified:
         try:
             os.utime(target, (f.last_modified / 1000, f.last_modified / 1000))
-        except OSError:
-            pass
+        except (OSError, OverflowError, ValueError):
+            pass  # only a weak capture-time candidate is lost
     with write_transaction() as s:
         s.execute(update(UploadFile).where(UploadFile.id == f.id)
                   .values(complete=True, completed_at=utcnow(), stored_path=stored))
     f.complete, f.stored_path = True, stored
+
+
+_PLACE_ATTEMPTS = 100
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samestat(os.stat(a), os.lstat(b))
+    except OSError:
+        return False
 
 
 def upload_summary(settings: Settings, upload_id: str, *, incomplete_limit: int = 50) -> dict[str, Any]:
