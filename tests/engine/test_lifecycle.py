@@ -102,6 +102,21 @@ def test_reaper_fails_a_job_after_max_attempts_with_a_reason(app, tmp_path):
         assert lifecycle.claim(job.id, "owner-x", settings) is None
 
 
+def test_a_late_huey_retry_cannot_claim_a_job_that_used_up_its_attempts(app, tmp_path):
+    """A retry may take over a FAILED job only while attempts remain: the last failure is final."""
+    make_images(tmp_path / "p", 1)
+    with app.app_context():
+        settings = app.extensions["mediaparser"]
+        job = create_import_job(settings, str(tmp_path / "p"))
+        for n in range(settings.max_attempts):
+            lease = lifecycle.claim(job.id, f"owner-{n}", settings, retry=True)
+            assert lease is not None, f"attempt {n + 1} of {settings.max_attempts} must be claimable"
+            assert lifecycle.finish(lease, JobStatus.FAILED, message="boom")
+        assert lifecycle.claim(job.id, "owner-late", settings, retry=True) is None
+        j = _job(job.id)
+        assert (j.status, j.attempts, j.lease_owner) == (JobStatus.FAILED, settings.max_attempts, None)
+
+
 def test_reaper_requeues_a_pending_job_whose_message_was_lost(app, tmp_path):
     make_images(tmp_path / "p", 1)
     with app.app_context():

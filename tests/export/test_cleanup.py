@@ -1,6 +1,8 @@
 """Source clean-up deletes exactly the sources whose export (or kept duplicate's export) is verified."""
 from __future__ import annotations
 
+import hashlib
+import os
 import shutil
 from pathlib import Path
 
@@ -8,7 +10,7 @@ from sqlalchemy import select
 
 from mediaparser.db import db
 from mediaparser.jobs import tasks
-from mediaparser.models import DupGroup, DupMember, JobStatus, MediaFile
+from mediaparser.models import DupGroup, DupMember, JobStatus, ManifestEntry, MediaFile
 from mediaparser.services import cleanup, exporter
 from mediaparser.services.duplicates import resolve_group
 from mediaparser.services.importer import create_import_job
@@ -159,3 +161,118 @@ def test_a_similar_picture_a_person_kept_is_never_deleted_through_its_group_mate
         # The exported one is deletable through its own export (the clean-up works at all here).
         assert [Path(d.path).name for d in cleanup.plan_cleanup(settings, job_b).deletable] == ["small.jpg"]
     assert (a / "full.jpg").read_bytes() == before
+
+
+def test_a_set_aside_file_goes_only_through_the_export_of_the_file_a_person_kept(app, tmp_path):
+    """Three similar pictures: one archived earlier (another import), then a person keeps a new
+    one and sets the other two aside. The archived picture was set aside, so its export does not
+    stand for anything: until the kept one is exported, nothing of the new import is deletable."""
+    from PIL import Image
+
+    from ..duplicates.photos import photo
+
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir()
+    b.mkdir()
+    img = photo(31)
+    img.save(a / "kept.jpg", quality=95)
+    img.resize((img.width // 2, img.height // 2), Image.Resampling.LANCZOS).save(a / "half.jpg", quality=85)
+    img.save(b / "earlier.jpg", quality=70)
+    for p in (a / "kept.jpg", a / "half.jpg", b / "earlier.jpg"):
+        gen.write_tags(str(p), exif={"Exif.Photo.DateTimeOriginal": "2017:04:05 06:07:08"})
+    out = outside_roots(tmp_path) / "archive"
+    job_b, ids_b = import_and_resolve(app, b, resolve=False)
+    _export(app, job_b, out)
+    job_a, ids_a = import_and_resolve(app, a, resolve=False)
+    with app.app_context():
+        group = db.session.execute(select(DupGroup)).scalar_one()
+        members = set(db.session.execute(select(DupMember.file_id).where(DupMember.group_id == group.id)).scalars())
+        assert members == {ids_a["kept.jpg"], ids_a["half.jpg"], ids_b["earlier.jpg"]}
+        resolve_group(group.id, [ids_a["kept.jpg"]], timezone="UTC")
+        db.session.commit()
+    settings = app.extensions["mediaparser"]
+    with app.app_context():
+        assert cleanup.plan_cleanup(settings, job_a).deletable == []
+        assert cleanup.delete_sources(settings, job_a).deleted == []
+    assert _files(a) == {"kept.jpg", "half.jpg"}
+    _export(app, job_a, out)  # now the kept one is archived: the set-aside one may go through it
+    with app.app_context():
+        plan = cleanup.plan_cleanup(settings, job_a)
+    assert {Path(d.path).name: d.via_keeper for d in plan.deletable} == {"kept.jpg": False, "half.jpg": True}
+
+
+def _dump_of_three(app, tmp_path: Path) -> tuple[Path, int]:
+    src = tmp_path / "dump"
+    src.mkdir()
+    for i in range(3):
+        gen.jpeg(str(src / f"p{i}.jpg"), img=gen.photo(seed=40 + i),
+                 exif={"Exif.Photo.DateTimeOriginal": f"2021:02:03 04:05:0{i}"})
+    job_id, _ids = import_and_resolve(app, src)
+    _export(app, job_id, outside_roots(tmp_path) / "archive")
+    return src, job_id
+
+
+def _kept_as_changed(plan) -> set[str]:
+    return {Path(p).name for reason, paths in plan.kept.items() if "changed since the import" in reason
+            for p in paths}
+
+
+def test_a_source_whose_size_or_only_its_time_changed_since_the_import_is_kept(app, tmp_path):
+    src, job_id = _dump_of_three(app, tmp_path)
+    grown = src / "p0.jpg"  # grown, with its modification time put back
+    st = os.stat(grown)
+    with open(grown, "ab") as fh:
+        fh.write(b"x")
+    os.utime(grown, ns=(st.st_atime_ns, st.st_mtime_ns))
+    touched = src / "p1.jpg"  # the same bytes, saved again later
+    st = os.stat(touched)
+    os.utime(touched, ns=(st.st_atime_ns, st.st_mtime_ns + 60 * 10**9))
+    settings = app.extensions["mediaparser"]
+    with app.app_context():
+        plan = cleanup.plan_cleanup(settings, job_id)
+        assert _kept_as_changed(plan) == {"p0.jpg", "p1.jpg"}
+        assert [Path(d.path).name for d in plan.deletable] == ["p2.jpg"]
+        assert [Path(p).name for p in cleanup.delete_sources(settings, job_id).deleted] == ["p2.jpg"]
+    assert _files(src) == {"p0.jpg", "p1.jpg"}
+
+
+def test_only_a_verified_manifest_entry_of_the_analysed_content_counts_as_an_export(app, tmp_path):
+    src, job_id = _dump_of_three(app, tmp_path)
+    settings = app.extensions["mediaparser"]
+    # p1 was edited in place after its export (size and time put back) and analysed again: the
+    # archive holds its old content, which does not stand for the new one.
+    p1 = src / "p1.jpg"
+    st = os.stat(p1)
+    data = bytearray(p1.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    p1.write_bytes(bytes(data))
+    os.utime(p1, ns=(st.st_atime_ns, st.st_mtime_ns))
+    with app.app_context():
+        rows = {r.rel_path: r for r in db.session.execute(select(MediaFile).where(MediaFile.job_id == job_id)).scalars()}
+        rows["p1.jpg"].sha256 = hashlib.sha256(bytes(data)).hexdigest()
+        # p0's manifest entry is not (or no longer) marked verified.
+        entry = db.session.execute(select(ManifestEntry).where(ManifestEntry.file_id == rows["p0.jpg"].id)).scalar_one()
+        entry.verified = False
+        db.session.commit()
+        plan = cleanup.plan_cleanup(settings, job_id)
+        assert [Path(d.path).name for d in plan.deletable] == ["p2.jpg"]
+        assert [Path(p).name for p in cleanup.delete_sources(settings, job_id).deleted] == ["p2.jpg"]
+    assert _files(src) == {"p0.jpg", "p1.jpg"}
+
+
+def test_a_file_reached_through_a_link_into_another_folder_is_not_the_imports_to_delete(app, tmp_path):
+    other = tmp_path / "other"
+    other.mkdir()
+    gen.jpeg(str(other / "theirs.jpg"), img=gen.photo(seed=50),
+             exif={"Exif.Photo.DateTimeOriginal": "2021:03:04 05:06:07"})
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    gen.jpeg(str(mine / "own.jpg"), img=gen.photo(seed=51), exif={"Exif.Photo.DateTimeOriginal": "2021:03:04 05:06:08"})
+    os.symlink(other / "theirs.jpg", mine / "link.jpg")
+    job_id, _ids = import_and_resolve(app, mine)
+    _export(app, job_id, outside_roots(tmp_path) / "archive")
+    settings = app.extensions["mediaparser"]
+    with app.app_context():
+        cleanup.delete_sources(settings, job_id)
+    assert (other / "theirs.jpg").is_file()  # another folder's picture, whatever the link made of it
+    assert not (mine / "own.jpg").exists()

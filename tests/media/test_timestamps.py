@@ -187,6 +187,24 @@ def test_conflict_is_low_and_the_reason_says_by_how_much():
     assert any("disagrees" in r and "3 days 2 h later" in r for r in d.reasons)
 
 
+def test_a_second_tag_of_the_same_camera_is_not_an_independent_witness():
+    # CreateDate is written by the same device as DateTimeOriginal: agreeing proves little.
+    d = choose(cand("exif:DateTimeOriginal", "2019:08:12 14:30:25"), cand("exif:CreateDate", "2019:08:12 14:30:25"))
+    assert d.confidence == Confidence.MEDIUM
+    # A folder is independent but weak: it agrees on the day, and does not raise the confidence either.
+    d = choose(cand("exif:DateTimeOriginal", "2019:08:12 14:30:25"),
+               Candidate("folder", datetime(2019, 8, 12), precision=Precision.DAY))
+    assert d.confidence == Confidence.MEDIUM
+
+
+def test_a_name_minutes_away_from_the_camera_time_is_a_conflict():
+    d = choose(cand("exif:DateTimeOriginal", "2019:08:12 14:30:25"),
+               Candidate("filename", datetime(2019, 8, 12, 14, 35, 25)))
+    assert d.captured_at == datetime(2019, 8, 12, 14, 30, 25)
+    assert d.confidence == Confidence.LOW
+    assert any("disagrees" in r and "5 min later" in r for r in d.reasons)
+
+
 def test_edit_time_disagreement_is_noted_but_not_a_conflict():
     d = choose(cand("exif:DateTimeOriginal", "2019:08:12 14:30:25"), cand("exif:ModifyDate", "2020:01:01 10:00:00"))
     assert d.confidence == Confidence.MEDIUM
@@ -287,6 +305,13 @@ def test_day_precision_alone_gives_midnight_and_at_most_medium():
                Candidate("folder", datetime(2019, 8, 12), precision=Precision.DAY))
     assert d.captured_at == datetime(2019, 8, 12, 0, 0, 0)
     assert d.precision == Precision.DAY
+    assert d.confidence == Confidence.MEDIUM
+
+
+def test_a_day_winner_is_at_most_medium_even_when_an_independent_source_agrees():
+    d = choose(cand("iptc:DateCreated", "2003-08-31"), Candidate("filename", datetime(2003, 8, 31), precision=Precision.DAY))
+    assert (d.source, d.precision) == ("iptc:DateCreated", Precision.DAY)
+    assert any("file name agrees (same day)" in r for r in d.reasons)
     assert d.confidence == Confidence.MEDIUM
 
 
