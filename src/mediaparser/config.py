@@ -45,12 +45,14 @@ class Settings:
     reap_interval: float = 10.0  # how often a worker looks for stale jobs
     retry_delay: float = 30.0  # seconds before Huey retries a job that raised
     file_timeout: float = 120.0  # per-file time limit for analysis
+    preview_max_bytes: int = 256 * 1024**2  # larger pictures get no screen-size preview (services/previews.py)
+    preview_timeout: float = 20.0  # seconds one preview may take to make
     secret_key: str | None = None
 
     ENV_NAMES = (
         "home", "database_url", "queue_url", "workers", "import_roots", "output",
         "timezone", "host", "port", "password", "lease_seconds", "max_attempts",
-        "reap_interval", "retry_delay", "file_timeout", "secret_key",
+        "reap_interval", "retry_delay", "file_timeout", "secret_key", "preview_max_bytes", "preview_timeout",
     )
 
     # -- derived paths -------------------------------------------------------
@@ -140,6 +142,8 @@ class Settings:
         values["reap_interval"] = _float(raw, "reap_interval", minimum=0.2, default=10.0)
         values["retry_delay"] = _float(raw, "retry_delay", minimum=0.0, default=30.0)
         values["file_timeout"] = _float(raw, "file_timeout", minimum=1.0, default=120.0)
+        values["preview_max_bytes"] = _int(raw, "preview_max_bytes", minimum=1, default=256 * 1024**2)
+        values["preview_timeout"] = _float(raw, "preview_timeout", minimum=0.5, default=20.0)
         values["host"] = str(raw.get("host") or "127.0.0.1")
         values["password"] = _password(raw.get("password"))
         values["secret_key"] = str(raw["secret_key"]) if raw.get("secret_key") else None

@@ -304,3 +304,11 @@ def test_numbers_that_do_not_fit_are_a_clear_error_for_that_file_only(api, web_a
     # Registering the same entry again (a retry) gives the same answer, still no 500.
     again = api.post(f"/api/uploads/{uid}/files", json={"files": [bad]})
     assert again.status_code == 200 and again.get_json()["files"][0]["status"] == 400
+
+
+def test_file_ids_too_large_for_the_database_are_simply_not_found(api):
+    uid = _start(api)
+    for fid in (2**63, 10**30):
+        r = api.put(f"/api/uploads/{uid}/files/{fid}?offset=0", data=b"x",
+                    headers={"Content-Type": "application/octet-stream"})
+        assert r.status_code == 404 and "no such file" in r.get_json()["error"]

@@ -209,14 +209,14 @@ class _Names:
 # Sizes and times are stored in BIGINT columns, and a modification time must
 # also be a date Python can represent (years 1..9999); the browser sends
 # milliseconds since 1970.
-MAX_SIZE = 2**63 - 1
+MAX_BIGINT = 2**63 - 1
 MAX_LAST_MODIFIED_MS = 253_402_300_799_000  # 9999-12-31 23:59:59 UTC
 
 
 def _size_of(raw: Any, path: str) -> int:
     if not isinstance(raw, int) or isinstance(raw, bool) or raw < 0:
         raise UploadError(f"{path}: size must be a whole number of bytes")
-    if raw > MAX_SIZE:
+    if raw > MAX_BIGINT:
         raise UploadError(f"{path}: a size of {raw} bytes is not possible for a file")
     return raw
 
@@ -405,6 +405,8 @@ def write_chunk(settings: Settings, upload_id: str, file_id: int, offset: int, s
                 length: int | None, limits: Limits) -> dict[str, Any]:
     """Write one chunk of a file at `offset`; returns {"received", "complete"}."""
     _check_id(upload_id)
+    if not 0 < file_id <= MAX_BIGINT:  # the URL's number must fit the id column before it is looked up
+        raise UploadError("no such file in this upload", 404)
     up = _get_open(db.session, upload_id)
     f = db.session.get(UploadFile, file_id, populate_existing=True)
     db.session.commit()

@@ -12,20 +12,17 @@ are shown inline; anything else is offered as a download.
 from __future__ import annotations
 
 import os
-import tempfile
-import threading
 from pathlib import Path
 
 from flask import Blueprint, abort, current_app, request, send_file
 
 from ..db import db
 from ..models import FileStatus, MediaFile
+from ..services import previews
 from ..services.source_access import SourceUnavailable, open_source
 
 bp = Blueprint("files", __name__, url_prefix="/files")
 
-PREVIEW_SIDE = 1600
-_preview_slots = threading.BoundedSemaphore(2)  # decoding big pictures costs memory
 FILE_CSP = "default-src 'none'; img-src 'self'; media-src 'self'; style-src 'unsafe-inline'; sandbox"
 
 
@@ -70,45 +67,30 @@ def preview_dir() -> Path:
     return _settings().home / "previews"
 
 
+def _preview_limits() -> previews.PreviewLimits:
+    settings = _settings()
+    return previews.PreviewLimits(max_bytes=settings.preview_max_bytes, timeout=settings.preview_timeout)
+
+
 @bp.get("/<int:file_id>/preview")
 def preview(file_id: int):
     row = _row(file_id)
     if row.kind != "image":
         return thumb(file_id)  # videos: the poster frame; the page plays /original
-    key = row.sha256 or f"id{row.id}"
-    folder = preview_dir() / key[:2]
-    path = folder / f"{key}-{PREVIEW_SIDE}.jpg"
-    if not path.is_file():
-        src = row.source_path
-        if not os.path.isfile(src):
-            abort(404)
-        with _preview_slots:
-            if not path.is_file():
-                try:
-                    _make_preview(src, row.file_type or "", row.orientation, folder, path)
-                except Exception:  # an undecodable picture: the page shows the thumbnail instead
-                    current_app.logger.info("no preview for file %s", file_id, exc_info=True)
-                    return thumb(file_id)
-    if not _inside(path, preview_dir()):
+    # Made (or refused) within size, memory and time bounds by services/previews.py,
+    # which reads the source only through source_access.open_source.
+    made = previews.get_preview(_settings(), row, _preview_limits())
+    if made.status is not None:
+        abort(made.status, description=made.reason)
+    if made.path is None:  # the page shows the thumbnail instead
+        resp = thumb(file_id)
+        if not made.remembered:
+            current_app.logger.info("no preview for file %s: %s", file_id, made.reason)
+            resp.headers["Cache-Control"] = "private, max-age=0"  # perhaps only busy: ask again next time
+        return resp
+    if not _inside(made.path, preview_dir()):
         abort(404)
-    return _send(path, "image/jpeg", max_age=3600)
-
-
-def _make_preview(src: str, file_type: str, orientation: int | None, folder: Path, path: Path) -> None:
-    from ..media.thumbnails import decode_image
-
-    with open(src, "rb") as fh:
-        data = fh.read()
-    img = decode_image(data, file_type, orientation, PREVIEW_SIDE).image
-    folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".jpg", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            img.save(fh, "JPEG", quality=85)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    return _send(made.path, "image/jpeg", max_age=3600)
 
 
 @bp.get("/<int:file_id>/original")
