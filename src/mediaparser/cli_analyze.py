@@ -28,7 +28,7 @@ def _work(item: tuple[str, str], *, timezone: str, thumb_dir: str | None, with_t
           time_limit_s: float, timings: bool) -> dict:
     path, root = item
     result = analyze_file_limited(path, time_limit_s=time_limit_s, timezone=timezone, thumb_dir=thumb_dir,
-                                  with_thumbnail=with_thumbnail, root=root)
+                                  with_thumbnail=with_thumbnail, root=root, boundary=[os.path.realpath(root)])
     return result.to_dict(timings=timings)
 
 

@@ -292,3 +292,25 @@ def test_link_refusal():
     assert link_refusal("/srv/photos-other/a.jpg", ["/srv/photos"]) == LINK_OUTSIDE
     assert link_refusal("/proc/kmsg", ["/"]) == LINK_TO_SYSTEM
     assert link_refusal("/etc/passwd", ["/srv/photos", "/srv/uploads"]) == LINK_OUTSIDE
+
+
+def test_sidecars_are_never_a_pipe_read_nor_a_link_out_of_the_boundary(tmp_path):
+    root = tmp_path / "root"
+    photo = make_images(root, 1)[0]
+    sidecar = root / (photo.name + ".json")
+    fifo = _FifoWatch(sidecar)
+    try:
+        r = analyze_file(str(photo), with_thumbnail=False, boundary=[str(root)])
+        assert not fifo.opened.is_set(), "a pipe named like a Takeout sidecar was opened"
+    finally:
+        fifo.release()
+    assert r.error is None
+    sidecar.unlink()
+    outside = tmp_path / "outside.json"
+    outside.write_text('{"photoTakenTime": {"timestamp": "1000000000"}}')
+    os.symlink(outside, sidecar)
+    r = analyze_file(str(photo), with_thumbnail=False, boundary=[str(root)])
+    assert r.sidecars == [] and not any(c.source.startswith("takeout") for c in r.candidates)
+    # The same link inside the boundary is read.
+    r = analyze_file(str(photo), with_thumbnail=False, boundary=[str(tmp_path)])
+    assert r.sidecars == [str(sidecar)]

@@ -172,7 +172,7 @@ def test_files_are_served_by_id_only_and_never_outside_their_folders(web_app, tm
     # A row whose thumbnail column points elsewhere (a tampered or broken database) is not followed.
     ids += seed(web_app, [{"source_path": str(src), "thumbnail": str(secret), "mime": "image/jpeg", **seen(src)}],
                 job_path=str(tmp_path))
-    ids += seed(web_app, [{"source_path": str(thumb_dir / ".." / ".." / ".." / "secret.txt"), "thumbnail": None,
+    ids += seed(web_app, [{"source_path": str(tmp_path / "pics" / ".." / "secret.txt"), "thumbnail": None,
                            "mime": "text/html", **seen(secret)}], job_path=str(tmp_path))
     c = web_app.test_client()
     r = c.get(f"/files/{ids[0]}/thumb")

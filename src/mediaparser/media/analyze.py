@@ -180,6 +180,7 @@ def analyze_file(
     root: str | None = None,
     now: datetime | None = None,
     expect: tuple[int, int] | None = None,
+    boundary: list[str] | None = None,
 ) -> AnalysisResult:
     """Analyse one file. Never raises for a bad file: see `AnalysisResult.error`.
 
@@ -189,6 +190,7 @@ def analyze_file(
     computed. `root` limits folder-name dates to the part of the path below it.
     `expect` is the (device, inode) the import's walk saw (`fsguard.file_identity`):
     a file swapped in since (another file, a link, a pipe) is not read.
+    `boundary` (real folder paths) limits where sidecar links may lead.
     """
     path = os.fspath(path)
     result = AnalysisResult(path=path)
@@ -198,7 +200,7 @@ def analyze_file(
         result.error = str(e)
         return result
     try:
-        _analyze(path, result, timezone, thumb_dir, with_thumbnail, root, now, expect)
+        _analyze(path, result, timezone, thumb_dir, with_thumbnail, root, now, expect, boundary)
     except _TimeLimit:
         raise
     except MemoryError:
@@ -208,7 +210,8 @@ def analyze_file(
     return result
 
 
-def _analyze(path, result: AnalysisResult, zone: str, thumb_dir, with_thumbnail, root, now, expect) -> None:
+def _analyze(path, result: AnalysisResult, zone: str, thumb_dir, with_thumbnail, root, now, expect,
+             boundary) -> None:
     with _Stage(result, "read_hash"):
         try:
             # Never blocks, opens nothing but a regular file, and only the one expected.
@@ -220,10 +223,11 @@ def _analyze(path, result: AnalysisResult, zone: str, thumb_dir, with_thumbnail,
             result.error = describe_os_error(e)
             return
     with f:
-        _analyze_open(path, f, result, zone, thumb_dir, with_thumbnail, root, now)
+        _analyze_open(path, f, result, zone, thumb_dir, with_thumbnail, root, now, boundary)
 
 
-def _analyze_open(path: str, f, result: AnalysisResult, zone: str, thumb_dir, with_thumbnail, root, now) -> None:
+def _analyze_open(path: str, f, result: AnalysisResult, zone: str, thumb_dir, with_thumbnail, root, now,
+                  boundary) -> None:
     name = os.path.basename(path)
     ext = os.path.splitext(name)[1].lower().lstrip(".")
     # Readers that take a path (the video readers, FFmpeg) get one that reopens
@@ -246,7 +250,7 @@ def _analyze_open(path: str, f, result: AnalysisResult, zone: str, thumb_dir, wi
     with _Stage(result, "names"):
         cands += filename_candidates(name, now=now)
         cands += folder_candidates(os.path.dirname(os.path.abspath(path)), root, now=now)
-        side, used = sidecar_candidates(path, now=now)
+        side, used = sidecar_candidates(path, now=now, boundary=boundary)
         cands += side
         result.sidecars = used
         mt = datetime.fromtimestamp(st.st_mtime, tz=timezone.utc).replace(tzinfo=None, microsecond=0)

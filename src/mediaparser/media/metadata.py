@@ -30,6 +30,7 @@ from datetime import datetime, timedelta
 
 import exiv2
 
+from .fsguard import open_regular
 from .timestamps import Candidate, Precision, candidate_from_datetime, make_candidate, parse_offset
 
 exiv2.LogMsg.setLevel(exiv2.LogMsg.Level.mute)
@@ -354,7 +355,7 @@ def _int_or_none(v: str | None) -> int | None:
 
 def read_xmp_sidecar(path: str) -> dict[str, str]:
     """The date tags of an XMP sidecar file, as exiv2 key -> string."""
-    with open(path, "rb") as f:
+    with open_regular(path) as f:  # never a pipe or a /proc file named like a sidecar
         return read_xmp_packet(f.read(4 << 20))
 
 

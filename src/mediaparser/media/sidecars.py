@@ -27,7 +27,9 @@ import os
 import re
 from datetime import datetime, timezone
 from functools import lru_cache
+from typing import Sequence
 
+from .fsguard import link_refusal, open_regular
 from .metadata import SIDECAR_SOURCES, MetadataError, read_xmp_sidecar
 from .timestamps import Candidate, Precision, candidate_from_datetime, make_candidate
 
@@ -129,7 +131,7 @@ def find_takeout_json(path: str) -> str | None:
 def takeout_candidates(json_path: str, *, now: datetime | None = None) -> list[Candidate]:
     """photoTakenTime (UTC, strong) and creationTime (upload, weak)."""
     try:
-        with open(json_path, "rb") as f:
+        with open_regular(json_path) as f:  # a pipe named like a sidecar must not block the analysis
             data = json.loads(f.read(1 << 20))
     except (OSError, ValueError) as e:
         return [Candidate("takeout-json:photoTakenTime", None, None, Precision.SECOND, True, False,
@@ -168,15 +170,26 @@ def xmp_sidecar_candidates(xmp_path: str, *, now: datetime | None = None) -> lis
     return [make_candidate(source, tags[key], now=now) for key, source in SIDECAR_SOURCES if key in tags]
 
 
-def sidecar_candidates(path: str, *, now: datetime | None = None) -> tuple[list[Candidate], list[str]]:
-    """All sidecar candidates of a media file, and the sidecar paths used."""
+def _within(sidecar: str, boundary: Sequence[str] | None) -> bool:
+    """A sidecar that is a link is read only when it stays inside `boundary` (the
+    import's folders); the sidecar itself lies next to its media file, inside."""
+    if boundary is None or not os.path.islink(sidecar):
+        return True
+    return link_refusal(os.path.realpath(sidecar), boundary) is None
+
+
+def sidecar_candidates(path: str, *, now: datetime | None = None,
+                       boundary: Sequence[str] | None = None) -> tuple[list[Candidate], list[str]]:
+    """All sidecar candidates of a media file, and the sidecar paths used.
+
+    With `boundary` (real paths, see fsguard), a sidecar link leading outside it is ignored."""
     cands: list[Candidate] = []
     used: list[str] = []
-    for xmp in find_xmp_sidecars(path)[:1]:  # name.ext.xmp wins over name.xmp
+    for xmp in [x for x in find_xmp_sidecars(path) if _within(x, boundary)][:1]:  # name.ext.xmp wins over name.xmp
         cands += xmp_sidecar_candidates(xmp, now=now)
         used.append(xmp)
     js = find_takeout_json(path)
-    if js:
+    if js and _within(js, boundary):
         cands += takeout_candidates(js, now=now)
         used.append(js)
     return cands, used

@@ -302,7 +302,7 @@ def _process(lease: lifecycle.Lease, job: Job, settings: Settings,
     stop: _Stop | None = None
     last_commit = time.monotonic()
     kwargs: dict = {"timezone": settings.timezone, "thumb_dir": str(settings.thumbnail_dir),
-                    "root": job.source_path}
+                    "root": job.source_path, "boundary": job_boundary(job)}
     # (id, path, size known from the listing, per-file arguments: the identity the walk saw)
     queue: list[tuple[int, str, int, dict]] = []
     paths: dict[int, str] = {}  # id -> path of files handed out, for "current file"
