@@ -37,10 +37,23 @@ def _reset_services() -> None:
     redis.Redis.from_url(REDIS_URL).flushdb()
 
 
+def outside_roots(tmp_path: Path) -> Path:
+    """A per-test folder beside `tmp_path`, for what may not lie inside an import root.
+
+    instance_env makes `tmp_path` the import root (tests put their photos anywhere in it), and
+    the output rule (output_rule.py) keeps the archive out of the roots: the instance (whose
+    `archive` is the default output) and the folders tests export to live here instead."""
+    folder = tmp_path.parent / f"{tmp_path.name}-outside"
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
 def instance_env(tmp_path: Path, backend: str = "sqlite", **extra: str) -> dict[str, str]:
-    """MEDIAPARSER_* variables for a throw-away instance (short leases for tests)."""
+    """MEDIAPARSER_* variables for a throw-away instance (short leases for tests).
+
+    The import root is `tmp_path`; the instance is outside it (outside_roots)."""
     env = {
-        "MEDIAPARSER_HOME": str(tmp_path / "instance"),
+        "MEDIAPARSER_HOME": str(outside_roots(tmp_path) / "instance"),
         "MEDIAPARSER_LEASE_SECONDS": "3",
         "MEDIAPARSER_REAP_INTERVAL": "0.5",
         "MEDIAPARSER_RETRY_DELAY": "1",

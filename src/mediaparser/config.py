@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Any, Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from . import output_rule
+
 ENV_PREFIX = "MEDIAPARSER_"
 
 
@@ -80,6 +82,17 @@ class Settings:
     def upload_dir(self) -> Path:
         return self.home / "uploads"
 
+    def check_output(self, path: str | os.PathLike | None, *, probe_write: bool = True) -> output_rule.OutputCheck:
+        """May the archive be written to `path`? The output rule (output_rule.py) for this instance."""
+        return output_rule.check(path, import_roots=self.import_roots, upload_dir=self.upload_dir,
+                                 thumbnail_dir=self.thumbnail_dir, home=self.home, probe_write=probe_write)
+
+    def output_problem(self, path: str | os.PathLike | None = None) -> str | None:
+        """Why `path` (default: the configured output) may not hold the archive; None when it may.
+        Only where it lies — it does not probe whether MediaParser can write there."""
+        chk = self.check_output(self.output if path is None else path, probe_write=False)
+        return None if chk.ok else chk.message
+
     def path_in_import_roots(self, path: str | os.PathLike) -> Path | None:
         """Return the resolved path when it lies inside a configured import root."""
         real = Path(os.path.realpath(path))
@@ -116,7 +129,20 @@ class Settings:
                 raw[name] = env[var]
         raw.update(overrides)
         raw["home"] = home_path
-        return cls._from_raw(raw)
+        settings = cls._from_raw(raw)
+        # The output rule (output_rule.py) at start-up, wherever the value came from.
+        problem = settings.output_problem()
+        if problem:
+            if "output" in overrides:
+                origin = f"the output folder {settings.output}"
+            elif env.get(ENV_PREFIX + "OUTPUT"):
+                origin = f"{ENV_PREFIX}OUTPUT={settings.output}"
+            elif raw.get("output"):
+                origin = f"{ENV_PREFIX}OUTPUT (\"output\" in {config_file}) {settings.output}"
+            else:
+                origin = f"{ENV_PREFIX}OUTPUT is not set, and its default {settings.output}"
+            raise ConfigError(f"{origin} cannot hold the archive: {problem}")
+        return settings
 
     @classmethod
     def _from_raw(cls, raw: Mapping[str, Any]) -> "Settings":

@@ -9,7 +9,7 @@ import sys
 from mediaparser.jobs import tasks
 from mediaparser.services.importer import create_import_job
 
-from ..conftest import build_app, instance_env
+from ..conftest import build_app, instance_env, outside_roots
 from .test_library_groups import EXPECTED, _make_sources
 
 
@@ -27,7 +27,7 @@ def _groups(data: dict, root: str) -> set:
 
 def test_duplicates_command_analyses_or_reads_the_library(tmp_path):
     _make_sources(tmp_path)
-    env = instance_env(tmp_path / "inst", MEDIAPARSER_IMPORT_ROOTS=str(tmp_path))
+    env = instance_env(tmp_path, MEDIAPARSER_HOME=str(outside_roots(tmp_path) / "inst"))
     fresh = _run(env, str(tmp_path / "src"))
     assert fresh["files"] == 10 and fresh["from_library"] == 0 and fresh["errors"] == []
     assert _groups(fresh, str(tmp_path)) == EXPECTED

@@ -13,12 +13,12 @@ from mediaparser.models import DupGroup, DupMember, GroupStatus, JobStatus, Mani
 from mediaparser.services import duplicates
 from mediaparser.services.importer import create_import_job
 
-from ..conftest import build_app, instance_env
+from ..conftest import build_app, instance_env, outside_roots
 from .photos import photo
 
 
 def _app(tmp_path: Path, name: str):
-    return build_app(instance_env(tmp_path / name, MEDIAPARSER_IMPORT_ROOTS=str(tmp_path)))
+    return build_app(instance_env(tmp_path, MEDIAPARSER_HOME=str(outside_roots(tmp_path) / name)))
 
 
 def _import(app, folder: Path) -> int:

@@ -13,7 +13,7 @@ from mediaparser.models import Job, JobStatus, MediaFile
 from mediaparser.services import settings_store
 from mediaparser.services.importer import create_import_job
 
-from ..conftest import build_app, instance_env, wait_until
+from ..conftest import build_app, instance_env, outside_roots, wait_until
 from ..media import gen
 
 
@@ -59,7 +59,7 @@ def test_refreshed_reads_the_saved_values_but_not_over_the_environment(tmp_path)
     app = build_app(env)
     with app.app_context():
         start = app.extensions["mediaparser"]
-        out = tmp_path / "elsewhere"
+        out = outside_roots(tmp_path) / "elsewhere"
         out.mkdir()
         settings_store.save(start, {"timezone": "Asia/Tokyo", "output": str(out)})
         fresh = settings_store.refreshed(start, environ={})

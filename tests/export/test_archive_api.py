@@ -8,6 +8,7 @@ from mediaparser.db import db
 from mediaparser.jobs import tasks
 from mediaparser.models import JobStatus
 
+from ..conftest import outside_roots
 from .helpers import import_and_resolve, make_dump
 from .test_export_api import Api
 
@@ -33,16 +34,16 @@ def test_imports_and_their_exports_are_listed_for_the_export_pages(app, tmp_path
     assert imp["latest_export"] is None and imp["exports"] == 0 and imp["uploaded"] is False
     assert api.get(f"/api/imports/{job_id}/exports").get_json()["exports"] == []
 
-    export_id = _export(app, api, job_id, tmp_path / "archive")
+    export_id = _export(app, api, job_id, outside_roots(tmp_path) / "archive")
     [imp] = api.get("/api/imports").get_json()["imports"]
     assert imp["latest_export"]["id"] == export_id and imp["latest_export"]["status"] == JobStatus.COMPLETED
-    assert imp["latest_export"]["output"] == str(tmp_path / "archive")
+    assert imp["latest_export"]["output"] == str(outside_roots(tmp_path) / "archive")
     [exp] = api.get(f"/api/imports/{job_id}/exports").get_json()["exports"]
     assert exp["id"] == export_id and exp["type"] == "export" and exp["status"] == JobStatus.COMPLETED
     assert exp["progress"]["current"] == exp["progress"]["total"] == 9
 
     # A second export (another folder) is the latest one.
-    second = _export(app, api, job_id, tmp_path / "archive2")
+    second = _export(app, api, job_id, outside_roots(tmp_path) / "archive2")
     assert [e["id"] for e in api.get(f"/api/imports/{job_id}/exports").get_json()["exports"]] == [second, export_id]
     assert api.get("/api/imports/999/exports").status_code == 404
     assert api.get(f"/api/imports/{export_id}/exports").status_code == 404  # an export is not an import
@@ -53,7 +54,7 @@ def test_the_files_of_one_archive_folder_come_from_the_manifest(app, tmp_path):
     files = make_dump(src)
     job_id, ids = import_and_resolve(app, src)
     api = Api(app)
-    out = tmp_path / "archive"
+    out = outside_roots(tmp_path) / "archive"
     export_id = _export(app, api, job_id, out)
     summary = api.get(f"/api/exports/{export_id}").get_json()
     per_folder = {f["folder"]: f["count"] for f in summary["folders"]}
@@ -91,7 +92,7 @@ def test_the_clean_up_listing_is_paged(app, tmp_path):
     make_dump(src)
     job_id, _ids = import_and_resolve(app, src)
     api = Api(app)
-    _export(app, api, job_id, tmp_path / "archive")
+    _export(app, api, job_id, outside_roots(tmp_path) / "archive")
     whole = api.get(f"/api/imports/{job_id}/cleanup").get_json()
     assert whole["count"] == 8 and len(whole["files"]) == 8 and whole["next_offset"] is None
     seen = []
@@ -114,7 +115,7 @@ def test_the_export_pages_render(app, tmp_path):
     assert 'id="plan-section"' in html and f'data-import-id="{job_id}"' in html
     # No export yet: the year page says so instead of listing.
     assert "has no finished export yet" in api.get(f"/export/{job_id}/year/2019").get_data(as_text=True)
-    export_id = _export(app, api, job_id, tmp_path / "archive")
+    export_id = _export(app, api, job_id, outside_roots(tmp_path) / "archive")
     html = api.get(f"/export/{job_id}/year/2019").get_data(as_text=True)
     assert f'data-export-id="{export_id}"' in html and 'data-folder="2019"' in html
     assert api.get("/export/999").status_code == 404
@@ -135,7 +136,7 @@ def test_a_typed_output_folder_must_be_a_full_path_the_server_can_write(app, tmp
     assert r.status_code == 400 and r.get_json()["field"] == "output" and "full path" in r.get_json()["error"]
     r = api.post(f"/api/imports/{job_id}/export", {"output": "relative/archive"})
     assert r.status_code == 400 and "full path" in r.get_json()["error"]
-    a_file = tmp_path / "a-file"
+    a_file = outside_roots(tmp_path) / "a-file"
     a_file.write_text("x")
     r = api.get(f"/api/imports/{job_id}/export-plan?output={a_file}")
     assert r.status_code == 400 and "is a file" in r.get_json()["error"]

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from ..conftest import build_app, instance_env
+from ..conftest import build_app, instance_env, outside_roots
 from .helpers import digest, import_and_resolve, make_dump, tree_digest
 
 
@@ -26,7 +26,7 @@ def test_export_dry_run_then_export_wait_then_clean_sources(tmp_path, workers):
     src = tmp_path / "dump"
     files = make_dump(src)
     job_id, _ids = import_and_resolve(app, src, resolve=False)
-    out = tmp_path / "archive"
+    out = outside_roots(tmp_path) / "archive"
 
     dry = _cli(env, "export", str(job_id), "--dry-run", "--output", str(out), "--json")
     assert dry.returncode == 0, dry.stderr

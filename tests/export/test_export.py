@@ -17,6 +17,7 @@ from mediaparser.media.embed import read_embedded
 from mediaparser.models import ExportItem, ExportItemStatus, Job, JobStatus, ManifestEntry
 from mediaparser.services import exporter
 
+from ..conftest import outside_roots
 from .helpers import digest, import_and_resolve, make_dump, tree_digest
 
 
@@ -36,7 +37,7 @@ def _export(app, import_job_id: int, **kw) -> int:
 def test_dry_run_plans_without_writing_and_refuses_open_groups(app, dump, tmp_path):
     src, _files = dump
     job_id, _ids = import_and_resolve(app, src, resolve=False)
-    out = tmp_path / "archive"
+    out = outside_roots(tmp_path) / "archive"
     with app.app_context():
         settings = app.extensions["mediaparser"]
         plan = exporter.build_plan(settings, job_id, output=str(out)).to_dict()
@@ -59,7 +60,7 @@ def test_export_writes_the_archive_with_local_names_embedded_time_tags_and_a_man
     src, files = dump
     before = digest(files.values())
     job_id, ids = import_and_resolve(app, src)
-    out = tmp_path / "archive"
+    out = outside_roots(tmp_path) / "archive"
     export_id = _export(app, job_id, output=str(out))
 
     tree = tree_digest(out)
@@ -132,7 +133,7 @@ def test_export_writes_the_archive_with_local_names_embedded_time_tags_and_a_man
 def test_exporting_again_copies_nothing_twice(app, dump, tmp_path):
     src, _files = dump
     job_id, _ids = import_and_resolve(app, src)
-    out = tmp_path / "archive"
+    out = outside_roots(tmp_path) / "archive"
     _export(app, job_id, output=str(out))
     first = tree_digest(out)
     with app.app_context():
@@ -150,7 +151,7 @@ def test_exporting_again_copies_nothing_twice(app, dump, tmp_path):
 def test_a_file_that_appeared_at_the_destination_since_the_plan_is_not_overwritten(app, dump, tmp_path):
     src, _files = dump
     job_id, _ids = import_and_resolve(app, src)
-    out = tmp_path / "archive"
+    out = outside_roots(tmp_path) / "archive"
     with app.app_context():
         settings = app.extensions["mediaparser"]
         job, _plan = exporter.create_export_job(settings, job_id, output=str(out))
@@ -167,7 +168,7 @@ def test_export_refuses_at_run_time_too_when_groups_are_open(app, dump, tmp_path
     job_id, _ids = import_and_resolve(app, src, resolve=False)
     with app.app_context():
         settings = app.extensions["mediaparser"]
-        job, _ = exporter.create_export_job(settings, job_id, output=str(tmp_path / "a"), allow_unresolved=True)
+        job, _ = exporter.create_export_job(settings, job_id, output=str(outside_roots(tmp_path) / "a"), allow_unresolved=True)
         job.options = {**job.options, "allow_unresolved": False}
         db.session.merge(job)
         db.session.commit()

@@ -7,6 +7,7 @@ from mediaparser.db import db
 from mediaparser.jobs import tasks
 from mediaparser.models import JobStatus
 
+from ..conftest import outside_roots
 from .helpers import digest, import_and_resolve, make_dump
 
 
@@ -28,7 +29,7 @@ def test_plan_start_result_and_cleanup_through_the_api(app, tmp_path):
     src = tmp_path / "dump"
     files = make_dump(src)
     job_id, _ids = import_and_resolve(app, src, resolve=False)
-    out = tmp_path / "archive"
+    out = outside_roots(tmp_path) / "archive"
     api = Api(app)
 
     plan = api.get(f"/api/imports/{job_id}/export-plan?output={out}").get_json()

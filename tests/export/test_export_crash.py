@@ -16,7 +16,7 @@ from mediaparser.jobs import lifecycle, tasks
 from mediaparser.models import ExportItem, ExportItemStatus, Job, JobStatus, ManifestEntry
 from mediaparser.services import exporter
 
-from ..conftest import build_app, instance_env, wait_until
+from ..conftest import build_app, instance_env, outside_roots, wait_until
 from ..media import gen
 from .helpers import digest, import_and_resolve
 
@@ -72,7 +72,7 @@ def test_kill_9_mid_export_resumes_without_partial_or_duplicate_files(tmp_path, 
     photos = _dated_photos(tmp_path / "src", 80)
     before = digest(photos)
     job_id, _ids = import_and_resolve(app, tmp_path / "src")
-    out = tmp_path / "archive"
+    out = outside_roots(tmp_path) / "archive"
     wenv = {"MEDIAPARSER_DEBUG_FILE_DELAY": "0.05"}
     with app.app_context():
         job, _plan = exporter.create_export_job(app.extensions["mediaparser"], job_id, output=str(out))
@@ -97,7 +97,7 @@ def test_kill_9_mid_export_resumes_without_partial_or_duplicate_files(tmp_path, 
 
 @pytest.fixture
 def small_disk(tmp_path):
-    mnt = tmp_path / "small-disk"
+    mnt = outside_roots(tmp_path) / "small-disk"
     mnt.mkdir()
     r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mnt)], capture_output=True, text=True)
     if r.returncode != 0:
@@ -138,7 +138,7 @@ def test_pause_then_resume_an_export_on_a_real_worker(tmp_path, workers):
     app = build_app(env)
     photos = _dated_photos(tmp_path / "src", 60)
     job_id, _ids = import_and_resolve(app, tmp_path / "src")
-    out = tmp_path / "archive"
+    out = outside_roots(tmp_path) / "archive"
     with app.app_context():
         job, _plan = exporter.create_export_job(app.extensions["mediaparser"], job_id, output=str(out))
         export_id = job.id

@@ -121,10 +121,10 @@ def test_the_in_memory_and_the_on_disk_paths_write_the_same_archive(app, tmp_pat
     gen.photo(seed=5).save(src / "scan {oma}.png", "PNG")
     gen.photo(seed=6).save(src / "page.tif", "TIFF")
     job_id, _ids = import_and_resolve(app, src)
-    mem = tmp_path / "in-memory"
+    mem = outside_roots(tmp_path) / "in-memory"
     _export(app, job_id, mem)
     monkeypatch.setattr(exporter, "IN_MEMORY_MAX", 0)
-    disk = tmp_path / "on-disk"
+    disk = outside_roots(tmp_path) / "on-disk"
     _export(app, job_id, disk)
     a, b = tree_digest(mem), tree_digest(disk)
     a.pop(exporter.MANIFEST_NAME), b.pop(exporter.MANIFEST_NAME)

@@ -20,7 +20,7 @@ from mediaparser.media.analyze import analyze_file
 from mediaparser.media.embed import read_embedded
 from mediaparser.models import DupGroup, DupMember, Job, JobStatus, ManifestEntry, MediaFile
 
-from ..conftest import build_app, instance_env
+from ..conftest import build_app, instance_env, outside_roots
 from ..duplicates.photos import photo
 from ..media import gen
 from .conftest import shot
@@ -57,7 +57,7 @@ def _digests(root: Path) -> dict[str, str]:
 def test_from_a_messy_folder_to_a_verified_archive_in_the_browser(tmp_path, workers, live_server, page):
     src = _dump(tmp_path / "on-my-computer")
     before_local = _digests(src)
-    out = tmp_path / "Archive"
+    out = outside_roots(tmp_path) / "Archive"
     env = instance_env(tmp_path)
     app = build_app(env)
     workers(env, tmp_path / "worker.log")

@@ -19,7 +19,7 @@ from mediaparser.db import db, write_transaction
 from mediaparser.models import DupGroup, DupMember, GroupStatus, Job, JobStatus, JobType, MediaFile
 from mediaparser.services.duplicates import resolve_group
 
-from ..conftest import build_app, instance_env, wait_until
+from ..conftest import build_app, instance_env, outside_roots, wait_until
 from ..export.helpers import import_and_resolve
 from ..media import gen
 from .conftest import shot
@@ -129,14 +129,14 @@ def test_plan_export_year_folder_and_clean_up_through_the_pages(tmp_path, worker
     page.wait_for_url(f"{server.url}/export/{job_id}")
 
     # (a) The plan, for the default output folder from the settings.
-    default_out = os.path.realpath(tmp_path / "instance" / "archive")
+    default_out = os.path.realpath(outside_roots(tmp_path) / "instance" / "archive")
     expect(page.locator("#x-output")).to_have_value(default_out)
     expect(page.locator("#plan-facts")).to_be_visible()
     # A relative path is refused with the reason; Start stays off.
     page.fill("#x-output", "relative/archive")
     expect(page.locator("#plan-error")).to_contain_text("full path")
     expect(page.locator("#x-start")).to_be_disabled()
-    out = tmp_path / "my archive"
+    out = outside_roots(tmp_path) / "my archive"
     page.fill("#x-output", str(out))
     expect(page.locator("#plan-error")).to_be_hidden()
     expect(page.locator("#plan-for")).to_have_text(f"Planned for {out}")  # planned again for the new folder
@@ -279,7 +279,7 @@ def test_cancel_an_export_from_its_page_then_plan_again(tmp_path, workers, live_
     workers(env, tmp_path / "worker.log", extra_env={"MEDIAPARSER_DEBUG_FILE_DELAY": "0.4"})
     server = live_server(app)
     wait_until(lambda: _worker_alive(app), 30, "the worker to report in")
-    out = tmp_path / "archive"
+    out = outside_roots(tmp_path) / "archive"
 
     page.goto(f"{server.url}/export/{job_id}")
     expect(page.locator("#x-output")).not_to_have_value("")  # the default folder is in

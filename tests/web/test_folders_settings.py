@@ -7,10 +7,15 @@ import os
 
 from mediaparser.services import layout
 
-from ..conftest import build_app, instance_env, make_images
+from ..conftest import build_app, instance_env, make_images, outside_roots
 
 
-def test_folder_browser_lists_only_inside_the_roots(api, web_app, tmp_path, tmp_path_factory):
+def test_folder_browser_lists_only_inside_the_roots(tmp_path, tmp_path_factory):
+    from .conftest import BrowserLikeClient
+
+    # The instance inside the root (allowed; its archive then has to be elsewhere): never offered.
+    api = BrowserLikeClient(build_app(instance_env(tmp_path, MEDIAPARSER_HOME=str(tmp_path / "instance"),
+                                                   MEDIAPARSER_OUTPUT=str(outside_roots(tmp_path) / "archive"))))
     make_images(tmp_path / "Photos" / "2019 Trip", 2)
     (tmp_path / "Photos" / "Empty").mkdir()
     outside = tmp_path_factory.mktemp("outside")
@@ -48,7 +53,7 @@ def test_settings_are_validated_and_saved_to_the_instance_config(api, web_app, t
     got = api.get("/api/settings").get_json()
     assert got["timezone"] == "UTC" and got["layout"] == layout.DEFAULT_LAYOUT
     assert got["layout_example"] == "2024/20241231_200000.jpg"
-    out = tmp_path / "archive-here"
+    out = outside_roots(tmp_path) / "archive-here"
     r = api.post("/api/settings", json={"output": str(out), "timezone": "Europe/Berlin",
                                         "layout": "{year}/{year}-{month}/{year}{month}{day}_{hour}{minute}{second}"})
     assert r.status_code == 200, r.get_data(as_text=True)
@@ -65,10 +70,11 @@ def test_settings_are_validated_and_saved_to_the_instance_config(api, web_app, t
 
 
 def test_bad_settings_are_refused_with_the_reason(api, tmp_path):
-    (tmp_path / "a-file").write_text("x")
+    elsewhere = outside_roots(tmp_path)  # an output inside the import root is refused for that alone
+    (elsewhere / "a-file").write_text("x")
     cases = [
         ({"output": "relative/path"}, "full path"),
-        ({"output": str(tmp_path / "a-file")}, "is a file"),
+        ({"output": str(elsewhere / "a-file")}, "is a file"),
         ({"timezone": "Mars/Olympus"}, "not a time zone"),
         ({"layout": "../{year}"}, "'..'"),
         ({"layout": "/{year}"}, "no leading"),
@@ -79,10 +85,10 @@ def test_bad_settings_are_refused_with_the_reason(api, tmp_path):
     for body, words in cases:
         r = api.post("/api/settings", json=body)
         assert r.status_code == 400 and words in r.get_json()["error"], (body, r.get_json())
-    r = api.get("/api/settings/check-output", query_string={"path": str(tmp_path / "new" / "deeper")})
+    r = api.get("/api/settings/check-output", query_string={"path": str(elsewhere / "new" / "deeper")})
     assert r.get_json()["ok"] is True and "will be created" in r.get_json()["message"]
-    os.chmod(tmp_path / "a-file", 0o644)
-    ro = tmp_path / "readonly"
+    os.chmod(elsewhere / "a-file", 0o644)
+    ro = elsewhere / "readonly"
     ro.mkdir()
     os.chmod(ro, 0o500)
     try:

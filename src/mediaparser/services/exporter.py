@@ -196,10 +196,33 @@ def _import_job(import_job_id: int) -> Job:
 
 
 def _output_dir(settings: Settings, output: str | None) -> Path:
+    """The real output folder, once the output rule (output_rule.py) allows it: every export —
+    planned, started from the web or the CLI, or run by a worker long after — goes through here."""
     out = Path(output).expanduser() if output else settings.output
     if out is None:
         raise ExportRefused("no output folder is configured (set MEDIAPARSER_OUTPUT)")
+    if not out.is_absolute():
+        raise ExportRefused(f"the output folder {out} must be a full path, starting with /")
+    problem = settings.output_problem(out)
+    if problem:
+        raise ExportRefused(f"the output folder {out} cannot hold the archive: {problem}")
     return Path(os.path.realpath(out))
+
+
+def _destination(output: str | Path, dest_rel: str) -> Path | None:
+    """`output`/`dest_rel`, or None when that would not lie strictly inside the output folder
+    (a `..` that came through, or a link inside the output that leads elsewhere)."""
+    out = os.path.realpath(output)
+    dest = os.path.normpath(os.path.join(out, dest_rel))
+    if not dest.startswith(out.rstrip("/") + "/"):
+        return None
+    folder = os.path.realpath(os.path.dirname(dest))
+    if folder != out and not folder.startswith(out.rstrip("/") + "/"):
+        return None
+    return Path(folder) / os.path.basename(dest)
+
+
+OUTSIDE_OUTPUT = "its archive name would lie outside the output folder"
 
 
 def _status_counts(import_job_id: int) -> tuple[int, int]:
@@ -259,8 +282,11 @@ def build_plan(settings: Settings, import_job_id: int, *, output: str | None = N
         if dest in by_dest:
             return by_dest[dest]
         if dest not in disk_sha:
-            p = out / dest
-            disk_sha[dest] = sha256_file(p) if p.is_file() else None
+            p = _destination(out, dest)
+            if p is not None and p.is_symlink():  # never followed: the name is taken by something else
+                disk_sha[dest] = "link"
+            else:
+                disk_sha[dest] = sha256_file(p) if p is not None and p.is_file() else None
         return disk_sha[dest]
 
     for r in rows:
@@ -563,7 +589,10 @@ def prepare_file(item: ExportItem | _Item, row: MediaFile | _Source, tags: list[
     verify it (module docstring). Touches neither the database nor the session: run_export calls it
     from worker threads with plain snapshots (_Item, _Source). Raises DiskFull."""
     dest_rel = item.destination or ""
-    folder = (Path(output) / dest_rel).parent
+    inside = _destination(output, dest_rel)
+    if inside is None:
+        return _Outcome(item.id, row.id, ExportItemStatus.FAILED, reason=OUTSIDE_OUTPUT)
+    folder = inside.parent
     ext = (row.extension or os.path.splitext(dest_rel)[1]).lower().lstrip(".")
     # The random part keeps a frozen worker that wakes up after a takeover
     # from writing into the new owner's temporary file.
@@ -654,13 +683,18 @@ def place_file(p: _Prepared, *, output: str, job_id: int, placed: dict[str, tupl
     """Rename a prepared (and already synced) copy into place, or find its content already there."""
     out = Path(output)
     row, dest_rel = p.row, p.dest_rel
-    dest = out / dest_rel
+    dest = _destination(out, dest_rel)
+    if dest is None:  # a link put in the output since the copy was prepared
+        _remove(p.tmp)
+        return _Outcome(p.item_id, row.id, ExportItemStatus.FAILED, reason=OUTSIDE_OUTPUT)
     try:
         # A name that is taken: ours from an interrupted run, or identical content → already there;
         # anything else (appeared since the plan) → the next free _N.
         base, n = dest_rel, 1
-        while dest.exists():
-            there = _same_content(dest, dest_rel, p.final_sha, row.sha256 or "", output, placed)
+        while os.path.lexists(dest):
+            # A link at this name is never followed: it counts as another file's name.
+            there = None if dest.is_symlink() else _same_content(dest, dest_rel, p.final_sha, row.sha256 or "",
+                                                                 output, placed)
             if there is not None:
                 _remove(p.tmp)
                 if p.sidecar is not None and not Path(str(dest) + ".xmp").exists():
@@ -670,7 +704,7 @@ def place_file(p: _Prepared, *, output: str, job_id: int, placed: dict[str, tupl
                                 _manifest(row, dest_rel, there, p.tags, output, job_id, "present"))
             n += 1
             dest_rel = with_suffix(base, n)
-            dest = out / dest_rel
+            dest = dest.parent / os.path.basename(dest_rel)  # same folder, checked above
         if p.sidecar is not None:
             _place_sidecar(dest, p.sidecar, job_id, p.item_id)
         os.replace(p.tmp, dest)  # the folder is fsynced before this outcome is committed (run_export)
@@ -857,6 +891,11 @@ def run_export(lease: lifecycle.Lease, settings: Settings, stop_requested: Calla
     db.session.commit()
     opts = job.options or {}
     output = opts["output"]
+    try:  # the output rule again: the roots or the instance may have changed since the job was created
+        _output_dir(settings, output)
+    except ExportRefused as e:
+        lifecycle.finish(lease, JobStatus.FAILED, message=str(e))
+        return JobStatus.FAILED
     Path(output).mkdir(parents=True, exist_ok=True)
     if not job.enumerated:
         refused = _store_plan(lease, settings, job)

@@ -31,6 +31,9 @@ TOKENS = {
 _TOKEN_RE = re.compile(r"\{([^{}]*)\}")
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f]')
 MAX_LEN = 200
+VALUE_MAX = 64  # bytes of UTF-8 a substituted value may take
+PLACEHOLDER = "unknown"
+PLACEHOLDERS = {"camera": "unknown camera"}  # what stands for an empty value, per token
 
 
 class LayoutError(ValueError):
@@ -72,20 +75,33 @@ def check(template: str) -> Checked:
     return Checked(t, warnings)
 
 
-def _clean(part: str) -> str:
-    return part.replace("/", "-").replace("\\", "-").strip() or "unknown"
+def clean_value(value: str | None, placeholder: str = PLACEHOLDER) -> str:
+    """A value read from a file (a camera model…) made safe to stand in a path: no '/' or '\\'
+    (a value never adds a folder), no control characters, not '.' or '..', at most VALUE_MAX bytes
+    of UTF-8 (a name stays well below the file system's 255), `placeholder` when nothing is left."""
+    text = "" if value is None else str(value)
+    text = _UNSAFE.sub("", text.replace("/", "-").replace("\\", "-"))
+    text = text.encode("utf-8", "ignore")[:VALUE_MAX].decode("utf-8", "ignore").strip()
+    return placeholder if text in ("", ".", "..") else text
 
 
 def render(template: str, captured_at: datetime, extension: str, *, camera: str | None = None) -> str:
-    """The relative archive path of a file (the extension without its dot)."""
+    """The relative archive path of a file (the extension without its dot).
+
+    Every substituted value goes through clean_value, and the result is checked once more, so no
+    value can climb out of the output folder (the exporter also checks the joined path)."""
     values = {
         "year": f"{captured_at.year:04d}", "month": f"{captured_at.month:02d}", "day": f"{captured_at.day:02d}",
         "hour": f"{captured_at.hour:02d}", "minute": f"{captured_at.minute:02d}",
-        "second": f"{captured_at.second:02d}", "camera": _clean(camera or "unknown camera"),
+        "second": f"{captured_at.second:02d}", "camera": camera,
     }
-    path = _TOKEN_RE.sub(lambda m: values[m.group(1)], check(template).template)
-    ext = extension.lower().lstrip(".")
-    return f"{path}.{ext}" if ext else path
+    path = _TOKEN_RE.sub(lambda m: clean_value(values[m.group(1)], PLACEHOLDERS.get(m.group(1), PLACEHOLDER)),
+                         check(template).template)
+    ext = clean_value(extension.lower().lstrip("."), "") if extension else ""
+    rel = f"{path}.{ext}" if ext else path
+    if any(seg in ("", ".", "..") for seg in rel.split("/")):  # cannot happen with clean values
+        raise LayoutError(f"the layout gives an unsafe path: {rel!r}")
+    return rel
 
 
 EXAMPLE_TIME = datetime(2024, 12, 31, 20, 0, 0)

@@ -70,7 +70,10 @@ def refreshed(settings: Settings, environ: Mapping[str, str] | None = None) -> S
     locked = locked_by_env(environ)
     changes: dict[str, Any] = {}
     output, tz = data.get("output"), data.get("timezone")
-    if "output" not in locked and isinstance(output, str) and os.path.isabs(output):
+    # A folder the output rule refuses (edited by hand since) changes nothing; the exporter checks
+    # every job's folder again before it writes.
+    if "output" not in locked and isinstance(output, str) and os.path.isabs(output) \
+            and settings.output_problem(output) is None:
         changes["output"] = Path(output)
     if "timezone" not in locked and isinstance(tz, str) and tz in time_zones():
         changes["timezone"] = tz
@@ -86,39 +89,49 @@ def get_layout() -> str:
     return row.value
 
 
-def check_output(path: str) -> dict[str, Any]:
-    """Can exports be written there? {"ok", "message", "path"} — never raises."""
-    raw = (path or "").strip()
-    if not raw:
-        return {"ok": False, "message": "Give the folder the archive is written to.", "path": raw}
-    p = Path(raw).expanduser()
-    if not p.is_absolute():
-        return {"ok": False, "message": "Give the full path, starting with /.", "path": raw}
-    p = Path(os.path.abspath(p))
-    if p.exists() and not p.is_dir():
-        return {"ok": False, "message": f"{p} is a file, not a folder.", "path": str(p)}
-    probe = p
-    while not probe.exists():
-        probe = probe.parent
-    if not probe.is_dir():
-        return {"ok": False, "message": f"{probe} is a file, not a folder.", "path": str(p)}
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=".mediaparser-write-test-", dir=probe)
-        os.close(fd)
-        os.unlink(tmp)
-    except OSError as exc:
-        return {"ok": False, "message": f"MediaParser cannot write in {probe}: {exc.strerror or exc}.",
-                "path": str(p)}
-    if probe != p:
-        return {"ok": True, "message": f"{p} does not exist yet; it will be created.", "path": str(p)}
-    return {"ok": True, "message": "The folder exists and MediaParser can write in it.", "path": str(p)}
+def check_output(settings: Settings, path: str | None) -> dict[str, Any]:
+    """Can the archive be written there? {"ok", "message", "path"} — never raises.
+
+    The output rule itself (what is allowed, and answering about that folder
+    only) lives in output_rule.py; this is its answer for the web pages."""
+    return settings.check_output(path).as_dict()
+
+
+class OutputRefused(SettingsError):
+    """An export from the web may not go to the folder asked for; `status` is the HTTP answer."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__("output", message)
+        self.status = status
+
+
+def web_export_output(settings: Settings, requested: str | None) -> str | None:
+    """The output folder an export asked for from the web may use: None for the configured one.
+
+    An output fixed by the environment (MEDIAPARSER_OUTPUT) cannot be changed from the web by any
+    route: a different folder is refused (403); the same folder is fine. Otherwise a typed folder
+    must pass the output rule, like the settings page."""
+    if requested is None or not requested.strip():
+        return None
+    locked = locked_by_env()
+    if "output" in locked:
+        chk = settings.check_output(requested, probe_write=False)
+        if chk.path and os.path.isabs(chk.path) and settings.output is not None \
+                and os.path.realpath(chk.path) == os.path.realpath(settings.output):
+            return None
+        raise OutputRefused(f"The output folder is set by the environment variable {locked['output']} "
+                            f"({settings.output}); exports from the web page always go there.", 403)
+    chk = settings.check_output(requested)
+    if not chk.ok:
+        raise OutputRefused(chk.message, 400)
+    return chk.path
 
 
 def current(settings: Settings) -> dict[str, Any]:
     tpl = get_layout()
     return {
         "output": str(settings.output),
-        "output_check": check_output(str(settings.output)),
+        "output_check": check_output(settings, str(settings.output)),
         "timezone": settings.timezone,
         "import_roots": [str(r) for r in settings.import_roots],
         "layout": tpl,
@@ -143,14 +156,14 @@ def save(settings: Settings, changes: Mapping[str, Any]) -> Settings:
         if not isinstance(value, str):
             raise SettingsError(key, f"{key} must be text")
     if "output" in changes:
-        chk = check_output(changes["output"])
-        if not chk["ok"]:
-            raise SettingsError("output", chk["message"])
+        chk = settings.check_output(changes["output"])
+        if not chk.ok:
+            raise SettingsError("output", chk.message)
         try:
-            Path(chk["path"]).mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise SettingsError("output", f"cannot create {chk['path']}: {exc.strerror or exc}") from None
-        file_updates["output"] = chk["path"]
+            Path(chk.path).mkdir(parents=True, exist_ok=True)
+        except OSError:  # no reason given: it could tell which folders on the way exist
+            raise SettingsError("output", "MediaParser could not create this folder; choose another one") from None
+        file_updates["output"] = chk.path
     if "timezone" in changes:
         tz = changes["timezone"].strip()
         try:

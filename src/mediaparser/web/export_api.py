@@ -13,8 +13,9 @@ GET  /api/imports/<id>/cleanup?working_copies=1 exactly which originals a clean-
                                                 (the list paged with &offset=N&limit=N, at most 500 at a time)
 POST /api/imports/<id>/cleanup                  {"confirm": true, "working_copies": bool?} → delete them
 
-The output folder may be given by the page; like the settings page, the web
-UI only writes where the server user can, and never deletes in it.
+The output folder may be given by the page: it must pass the output rule
+(output_rule.py), like the settings page, and when MEDIAPARSER_OUTPUT fixes
+the output no other folder is accepted (settings_store.web_export_output).
 """
 from __future__ import annotations
 
@@ -49,6 +50,11 @@ def _refused(exc: ValueError):
     return _error(400, str(exc))
 
 
+@bp.errorhandler(settings_store.OutputRefused)
+def _output_refused(exc: settings_store.OutputRefused):
+    return _error(exc.status, str(exc), field="output")
+
+
 def _flag(value) -> bool:
     return value in (True, 1, "1", "true", "yes", "on")
 
@@ -74,21 +80,9 @@ def export_files(job_id: int):
     return jsonify(archive.folder_files(job_id, folder, offset=whole_number("offset", 0), limit=whole_number("limit", 100)))
 
 
-def _check_output(output: str | None) -> str | None:
-    """A folder typed on the page must pass the settings page's own check (a full path MediaParser
-    can write in), so a relative path never lands next to the server's working directory."""
-    if output is None:
-        return None
-    chk = settings_store.check_output(output)
-    return None if chk["ok"] else chk["message"]
-
-
 @bp.get("/imports/<int:job_id>/export-plan")
 def export_plan(job_id: int):
-    output = (request.args.get("output") or "").strip() or None
-    problem = _check_output(output)
-    if problem:
-        return _error(400, problem, field="output")
+    output = settings_store.web_export_output(_settings(), request.args.get("output"))
     plan = exporter.build_plan(_settings(), job_id, output=output)
     return jsonify(plan.to_dict())
 
@@ -101,10 +95,7 @@ def start_export(job_id: int):
     output = body.get("output")
     if output is not None and not isinstance(output, str):
         return _error(400, "output must be a folder path")
-    output = (output or "").strip() or None
-    problem = _check_output(output)
-    if problem:
-        return _error(400, problem, field="output")
+    output = settings_store.web_export_output(_settings(), output)
     job = exporter.start_export(_settings(), job_id, output=output,
                                 allow_unresolved=_flag(body.get("allow_unresolved")))
     return jsonify(job_summary(job)), 202

@@ -60,7 +60,7 @@ def save_settings():
 
 @bp.get("/settings/check-output")
 def check_output():
-    return jsonify(settings_store.check_output(request.args.get("path", "")))
+    return jsonify(settings_store.check_output(_settings(), request.args.get("path", "")))
 
 
 @bp.get("/settings/layout-example")
