@@ -80,17 +80,21 @@ def test_health_is_503_without_a_worker_and_200_with_one(client, app):
     assert r.status_code == 200 and r.get_json()["workers"][0]["worker_id"] == "test-worker"
 
 
-def test_rate_and_eta_come_from_running_time(app, tmp_path):
-    from mediaparser.services.jobs import job_summary
-    from mediaparser.models import utcnow
+def test_rate_and_eta_come_from_running_time(app, tmp_path, monkeypatch):
     from datetime import timedelta
 
+    from mediaparser.models import utcnow
+    from mediaparser.services import jobs
+
+    now = utcnow()
+    monkeypatch.setattr(jobs, "utcnow", lambda: now)  # the summary's clock, fixed: no race with this test's
     with app.app_context():
         job = Job(job_type="import", status=JobStatus.RUNNING, options={"path": "/x"}, progress_total=1000,
                   progress_current=300, run_progress_start=100, enumerated=True,
-                  run_started_at=utcnow() - timedelta(seconds=10), started_at=utcnow() - timedelta(seconds=60),
+                  run_started_at=now - timedelta(seconds=10), started_at=now - timedelta(seconds=60),
                   run_seconds=40.0)
-        s = job_summary(job)
-        assert s["rate_per_second"] == pytest.approx(20.0, rel=0.05)  # 200 files in the current 10 s run
-        assert s["eta_seconds"] == pytest.approx(35.0, rel=0.05)  # 700 left at 20/s
-        assert s["running_seconds"] == pytest.approx(50.0, abs=1.0)
+        s = jobs.job_summary(job)
+        assert s["rate_per_second"] == 20.0  # 200 files in the current 10 s run
+        assert s["eta_seconds"] == 35.0  # 700 left at 20/s
+        assert s["running_seconds"] == 50.0  # 40 s of earlier runs + the current 10 s
+        assert s["elapsed_seconds"] == 60.0

@@ -46,7 +46,7 @@ def test_full_result_of_a_camera_jpeg(tmp_path):
     assert (d["width"], d["height"], d["make"], d["model"]) == (640, 480, "Google", "Pixel 3")
     assert (d["captured_at"], d["utc_offset"], d["precision"]) == ("2019-08-12T14:30:25", "-04:00", "second")
     assert (d["source"], d["confidence"]) == ("exif:DateTimeOriginal", "high")
-    assert len(d["phash"]) == 16 and len(d["dhash"]) == 16 and int(d["phash"], 16) >= 0
+    assert len(d["phash"]) == 16 and len(d["dhash"]) == 16 and set(d["phash"] + d["dhash"]) <= set("0123456789abcdef")
     assert d["error"] is None and d["reasons"]
     assert {c["source"] for c in d["candidates"]} >= {"exif:DateTimeOriginal", "filename", "filesystem:mtime"}
     with Image.open(d["thumbnail"]) as t:
@@ -167,10 +167,8 @@ def _png_header_only(width: int, height: int) -> bytes:
 def test_decompression_bomb_is_refused(tmp_path):
     p = tmp_path / "bomb.png"
     p.write_bytes(_png_header_only(40000, 40000))  # claims 1.6 gigapixels in 100 bytes
-    t0 = time.perf_counter()
     r = analyze_file(str(p))
-    assert r.error and "decompression-bomb guard" in r.error
-    assert time.perf_counter() - t0 < 2
+    assert r.error and "decompression-bomb guard" in r.error  # refused from the header, never decoded
 
 
 def test_directory_and_symlink_loop_and_missing_file(tmp_path):
@@ -198,22 +196,27 @@ def test_time_limit_turns_an_overrun_into_an_error(tmp_path, monkeypatch):
 
     p = gen.jpeg(str(tmp_path / "slow.jpg"))
     real = A._analyze
+    finished: list[bool] = []
 
     def slow(*args, **kwargs):
-        time.sleep(5)
+        time.sleep(5)  # slow work inside the test double
+        finished.append(True)
         return real(*args, **kwargs)
 
     monkeypatch.setattr(A, "_analyze", slow)
-    t0 = time.perf_counter()
     r = analyze_file_limited(p, time_limit_s=0.3)
-    assert time.perf_counter() - t0 < 2
+    assert finished == [], "the slow analysis ran to its end instead of being stopped"
     assert r.error and "longer than 0.3 s" in r.error
 
 
 def test_time_limit_is_disarmed_afterwards():
+    import signal
+
+    handler = signal.getsignal(signal.SIGALRM)
     with time_limit(0.2):
-        pass
-    time.sleep(0.3)  # an armed timer would raise here
+        assert signal.getitimer(signal.ITIMER_REAL)[0] > 0  # armed inside the block
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)  # no timer left to fire later
+    assert signal.getsignal(signal.SIGALRM) is handler  # and the previous handler is back
 
 
 def test_walk_skips_sidecars_and_clutter(tmp_path):

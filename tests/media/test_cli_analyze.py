@@ -85,15 +85,12 @@ def test_a_crashing_worker_costs_one_file_not_the_run(tmp_path):
 
 
 def test_a_file_stuck_past_the_hard_deadline_is_stopped(tmp_path):
-    import time
-
     from mediaparser.cli_analyze import _parallel
 
     items = [(str(tmp_path / f"f{i}.jpg"), str(tmp_path)) for i in range(4)]
     items.insert(1, (str(tmp_path / "hang.jpg"), str(tmp_path)))
-    t0 = time.perf_counter()
+    # The stuck file sleeps 60 s with SIGALRM blocked: only the deadline can give its error below.
     out = list(_parallel(_work_that_crashes_on_poison, items, 2, deadline=1.5))
-    assert time.perf_counter() - t0 < 20
     assert [d["path"] for d in out] == [i[0] for i in items]
     assert [d["path"] for d in out if d["error"]] == [str(tmp_path / "hang.jpg")]
     assert "did not finish within 1.5 s" in out[1]["error"]

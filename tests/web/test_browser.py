@@ -169,7 +169,7 @@ def test_pause_and_resume_a_running_job_from_its_page(tmp_path, workers, live_se
     make_images(tmp_path / "slow", 240, size=(32, 24))
     env = instance_env(tmp_path)
     app = build_app(env)
-    workers(env, tmp_path / "worker.log", extra_env={"MEDIAPARSER_DEBUG_FILE_DELAY": "0.05"})
+    worker = workers(env, tmp_path / "worker.log", extra_env={"MEDIAPARSER_DEBUG_FILE_DELAY": "0.05"})
     server = live_server(app)
     # Start it the way a person would: pick the server folder in the browser.
     page.goto(server.url + "/import")
@@ -185,10 +185,12 @@ def test_pause_and_resume_a_running_job_from_its_page(tmp_path, workers, live_se
     shot(page, "job-running")
     page.click("#btn-pause")
     page.wait_for_selector("#job-state.PAUSED", timeout=5_000)
-    # Paused within about a second: the count stops moving.
+    # Paused: the worker lets go of the job, and the count stops moving.
     wait_until(lambda: _job(app, job_id).lease_owner is None, 10, "the worker to let go of the job")
     done = _job(app, job_id).progress_current
-    page.wait_for_timeout(1500)
+    # The count stays once the paused run has returned (Huey logs "<task> executed in"): wait for that.
+    wait_until(lambda: any("process_import_job" in line and " executed in " in line
+                           for line in worker.log().splitlines()), 10, "the paused run to return")
     assert _job(app, job_id).progress_current == done < 240
     assert page.locator("#btn-resume").is_visible() and not page.locator("#btn-pause").is_visible()
     shot(page, "job-paused")
