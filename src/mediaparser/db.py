@@ -8,19 +8,43 @@ deferred transaction that first reads and then writes fails at once with
 SQLITE_BUSY when another writer is active, whatever the busy timeout; taking
 the write lock up front makes it wait its turn instead. On PostgreSQL the same
 helper is a plain transaction.
+
+PostgreSQL lets writers run side by side, so it may abort one of two that
+collide (a deadlock, a serialization failure). `run_write()` owns the answer
+for every writer: the whole unit of work runs again in a fresh transaction, a
+few times, after a short random pause, and is never half-applied. SQLite's
+BEGIN IMMEDIATE already makes writers take turns, so there nothing is retried.
 """
 from __future__ import annotations
 
 import contextvars
+import logging
+import random
+import time
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Callable, Iterator, TypeVar
 
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session
 
 BUSY_TIMEOUT_MS = 15_000
+# SQLSTATEs PostgreSQL uses to abort one of two colliding transactions; running
+# the same work again is the documented answer.
+SERIALIZATION_FAILURE = "40001"
+DEADLOCK_DETECTED = "40P01"
+TRANSIENT = frozenset({SERIALIZATION_FAILURE, DEADLOCK_DETECTED})
+# Constraint failures a writer may choose to retry when a concurrent writer can
+# cause them (a name taken, a referenced row gone) and its next attempt re-reads.
+UNIQUE_VIOLATION = "23505"
+FOREIGN_KEY_VIOLATION = "23503"
+WRITE_ATTEMPTS = 5
+BACKOFF_SECONDS = 0.02  # first pause's upper bound; doubles each attempt
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 class Base(DeclarativeBase):
@@ -84,3 +108,32 @@ def write_transaction(session: Session | None = None) -> Iterator[Session]:
     except BaseException:
         s.rollback()
         raise
+
+
+def sqlstate(exc: BaseException) -> str | None:
+    """The SQLSTATE of a database error (PostgreSQL); None when the driver gives none (SQLite)."""
+    orig = getattr(exc, "orig", None)
+    code = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    return code if isinstance(code, str) else None
+
+
+def run_write(work: Callable[[Session], T], *, retry_on: frozenset[str] = TRANSIENT,
+              attempts: int = WRITE_ATTEMPTS, session: Session | None = None) -> T:
+    """Run `work(session)` in a `write_transaction`, retrying the whole unit when the database aborts it.
+
+    `work` must do everything from its own reads, since an attempt that fails
+    is rolled back and the next one starts from scratch; errors whose SQLSTATE
+    is not in `retry_on`, and any other exception, go to the caller at once.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            with write_transaction(session) as s:
+                return work(s)
+        except DBAPIError as exc:
+            if attempt == attempts or sqlstate(exc) not in retry_on:
+                raise
+            log.info("write aborted by the database (SQLSTATE %s: %s), attempt %d of %d; running it again",
+                     sqlstate(exc), str(exc.orig).splitlines()[0] if str(exc.orig) else "", attempt, attempts)
+        # Jitter, so two colliding writers do not collide again on the same beat.
+        time.sleep(random.uniform(0, BACKOFF_SECONDS * 2 ** (attempt - 1)))
+    raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises

@@ -43,7 +43,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from ..config import Settings
-from ..db import db, write_transaction
+from ..db import db, run_write, write_transaction
 from ..models import ERROR_MESSAGE_MAX, Job, JobStatus, WorkerBeat, utcnow
 
 log = logging.getLogger(__name__)
@@ -152,13 +152,17 @@ def checkpoint(lease: Lease, *, done: int = 0, errors: int = 0, total: int | Non
         values["current_item"] = current_item
     if total is not None:
         values["progress_total"] = total
-    with write_transaction() as s:
+
+    def unit(s: Session) -> str:
         if not _update_if_owner(s, lease, values):
             raise LeaseLost(f"job {lease.job_id}: lease {lease.owner} is no longer held")
         if apply is not None:
             apply(s)
-        status = s.execute(select(Job.status).where(Job.id == lease.job_id)).scalar_one()
-    return status
+        return s.execute(select(Job.status).where(Job.id == lease.job_id)).scalar_one()
+
+    # On PostgreSQL a batch's writes (its automatic tags, say) can deadlock with a
+    # person's; the whole checkpoint then runs again rather than failing the batch.
+    return run_write(unit)
 
 
 def finish(lease: Lease, status: str, *, message: str | None = None) -> bool:

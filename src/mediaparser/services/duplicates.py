@@ -422,7 +422,8 @@ def _decide(s, group: DupGroup, keep_ids: Sequence[int], *, timezone: str) -> tu
     """resolve_group's work inside the caller's write transaction: (files kept, files set aside)."""
     from ..media.keeper import MemberMetadata, carry_over
     from ..media.timestamps import Candidate, choose_capture_time
-    from ..models import FileTag, ReviewState, Tag
+    from ..models import ReviewState
+    from . import tags as tag_service
 
     keep = set(keep_ids)
     group_id = group.id
@@ -441,9 +442,8 @@ def _decide(s, group: DupGroup, keep_ids: Sequence[int], *, timezone: str) -> tu
         for fid in sorted(keep):
             row = rows[fid]
             result = carry_over(MemberMetadata(fid, frozenset(tags[fid]), tuple(row.candidates or ())), others)
-            for name in sorted(result.tags_added):
-                tag = s.execute(select(Tag).where(Tag.name == name)).scalar_one()
-                s.add(FileTag(file_id=fid, tag_id=tag.id, origin="carried"))
+            # The one tag upsert: its lock order, and a name merged away meanwhile is created again.
+            tag_service.link(s, [(fid, name, "carried") for name in sorted(result.tags_added)])
             if result.candidates_added:
                 row.candidates = list(row.candidates or []) + [dict(c) for c in result.candidates_added]
                 if row.review_state != ReviewState.REVIEWED:

@@ -7,18 +7,36 @@ analysis result or not at all — a worker killed mid-batch leaves neither.
 
 Every name goes through `media.tags.normalize`, so "Beach", " beach " and
 "BEACH" are one tag.
+
+Concurrency (PostgreSQL runs writers side by side; SQLite's BEGIN IMMEDIATE
+makes them take turns, and the locks below are no-ops there). One lock order
+for every tag writer: first the tag rows, in id order, then the file_tags
+rows, inserted in (tag id, file id) order.
+
+* adding (`link`, also used by the importer and the duplicate carry-over)
+  creates missing names with INSERT … ON CONFLICT DO NOTHING and holds its
+  tags FOR KEY SHARE: they can be linked by others at the same time, but not
+  renamed, merged away or deleted until it commits. A name that vanished
+  between the insert and the lock (merged away a moment ago) is created again.
+* removing, renaming and merging hold their tags FOR UPDATE, so they wait for
+  adds in flight on those tags and the adds that come later wait for them.
+* each request's unit of work runs in `db.run_write`, which runs it again when
+  PostgreSQL still aborts it (a deadlock between rows locked in separate
+  statements, a name taken by a concurrent rename): all of it or none of it.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Iterable, Sequence
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ..db import db, write_transaction
+from ..db import (DEADLOCK_DETECTED, FOREIGN_KEY_VIOLATION, SERIALIZATION_FAILURE, UNIQUE_VIOLATION, db, run_write,
+                  sqlstate)
 from ..media.tags import auto_tags, normalize
 from ..models import FileTag, MediaFile, Tag, utcnow
 
@@ -26,6 +44,10 @@ ORIGINS = ("folder", "filename", "user", "carried")
 MAX_NAMES = 100
 LIST_MAX = 1000  # tags one listing page may hold
 CHUNK = 5000  # ids per IN (...) list: SQLite allows ~32k bound values per statement
+ENSURE_ROUNDS = 10  # a name merged away under an add is created again, at most this often
+# Besides deadlocks and serialization failures, a tag write is run again when a
+# concurrent writer took the new name (rename) or removed a row it refers to.
+RETRY = frozenset({SERIALIZATION_FAILURE, DEADLOCK_DETECTED, UNIQUE_VIOLATION, FOREIGN_KEY_VIOLATION})
 
 
 class TagError(ValueError):
@@ -49,22 +71,46 @@ def _clean_names(names: Iterable[str]) -> list[str]:
     return out
 
 
+def _locked(session: Session, query, *, exclusive: bool):
+    """`query` over tags with its rows locked in id order (the one lock order); plain reads on SQLite."""
+    query = query.order_by(Tag.id)
+    return query.with_for_update() if exclusive else query.with_for_update(read=True, key_share=True)
+
+
 def ensure_tags(session: Session, names: Sequence[str]) -> dict[str, int]:
-    """Tag ids by (already normalised) name, creating missing tags; safe against concurrent creators."""
-    if not names:
-        return {}
-    session.connection().execute(_insert(session, Tag).on_conflict_do_nothing(index_elements=["name"]),
-                                 [{"name": n} for n in names])
-    return dict(session.execute(select(Tag.name, Tag.id).where(Tag.name.in_(list(names)))).all())
+    """Tag ids by (already normalised) name, creating missing tags; safe against concurrent writers.
+
+    The tags stay locked FOR KEY SHARE until the caller's transaction ends, so
+    the ids answered still name these tags when the caller links files to them.
+    """
+    wanted = sorted(set(names))
+    ids: dict[str, int] = {}
+    for _round in range(ENSURE_ROUNDS):
+        # Lock what exists before creating the rest: a rename holding one of these
+        # tags may be waiting for a name we would create, and must not wait on us.
+        missing = [n for n in wanted if n not in ids]
+        ids.update(session.execute(_locked(session, select(Tag.name, Tag.id).where(Tag.name.in_(missing)),
+                                           exclusive=False)).all())
+        missing = [n for n in wanted if n not in ids]
+        if not missing:
+            return ids
+        # New rows: the next round locks them (their ids are the newest, so the order holds).
+        session.connection().execute(_insert(session, Tag).on_conflict_do_nothing(index_elements=["name"]),
+                                     [{"name": n} for n in missing])
+    raise TagError("the tags kept being renamed while they were added; try again")
 
 
 def link(session: Session, pairs: Sequence[tuple[int, str, str]]) -> int:
     """Attach (file_id, tag name, origin) triples; existing links are kept as they are."""
     if not pairs:
         return 0
-    ids = ensure_tags(session, sorted({name for _f, name, _o in pairs}))
+    ids = ensure_tags(session, [name for _f, name, _o in pairs])
     now = utcnow()
-    rows = [{"file_id": f, "tag_id": ids[name], "origin": origin, "created_at": now} for f, name, origin in pairs]
+    rows = {(ids[name], f): {"file_id": f, "tag_id": ids[name], "origin": origin, "created_at": now}
+            for f, name, origin in reversed(pairs)}  # the first origin given for a link wins
+    # Inserted in (tag, file) order: two adds over the same links wait for each
+    # other instead of each holding one the other needs.
+    rows = [rows[k] for k in sorted(rows)]
     # RETURNING counts the links that were new on every backend (executemany's
     # rowcount is not reliable on PostgreSQL, where statements are batched).
     res = session.connection().execute(
@@ -122,10 +168,12 @@ def add_tags(file_ids: Sequence[int], names: Iterable[str]) -> Changed:
     clean = _clean_names(names)
     if not clean:
         raise TagError("give at least one tag")
-    with write_transaction() as s:
+
+    def work(s: Session) -> Changed:
         ids = _existing_files(s, file_ids)
-        added = link(s, [(f, n, "user") for f in ids for n in clean])
-    return Changed(len(ids), added, clean)
+        return Changed(len(ids), link(s, [(f, n, "user") for f in ids for n in clean]), clean)
+
+    return run_write(work, retry_on=RETRY)
 
 
 def remove_tags(file_ids: Sequence[int], names: Iterable[str]) -> Changed:
@@ -133,9 +181,12 @@ def remove_tags(file_ids: Sequence[int], names: Iterable[str]) -> Changed:
     clean = _clean_names(names)
     if not clean:
         raise TagError("give at least one tag")
-    with write_transaction() as s:
+
+    def work(s: Session) -> Changed:
         ids = _existing_files(s, file_ids)
-        tag_ids = list(s.execute(select(Tag.id).where(Tag.name.in_(clean))).scalars())
+        # Held FOR UPDATE: an add in flight on these tags finishes first (and is
+        # removed too), a later one waits, so no add is lost to the clean-up below.
+        tag_ids = list(s.execute(_locked(s, select(Tag.id).where(Tag.name.in_(clean)), exclusive=True)).scalars())
         removed = 0
         if tag_ids:
             for part in _chunks(ids):
@@ -143,7 +194,9 @@ def remove_tags(file_ids: Sequence[int], names: Iterable[str]) -> Changed:
                                 .execution_options(synchronize_session=False))
                 removed += res.rowcount or 0
             _drop_unused(s, tag_ids)
-    return Changed(len(ids), removed, clean)
+        return Changed(len(ids), removed, clean)
+
+    return run_write(work, retry_on=RETRY)
 
 
 def _drop_unused(s: Session, tag_ids: Sequence[int]) -> None:
@@ -161,19 +214,23 @@ class Renamed:
     into_files: int = 0  # files that already carried the new name (0 for a plain rename)
 
 
-def _rename_plan(s: Session, old: str, new: str) -> tuple[Renamed, Tag, Tag | None]:
+def _rename_plan(s: Session, old: str, new: str, *, lock: bool = False) -> tuple[Renamed, Tag, Tag | None]:
     o, n = normalize(old), normalize(new)
     if not o or not n:
         raise TagError("give the tag and its new name")
-    src = s.execute(select(Tag).where(Tag.name == o)).scalar_one_or_none()
+    query = select(Tag).where(Tag.name.in_({o, n}))
+    # Both tags FOR UPDATE, in id order, before any link is read or moved.
+    found = {t.name: t for t in s.execute(_locked(s, query, exclusive=True) if lock else query).scalars()}
+    src = found.get(o)
     if src is None:
         raise TagError(f"there is no tag “{o}”")
 
-    def count(tag_id: int) -> int:
-        return s.execute(select(func.count()).select_from(FileTag).where(FileTag.tag_id == tag_id)).scalar_one()
+    dst = None if o == n else found.get(n)
+    return Renamed(o, n, _uses(s, src.id), dst is not None, _uses(s, dst.id) if dst is not None else 0), src, dst
 
-    dst = None if o == n else s.execute(select(Tag).where(Tag.name == n)).scalar_one_or_none()
-    return Renamed(o, n, count(src.id), dst is not None, count(dst.id) if dst is not None else 0), src, dst
+
+def _uses(s: Session, tag_id: int) -> int:
+    return s.execute(select(func.count()).select_from(FileTag).where(FileTag.tag_id == tag_id)).scalar_one()
 
 
 def preview_rename(old: str, new: str) -> Renamed:
@@ -185,20 +242,35 @@ def preview_rename(old: str, new: str) -> Renamed:
 
 def rename_tag(old: str, new: str) -> Renamed:
     """Rename a tag everywhere; when the new name exists the two are merged (each file keeps one link)."""
-    with write_transaction() as s:
-        plan, src, dst = _rename_plan(s, old, new)
+
+    def work(s: Session) -> Renamed:
+        plan, src, dst = _rename_plan(s, old, new, lock=True)
         if plan.old == plan.new:
             return plan
         if dst is None:
-            src.name = plan.new
-            return plan
+            try:
+                with s.begin_nested():
+                    s.execute(Tag.__table__.update().where(Tag.id == src.id).values(name=plan.new))
+                return plan
+            except IntegrityError as exc:
+                if sqlstate(exc) != UNIQUE_VIOLATION:
+                    raise
+                # Someone created the new name meanwhile (PostgreSQL waited for them
+                # to commit before refusing): it is there now, so this is a merge.
+                dst = s.execute(_locked(s, select(Tag).where(Tag.name == plan.new), exclusive=True)
+                                ).scalar_one_or_none()
+                if dst is None:
+                    raise  # gone again already: run_write runs the rename from the top
+            plan = replace(plan, merged=True, into_files=_uses(s, dst.id))
         # Merge: files already carrying the target keep their link; the others move over.
         already = select(FileTag.file_id).where(FileTag.tag_id == dst.id)
         s.execute(delete(FileTag).where(FileTag.tag_id == src.id, FileTag.file_id.in_(already))
                   .execution_options(synchronize_session=False))
         s.execute(FileTag.__table__.update().where(FileTag.tag_id == src.id).values(tag_id=dst.id))
         s.execute(delete(Tag).where(Tag.id == src.id).execution_options(synchronize_session=False))
-    return plan
+        return plan
+
+    return run_write(work, retry_on=RETRY)
 
 
 def _containing(text: str):
