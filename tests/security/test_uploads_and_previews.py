@@ -189,3 +189,29 @@ def test_previews_are_bounded_remembered_and_never_wait_for_each_other(live, tmp
     assert _decodes(trace, keys["held.jpg"]) == 1  # the hold is still there: a second decode would wait again
     assert c.get(f"/files/{ids['normal.jpg']}/preview").status == 200
     assert _decodes(trace, keys["normal.jpg"]) == 1  # made once, then served from the previews folder
+
+
+# The decode child on its own (no server): it reads only the file the web process verified.
+
+def _child(src: Path, identity, size: int, out: Path):
+    from mediaparser.services import previews
+
+    return previews._decode_in_child(str(src), identity, size, "jpeg", None, out, "unit",
+                                     previews.PreviewLimits(timeout=30))
+
+
+def test_the_decode_child_refuses_a_file_swapped_or_grown_after_the_check(tmp_path):
+    from mediaparser.media.fsguard import file_identity
+
+    src = _big_picture(tmp_path / "a.jpg", 3)
+    checked = os.stat(src)
+    out = tmp_path / "previews" / "a.jpg"
+    assert _child(src, file_identity(checked), checked.st_size, out) is None and _width(out.read_bytes()) == 1600
+    out.unlink()
+    with open(src, "ab") as fh:  # grown in place: same inode, more bytes than were checked against the limit
+        fh.write(b"\0" * 4096)
+    assert _child(src, file_identity(checked), checked.st_size, out)[0] == "source"
+    other = _big_picture(tmp_path / "b.jpg", 4)
+    os.replace(other, src)  # swapped for another file under the same name
+    assert _child(src, file_identity(checked), checked.st_size, out)[0] == "source"
+    assert not out.exists()

@@ -200,14 +200,6 @@ def _remember_failure(failed: Path, reason: str) -> None:
             os.unlink(tmp)
 
 
-def forget_failure(previews_dir: Path, key: str) -> None:
-    """Let the next request try again (e.g. after the operator raised a limit)."""
-    try:
-        preview_paths(previews_dir, key)[1].unlink()
-    except FileNotFoundError:
-        pass
-
-
 # ------------------------------------------------------------ the child --
 
 _context_lock = threading.Lock()
@@ -218,7 +210,10 @@ def _mp_context() -> Any:
     """The fork server context, its decoders imported once (a child is then a plain fork).
 
     Not a fork of the web process itself: it runs threads, and a fork copies
-    locks other threads hold.
+    locks other threads hold. As with every multiprocessing start method but
+    "fork", the main module must be safe to import (`python -m mediaparser`
+    and the `mediaparser` script are); a child that cannot start is reported,
+    not remembered as the picture's failure.
     """
     global _context
     with _context_lock:
