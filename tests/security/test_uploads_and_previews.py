@@ -150,6 +150,8 @@ def test_previews_are_bounded_remembered_and_never_wait_for_each_other(live, tmp
     assert {n: files[n]["kind"] for n in keys} == dict.fromkeys(keys, "image")  # all take the preview path
     ids = {n: files[n]["id"] for n in keys}
 
+    # An id no column can hold is "not found", not an overflow in the query.
+    assert c.get(f"/files/{10**30}/preview").status == 404
     # 1 GiB: answered with the thumbnail (or 404 when analysis made none), never read into the web server.
     before = _vm_hwm_kib(app.server.pid)
     for _ in range(2):

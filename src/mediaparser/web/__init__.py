@@ -28,6 +28,7 @@ import secrets
 from typing import Any, Mapping
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter
 
 from ..config import Settings
 from ..db import db, engine_options, tune_engine
@@ -54,6 +55,8 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
         upgrade(settings)
 
     app = Flask(__name__, instance_path=str(settings.home), instance_relative_config=True)
+    # Every <int:…> in a URL is a row id: one beyond a BIGINT is "not found", never a query that overflows.
+    app.url_map.converters["int"] = _RowId
     app.config.update(
         SQLALCHEMY_DATABASE_URI=settings.database_url,
         SQLALCHEMY_ENGINE_OPTIONS=engine_options(settings.database_url),
@@ -90,6 +93,14 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     _error_pages(app)
     logging.getLogger("mediaparser").setLevel(logging.INFO)
     return app
+
+
+class _RowId(IntegerConverter):
+    """Flask's int converter, bounded by what the id columns (BIGINT) hold."""
+
+    def __init__(self, map, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(map, *args, **kwargs)
 
 
 def _error_pages(app: Flask) -> None:
