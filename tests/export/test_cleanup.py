@@ -276,3 +276,15 @@ def test_a_file_reached_through_a_link_into_another_folder_is_not_the_imports_to
         cleanup.delete_sources(settings, job_id)
     assert (other / "theirs.jpg").is_file()  # another folder's picture, whatever the link made of it
     assert not (mine / "own.jpg").exists()
+
+
+def test_a_source_whose_archive_copy_is_gone_is_not_even_listed(app, tmp_path):
+    src, job_id = _dump_of_three(app, tmp_path)
+    settings = app.extensions["mediaparser"]
+    with app.app_context():
+        gone = next(d.archived_as for d in cleanup.plan_cleanup(settings, job_id).deletable if d.path.endswith("p2.jpg"))
+        os.unlink(gone)
+        plan = cleanup.plan_cleanup(settings, job_id)
+    assert sorted(Path(d.path).name for d in plan.deletable) == ["p0.jpg", "p1.jpg"]
+    assert [Path(p).name for reason, paths in plan.kept.items() if "archive copy is missing" in reason
+            for p in paths] == ["p2.jpg"]
