@@ -80,7 +80,7 @@ def test_run_write_gives_other_errors_at_once_and_gives_up_after_its_attempts(ap
 
 # ------------------------------------------------- interleavings on PostgreSQL --
 
-def _held_before_links(app):
+def _held_before_links():
     """Hold the thread that runs `target` just before it inserts file_tags rows, until released."""
     reached, release = threading.Event(), threading.Event()
     held: set[int] = set()
@@ -136,7 +136,7 @@ def test_a_merge_waits_for_an_add_in_flight_on_its_tag(pg_app):
     with app.app_context():
         tag_service.add_tags([f1], ["a"])
         tag_service.add_tags([f2], ["b"])
-    reached, release, held, hook = _held_before_links(app)
+    reached, release, held, hook = _held_before_links()
     out: dict = {}
     with app.app_context():
         event.listen(db.engine, "before_cursor_execute", hook)
@@ -166,7 +166,7 @@ def test_a_rename_that_meets_a_name_created_meanwhile_becomes_a_merge(pg_app):
     f1, f2 = _seed(app, 2)
     with app.app_context():
         tag_service.add_tags([f1], ["a"])
-    reached, release, held, hook = _held_before_links(app)
+    reached, release, held, hook = _held_before_links()
     out: dict = {}
     with app.app_context():
         event.listen(db.engine, "before_cursor_execute", hook)
