@@ -215,3 +215,13 @@ def describe_os_error(exc: OSError) -> str:
     if exc.errno == errno.ELOOP:
         return "symbolic link loop"
     return f"the file cannot be read: {exc.strerror or exc}"
+
+
+def sha256_stream(f: BinaryIO, chunk: int = CHUNK) -> str:
+    """SHA-256 of what is left to read in an open binary file (the caller chose how it was opened)."""
+    h = hashlib.sha256()
+    block = f.read(chunk)
+    while block:
+        h.update(block)
+        block = f.read(chunk)
+    return h.hexdigest()

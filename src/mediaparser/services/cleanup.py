@@ -1,26 +1,42 @@
 """Source clean-up after an export: the one step that deletes originals.
 
 Promise (PRODUCT.md): originals are never deleted except here, and only after
-a verified export. A source file of an import is deletable only when all hold:
+a verified export; no sequence of ordinary steps may lose a picture. A source
+file of an import is listed as deletable (`plan_cleanup`) only when all hold:
 
-* its content is verified in the archive — its own ManifestEntry (verified,
-  same SHA-256), or, when it was set aside as a duplicate, a verified entry of
-  a file a person kept in the same group;
-* the archive copy is still there and still hashes to what the manifest
-  recorded (checked again right before deleting);
-* it lies inside the import's own folder AND inside the import roots or the
-  upload folder (so a CLI import of some other folder, or another import's
-  files, are never touched), and it is unchanged since the import (size and
-  modification time);
-* uploaded working copies (files in the upload folder) only when asked for
-  (`working_copies=True`), which also removes the thumbnails of the files
-  deleted.
+1. it was analysed (DONE, with a SHA-256) and is not itself a file of the
+   archive (services/in_archive.py: an export's destination, a file listed
+   in a manifest.jsonl above it, or a copy of an edited archive file);
+2. it lies inside the import's own folder AND inside an import root or the
+   upload folder, on resolved real paths (so a CLI import of some other
+   folder, another import's files, or a link leading elsewhere are never
+   touched);
+3. its content is verified in the archive — its own verified ManifestEntry
+   with the same SHA-256, or, only when a person set it aside as a duplicate,
+   a verified entry of a file a person kept in the same group (a file kept
+   with "keep all" never goes through a group-mate's export);
+4. uploaded working copies (files in the upload folder) only when asked for
+   (`working_copies=True`), which also removes the thumbnails of the files
+   deleted;
+5. it is still a regular file (not replaced by a link) with the analysed size
+   and modification time, and its archive copy exists and is a different
+   file: another real path and another device + inode (an output folder
+   pointed at the sources, or a hard link, makes the "copy" the source itself).
 
-Listing (`plan_cleanup`) and deleting (`delete_sources`) use the same rule.
+Right before each deletion (`delete_sources`) the decisive checks run again
+on the bytes, not on size and time: the source is opened without following a
+link and re-hashed to the analysed SHA-256 (an edit that kept size and
+modification time is caught), its archive copy is opened, must be a different
+file (device + inode, real path) and must still hash to what the manifest
+recorded, the source must still lie inside the roots, and the path must still
+name the very file that was hashed when it is unlinked. Anything else is kept
+and reported with the reason.
 """
+
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,10 +46,22 @@ from sqlalchemy.orm import aliased
 
 from ..config import Settings
 from ..db import db
-from ..media.probe import sha256_file
+from ..media.probe import sha256_stream
 from ..models import DupMember, FileStatus, Job, JobType, ManifestEntry, MediaFile
+from .in_archive import archive_rows
 
 EXAMPLES = 5
+
+KEEP_NOT_ANALYSED = "not analysed (failed or pending): never exported"
+KEEP_IN_ARCHIVE = "a file of the archive itself, not an original"
+KEEP_OUTSIDE = "outside the import roots and the upload folder"
+KEEP_NOT_VERIFIED = "no verified export (of the file or of a duplicate a person set it aside for)"
+KEEP_WORKING_COPY = "uploaded working copy (removed only on request)"
+KEEP_GONE = "already gone"
+KEEP_NOT_REGULAR = "no longer a regular file (replaced by a link or something else)"
+KEEP_CHANGED = "changed since the import"
+KEEP_COPY_MISSING = "its archive copy is missing"
+KEEP_SAME_FILE = "its archive copy is this very file (the archive and the sources overlap)"
 
 
 class CleanupRefused(ValueError):
@@ -43,11 +71,13 @@ class CleanupRefused(ValueError):
 @dataclass
 class Deletable:
     file_id: int
-    path: str
-    archived_as: str  # absolute path of the verified archive copy
-    final_sha256: str
+    path: str  # real path of the source
+    archived_as: str  # real path of the verified archive copy
+    final_sha256: str  # what the archive copy must hash to
     via_keeper: bool  # verified through the kept duplicate's export
     working_copy: bool  # an uploaded file in the upload folder
+    source_sha256: str = ""  # what the source must still hash to
+    job_root: str = ""
 
 
 @dataclass
@@ -82,6 +112,11 @@ def _inside(path: Path, root: Path) -> bool:
     return path == root or root in path.parents
 
 
+def _in_roots(settings: Settings, real: Path, job_root: Path) -> bool:
+    """Condition 2: inside the import's folder and inside an import root or the upload folder."""
+    return _inside(real, job_root) and settings.path_in_import_roots(real) is not None
+
+
 def _verified_copies(file_ids: list[int]) -> dict[int, ManifestEntry]:
     """file_id → a verified manifest entry of that very file."""
     out: dict[int, ManifestEntry] = {}
@@ -94,7 +129,7 @@ def _verified_copies(file_ids: list[int]) -> dict[int, ManifestEntry]:
 
 
 def _keepers(file_ids: list[int]) -> dict[int, list[int]]:
-    """For each set-aside file: the files a person kept in its groups."""
+    """For each file a person set aside: the files a person kept in its groups."""
     mine, other = aliased(DupMember), aliased(DupMember)
     out: dict[int, list[int]] = {}
     for i in range(0, len(file_ids), 500):
@@ -104,6 +139,19 @@ def _keepers(file_ids: list[int]) -> dict[int, list[int]]:
         for fid, keeper in rows:
             out.setdefault(fid, []).append(keeper)
     return out
+
+
+def _copy_problem(source: os.stat_result, source_real: str, copy_path: str) -> str | None:
+    """Why `copy_path` cannot stand for the source (missing, or the very same file), or None."""
+    try:
+        cst = os.stat(copy_path)
+    except OSError:
+        return KEEP_COPY_MISSING
+    if not stat.S_ISREG(cst.st_mode):
+        return KEEP_COPY_MISSING
+    if os.path.realpath(copy_path) == source_real or (cst.st_dev, cst.st_ino) == (source.st_dev, source.st_ino):
+        return KEEP_SAME_FILE
+    return None
 
 
 def plan_cleanup(settings: Settings, import_job_id: int, *, working_copies: bool = False) -> CleanupPlan:
@@ -120,38 +168,49 @@ def plan_cleanup(settings: Settings, import_job_id: int, *, working_copies: bool
     own = _verified_copies(ids)
     keepers = _keepers(ids)
     via = _verified_copies(sorted({k for ks in keepers.values() for k in ks}))
+    archived = archive_rows(r for r in rows if r.status == FileStatus.DONE)
     db.session.commit()
     plan = CleanupPlan(import_job_id)
     for r in rows:
-        path = Path(os.path.realpath(r.source_path))
+        real = Path(os.path.realpath(r.source_path))
         if r.status != FileStatus.DONE or not r.sha256:
-            plan.keep("not analysed (failed or pending): never exported", r.source_path)
+            plan.keep(KEEP_NOT_ANALYSED, r.source_path)
+            continue
+        if r.id in archived:
+            plan.keep(KEEP_IN_ARCHIVE, r.source_path)
+            continue
+        if not _in_roots(settings, real, job_root):
+            plan.keep(KEEP_OUTSIDE, r.source_path)
             continue
         entry, by_keeper = own.get(r.id), False
         if entry is None or entry.sha256 != r.sha256:
             entry = next((via[k] for k in keepers.get(r.id, []) if k in via), None)
             by_keeper = entry is not None
         if entry is None:
-            plan.keep("no verified export (of the file or of a duplicate a person kept)", r.source_path)
+            plan.keep(KEEP_NOT_VERIFIED, r.source_path)
             continue
-        if not _inside(path, job_root) or settings.path_in_import_roots(path) is None:
-            plan.keep("outside the import roots and the upload folder", r.source_path)
-            continue
-        working = _inside(path, upload_root)
+        working = _inside(real, upload_root)
         if working and not working_copies:
-            plan.keep("uploaded working copy (removed only on request)", r.source_path)
+            plan.keep(KEEP_WORKING_COPY, r.source_path)
             continue
         try:
-            st = os.stat(path)
+            st = os.lstat(r.source_path)
         except OSError:
-            plan.keep("already gone", r.source_path)
+            plan.keep(KEEP_GONE, r.source_path)
+            continue
+        if not stat.S_ISREG(st.st_mode):
+            plan.keep(KEEP_NOT_REGULAR, r.source_path)
             continue
         if st.st_size != r.size or (r.mtime is not None and abs(st.st_mtime - r.mtime) > 1e-3):
-            plan.keep("changed since the import", r.source_path)
+            plan.keep(KEEP_CHANGED, r.source_path)
             continue
-        archived = str(Path(entry.output_root) / entry.destination)
-        plan.deletable.append(Deletable(r.id, str(path), archived, entry.final_sha256 or entry.sha256, by_keeper,
-                                        working))
+        archived_as = os.path.realpath(os.path.join(entry.output_root, entry.destination))
+        problem = _copy_problem(st, str(real), archived_as)
+        if problem:
+            plan.keep(problem, r.source_path)
+            continue
+        plan.deletable.append(Deletable(r.id, str(real), archived_as, entry.final_sha256 or entry.sha256, by_keeper,
+                                        working, source_sha256=r.sha256, job_root=str(job_root)))
     return plan
 
 
@@ -175,8 +234,59 @@ def _shared_thumbnail(path: str, file_id: int) -> bool:
     return other is not None
 
 
+def _hash_copy(path: str) -> tuple[os.stat_result, str] | None:
+    try:
+        with open(path, "rb") as fh:
+            return os.fstat(fh.fileno()), sha256_stream(fh)
+    except OSError:
+        return None
+
+
+def _delete_one(settings: Settings, d: Deletable) -> str | None:
+    """Run the decisive checks on the bytes and delete the source; the reason it stays, or None."""
+    if not _in_roots(settings, Path(os.path.realpath(d.path)), Path(d.job_root)):
+        return KEEP_OUTSIDE
+    try:
+        # Never through a link (O_NOFOLLOW), never blocking on a special file (O_NONBLOCK).
+        fd = os.open(d.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except FileNotFoundError:
+        return KEEP_GONE
+    except OSError as exc:
+        return f"could not be read to check it again: {exc.strerror or exc}"
+    with os.fdopen(fd, "rb") as fh:
+        src = os.fstat(fh.fileno())
+        if not stat.S_ISREG(src.st_mode):
+            return KEEP_NOT_REGULAR
+        try:
+            if sha256_stream(fh) != d.source_sha256:
+                return KEEP_CHANGED + " (its content no longer matches the analysed SHA-256)"
+        except OSError as exc:
+            return f"could not be read to check it again: {exc.strerror or exc}"
+        problem = _copy_problem(src, os.path.realpath(d.path), d.archived_as)
+        if problem:
+            return problem
+        copy = _hash_copy(d.archived_as)
+        if copy is None or copy[1] != d.final_sha256:
+            return "the archive copy is missing or no longer matches the manifest"
+        if (copy[0].st_dev, copy[0].st_ino) == (src.st_dev, src.st_ino):
+            return KEEP_SAME_FILE
+        try:
+            now = os.lstat(d.path)
+        except FileNotFoundError:
+            return KEEP_GONE
+        if (now.st_dev, now.st_ino) != (src.st_dev, src.st_ino):
+            return KEEP_NOT_REGULAR  # the name was pointed at another file while we checked
+        try:
+            os.unlink(d.path)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            return f"could not delete: {exc.strerror or exc}"
+    return None
+
+
 def delete_sources(settings: Settings, import_job_id: int, *, working_copies: bool = False) -> CleanupResult:
-    """Delete the deletable set of `plan_cleanup`, verifying each archive copy again first."""
+    """Delete the deletable set of `plan_cleanup`, checking each source and archive copy again first."""
     plan = plan_cleanup(settings, import_job_id, working_copies=working_copies)
     result = CleanupResult()
     thumbs: dict[int, str | None] = {}
@@ -186,19 +296,9 @@ def delete_sources(settings: Settings, import_job_id: int, *, working_copies: bo
         db.session.commit()
     thumb_root = Path(os.path.realpath(settings.thumbnail_dir))
     for d in plan.deletable:
-        try:
-            ok = sha256_file(d.archived_as) == d.final_sha256
-        except OSError:
-            ok = False
-        if not ok:
-            result.refused[d.path] = "the archive copy is missing or no longer matches the manifest"
-            continue
-        try:
-            os.unlink(d.path)
-        except FileNotFoundError:
-            pass
-        except OSError as e:
-            result.refused[d.path] = f"could not delete: {e.strerror or e}"
+        reason = _delete_one(settings, d)
+        if reason is not None:
+            result.refused[d.path] = reason
             continue
         result.deleted.append(d.path)
         t = thumbs.get(d.file_id)

@@ -80,15 +80,16 @@ from ..media.tags import strip_tag_groups
 from ..models import (DupGroup, DupMember, ExportItem, ExportItemStatus, FileStatus, GroupStatus, Job,
                       JobStatus, JobType, ManifestEntry, MediaFile, utcnow)
 from . import layout, settings_store
+from .in_archive import MANIFEST_NAME, archive_rows
 from .tags import tags_of
 
 log = logging.getLogger(__name__)
 
-MANIFEST_NAME = "manifest.jsonl"
 TEMP_PREFIX = ".mediaparser-part-"
 UNKNOWN_FOLDER = "unknown"
 SKIP_ASIDE = "set aside as a duplicate"
 SKIP_FAILED = "analysis failed"
+SKIP_IN_ARCHIVE = "it is a file of the archive, not an original"
 COMMIT_INTERVAL = 0.5  # seconds between checkpoints (and pause/cancel checks)
 COMMIT_ITEMS = 200
 PLAN_EXAMPLES = 5
@@ -268,6 +269,7 @@ def build_plan(settings: Settings, import_job_id: int, *, output: str | None = N
         .where(MediaFile.job_id == import_job_id)
         .order_by(MediaFile.captured_at.is_(None), MediaFile.captured_at, MediaFile.id)).all()
     aside = _set_aside(import_job_id)
+    archived_rows = archive_rows(r for r in rows if r.status == FileStatus.DONE)
     needs, groups = _status_counts(import_job_id)
     by_dest, by_sha = _archived(str(out))
     db.session.commit()
@@ -296,6 +298,9 @@ def build_plan(settings: Settings, import_job_id: int, *, output: str | None = N
             continue
         if r.id in aside:
             plan.files.append(PlannedFile(r.id, r.source_path, None, "skip", SKIP_ASIDE))
+            continue
+        if r.id in archived_rows:  # never exported again, whatever its bytes
+            plan.files.append(PlannedFile(r.id, r.source_path, None, "skip", SKIP_IN_ARCHIVE))
             continue
         if r.sha256 in by_sha:  # this very content is archived already (an earlier export)
             plan.files.append(PlannedFile(r.id, r.source_path, by_sha[r.sha256], "present"))

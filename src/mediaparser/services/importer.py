@@ -30,6 +30,7 @@ from ..jobs.pool import TimedOut, shared_pool
 from ..media.analyze import AnalysisResult
 from ..models import FileStatus, Job, JobStatus, JobType, MediaFile, to_signed64, utcnow
 from . import duplicates, tags
+from .in_archive import ArchiveIndex
 from ..media.fsguard import in_system_folder
 from .source_access import boundary_options, job_boundary
 from .sources import Entry, Skipped, display, walk_source
@@ -143,8 +144,20 @@ def _enumerate(lease: lifecycle.Lease, job: Job, stop_requested: Callable[[], bo
         if len(slot["examples"]) < SKIPPED_EXAMPLES:
             slot["examples"].append(rel_path)
 
+    archive = ArchiveIndex()
+
     def flush(final: bool) -> str:
         rows, batch[:] = list(batch), []
+        # Files an export wrote are never sources, whatever the import is told (--force included):
+        # listed, they could be exported over themselves or deleted by the clean-up as an original.
+        real = {r["source_path"]: os.path.realpath(r["source_path"]) for r in rows if r["status"] == FileStatus.PENDING}
+        in_archive = archive.reasons(list(real.values()))
+        if in_archive:
+            for r in rows:
+                reason = in_archive.get(real.get(r["source_path"], ""))
+                if reason:
+                    skip(reason, r["rel_path"])
+            rows = [r for r in rows if real.get(r["source_path"]) not in in_archive]
         if not force:
             known = _already_imported(job.id, rows)
             for r in rows:
