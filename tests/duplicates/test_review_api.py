@@ -3,6 +3,7 @@ the bulk accept with its count check, set-aside files and restoring them."""
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -32,6 +33,13 @@ def make_group(app, kind: str, file_ids: list[int], *, confidence: float = 1.0) 
         return g.id
 
 
+def _source_paths(app, ids: list[int]) -> list[str]:
+    with app.app_context():
+        out = [db.session.get(MediaFile, i).source_path for i in ids]
+        db.session.commit()
+        return out
+
+
 def tag(app, file_id: int, name: str) -> None:
     with app.app_context():
         t = db.session.execute(select(Tag).where(Tag.name == name)).scalar_one_or_none()
@@ -59,8 +67,11 @@ def status(app, gid: int) -> str:
 
 
 @pytest.fixture
-def library(web_app):
-    """Two exact groups (a small copy and a big copy; three equal copies) and one similar pair."""
+def library(web_app, tmp_path):
+    """Two exact groups (a small copy and a big copy; three equal copies) and one similar pair.
+
+    The rows' originals exist on disk (a copy whose original is gone is never recommended)."""
+    photos = tmp_path / "photos"
     ids = seed(web_app, [
         # exact group 1: same bytes; the second has GPS, so it is the recommended keeper
         {"rel_path": "phone/IMG_1.jpg", "sha256": "11" * 32, "width": 4000, "height": 3000, "size": 5_000_000,
@@ -79,7 +90,10 @@ def library(web_app):
          "file_type": "jpeg", "make": "NIKON", "model": "D750"},
         {"rel_path": "chat/small_3.webp", "sha256": "34" * 32, "width": 800, "height": 533, "size": 60_000,
          "file_type": "webp", "captured_at": datetime(2020, 1, 2, 9, 0, 0)},
-    ])
+    ], job_path=str(photos))
+    for path in _source_paths(web_app, ids):
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_bytes(b"stand-in for the original")
     e1 = make_group(web_app, "exact", ids[0:2])
     e2 = make_group(web_app, "exact", ids[2:5])
     s1 = make_group(web_app, "similar", ids[5:7], confidence=0.7)
@@ -244,3 +258,25 @@ def test_first_open_group_and_page_url(api, library):
     assert api.get("/api/duplicates/first-open?kind=similar").get_json() == {"group_id": library["s1"]}
     html = api.get("/duplicates").get_data(as_text=True)
     assert 'id="dup-tabs"' in html and "duplicates.js" in html
+
+
+def test_a_copy_whose_original_is_gone_is_never_recommended(api, library, web_app):
+    # The backup copy (with GPS) is the recommended keeper of exact group 1 while it exists.
+    g = api.get(f"/api/duplicates/{library['e1']}").get_json()
+    assert g["keeper"] == library["ids"][1]
+    Path(_source_paths(web_app, [library["ids"][1]])[0]).unlink()
+    g = api.get(f"/api/duplicates/{library['e1']}").get_json()
+    assert g["keeper"] == library["ids"][0]
+    assert any("original no longer exists" in n for n in g["keeper_notes"])
+    # With both originals gone there is no recommendation, and "keep the recommended" is refused.
+    Path(_source_paths(web_app, [library["ids"][0]])[0]).unlink()
+    g = api.get(f"/api/duplicates/{library['e1']}").get_json()
+    assert g["keeper"] is None and not any(m["recommended_keeper"] for m in g["members"])
+    r = api.post(f"/api/duplicates/{library['e1']}/resolve", json={"keep": "recommended"})
+    assert r.status_code in (400, 409) and "no copy" in r.get_json()["error"]
+    assert set(decisions(web_app, library["e1"]).values()) == {None}
+    # The bulk accept leaves such a group open for a person.
+    counts = api.get("/api/duplicates/counts").get_json()
+    r = api.post("/api/duplicates/accept-exact", json={"confirm": True, "expected": counts["exact"]})
+    assert r.status_code == 200 and r.get_json()["left_open"] == 1
+    assert status(web_app, library["e1"]) == GroupStatus.OPEN and status(web_app, library["e2"]) != GroupStatus.OPEN

@@ -26,6 +26,11 @@ show, both over plain data the database layer fills in:
          compressed one;
       5. the earliest-dated copy, then the earliest id (stable ties).
 
+    Before all of these: a copy that cannot be kept (`unavailable`: its
+    original no longer exists, or it is a file of the archive rather than an
+    original) is never recommended; it ranks after every copy that can, and
+    when none can, there is no recommendation.
+
     Reasons name every tier where the keeper is better than some other member
     and no member is better ("highest resolution; original HEIC rather than a
     JPEG conversion; carries the capture time"); `notes` name what the keeper
@@ -107,6 +112,9 @@ class QualityFacts:
     has_gps: bool = False
     make: str | None = None
     model: str | None = None
+    # Why this copy cannot be the keeper at all (its original no longer exists, or it is a
+    # file of the archive rather than an original); None when it can.
+    unavailable: str | None = None
 
     @property
     def pixels(self) -> int | None:
@@ -146,7 +154,7 @@ class MemberQuality:
 
 @dataclass(frozen=True)
 class KeeperRecommendation:
-    keeper: ItemId
+    keeper: ItemId | None  # None when no copy can be kept (see QualityFacts.unavailable)
     reasons: tuple[str, ...]
     notes: tuple[str, ...]  # what another copy has that the keeper lacks
     ranking: tuple[ItemId, ...]  # best first
@@ -184,7 +192,11 @@ def recommend_keeper(facts: Sequence[QualityFacts]) -> KeeperRecommendation:
     ids = [f.id for f in facts]
     if len(set(ids)) != len(ids):
         raise ValueError("member ids must be unique")
-    tiers = _resolution_tiers(facts)
+    usable = [f for f in facts if f.unavailable is None]
+    unusable = [f for f in facts if f.unavailable is not None]
+    # Ranked among themselves, after every copy that can be kept: a copy whose original is gone,
+    # or an archive file, is never recommended over an original, whatever its quality.
+    tiers = {**_resolution_tiers(unusable), **_resolution_tiers(usable)}
     dated = [f.capture_time for f in facts if f.capture_time is not None]
     earliest = min(dated) if dated else None
 
@@ -200,16 +212,21 @@ def recommend_keeper(facts: Sequence[QualityFacts]) -> KeeperRecommendation:
             f.id,
         )
 
-    ranked = sorted(facts, key=key)
+    ranked = sorted(usable, key=key) + sorted(unusable, key=key)
     members = tuple(
         MemberQuality(f, tiers[f.id], format_rank(f.format), _metadata_facts(f),
                       earliest is not None and f.capture_time == earliest)
         for f in ranked
     )
+    left_out = [f"copy {f.id} cannot be kept: {f.unavailable}" for f in sorted(unusable, key=key)]
+    if not usable:
+        return KeeperRecommendation(None, ("no copy can be recommended",), tuple(left_out),
+                                    tuple(f.id for f in ranked), members)
     keeper = ranked[0]
-    others = ranked[1:]
+    others = ranked[1:len(usable)]
     reasons, notes = _reasons(keeper, others, tiers, key), _notes(keeper, others, tiers)
-    return KeeperRecommendation(keeper.id, tuple(reasons), tuple(notes), tuple(f.id for f in ranked), members)
+    return KeeperRecommendation(keeper.id, tuple(reasons), tuple(notes + left_out), tuple(f.id for f in ranked),
+                                members)
 
 
 def _dims(f: QualityFacts) -> str:

@@ -24,6 +24,7 @@ group one after the other rather than over each other.
 from __future__ import annotations
 
 import logging
+import os
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
@@ -31,6 +32,7 @@ from typing import Any, Iterable, Sequence
 from sqlalchemy import or_, select, update
 
 from ..db import db, write_transaction
+from .in_archive import archive_rows
 from ..media.keeper import KeeperRecommendation, QualityFacts, recommend_keeper
 from ..media.similarity import Group, GroupMember, Grouping, HashItem, SimilarityParams, update_grouping
 from ..models import (DupGroup, DupMember, FileStatus, GroupKind, GroupStatus, ManifestEntry, MediaFile,
@@ -246,8 +248,26 @@ class GroupView:
         }
 
 
+def unavailable_keepers(rows: dict[int, Any]) -> dict[int, str]:
+    """Library rows that must never be recommended as the keeper, with the reason.
+
+    A file of the archive (services/in_archive.py) is not an original, and a
+    copy whose original no longer exists (deleted by a clean-up, moved away)
+    cannot be kept: recommending either would steer a person into setting
+    aside the one original there is.
+    """
+    archive = archive_rows(rows.values())
+    out: dict[int, str] = {}
+    for i, r in rows.items():
+        if i in archive:
+            out[i] = "it is a file of the archive, not an original"
+        elif not os.path.isfile(r.source_path):
+            out[i] = "its original no longer exists"
+    return out
+
+
 def build_views(groups: Sequence[Group], rows: dict[Any, Any], *, paths: dict[Any, str],
-                archived: dict[str, list[str]]) -> list[GroupView]:
+                archived: dict[str, list[str]], unavailable: dict[Any, str] | None = None) -> list[GroupView]:
     """GroupViews from similarity Groups and rows keyed by the groups' item ids.
 
     A member's `file_id` is its item id in the grouping: the database id for
@@ -258,7 +278,8 @@ def build_views(groups: Sequence[Group], rows: dict[Any, Any], *, paths: dict[An
     views = []
     for g in groups:
         members = [MemberView(file_id=m.id, path=paths[m.id], sha256=rows[m.id].sha256, distance=m.distance,
-                              rotation=m.rotation, facts=replace(quality_facts(rows[m.id]), id=m.id),
+                              rotation=m.rotation, facts=replace(quality_facts(rows[m.id]), id=m.id,
+                                                                 unavailable=(unavailable or {}).get(m.id)),
                               archived_as=archived.get(rows[m.id].sha256, []))
                    for m in g.members]
         rec = recommend_keeper([m.facts for m in members])
@@ -280,9 +301,11 @@ def library_group_views(*, kind: str | None = None, limit: int = 100, after: int
     file_ids = {m.file_id for ms in members.values() for m in ms}
     rows = {r.id: r for r in db.session.execute(select(MediaFile).where(MediaFile.id.in_(file_ids))).scalars()}
     archived = archived_copies(r.sha256 for r in rows.values())
+    unavailable = unavailable_keepers(rows)
     views = []
     for g in groups:
-        v = build_views([_as_group(g, members[g.id])], rows, paths={i: r.source_path for i, r in rows.items()}, archived=archived)[0]
+        v = build_views([_as_group(g, members[g.id])], rows, paths={i: r.source_path for i, r in rows.items()},
+                        archived=archived, unavailable=unavailable)[0]
         v.group_id, v.status = g.id, g.status
         views.append(v)
     return views
@@ -515,12 +538,14 @@ def _views_of(groups: Sequence[DupGroup]) -> list[GroupView]:
         rows.update((r.id, r) for r in db.session.execute(
             select(MediaFile).where(MediaFile.id.in_(file_ids[i:i + 500]))).scalars())
     archived = archived_copies(r.sha256 for r in rows.values())
+    unavailable = unavailable_keepers(rows)
     paths = {i: r.source_path for i, r in rows.items()}
     views = []
     for g in groups:
         if not members[g.id]:
             continue  # a group whose files were removed: nothing to show or decide
-        v = build_views([_as_group(g, members[g.id])], rows, paths=paths, archived=archived)[0]
+        v = build_views([_as_group(g, members[g.id])], rows, paths=paths, archived=archived,
+                        unavailable=unavailable)[0]
         v.group_id, v.status = g.id, g.status
         views.append(v)
     return views
@@ -675,7 +700,11 @@ def recommended_keeper(group_id: int) -> int:
     views = _views_of([g])
     if not views:
         raise GroupDecisionError(f"group {group_id} has no files left")
-    return views[0].recommendation.keeper
+    keeper = views[0].recommendation.keeper
+    if keeper is None:
+        raise GroupDecisionError(f"no copy in group {group_id} can be recommended: "
+                                 + "; ".join(views[0].recommendation.notes) + ". Choose what to keep yourself.")
+    return keeper
 
 
 @dataclass
@@ -683,6 +712,7 @@ class BulkResult:
     groups: int
     kept: int
     set_aside: int
+    left_open: int = 0  # groups where no copy can be recommended (left for a person)
 
 
 def accept_all_exact(timezone: str, *, expected: int | None = None) -> BulkResult:
@@ -704,6 +734,9 @@ def accept_all_exact(timezone: str, *, expected: int | None = None) -> BulkResul
         for i in range(0, len(groups), 200):
             chunk = groups[i:i + 200]
             for v in _views_of(chunk):
+                if v.recommendation.keeper is None:
+                    result.left_open += 1  # no copy can be recommended: a person decides this one
+                    continue
                 g = next(x for x in chunk if x.id == v.group_id)
                 kept, aside = _decide(s, g, [v.recommendation.keeper], timezone=timezone)
                 result.groups += 1

@@ -116,7 +116,7 @@ def accept_exact():
                                  "exact groups you were shown")
     result = duplicates.accept_all_exact(_zone(), expected=expected)
     return jsonify({"groups": result.groups, "kept": result.kept, "set_aside": result.set_aside,
-                    "counts": duplicates.review_counts()})
+                    "left_open": result.left_open, "counts": duplicates.review_counts()})
 
 
 @bp.get("/set-aside")

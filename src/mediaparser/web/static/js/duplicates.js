@@ -187,9 +187,12 @@ async function showGroup(gid) {
 
   const keeper = g.members.find((m) => m.file_id === g.keeper);
   const keeperNo = g.members.indexOf(keeper) + 1;
+  $("dup-keep-rec").disabled = !keeper;
   $("dup-keeper").replaceChildren(...[
-    el("div", {}, el("strong", {}, `We recommend keeping copy ${keeperNo}`), ` (${keeper.name})`,
-      g.keeper_reasons.length ? ": " + g.keeper_reasons.join("; ") + "." : "."),
+    keeper
+      ? el("div", {}, el("strong", {}, `We recommend keeping copy ${keeperNo}`), ` (${keeper.name})`,
+        g.keeper_reasons.length ? ": " + g.keeper_reasons.join("; ") + "." : ".")
+      : el("div", {}, el("strong", {}, "No copy can be recommended"), ": choose what to keep yourself."),
     g.keeper_notes.length ? el("div", { class: "muted" }, "Note: " + g.keeper_notes.join("; ") + ".") : null,
     g.differences.length
       ? el("div", { class: "muted" }, "Highlighted: what differs between the copies (" + g.differences.map(diffWord).join(", ") + ").")
