@@ -5,6 +5,10 @@
   file an operator already edits, same keys), keeping every other key. An
   environment variable wins over that file, so a setting fixed by one is
   shown read-only with the variable's name.
+- Every output folder from the web — this page or one typed on the export
+  page — passes the output rule (output_rule.py, via Settings.check_output);
+  one fixed by MEDIAPARSER_OUTPUT cannot be changed by any route
+  (web_export_output).
 - The archive layout template has no place in `config.json` yet (config.py
   refuses unknown keys), so it lives in the `app_settings` table, shared by
   every process that uses the database.
