@@ -218,13 +218,15 @@ def recommend_keeper(facts: Sequence[QualityFacts]) -> KeeperRecommendation:
                       earliest is not None and f.capture_time == earliest)
         for f in ranked
     )
-    left_out = [f"copy {f.id} cannot be kept: {f.unavailable}" for f in sorted(unusable, key=key)]
+    left_out = [f"the copy with id {f.id} cannot be kept: {f.unavailable}" for f in sorted(unusable, key=key)]
     if not usable:
         return KeeperRecommendation(None, ("no copy can be recommended",), tuple(left_out),
                                     tuple(f.id for f in ranked), members)
     keeper = ranked[0]
     others = ranked[1:len(usable)]
     reasons, notes = _reasons(keeper, others, tiers, key), _notes(keeper, others, tiers)
+    if not others and unusable:
+        reasons = ["the only copy that can be kept"]
     return KeeperRecommendation(keeper.id, tuple(reasons), tuple(notes + left_out), tuple(f.id for f in ranked),
                                 members)
 
