@@ -65,9 +65,7 @@ import numpy as np  # noqa: E402
 from PIL import Image, ImageOps  # noqa: E402
 
 from mediaparser.media.hashes import perceptual_hashes, rotated_hashes  # noqa: E402
-from mediaparser.media.similarity import (  # noqa: E402
-    HashItem, SimilarityParams, group_items, hash_item, similar_pairs,
-)
+from mediaparser.media.similarity import HashItem, SimilarityParams, group_items, hash_item, similar_pairs
 from mediaparser.media.thumbnails import prepare_frame  # noqa: E402
 
 TRANSFORMS = ["resize50", "jpeg70", "png", "webp", "heic", "crop5", "crop5-corner", "rot90", "rot90-tag"]

@@ -95,8 +95,8 @@ def make_files(folder: Path, n: int, megapixels: float) -> tuple[list[Path], lis
 
 
 def seed_import(app, src: Path, paths: list[Path], times: list[datetime]) -> int:
-    from mediaparser.db import db
-    from mediaparser.models import FileStatus, Job, JobStatus, MediaFile
+    from mediaparser.store.db import db
+    from mediaparser.store.models import FileStatus, Job, JobStatus, MediaFile
 
     with app.app_context():
         job = Job(job_type="import", status=JobStatus.COMPLETED, options={"path": str(src)}, enumerated=True)
@@ -116,7 +116,7 @@ def seed_import(app, src: Path, paths: list[Path], times: list[datetime]) -> int
 
 def _app():
     from mediaparser.config import Settings
-    from mediaparser.jobs import tasks
+    from mediaparser.runtime import tasks
     from mediaparser.web import create_app
 
     app = create_app(Settings.load())
@@ -126,9 +126,9 @@ def _app():
 
 def export_child(import_job_id: int, output: str) -> None:
     """Run in a child process: one export of the seeded import into `output`; prints the seconds."""
-    from mediaparser.jobs import tasks
-    from mediaparser.models import JobStatus
-    from mediaparser.services import exporter
+    from mediaparser.runtime import tasks
+    from mediaparser.store.models import JobStatus
+    from mediaparser.usecases import exporting as exporter
 
     app = _app()
     with app.app_context():

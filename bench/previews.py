@@ -56,7 +56,7 @@ def old_style(src: Path) -> None:
 
 def new_style(src: Path, out: Path, key: str, limits) -> None:
     from mediaparser.media.fsguard import file_identity
-    from mediaparser.services import previews
+    from mediaparser.usecases import previews
 
     st = os.stat(src)
     outcome = previews._decode_in_child(str(src), file_identity(st), st.st_size, "jpeg", None, out, key, limits)
@@ -79,7 +79,7 @@ def main() -> None:
     ap.add_argument("--huge-old", action="store_true", help="read the 1 GiB file the old way, in this process")
     args = ap.parse_args()
 
-    from mediaparser.services import previews
+    from mediaparser.usecases import previews
 
     limits = previews.PreviewLimits()
     with tempfile.TemporaryDirectory() as tmp:

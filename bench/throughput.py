@@ -194,7 +194,7 @@ def run_exiftool(files: list[str], workers: int) -> dict | None:
 
 def _rss_child(folder: str, workers: int) -> None:
     """Run the real command over `folder`, output discarded; print peak RSS (KiB)."""
-    from mediaparser.cli_analyze import analyze_command
+    from mediaparser.cli.analyze import analyze_command
 
     with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull), contextlib.redirect_stderr(devnull):
         analyze_command.main([folder, "--jsonl", "--workers", str(workers)], standalone_mode=False)

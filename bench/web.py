@@ -38,8 +38,8 @@ CAMERAS = ["Pixel 7", "iPhone 12", "iPhone 14 Pro", "SM-G991B", "Canon EOS 80D",
 
 
 def generate(app, rows: int, seed: int = 7) -> None:
-    from mediaparser.db import db
-    from mediaparser.models import FileStatus, Job, JobStatus, MediaFile
+    from mediaparser.store.db import db
+    from mediaparser.store.models import FileStatus, Job, JobStatus, MediaFile
 
     rng = random.Random(seed)
     with app.app_context():
@@ -107,8 +107,8 @@ def deep_cursor(app, sort: str, position: int, args: str = "") -> str:
     """The cursor after row `position` of the grid in `sort` order (found once, with OFFSET)."""
     from sqlalchemy import select
 
-    from mediaparser.db import db
-    from mediaparser.services import review
+    from mediaparser.store.db import db
+    from mediaparser.usecases import review
 
     with app.test_request_context():
         flt = review.Filter.from_args({})

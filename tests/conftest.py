@@ -86,7 +86,7 @@ def sqlite_env(tmp_path) -> dict[str, str]:
 
 def build_app(env: dict[str, str]):
     from mediaparser.config import Settings
-    from mediaparser.jobs import tasks
+    from mediaparser.runtime import tasks
     from mediaparser.web import create_app
 
     app = create_app(Settings.load(environ=env))
@@ -99,7 +99,7 @@ def build_app(env: dict[str, str]):
 def app(env):
     app = build_app(env)
     yield app
-    from mediaparser.db import db
+    from mediaparser.store.db import db
 
     with app.app_context():
         db.session.remove()

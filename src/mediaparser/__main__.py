@@ -1,3 +1,3 @@
-from .cli import main
+from mediaparser.cli import main
 
 main()

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from . import output_rule
+from mediaparser import output_rule
 
 ENV_PREFIX = "MEDIAPARSER_"
 

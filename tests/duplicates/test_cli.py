@@ -6,8 +6,8 @@ import os
 import subprocess
 import sys
 
-from mediaparser.jobs import tasks
-from mediaparser.services.importer import create_import_job
+from mediaparser.runtime import tasks
+from mediaparser.usecases.importing import create_import_job
 
 from ..conftest import build_app, instance_env, outside_roots
 from .test_library_groups import EXPECTED, _make_sources

@@ -7,10 +7,7 @@ import random
 
 import pytest
 
-from mediaparser.media.similarity import (
-    Grouping, HashItem, SimilarityParams, confidence_of, exact_groups, group_items, similar_pairs,
-    update_grouping,
-)
+from mediaparser.media.similarity import (Grouping, HashItem, SimilarityParams, confidence_of, exact_groups, group_items, similar_pairs, update_grouping)
 
 P = SimilarityParams()  # radius 6, max distance 20
 

@@ -5,9 +5,7 @@ from datetime import datetime
 
 import pytest
 
-from mediaparser.media.keeper import (
-    MemberMetadata, QualityFacts, carry_over, format_rank, normalize_format, recommend_keeper,
-)
+from mediaparser.media.keeper import (MemberMetadata, QualityFacts, carry_over, format_rank, normalize_format, recommend_keeper)
 from mediaparser.media.timestamps import Candidate, Precision
 
 T = datetime(2021, 6, 5, 14, 30, 0)

@@ -7,11 +7,11 @@ from pathlib import Path
 from PIL import Image
 from sqlalchemy import select
 
-from mediaparser.db import db
-from mediaparser.jobs import tasks
-from mediaparser.models import DupGroup, DupMember, GroupStatus, JobStatus, ManifestEntry, MediaFile
-from mediaparser.services import duplicates
-from mediaparser.services.importer import create_import_job
+from mediaparser.store.db import db
+from mediaparser.runtime import tasks
+from mediaparser.store.models import DupGroup, DupMember, GroupStatus, JobStatus, ManifestEntry, MediaFile
+from mediaparser.usecases import duplicates
+from mediaparser.usecases.importing import create_import_job
 
 from ..conftest import build_app, instance_env, outside_roots
 from .photos import photo
@@ -128,7 +128,7 @@ def test_group_views_recommend_the_larger_copy_with_reasons(tmp_path):
 
 
 def test_keeping_one_carries_tags_and_better_capture_times_to_the_keeper(tmp_path):
-    from mediaparser.models import FileTag, Tag
+    from mediaparser.store.models import FileTag, Tag
     from ..media import gen
 
     src = tmp_path / "src"

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from mediaparser.db import db
-from mediaparser.models import DupGroup, DupMember, FileTag, GroupStatus, MediaFile, Tag
+from mediaparser.store.db import db
+from mediaparser.store.models import DupGroup, DupMember, FileTag, GroupStatus, MediaFile, Tag
 
 from ..web.conftest import api, seed, web_app, web_env  # noqa: F401  (fixtures)
 
@@ -242,7 +242,7 @@ def test_set_aside_files_are_listed_with_their_keeper_and_can_be_restored(api, w
     assert [f["file_id"] for f in api.get("/api/duplicates/set-aside").get_json()["files"]] == [b, c]
 
     # The restored file is exported again: the export's set-aside rule no longer skips it.
-    from mediaparser.services.exporter import _set_aside
+    from mediaparser.usecases.exporting import _set_aside
 
     with web_app.app_context():
         job_id = db.session.get(MediaFile, aside).job_id

@@ -5,9 +5,9 @@ import time
 
 import pytest
 
-from mediaparser.db import db
-from mediaparser.jobs import lifecycle
-from mediaparser.models import Job, JobStatus
+from mediaparser.store.db import db
+from mediaparser.runtime import lifecycle
+from mediaparser.store.models import Job, JobStatus
 
 from ..conftest import make_images
 
@@ -83,8 +83,8 @@ def test_health_is_503_without_a_worker_and_200_with_one(client, app):
 def test_rate_and_eta_come_from_running_time(app, tmp_path, monkeypatch):
     from datetime import timedelta
 
-    from mediaparser.models import utcnow
-    from mediaparser.services import jobs
+    from mediaparser.store.models import utcnow
+    from mediaparser.usecases import jobs
 
     now = utcnow()
     monkeypatch.setattr(jobs, "utcnow", lambda: now)  # the summary's clock, fixed: no race with this test's

@@ -9,8 +9,8 @@ import textwrap
 
 from sqlalchemy import select
 
-from mediaparser.db import db
-from mediaparser.models import FileStatus, Job, JobStatus, MediaFile
+from mediaparser.store.db import db
+from mediaparser.store.models import FileStatus, Job, JobStatus, MediaFile
 
 from ..conftest import build_app, instance_env, make_images
 
@@ -21,8 +21,8 @@ _SCRIPT = textwrap.dedent("""
     import os, sys
     from mediaparser.config import Settings
     from mediaparser.web import create_app
-    from mediaparser.jobs import lifecycle, tasks
-    from mediaparser.services import importer
+    from mediaparser.runtime import lifecycle, tasks
+    from mediaparser.usecases import importing as importer
 
     def main():
         app = create_app(Settings.load())

@@ -8,8 +8,8 @@ import sys
 import pytest
 from sqlalchemy import func, select
 
-from mediaparser.db import db
-from mediaparser.models import DupGroup, MediaFile
+from mediaparser.store.db import db
+from mediaparser.store.models import DupGroup, MediaFile
 
 from ..conftest import build_app, instance_env, make_images
 

@@ -66,7 +66,7 @@ def test_listening_beyond_localhost_needs_a_password(tmp_path):
 
 
 def test_db_upgrade_is_idempotent(tmp_path):
-    from mediaparser.migrate import head_revision, upgrade
+    from mediaparser.store.migrate import head_revision, upgrade
 
     s = Settings.load(environ={"MEDIAPARSER_HOME": str(tmp_path)})
     assert upgrade(s) == head_revision()

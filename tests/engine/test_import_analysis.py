@@ -6,11 +6,11 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
-from mediaparser.db import db
-from mediaparser.jobs import tasks
-from mediaparser.models import FileStatus, Job, JobStatus, MediaFile, to_unsigned64
-from mediaparser.services import importer
-from mediaparser.services.importer import create_import_job
+from mediaparser.store.db import db
+from mediaparser.runtime import tasks
+from mediaparser.store.models import FileStatus, Job, JobStatus, MediaFile, to_unsigned64
+from mediaparser.usecases import importing as importer
+from mediaparser.usecases.importing import create_import_job
 
 from ..media import gen
 
@@ -50,7 +50,7 @@ def test_import_records_capture_time_candidates_thumbnail_and_hashes(app, tmp_pa
 
 
 def test_hash_round_trips_through_a_signed_bigint(app):
-    from mediaparser.models import to_signed64
+    from mediaparser.store.models import to_signed64
 
     for h in (0, 1, 2**63 - 1, 2**63, 2**64 - 1, 0xF0F0F0F0F0F0F0F0):
         assert to_unsigned64(to_signed64(h)) == h

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from mediaparser.db import db
-from mediaparser.jobs import lifecycle, tasks
-from mediaparser.models import FileStatus, Job, JobStatus, MediaFile
-from mediaparser.services.importer import create_import_job
+from mediaparser.store.db import db
+from mediaparser.runtime import lifecycle, tasks
+from mediaparser.store.models import FileStatus, Job, JobStatus, MediaFile
+from mediaparser.usecases.importing import create_import_job
 
 from ..conftest import make_images, sha256
 

@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from mediaparser.db import db
-from mediaparser.jobs import lifecycle, tasks
-from mediaparser.models import Job, JobStatus, MediaFile
-from mediaparser.services import settings_store
-from mediaparser.services.importer import create_import_job
+from mediaparser.store.db import db
+from mediaparser.runtime import lifecycle, tasks
+from mediaparser.store.models import Job, JobStatus, MediaFile
+from mediaparser.usecases import settings_store
+from mediaparser.usecases.importing import create_import_job
 
 from ..conftest import build_app, instance_env, outside_roots, wait_until
 from ..media import gen

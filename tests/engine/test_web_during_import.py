@@ -5,8 +5,8 @@ import time
 
 import pytest
 
-from mediaparser.db import db
-from mediaparser.models import Job, JobStatus
+from mediaparser.store.db import db
+from mediaparser.store.models import Job, JobStatus
 
 from ..conftest import build_app, instance_env, make_images, wait_until
 

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from mediaparser.db import db
-from mediaparser.jobs import lifecycle, tasks
-from mediaparser.models import FileStatus, Job, JobStatus, MediaFile, WorkerBeat
-from mediaparser.services.importer import create_import_job
+from mediaparser.store.db import db
+from mediaparser.runtime import lifecycle, tasks
+from mediaparser.store.models import FileStatus, Job, JobStatus, MediaFile, WorkerBeat
+from mediaparser.usecases.importing import create_import_job
 
 from ..conftest import BACKENDS, build_app, instance_env, make_images, sha256, wait_until
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from mediaparser.db import db
-from mediaparser.jobs import tasks
-from mediaparser.models import DupGroup, DupMember, JobStatus, MediaFile
-from mediaparser.services.importer import create_import_job
+from mediaparser.store.db import db
+from mediaparser.runtime import tasks
+from mediaparser.store.models import DupGroup, DupMember, JobStatus, MediaFile
+from mediaparser.usecases.importing import create_import_job
 
 from ..media import gen
 
@@ -59,7 +59,7 @@ def tree_digest(root: Path) -> dict[str, str]:
 
 def import_and_resolve(app, src: Path, *, resolve: bool = True) -> tuple[int, dict[str, int]]:
     """Import `src`; resolve every group by keeping its first member (by path). Returns (job id, rel_path → id)."""
-    from mediaparser.services.duplicates import resolve_group
+    from mediaparser.usecases.duplicates import resolve_group
 
     with app.app_context():
         job = create_import_job(app.extensions["mediaparser"], str(src))

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-from mediaparser.db import db
-from mediaparser.jobs import tasks
-from mediaparser.models import JobStatus
+from mediaparser.store.db import db
+from mediaparser.runtime import tasks
+from mediaparser.store.models import JobStatus
 
 from ..conftest import outside_roots
 from .helpers import import_and_resolve, make_dump

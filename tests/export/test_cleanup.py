@@ -8,12 +8,12 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from mediaparser.db import db
-from mediaparser.jobs import tasks
-from mediaparser.models import DupGroup, DupMember, JobStatus, ManifestEntry, MediaFile
-from mediaparser.services import cleanup, exporter
-from mediaparser.services.duplicates import resolve_group
-from mediaparser.services.importer import create_import_job
+from mediaparser.store.db import db
+from mediaparser.runtime import tasks
+from mediaparser.store.models import DupGroup, DupMember, JobStatus, ManifestEntry, MediaFile
+from mediaparser.usecases import cleanup, exporting as exporter
+from mediaparser.usecases.duplicates import resolve_group
+from mediaparser.usecases.importing import create_import_job
 
 from ..conftest import outside_roots
 from ..media import gen

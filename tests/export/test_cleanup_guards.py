@@ -14,13 +14,13 @@ from pathlib import Path
 
 from sqlalchemy import select, update
 
-from mediaparser.db import db
-from mediaparser.jobs import tasks
-from mediaparser.models import DupMember, JobStatus, ManifestEntry, MediaFile
-from mediaparser.services import cleanup, exporter
-from mediaparser.services.duplicates import review_group
-from mediaparser.services.importer import create_import_job
-from mediaparser.services.in_archive import ALREADY_IN_ARCHIVE
+from mediaparser.store.db import db
+from mediaparser.runtime import tasks
+from mediaparser.store.models import DupMember, JobStatus, ManifestEntry, MediaFile
+from mediaparser.usecases import cleanup, exporting as exporter
+from mediaparser.usecases.duplicates import review_group
+from mediaparser.usecases.importing import create_import_job
+from mediaparser.library.in_archive import ALREADY_IN_ARCHIVE
 
 from ..conftest import outside_roots, sha256
 from ..media import gen
@@ -57,7 +57,7 @@ def _rows(app, job_id: int) -> dict[str, MediaFile]:
 
 
 def _skipped(app, job_id: int) -> dict:
-    from mediaparser.models import Job
+    from mediaparser.store.models import Job
 
     with app.app_context():
         skipped = dict(db.session.get(Job, job_id).skipped or {})

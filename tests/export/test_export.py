@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from mediaparser.db import db
-from mediaparser.jobs import tasks
+from mediaparser.store.db import db
+from mediaparser.runtime import tasks
 from mediaparser.media.analyze import analyze_file
 from mediaparser.media.embed import read_embedded
-from mediaparser.models import ExportItem, ExportItemStatus, Job, JobStatus, ManifestEntry
-from mediaparser.services import exporter
+from mediaparser.store.models import ExportItem, ExportItemStatus, Job, JobStatus, ManifestEntry
+from mediaparser.usecases import exporting as exporter
 
 from ..conftest import outside_roots
 from .helpers import digest, import_and_resolve, make_dump, tree_digest

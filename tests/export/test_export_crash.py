@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from mediaparser.db import db
-from mediaparser.jobs import lifecycle, tasks
-from mediaparser.models import ExportItem, ExportItemStatus, Job, JobStatus, ManifestEntry
-from mediaparser.services import exporter
+from mediaparser.store.db import db
+from mediaparser.runtime import lifecycle, tasks
+from mediaparser.store.models import ExportItem, ExportItemStatus, Job, JobStatus, ManifestEntry
+from mediaparser.usecases import exporting as exporter
 
 from ..conftest import build_app, instance_env, outside_roots, wait_until
 from ..media import gen

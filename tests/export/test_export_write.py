@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from mediaparser.db import db
-from mediaparser.jobs import lifecycle, tasks
+from mediaparser.store.db import db
+from mediaparser.runtime import lifecycle, tasks
 from mediaparser.media.embed import EmbedError, embed_bytes, read_embedded, write_embedded
-from mediaparser.models import ExportItem, ExportItemStatus, JobStatus, ManifestEntry, MediaFile
-from mediaparser.services import exporter
+from mediaparser.store.models import ExportItem, ExportItemStatus, JobStatus, ManifestEntry, MediaFile
+from mediaparser.usecases import exporting as exporter
 
 from ..conftest import outside_roots
 from ..media import gen

@@ -12,12 +12,7 @@ from datetime import datetime
 import pytest
 from PIL import Image
 
-from mediaparser.media.analyze import (
-    analyze_file,
-    analyze_file_limited,
-    iter_media_paths,
-    time_limit,
-)
+from mediaparser.media.analyze import analyze_file, analyze_file_limited, iter_media_paths, time_limit
 from mediaparser.media.hashes import hamming
 from mediaparser.media.timestamps import Confidence
 

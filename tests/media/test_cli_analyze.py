@@ -6,7 +6,7 @@ import os
 
 from click.testing import CliRunner
 
-from mediaparser.cli_analyze import analyze_command
+from mediaparser.cli.analyze import analyze_command
 
 from . import gen
 
@@ -74,7 +74,7 @@ def _work_that_crashes_on_poison(item, **_):
 
 
 def test_a_crashing_worker_costs_one_file_not_the_run(tmp_path):
-    from mediaparser.cli_analyze import _parallel
+    from mediaparser.cli.analyze import _parallel
 
     items = [(str(tmp_path / f"f{i}.jpg"), str(tmp_path)) for i in range(6)]
     items.insert(3, (str(tmp_path / "poison.jpg"), str(tmp_path)))
@@ -85,7 +85,7 @@ def test_a_crashing_worker_costs_one_file_not_the_run(tmp_path):
 
 
 def test_a_file_stuck_past_the_hard_deadline_is_stopped(tmp_path):
-    from mediaparser.cli_analyze import _parallel
+    from mediaparser.cli.analyze import _parallel
 
     items = [(str(tmp_path / f"f{i}.jpg"), str(tmp_path)) for i in range(4)]
     items.insert(1, (str(tmp_path / "hang.jpg"), str(tmp_path)))

@@ -5,15 +5,7 @@ from datetime import datetime
 
 import pytest
 
-from mediaparser.media.timestamps import (
-    Candidate,
-    Confidence,
-    DateParseError,
-    Precision,
-    choose_capture_time,
-    make_candidate,
-    parse_date_string,
-)
+from mediaparser.media.timestamps import (Candidate, Confidence, DateParseError, Precision, choose_capture_time, make_candidate, parse_date_string)
 
 NOW = datetime(2026, 6, 1, 12, 0, 0)
 

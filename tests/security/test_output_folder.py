@@ -256,9 +256,9 @@ def test_the_rule_allows(folder):
 # ------------------------------------------------------- the exporter checks again itself --
 
 def _analysed_import(app, folder: Path) -> int:
-    from mediaparser.jobs import tasks
-    from mediaparser.models import JobStatus
-    from mediaparser.services.importer import create_import_job
+    from mediaparser.runtime import tasks
+    from mediaparser.store.models import JobStatus
+    from mediaparser.usecases.importing import create_import_job
 
     with app.app_context():
         job = create_import_job(app.extensions["mediaparser"], str(folder))
@@ -268,10 +268,10 @@ def _analysed_import(app, folder: Path) -> int:
 
 def test_a_job_whose_output_became_illegal_since_it_was_created_writes_nothing(app, tmp_path):
     """Defence in depth: the worker checks the job's folder against the settings it runs with."""
-    from mediaparser.db import db
-    from mediaparser.jobs import tasks
-    from mediaparser.models import Job, JobStatus
-    from mediaparser.services import exporter
+    from mediaparser.store.db import db
+    from mediaparser.runtime import tasks
+    from mediaparser.store.models import Job, JobStatus
+    from mediaparser.usecases import exporting as exporter
 
     make_images(tmp_path / "p", 2)
     job_id = _analysed_import(app, tmp_path / "p")
@@ -288,10 +288,10 @@ def test_a_job_whose_output_became_illegal_since_it_was_created_writes_nothing(a
 
 
 def test_a_link_inside_the_output_does_not_lead_the_copy_out_of_it(app, tmp_path):
-    from mediaparser.db import db
-    from mediaparser.jobs import tasks
-    from mediaparser.models import ExportItem, JobStatus
-    from mediaparser.services import exporter
+    from mediaparser.store.db import db
+    from mediaparser.runtime import tasks
+    from mediaparser.store.models import ExportItem, JobStatus
+    from mediaparser.usecases import exporting as exporter
 
     src = tmp_path / "p"
     src.mkdir()

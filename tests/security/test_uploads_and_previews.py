@@ -196,7 +196,7 @@ def test_previews_are_bounded_remembered_and_never_wait_for_each_other(live, tmp
 # The decode child on its own (no server): it reads only the file the web process verified.
 
 def _child(src: Path, identity, size: int, out: Path):
-    from mediaparser.services import previews
+    from mediaparser.usecases import previews
 
     return previews._decode_in_child(str(src), identity, size, "jpeg", None, out, "unit",
                                      previews.PreviewLimits(timeout=30))

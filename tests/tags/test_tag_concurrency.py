@@ -12,10 +12,10 @@ import pytest
 from sqlalchemy import event, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from mediaparser import db as db_module
-from mediaparser.db import db, run_write
-from mediaparser.models import Tag
-from mediaparser.services import tags as tag_service
+from mediaparser.store import db as db_module
+from mediaparser.store.db import db, run_write
+from mediaparser.store.models import Tag
+from mediaparser.usecases import tagging as tag_service
 
 from ..conftest import wait_until
 from .test_tags import _seed

@@ -6,12 +6,12 @@ import re
 import pytest
 from sqlalchemy import select
 
-from mediaparser.db import db
-from mediaparser.jobs import tasks
+from mediaparser.store.db import db
+from mediaparser.runtime import tasks
 from mediaparser.media.tags import auto_tags, filename_tags, folder_tags, is_generic_folder
-from mediaparser.models import FileTag, JobStatus, MediaFile, Tag
-from mediaparser.services import tags as tag_service
-from mediaparser.services.importer import create_import_job
+from mediaparser.store.models import FileTag, JobStatus, MediaFile, Tag
+from mediaparser.usecases import tagging as tag_service
+from mediaparser.usecases.importing import create_import_job
 
 from ..media import gen
 
@@ -48,7 +48,7 @@ def test_auto_tags_name_both_origins_and_prefer_the_file_name():
 # ------------------------------------------------------------ at import --
 
 def _import(app, src, *, force: bool = False):
-    from mediaparser.services.importer import create_import_job
+    from mediaparser.usecases.importing import create_import_job
 
     with app.app_context():
         job = create_import_job(app.extensions["mediaparser"], str(src), options={"force": True} if force else None)
@@ -106,7 +106,7 @@ class Api:
 
 
 def _seed(app, n: int) -> list[int]:
-    from mediaparser.models import FileStatus, Job
+    from mediaparser.store.models import FileStatus, Job
 
     with app.app_context():
         job = Job(job_type="import", status=JobStatus.COMPLETED, options={"path": "/p"}, enumerated=True)

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from sqlalchemy import event, select
 
-from mediaparser.db import db
-from mediaparser.models import FileTag, Tag
-from mediaparser.services import tags as tag_service
+from mediaparser.store.db import db
+from mediaparser.store.models import FileTag, Tag
+from mediaparser.usecases import tagging as tag_service
 
 from .test_tags import Api, _seed
 

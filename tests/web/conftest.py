@@ -62,7 +62,7 @@ def web_env(tmp_path) -> dict[str, str]:
 def web_app(web_env):
     app = build_app(web_env)
     yield app
-    from mediaparser.db import db
+    from mediaparser.store.db import db
 
     with app.app_context():
         db.session.remove()
@@ -76,8 +76,8 @@ def api(web_app) -> BrowserLikeClient:
 
 def seed(app, files: list[dict[str, Any]], *, job_path: str = "/photos") -> list[int]:
     """Insert analysed file rows (no media) and return their ids, in order."""
-    from mediaparser.db import db
-    from mediaparser.models import FileStatus, Job, JobStatus, MediaFile
+    from mediaparser.store.db import db
+    from mediaparser.store.models import FileStatus, Job, JobStatus, MediaFile
 
     with app.app_context():
         job = Job(job_type="import", status=JobStatus.COMPLETED, options={"path": job_path}, enumerated=True)

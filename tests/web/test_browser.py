@@ -14,8 +14,8 @@ from datetime import datetime
 import pytest
 from playwright.sync_api import expect
 
-from mediaparser.db import db
-from mediaparser.models import Job, JobStatus, MediaFile
+from mediaparser.store.db import db
+from mediaparser.store.models import Job, JobStatus, MediaFile
 
 from ..conftest import build_app, instance_env, make_images, wait_until
 from ..media import gen

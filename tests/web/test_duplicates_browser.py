@@ -14,10 +14,10 @@ from PIL import Image
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from mediaparser.db import db
-from mediaparser.jobs import tasks
-from mediaparser.models import DupGroup, DupMember, JobStatus, MediaFile
-from mediaparser.services.importer import create_import_job
+from mediaparser.store.db import db
+from mediaparser.runtime import tasks
+from mediaparser.store.models import DupGroup, DupMember, JobStatus, MediaFile
+from mediaparser.usecases.importing import create_import_job
 
 from ..conftest import build_app, instance_env
 from ..duplicates.photos import photo

@@ -15,10 +15,10 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from mediaparser.db import db
+from mediaparser.store.db import db
 from mediaparser.media.analyze import analyze_file
 from mediaparser.media.embed import read_embedded
-from mediaparser.models import DupGroup, DupMember, Job, JobStatus, ManifestEntry, MediaFile
+from mediaparser.store.models import DupGroup, DupMember, Job, JobStatus, ManifestEntry, MediaFile
 
 from ..conftest import build_app, instance_env, outside_roots
 from ..duplicates.photos import photo

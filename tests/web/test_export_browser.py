@@ -15,9 +15,9 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select, update
 
-from mediaparser.db import db, write_transaction
-from mediaparser.models import DupGroup, DupMember, GroupStatus, Job, JobStatus, JobType, MediaFile
-from mediaparser.services.duplicates import resolve_group
+from mediaparser.store.db import db, write_transaction
+from mediaparser.store.models import DupGroup, DupMember, GroupStatus, Job, JobStatus, JobType, MediaFile
+from mediaparser.usecases.duplicates import resolve_group
 
 from ..conftest import build_app, instance_env, outside_roots, wait_until
 from ..export.helpers import import_and_resolve
@@ -88,7 +88,7 @@ def _export_jobs(app) -> list[Job]:
 
 
 def _worker_alive(app) -> bool:
-    from mediaparser.jobs import lifecycle
+    from mediaparser.runtime import lifecycle
 
     with app.app_context():
         alive = bool(lifecycle.live_workers())

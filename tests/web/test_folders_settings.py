@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 
-from mediaparser.services import layout
+from mediaparser.media import layout
 
 from ..conftest import build_app, instance_env, make_images, outside_roots
 

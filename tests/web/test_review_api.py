@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from mediaparser.db import db
-from mediaparser.models import MediaFile, ReviewBatch, ReviewDecision
+from mediaparser.store.db import db
+from mediaparser.store.models import MediaFile, ReviewBatch, ReviewDecision
 
 from ..conftest import instance_env
 from .conftest import seed
@@ -351,7 +351,7 @@ def test_grid_and_counts_still_work_without_the_pinned_indexes(api, web_app, bac
     slower, never broken."""
     if backend != "sqlite":
         pytest.skip("index hints are SQLite-only")
-    from mediaparser.services import review
+    from mediaparser.usecases import review
 
     seed(web_app, [{"confidence": "low"}, {"confidence": "high", "captured_at": None}])
     with web_app.app_context():
@@ -364,7 +364,7 @@ def test_grid_and_counts_still_work_without_the_pinned_indexes(api, web_app, bac
 
 
 def test_tag_filter_uses_the_stored_spelling(api, web_app):
-    from mediaparser.models import FileTag, Tag
+    from mediaparser.store.models import FileTag, Tag
 
     ids = seed(web_app, [{"confidence": "low"}, {"confidence": "high"}, {"confidence": "low"}])
     with web_app.app_context():

@@ -319,8 +319,7 @@ def test_a_right_password_takes_its_try_back():
 
 
 def test_many_addresses_share_one_global_limit_that_spares_known_computers():
-    from mediaparser.web.security import (KNOWN_ADDRESS_SECONDS, LOGIN_MAX_GLOBAL_FAILURES, LOGIN_WINDOW,
-                                          LoginThrottle)
+    from mediaparser.web.security import (KNOWN_ADDRESS_SECONDS, LOGIN_MAX_GLOBAL_FAILURES, LOGIN_WINDOW, LoginThrottle)
 
     clock = _Clock()
     t = LoginThrottle(clock)

@@ -11,9 +11,9 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from mediaparser.db import db, write_transaction
-from mediaparser.models import FileTag, Tag
-from mediaparser.services import tags as tag_service
+from mediaparser.store.db import db, write_transaction
+from mediaparser.store.models import FileTag, Tag
+from mediaparser.usecases import tagging as tag_service
 
 from ..conftest import build_app, instance_env
 from ..media import gen

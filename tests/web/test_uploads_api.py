@@ -7,8 +7,8 @@ import unicodedata
 
 import pytest
 
-from mediaparser.db import db
-from mediaparser.models import Job
+from mediaparser.store.db import db
+from mediaparser.store.models import Job
 
 from ..conftest import instance_env, make_images
 
@@ -214,7 +214,7 @@ def test_empty_files_arrive_at_once(api, web_app):
 def test_uploads_abandoned_for_a_week_are_cleaned_up(api, web_app):
     from datetime import timedelta
 
-    from mediaparser.models import Upload, utcnow
+    from mediaparser.store.models import Upload, utcnow
 
     old = _start(api)
     (a,) = _register(api, old, [{"path": "a.jpg", "size": 4}])
@@ -280,7 +280,7 @@ def test_numbered_names_stay_within_the_file_systems_limit(api, web_app):
 
 
 def test_numbered_names_never_cut_a_character_or_drop_the_extension():
-    from mediaparser.services.uploads import MAX_NAME_BYTES, _numbered
+    from mediaparser.usecases.uploads import MAX_NAME_BYTES, _numbered
 
     name = "😀" * 63 + "abc.jpg"  # 252 + 3 + 4 = 259 > 255 when numbered
     out = _numbered(f"x/{name}", 12)

@@ -38,15 +38,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from . import hashes as phashes
-from .filenames import filename_candidates, folder_candidates
-from .metadata import ImageMetadata, MetadataError, read_metadata
-from .fsguard import FileReplaced, NotRegularFile, fd_path, link_refusal, open_regular
-from .probe import UNKNOWN, describe_os_error, extension_matches, hash_and_head, sniff
-from .sidecars import is_sidecar_name, sidecar_candidates
-from .thumbnails import ThumbnailError, decode_image, prepare_frame, write_thumbnail
-from .timestamps import Candidate, Confidence, Precision, choose_capture_time, format_offset, resolve_zone
-from .video import VideoInfo, probe_with_av, read_video
+from mediaparser.media import hashes as phashes
+from mediaparser.media.filenames import filename_candidates, folder_candidates
+from mediaparser.media.metadata import ImageMetadata, MetadataError, read_metadata
+from mediaparser.media.fsguard import FileReplaced, NotRegularFile, fd_path, link_refusal, open_regular
+from mediaparser.media.probe import UNKNOWN, describe_os_error, extension_matches, hash_and_head, sniff
+from mediaparser.media.sidecars import is_sidecar_name, sidecar_candidates
+from mediaparser.media.thumbnails import ThumbnailError, decode_image, prepare_frame, write_thumbnail
+from mediaparser.media.timestamps import (Candidate, Confidence, Precision, choose_capture_time, format_offset, resolve_zone)
+from mediaparser.media.video import VideoInfo, probe_with_av, read_video
 
 IN_MEMORY_LIMIT = 256 * 1024 * 1024  # images larger than this are not analysed from memory
 DEFAULT_TIME_LIMIT = 60.0  # seconds per file

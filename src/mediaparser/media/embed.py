@@ -37,7 +37,7 @@ from xml.sax.saxutils import escape
 
 import exiv2
 
-from .metadata import EXIV2_LOCK
+from mediaparser.media.metadata import EXIV2_LOCK
 
 # Containers exiv2 rewrites without touching the image data.
 EMBEDDABLE = frozenset({"jpg", "jpeg", "tif", "tiff", "png", "webp"})

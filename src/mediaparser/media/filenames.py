@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from .timestamps import Candidate, Precision, check_plausible
+from mediaparser.media.timestamps import Candidate, Precision, check_plausible
 
 FORCE_MARKER = "[FORCE]"
 _TAGS_RE = re.compile(r"\{[^{}]*\}")

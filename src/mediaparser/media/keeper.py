@@ -51,7 +51,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from .timestamps import source_info
+from mediaparser.media.timestamps import source_info
 
 ItemId = int | str
 

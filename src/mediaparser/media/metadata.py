@@ -30,8 +30,8 @@ from datetime import datetime, timedelta
 
 import exiv2
 
-from .fsguard import open_regular
-from .timestamps import Candidate, Precision, candidate_from_datetime, make_candidate, parse_offset
+from mediaparser.media.fsguard import open_regular
+from mediaparser.media.timestamps import (Candidate, Precision, candidate_from_datetime, make_candidate, parse_offset)
 
 exiv2.LogMsg.setLevel(exiv2.LogMsg.Level.mute)
 

@@ -29,9 +29,9 @@ from datetime import datetime, timezone
 from functools import lru_cache
 from typing import Sequence
 
-from .fsguard import link_refusal, open_regular
-from .metadata import SIDECAR_SOURCES, MetadataError, read_xmp_sidecar
-from .timestamps import Candidate, Precision, candidate_from_datetime, make_candidate
+from mediaparser.media.fsguard import link_refusal, open_regular
+from mediaparser.media.metadata import SIDECAR_SOURCES, MetadataError, read_xmp_sidecar
+from mediaparser.media.timestamps import Candidate, Precision, candidate_from_datetime, make_candidate
 
 SIDECAR_EXTENSIONS = frozenset({".xmp", ".json"})
 _COUNTER = re.compile(r"^(?P<base>.*?)\((?P<n>\d+)\)$")

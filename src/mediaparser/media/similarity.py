@@ -124,7 +124,7 @@ from typing import Literal, NamedTuple
 
 import numpy as np
 
-from .hashes import PerceptualHashes, RotatedHashes
+from mediaparser.media.hashes import PerceptualHashes, RotatedHashes
 
 ItemId = int | str
 

@@ -226,7 +226,7 @@ def _decode_image(data: bytes, file_type: str, orientation: int | None, max_side
         if file_type in ("heic", "heif", "avif"):
             return decode_heif(data, max_side)
         if file_type in ("nef", "nrw", "dng", "cr2", "cr3", "arw", "srw", "pef", "orf", "rw2", "raf"):
-            from .metadata import embedded_preview
+            from mediaparser.media.metadata import embedded_preview
 
             preview = embedded_preview(data, max_side)
             if preview is None:

@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 
 from PIL import Image
 
-from .timestamps import Candidate, Precision, candidate_from_datetime, make_candidate
+from mediaparser.media.timestamps import Candidate, Precision, candidate_from_datetime, make_candidate
 
 _QT_EPOCH = datetime(1904, 1, 1)
 _XMP_UUID = bytes.fromhex("BE7ACFCB97A942E89C71999491E3AFAC")
@@ -144,7 +144,7 @@ def _read_keys_ilst(f, start: int, end: int) -> dict[str, str]:
 
 
 def _read_xmp_dates(packet: bytes, now: datetime | None) -> list[Candidate]:
-    from .metadata import MetadataError, read_xmp_packet
+    from mediaparser.media.metadata import MetadataError, read_xmp_packet
 
     try:
         tags = read_xmp_packet(packet)

@@ -30,8 +30,8 @@ from typing import Any, Mapping
 from flask import Flask
 from werkzeug.routing import IntegerConverter
 
-from ..config import Settings
-from ..db import db, engine_options, tune_engine
+from mediaparser.config import Settings
+from mediaparser.store.db import db, engine_options, tune_engine
 
 
 def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
@@ -50,7 +50,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
         settings = Settings.load(overrides)
     settings.home.mkdir(parents=True, exist_ok=True)
     if flask_keys.get("MIGRATE", True):
-        from ..migrate import upgrade
+        from mediaparser.store.migrate import upgrade
 
         upgrade(settings)
 
@@ -70,21 +70,21 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     with app.app_context():
         tune_engine(db.engine)
 
-    from ..jobs.queue import configure
+    from mediaparser.runtime.queue import configure
 
     configure(settings, immediate=bool(flask_keys.get("HUEY_IMMEDIATE", False)))
 
-    from . import security
-    from .api import bp as api_bp
-    from .auth import bp as auth_bp
-    from .duplicates_api import bp as duplicates_api_bp
-    from .export_api import bp as export_api_bp
-    from .files import bp as files_bp
-    from .pages import bp as pages_bp
-    from .review_api import bp as review_api_bp
-    from .settings_api import bp as settings_api_bp
-    from .tags_api import bp as tags_api_bp
-    from .uploads_api import bp as uploads_api_bp
+    from mediaparser.web import security
+    from mediaparser.web.api import bp as api_bp
+    from mediaparser.web.auth import bp as auth_bp
+    from mediaparser.web.duplicates_api import bp as duplicates_api_bp
+    from mediaparser.web.export_api import bp as export_api_bp
+    from mediaparser.web.files import bp as files_bp
+    from mediaparser.web.pages import bp as pages_bp
+    from mediaparser.web.review_api import bp as review_api_bp
+    from mediaparser.web.settings_api import bp as settings_api_bp
+    from mediaparser.web.tags_api import bp as tags_api_bp
+    from mediaparser.web.uploads_api import bp as uploads_api_bp
 
     security.init_app(app)
     for bp in (api_bp, auth_bp, duplicates_api_bp, export_api_bp, files_bp, pages_bp, review_api_bp, settings_api_bp, tags_api_bp,
@@ -120,7 +120,7 @@ def _error_pages(app: Flask) -> None:
     for code in messages:
         app.register_error_handler(code, handler)
 
-    from .jsonapi import BadArgument
+    from mediaparser.web.jsonapi import BadArgument
 
     app.register_error_handler(BadArgument, lambda exc: (jsonify({"error": str(exc)}), 400))
 

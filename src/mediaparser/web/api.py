@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, request
 
-from ..jobs.lifecycle import InvalidTransition
-from ..services import jobs as job_service
-from ..services.importer import ImportRefused, PathNotAllowed
-from .jsonapi import error as _error, whole_number
+from mediaparser.runtime.lifecycle import InvalidTransition
+from mediaparser.usecases import jobs as job_service
+from mediaparser.usecases.importing import ImportRefused, PathNotAllowed
+from mediaparser.web.jsonapi import error as _error, whole_number
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 

@@ -11,7 +11,7 @@ import time
 
 from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 
-from . import security
+from mediaparser.web import security
 
 bp = Blueprint("auth", __name__)
 

@@ -23,9 +23,9 @@ from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
 
-from ..services import duplicates
-from ..services.duplicates import GroupDecisionError, GroupNotFound, ReviewConflict
-from .jsonapi import error as _error, whole_number
+from mediaparser.usecases import duplicates
+from mediaparser.usecases.duplicates import GroupDecisionError, GroupNotFound, ReviewConflict
+from mediaparser.web.jsonapi import error as _error, whole_number
 
 bp = Blueprint("duplicates_api", __name__, url_prefix="/api/duplicates")
 

@@ -21,11 +21,11 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, request
 
-from ..services import archive, cleanup, exporter, settings_store
-from ..services import jobs as job_service
-from ..services.jobs import job_summary
-from ..services.layout import LayoutError
-from .jsonapi import error as _error, whole_number
+from mediaparser.usecases import archive, cleanup, exporting as exporter, settings_store
+from mediaparser.usecases import jobs as job_service
+from mediaparser.usecases.jobs import job_summary
+from mediaparser.media.layout import LayoutError
+from mediaparser.web.jsonapi import error as _error, whole_number
 
 bp = Blueprint("export_api", __name__, url_prefix="/api")
 

@@ -16,10 +16,10 @@ from pathlib import Path
 
 from flask import Blueprint, abort, current_app, request, send_file
 
-from ..db import db
-from ..models import FileStatus, MediaFile
-from ..services import previews
-from ..services.source_access import SourceUnavailable, open_source
+from mediaparser.store.db import db
+from mediaparser.store.models import FileStatus, MediaFile
+from mediaparser.usecases import previews
+from mediaparser.usecases.source_access import SourceUnavailable, open_source
 
 bp = Blueprint("files", __name__, url_prefix="/files")
 

@@ -17,10 +17,10 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, redirect, render_template, url_for
 from sqlalchemy import select
 
-from ..db import db
-from ..models import FileStatus, MediaFile
-from ..services import folders, jobs as job_service, settings_store
-from ..services.uploads import Limits
+from mediaparser.store.db import db
+from mediaparser.store.models import FileStatus, MediaFile
+from mediaparser.usecases import folders, jobs as job_service, settings_store
+from mediaparser.usecases.uploads import Limits
 
 bp = Blueprint("pages", __name__)
 
@@ -103,7 +103,7 @@ def export_year(job_id: int, folder: str):
     """
     from flask import request
 
-    from ..services import archive
+    from mediaparser.usecases import archive
 
     job = job_service.get_job(job_id)
     if job is None:

@@ -18,9 +18,9 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, g, jsonify, request
 
-from ..services import review
-from ..services.review import ReviewError
-from .jsonapi import error as _error, whole_number
+from mediaparser.usecases import review
+from mediaparser.usecases.review import ReviewError
+from mediaparser.web.jsonapi import error as _error, whole_number
 
 bp = Blueprint("review_api", __name__, url_prefix="/api")
 

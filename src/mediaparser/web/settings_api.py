@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, request
 
-from ..services import folders, layout, settings_store
-from ..services.settings_store import SettingsError
+from mediaparser.usecases import folders, settings_store
+from mediaparser.media import layout
+from mediaparser.usecases.settings_store import SettingsError
 
 bp = Blueprint("settings_api", __name__, url_prefix="/api")
 

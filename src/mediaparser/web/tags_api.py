@@ -20,9 +20,9 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
 
-from ..services import tags
-from .jsonapi import error as _error, whole_number
-from ..services.review import ReviewError, Target
+from mediaparser.usecases import tagging as tags
+from mediaparser.web.jsonapi import error as _error, whole_number
+from mediaparser.usecases.review import ReviewError, Target
 
 bp = Blueprint("tags_api", __name__, url_prefix="/api")
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, request
 
-from ..services import uploads
-from ..services.importer import ImportRefused
-from ..services.uploads import UploadError
+from mediaparser.usecases import uploads
+from mediaparser.usecases.importing import ImportRefused
+from mediaparser.usecases.uploads import UploadError
 
 bp = Blueprint("uploads_api", __name__, url_prefix="/api/uploads")
 

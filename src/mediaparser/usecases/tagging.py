@@ -35,10 +35,9 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ..db import (DEADLOCK_DETECTED, FOREIGN_KEY_VIOLATION, SERIALIZATION_FAILURE, UNIQUE_VIOLATION, db, run_write,
-                  sqlstate)
-from ..media.tags import auto_tags, normalize
-from ..models import FileTag, MediaFile, Tag, utcnow
+from mediaparser.store.db import (DEADLOCK_DETECTED, FOREIGN_KEY_VIOLATION, SERIALIZATION_FAILURE, UNIQUE_VIOLATION, db, run_write, sqlstate)
+from mediaparser.media.tags import auto_tags, normalize
+from mediaparser.store.models import FileTag, MediaFile, Tag, utcnow
 
 ORIGINS = ("folder", "filename", "user", "carried")
 MAX_NAMES = 100

@@ -42,9 +42,9 @@ from typing import IO, Any, Mapping
 
 from sqlalchemy import func, select, update
 
-from ..config import Settings
-from ..db import db, write_transaction
-from ..models import Upload, UploadFile, UploadStatus, utcnow
+from mediaparser.config import Settings
+from mediaparser.store.db import db, write_transaction
+from mediaparser.store.models import Upload, UploadFile, UploadStatus, utcnow
 
 UPLOAD_ID_RE = re.compile(r"^[0-9a-f]{32}$")
 COPY_BLOCK = 1024 * 1024
@@ -546,7 +546,7 @@ def upload_summary(settings: Settings, upload_id: str, *, incomplete_limit: int 
 
 def finish(settings: Settings, upload_id: str, *, skip_incomplete: bool = False) -> int:
     """Start the import of the upload's folder; returns the job id. Idempotent."""
-    from . import jobs as job_service
+    from mediaparser.usecases import jobs as job_service
 
     _check_id(upload_id)
     stale = utcnow() - timedelta(seconds=60)

@@ -12,10 +12,10 @@ from datetime import datetime, timezone
 
 from huey import crontab
 
-from ..config import Settings
-from ..models import Job, JobStatus, JobType
-from . import lifecycle
-from .queue import huey
+from mediaparser.config import Settings
+from mediaparser.store.models import Job, JobStatus, JobType
+from mediaparser.runtime import lifecycle
+from mediaparser.runtime.queue import huey
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ def worker_app():
     global _app
     with _app_lock:
         if _app is None:
-            from ..web import create_app
+            from mediaparser.web import create_app
 
             _app = create_app()
         return _app
@@ -77,7 +77,7 @@ def reap_now() -> lifecycle.ReapReport:
 # ------------------------------------------------------------- the runner --
 
 def _run_job(job_id: int, job_type: str, task) -> str:
-    from ..services import exporter, importer, settings_store
+    from mediaparser.usecases import exporting as exporter, importing as importer, settings_store
 
     app = worker_app()
     with app.app_context():
@@ -99,7 +99,7 @@ def _run_job(job_id: int, job_type: str, task) -> str:
             log.warning("job %s: lease lost to another worker; stopping without writing", job_id)
             return "lease-lost"
         except Exception as exc:
-            from ..db import db
+            from mediaparser.store.db import db
 
             db.session.rollback()
             job = db.session.get(Job, job_id, populate_existing=True)
@@ -135,7 +135,7 @@ def enqueue_job(job: Job) -> str:
 
 
 def enqueue_import_job(job_id: int) -> str:
-    from ..db import db
+    from mediaparser.store.db import db
 
     job = db.session.get(Job, job_id)
     return enqueue_job(job)

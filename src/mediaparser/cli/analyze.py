@@ -20,8 +20,8 @@ from functools import partial
 
 import click
 
-from .media.analyze import DEFAULT_TIME_LIMIT, AnalysisResult, analyze_file_limited, iter_media_paths_with_roots
-from .media.timestamps import resolve_zone
+from mediaparser.media.analyze import (DEFAULT_TIME_LIMIT, AnalysisResult, analyze_file_limited, iter_media_paths_with_roots)
+from mediaparser.media.timestamps import resolve_zone
 
 
 def _work(item: tuple[str, str], *, timezone: str, thumb_dir: str | None, with_thumbnail: bool,

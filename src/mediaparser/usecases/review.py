@@ -40,13 +40,11 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.visitors import InternalTraversal
 
-from ..db import db, write_transaction
-from ..media.timestamps import (MIN_YEAR, SOURCES, Candidate, DateParseError, ParsedDate, Precision, check_plausible,
-                                describe_delta, format_offset, parse_date_string, parse_offset, resolve_zone,
-                                source_info)
-from ..media.tags import normalize as normalize_tag
-from ..models import FileStatus, FileTag, MediaFile, ReviewBatch, ReviewDecision, ReviewState, Tag, utcnow
-from .tags import tags_of
+from mediaparser.store.db import db, write_transaction
+from mediaparser.media.timestamps import (MIN_YEAR, SOURCES, Candidate, DateParseError, ParsedDate, Precision, check_plausible, describe_delta, format_offset, parse_date_string, parse_offset, resolve_zone, source_info)
+from mediaparser.media.tags import normalize as normalize_tag
+from mediaparser.store.models import (FileStatus, FileTag, MediaFile, ReviewBatch, ReviewDecision, ReviewState, Tag, utcnow)
+from mediaparser.usecases.tagging import tags_of
 
 PAGE_DEFAULT = 100
 PAGE_MAX = 200

@@ -31,12 +31,11 @@ from typing import Any, Iterable, Sequence
 
 from sqlalchemy import or_, select, update
 
-from ..db import db, write_transaction
-from .in_archive import archive_rows
-from ..media.keeper import KeeperRecommendation, QualityFacts, recommend_keeper
-from ..media.similarity import Group, GroupMember, Grouping, HashItem, SimilarityParams, update_grouping
-from ..models import (DupGroup, DupMember, FileStatus, GroupKind, GroupStatus, ManifestEntry, MediaFile,
-                      to_unsigned64, utcnow)
+from mediaparser.store.db import db, write_transaction
+from mediaparser.library.in_archive import archive_rows
+from mediaparser.media.keeper import KeeperRecommendation, QualityFacts, recommend_keeper
+from mediaparser.media.similarity import Group, GroupMember, Grouping, HashItem, SimilarityParams, update_grouping
+from mediaparser.store.models import (DupGroup, DupMember, FileStatus, GroupKind, GroupStatus, ManifestEntry, MediaFile, to_unsigned64, utcnow)
 
 log = logging.getLogger(__name__)
 
@@ -326,7 +325,7 @@ def _row_from_analysis(i: int, d: dict[str, Any]) -> Any:
     from types import SimpleNamespace
     from datetime import datetime
 
-    from ..media.hashes import from_hex
+    from mediaparser.media.hashes import from_hex
 
     rot = d.get("rotated_hashes") or {}
     r90, r180 = rot.get("90"), rot.get("180")
@@ -351,8 +350,8 @@ def groups_for_paths(paths: Sequence[str], params: SimilarityParams, *, timezone
     import os
     from functools import partial
 
-    from ..cli_analyze import _parallel, _work
-    from ..media.analyze import DEFAULT_TIME_LIMIT, iter_media_paths_with_roots
+    from mediaparser.cli.analyze import _parallel, _work
+    from mediaparser.media.analyze import DEFAULT_TIME_LIMIT, iter_media_paths_with_roots
 
     found = [(os.path.abspath(p), root) for p, root in iter_media_paths_with_roots(paths)]
     rows: dict[int, Any] = {}
@@ -388,7 +387,7 @@ def groups_for_paths(paths: Sequence[str], params: SimilarityParams, *, timezone
         items[i] = HashItem(id=i, sha256=row.sha256, phash=ph or 0, dhash=dh or 0,
                             low_detail=bool(row.low_detail) or ph is None or dh is None,
                             rot90=row.rot90, rot180=row.rot180)
-    from ..media.similarity import group_items
+    from mediaparser.media.similarity import group_items
 
     grouping = group_items(list(items.values()), params)
     archived = archived_copies(r.sha256 for r in rows.values()) if use_library else {}
@@ -414,7 +413,7 @@ class GroupNotFound(LookupError):
 
 
 def file_tags(file_ids: Iterable[int]) -> dict[int, set[str]]:
-    from ..models import FileTag, Tag
+    from mediaparser.store.models import FileTag, Tag
 
     ids = list(file_ids)
     out: dict[int, set[str]] = {i: set() for i in ids}
@@ -443,10 +442,10 @@ def resolve_group(group_id: int, keep_ids: Sequence[int], *, timezone: str) -> D
 
 def _decide(s, group: DupGroup, keep_ids: Sequence[int], *, timezone: str) -> tuple[int, int]:
     """resolve_group's work inside the caller's write transaction: (files kept, files set aside)."""
-    from ..media.keeper import MemberMetadata, carry_over
-    from ..media.timestamps import Candidate, choose_capture_time
-    from ..models import ReviewState
-    from . import tags as tag_service
+    from mediaparser.media.keeper import MemberMetadata, carry_over
+    from mediaparser.media.timestamps import Candidate, choose_capture_time
+    from mediaparser.store.models import ReviewState
+    from mediaparser.usecases import tagging as tag_service
 
     keep = set(keep_ids)
     group_id = group.id

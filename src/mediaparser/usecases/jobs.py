@@ -6,10 +6,10 @@ from typing import Any
 
 from sqlalchemy import select, text
 
-from ..config import Settings
-from ..db import db
-from ..jobs import lifecycle
-from ..models import FileStatus, Job, JobStatus, MediaFile, utcnow
+from mediaparser.config import Settings
+from mediaparser.store.db import db
+from mediaparser.runtime import lifecycle
+from mediaparser.store.models import FileStatus, Job, JobStatus, MediaFile, utcnow
 
 PAGE_MAX = 200
 ERRORS_IN_SUMMARY = 20
@@ -22,8 +22,8 @@ def start_import(settings: Settings, path: str, *, check_roots: bool = True, for
     (listed among the job's skipped entries); `force` lists and analyses them
     again, as new rows.
     """
-    from ..jobs.tasks import enqueue_job
-    from .importer import create_import_job
+    from mediaparser.runtime.tasks import enqueue_job
+    from mediaparser.usecases.importing import create_import_job
 
     job = create_import_job(settings, path, check_roots=check_roots, options={"force": True} if force else None)
     lifecycle.record_task_id(job.id, enqueue_job(job))
@@ -105,7 +105,7 @@ def get_job(job_id: int) -> Job | None:
 
 def control(job_id: int, action: str) -> Job:
     """pause / resume / cancel; raises LookupError or lifecycle.InvalidTransition."""
-    from ..jobs.tasks import enqueue_job
+    from mediaparser.runtime.tasks import enqueue_job
 
     if action == "pause":
         return lifecycle.pause(job_id)
@@ -118,7 +118,7 @@ def control(job_id: int, action: str) -> Job:
 
 def health() -> tuple[bool, dict[str, Any]]:
     """Database reachable, queue reachable, and at least one live worker."""
-    from ..jobs.queue import huey
+    from mediaparser.runtime.queue import huey
 
     info: dict[str, Any] = {"database": False, "queue": False, "workers": [], "timestamp": _iso(utcnow())}
     try:

@@ -44,11 +44,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
-from ..config import Settings
-from ..db import db
-from ..media.probe import sha256_stream
-from ..models import DupMember, FileStatus, Job, JobType, ManifestEntry, MediaFile
-from .in_archive import archive_rows
+from mediaparser.config import Settings
+from mediaparser.store.db import db
+from mediaparser.media.probe import sha256_stream
+from mediaparser.store.models import DupMember, FileStatus, Job, JobType, ManifestEntry, MediaFile
+from mediaparser.library.in_archive import archive_rows
 
 EXAMPLES = 5
 

@@ -71,17 +71,17 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from ..config import Settings
-from ..db import db, write_transaction
-from ..jobs import lifecycle
-from ..media.embed import EmbedError, embeddable, embedded, sidecar_xmp, write_embedded
-from ..media.probe import sha256_file
-from ..media.tags import strip_tag_groups
-from ..models import (DupGroup, DupMember, ExportItem, ExportItemStatus, FileStatus, GroupStatus, Job,
-                      JobStatus, JobType, ManifestEntry, MediaFile, utcnow)
-from . import layout, settings_store
-from .in_archive import MANIFEST_NAME, archive_rows
-from .tags import tags_of
+from mediaparser.config import Settings
+from mediaparser.store.db import db, write_transaction
+from mediaparser.runtime import lifecycle
+from mediaparser.media.embed import EmbedError, embeddable, embedded, sidecar_xmp, write_embedded
+from mediaparser.media.probe import sha256_file
+from mediaparser.media.tags import strip_tag_groups
+from mediaparser.store.models import (DupGroup, DupMember, ExportItem, ExportItemStatus, FileStatus, GroupStatus, Job, JobStatus, JobType, ManifestEntry, MediaFile, utcnow)
+from mediaparser.media import layout
+from mediaparser.usecases import settings_store
+from mediaparser.library.in_archive import MANIFEST_NAME, archive_rows
+from mediaparser.usecases.tagging import tags_of
 
 log = logging.getLogger(__name__)
 
@@ -228,7 +228,7 @@ OUTSIDE_OUTPUT = "its archive name would lie outside the output folder"
 
 def _status_counts(import_job_id: int) -> tuple[int, int]:
     """(files needing review, unresolved groups) among the import's files."""
-    from .review import needs_review_clause
+    from mediaparser.usecases.review import needs_review_clause
 
     needs = db.session.execute(select(func.count()).select_from(MediaFile).where(
         MediaFile.job_id == import_job_id, MediaFile.status == FileStatus.DONE, needs_review_clause())).scalar_one()
@@ -354,7 +354,7 @@ def create_export_job(settings: Settings, import_job_id: int, *, output: str | N
 def start_export(settings: Settings, import_job_id: int, *, output: str | None = None,
                  allow_unresolved: bool = False) -> Job:
     """Create the export job and put it in the queue."""
-    from ..jobs.tasks import enqueue_job
+    from mediaparser.runtime.tasks import enqueue_job
 
     job, _plan = create_export_job(settings, import_job_id, output=output, allow_unresolved=allow_unresolved)
     lifecycle.record_task_id(job.id, enqueue_job(job))

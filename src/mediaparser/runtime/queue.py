@@ -14,7 +14,7 @@ from __future__ import annotations
 from huey import Huey
 from huey.storage import MemoryStorage, RedisStorage, SqliteStorage
 
-from ..config import Settings
+from mediaparser.config import Settings
 
 QUEUE_NAME = "mediaparser-tasks"
 

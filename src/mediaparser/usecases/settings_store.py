@@ -25,10 +25,10 @@ from pathlib import Path
 from typing import Any, Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from ..config import ENV_PREFIX, Settings
-from ..db import db, write_transaction
-from ..models import AppSetting, utcnow
-from . import layout
+from mediaparser.config import ENV_PREFIX, Settings
+from mediaparser.store.db import db, write_transaction
+from mediaparser.store.models import AppSetting, utcnow
+from mediaparser.media import layout
 
 LAYOUT_KEY = "archive_layout"
 FILE_KEYS = ("output", "timezone")

@@ -42,9 +42,9 @@ from typing import Callable
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
-from ..config import Settings
-from ..db import db, run_write, write_transaction
-from ..models import ERROR_MESSAGE_MAX, Job, JobStatus, WorkerBeat, utcnow
+from mediaparser.config import Settings
+from mediaparser.store.db import db, run_write, write_transaction
+from mediaparser.store.models import ERROR_MESSAGE_MAX, Job, JobStatus, WorkerBeat, utcnow
 
 log = logging.getLogger(__name__)
 

@@ -24,10 +24,10 @@ import time
 
 from huey.consumer import Consumer
 
-from ..config import Settings
-from . import lifecycle, tasks
-from .pool import shutdown_pools
-from .queue import huey
+from mediaparser.config import Settings
+from mediaparser.runtime import lifecycle, tasks
+from mediaparser.runtime.pool import shutdown_pools
+from mediaparser.runtime.queue import huey
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from sqlalchemy import (JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, 
                         String, Text, UniqueConstraint, false)
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .db import db
+from mediaparser.store.db import db
 
 ERROR_MESSAGE_MAX = 500
 

@@ -19,8 +19,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Connection
 
-from .config import Settings
-from .db import engine_options
+from mediaparser.config import Settings
+from mediaparser.store.db import engine_options
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 _PG_LOCK_KEY = 0x6D656469  # "medi"

@@ -19,8 +19,8 @@ import stat
 from dataclasses import dataclass
 from typing import Iterator, Sequence
 
-from ..media.fsguard import file_identity, in_system_folder, link_refusal, open_regular
-from ..media.probe import UNKNOWN, sniff
+from mediaparser.media.fsguard import file_identity, in_system_folder, link_refusal, open_regular
+from mediaparser.media.probe import UNKNOWN, sniff
 
 MEDIA_EXTENSIONS = frozenset(
     """jpg jpeg jpe jfif png gif webp heic heif hif avif tif tiff bmp

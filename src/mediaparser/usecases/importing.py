@@ -23,17 +23,17 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from ..config import Settings
-from ..db import db, write_transaction
-from ..jobs import lifecycle
-from ..jobs.pool import TimedOut, shared_pool
-from ..media.analyze import AnalysisResult
-from ..models import FileStatus, Job, JobStatus, JobType, MediaFile, to_signed64, utcnow
-from . import duplicates, tags
-from .in_archive import ArchiveIndex
-from ..media.fsguard import in_system_folder
-from .source_access import boundary_options, job_boundary
-from .sources import Entry, Skipped, display, walk_source
+from mediaparser.config import Settings
+from mediaparser.store.db import db, write_transaction
+from mediaparser.runtime import lifecycle
+from mediaparser.runtime.pool import TimedOut, shared_pool
+from mediaparser.media.analyze import AnalysisResult
+from mediaparser.store.models import FileStatus, Job, JobStatus, JobType, MediaFile, to_signed64, utcnow
+from mediaparser.usecases import duplicates, tagging as tags
+from mediaparser.library.in_archive import ArchiveIndex
+from mediaparser.media.fsguard import in_system_folder
+from mediaparser.usecases.source_access import boundary_options, job_boundary
+from mediaparser.usecases.sources import Entry, Skipped, display, walk_source
 
 log = logging.getLogger(__name__)
 

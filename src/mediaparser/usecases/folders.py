@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..config import Settings
-from .sources import MEDIA_EXTENSIONS
+from mediaparser.config import Settings
+from mediaparser.usecases.sources import MEDIA_EXTENSIONS
 
 MAX_LISTED = 2000  # sub-folders shown for one folder
 MAX_COUNTED = 10_000  # entries looked at to count media files in a folder

@@ -1,10 +1,10 @@
-"""Alembic environment: runs on the connection handed over by `mediaparser.migrate`."""
+"""Alembic environment: runs on the connection handed over by `mediaparser.store.migrate`."""
 from __future__ import annotations
 
 from alembic import context
 
-from mediaparser import models  # noqa: F401  (registers the tables on the metadata)
-from mediaparser.db import Base
+from mediaparser.store import models  # noqa: F401  (registers the tables on the metadata)
+from mediaparser.store.db import Base
 
 config = context.config
 target_metadata = Base.metadata

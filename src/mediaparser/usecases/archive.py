@@ -14,9 +14,9 @@ from typing import Any
 
 from sqlalchemy import case, func, select
 
-from ..db import db
-from ..models import ExportItem, ExportItemStatus, FileStatus, Job, JobStatus, JobType, ManifestEntry, MediaFile
-from .jobs import job_summary
+from mediaparser.store.db import db
+from mediaparser.store.models import (ExportItem, ExportItemStatus, FileStatus, Job, JobStatus, JobType, ManifestEntry, MediaFile)
+from mediaparser.usecases.jobs import job_summary
 
 PAGE_MAX = 500
 

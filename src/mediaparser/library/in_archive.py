@@ -32,8 +32,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from ..db import db
-from ..models import ManifestEntry
+from mediaparser.store.db import db
+from mediaparser.store.models import ManifestEntry
 
 MANIFEST_NAME = "manifest.jsonl"
 ALREADY_IN_ARCHIVE = "already in the archive (an export wrote this file; it is not an original)"

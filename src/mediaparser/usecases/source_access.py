@@ -21,10 +21,10 @@ import os
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
-from ..config import Settings
-from ..db import db
-from ..media.fsguard import FileReplaced, NotRegularFile, in_system_folder, is_inside, open_regular, resolve_boundary
-from ..models import FileStatus, Job, MediaFile
+from mediaparser.config import Settings
+from mediaparser.store.db import db
+from mediaparser.media.fsguard import (FileReplaced, NotRegularFile, in_system_folder, is_inside, open_regular, resolve_boundary)
+from mediaparser.store.models import FileStatus, Job, MediaFile
 
 GONE = "the original file is no longer there"
 OUTSIDE = "the original file now lies outside the folders it was imported from"

@@ -128,8 +128,8 @@ def _slots_for(n: int) -> threading.BoundedSemaphore:
 
 def get_preview(settings: Any, row: Any, limits: PreviewLimits = PreviewLimits()) -> Preview:
     """The preview of picture `row` (a MediaFile), made now if needed, within `limits`."""
-    from ..media.fsguard import file_identity
-    from .source_access import SourceUnavailable, open_source
+    from mediaparser.media.fsguard import file_identity
+    from mediaparser.usecases.source_access import SourceUnavailable, open_source
 
     previews_dir = settings.home / "previews"
     key = preview_key(row.sha256, row.id)
@@ -219,7 +219,7 @@ def _mp_context() -> Any:
     with _context_lock:
         if _context is None:
             ctx = multiprocessing.get_context("forkserver")
-            ctx.set_forkserver_preload(["mediaparser.services.previews", "mediaparser.media.thumbnails",
+            ctx.set_forkserver_preload(["mediaparser.usecases.previews", "mediaparser.media.thumbnails",
                                         "PIL.JpegImagePlugin", "PIL.PngImagePlugin"])
             _context = ctx
         return _context
@@ -290,8 +290,8 @@ def _child_main(send: Any, src: str, identity: tuple[int, int], size: int, file_
 
 def _render(src: str, identity: tuple[int, int], size: int, file_type: str, orientation: int | None,
             out: Path) -> tuple[str, str]:
-    from ..media.fsguard import FileReplaced, NotRegularFile, open_regular
-    from ..media.thumbnails import ThumbnailError, decode_image
+    from mediaparser.media.fsguard import FileReplaced, NotRegularFile, open_regular
+    from mediaparser.media.thumbnails import ThumbnailError, decode_image
 
     changed = ("source", "the original file was replaced or changed since it was imported")
     try:

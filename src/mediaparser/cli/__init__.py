@@ -23,7 +23,7 @@ import time
 
 import click
 
-from .config import ConfigError, Settings
+from mediaparser.config import ConfigError, Settings
 
 
 def _settings() -> Settings:
@@ -34,7 +34,7 @@ def _settings() -> Settings:
 
 
 def _app(settings: Settings | None = None):
-    from .web import create_app
+    from mediaparser.web import create_app
 
     try:
         return create_app(settings or _settings())
@@ -103,7 +103,7 @@ def serve() -> None:
               help="stop gracefully when this process ends (used by `run`)")
 def worker(threads: int, no_periodic: bool, shutdown_timeout: float, parent_pid: int | None) -> None:
     """Run a background worker that processes import and export jobs."""
-    from .jobs.worker import run_worker
+    from mediaparser.runtime.worker import run_worker
 
     _logging()
     run_worker(_app(), threads=threads, periodic=not no_periodic, shutdown_timeout=shutdown_timeout,
@@ -159,8 +159,8 @@ def _print_job(summary: dict) -> None:
 @click.option("--force", is_flag=True, help="list and analyse again files an earlier import already has (they then appear twice)")
 def import_(path: str, wait: bool, force: bool) -> None:
     """Import a folder: every photo and video below it is analysed."""
-    from .services import jobs as job_service
-    from .services.importer import ImportRefused
+    from mediaparser.usecases import jobs as job_service
+    from mediaparser.usecases.importing import ImportRefused
 
     settings = _settings()
     app = _app(settings)
@@ -178,10 +178,10 @@ def import_(path: str, wait: bool, force: bool) -> None:
 
 
 def _wait_for(job_id: int) -> None:
-    from .models import JobStatus
-    from .services import jobs as job_service
-    from .db import db
-    from .jobs import lifecycle
+    from mediaparser.store.models import JobStatus
+    from mediaparser.usecases import jobs as job_service
+    from mediaparser.store.db import db
+    from mediaparser.runtime import lifecycle
 
     started = time.monotonic()
     warned = False
@@ -237,8 +237,8 @@ def _print_plan(plan: dict) -> None:
 def export(job_id: int, dry_run: bool, output: str | None, wait: bool, allow_unresolved: bool,
            as_json: bool) -> None:
     """Export the files of import JOB_ID to the archive."""
-    from .services import exporter
-    from .services.layout import LayoutError
+    from mediaparser.usecases import exporting as exporter
+    from mediaparser.media.layout import LayoutError
 
     settings = _settings()
     app = _app(settings)
@@ -275,7 +275,7 @@ def export(job_id: int, dry_run: bool, output: str | None, wait: bool, allow_unr
               help="also delete uploaded working copies (and their thumbnails) whose export is verified")
 def clean_sources(job_id: int, yes: bool, working_copies: bool) -> None:
     """Delete the originals of import JOB_ID whose export is verified in the manifest."""
-    from .services import cleanup
+    from mediaparser.usecases import cleanup
 
     settings = _settings()
     app = _app(settings)
@@ -304,7 +304,7 @@ def clean_sources(job_id: int, yes: bool, working_copies: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="machine-readable output")
 def status(job_id: int | None, as_json: bool) -> None:
     """Show one job, or the most recent jobs."""
-    from .services import jobs as job_service
+    from mediaparser.usecases import jobs as job_service
 
     app = _app()
     with app.app_context():
@@ -333,8 +333,8 @@ def status(job_id: int | None, as_json: bool) -> None:
 
 
 def _control(action: str, job_id: int) -> None:
-    from .jobs.lifecycle import InvalidTransition
-    from .services import jobs as job_service
+    from mediaparser.runtime.lifecycle import InvalidTransition
+    from mediaparser.usecases import jobs as job_service
 
     app = _app()
     with app.app_context():
@@ -375,8 +375,8 @@ def cancel(job_id: int) -> None:
               show_default="all cores", help="analysis processes for files the library does not know")
 def duplicates(paths: tuple[str, ...], as_json: bool, threshold: int | None, workers: int) -> None:
     """Find exact and near-duplicate photos under PATHS, with a recommended keeper for each group."""
-    from .media.similarity import DEFAULT_MAX_DISTANCE, SimilarityParams
-    from .services.duplicates import groups_for_paths
+    from mediaparser.media.similarity import DEFAULT_MAX_DISTANCE, SimilarityParams
+    from mediaparser.usecases.duplicates import groups_for_paths
 
     settings = _settings()
     params = SimilarityParams(max_distance=DEFAULT_MAX_DISTANCE if threshold is None else threshold,
@@ -406,7 +406,7 @@ def duplicates(paths: tuple[str, ...], as_json: bool, threshold: int | None, wor
         click.echo(f"  ! {e['path']}: {e['error']}", err=True)
 
 
-from .cli_analyze import analyze_command  # noqa: E402  (the analysis command lives beside media/)
+from mediaparser.cli.analyze import analyze_command  # noqa: E402  (the analysis command lives beside media/)
 
 main.add_command(analyze_command)
 
@@ -422,7 +422,7 @@ def db_group() -> None:
 @click.option("--revision", default="head", show_default=True)
 def db_upgrade(revision: str) -> None:
     """Apply schema migrations (also done automatically at start-up)."""
-    from .migrate import upgrade
+    from mediaparser.store.migrate import upgrade
 
     rev = upgrade(_settings(), revision)
     click.echo(f"database at revision {rev}")
