@@ -351,14 +351,14 @@ def test_grid_and_counts_still_work_without_the_pinned_indexes(api, web_app, bac
     slower, never broken."""
     if backend != "sqlite":
         pytest.skip("index hints are SQLite-only")
-    from mediaparser.usecases import review
+    from mediaparser.store import dialect
 
     seed(web_app, [{"confidence": "low"}, {"confidence": "high", "captured_at": None}])
     with web_app.app_context():
         db.session.execute(db.text("DROP INDEX ix_media_files_review_time"))
         db.session.execute(db.text("DROP INDEX ix_media_files_grid_time"))
         db.session.commit()
-    review._present.clear()
+    dialect._present.clear()
     assert len(api.get("/api/files").get_json()["files"]) == 2
     assert api.get("/api/files/summary").get_json()["states"]["needs_review"] == 1
 

@@ -44,6 +44,7 @@ from sqlalchemy.orm import Session
 
 from mediaparser.config import Settings
 from mediaparser.store.db import db, run_write, write_transaction
+from mediaparser.store.dialect import greatest, seconds_since
 from mediaparser.store.models import ERROR_MESSAGE_MAX, Job, JobStatus, WorkerBeat, utcnow
 
 log = logging.getLogger(__name__)
@@ -115,19 +116,11 @@ def claim(job_id: int, owner: str, settings: Settings, *, retry: bool = False) -
 def _end_run_values(now) -> dict:
     """Fold the current run's duration into run_seconds (used by every release)."""
     return {
-        "run_seconds": Job.run_seconds + db.func.coalesce(_seconds_since(Job.run_started_at, now), 0.0),
+        "run_seconds": Job.run_seconds + db.func.coalesce(seconds_since(db.session, Job.run_started_at, now), 0.0),
         "run_started_at": None,
         "lease_owner": None,
         "updated_at": now,
     }
-
-
-def _seconds_since(column, now):
-    # Portable "now - column" in seconds; SQLite and PostgreSQL spell it differently.
-    dialect = db.session.get_bind().dialect.name
-    if dialect == "sqlite":
-        return (db.func.julianday(now) - db.func.julianday(column)) * 86400.0
-    return db.func.extract("epoch", db.literal(now, type_=db.DateTime) - column)
 
 
 # ------------------------------------------------------------- checkpoints --
@@ -179,7 +172,7 @@ def finish(lease: Lease, status: str, *, message: str | None = None) -> bool:
     elif status == JobStatus.PENDING:
         values["status"] = JobStatus.PENDING
         # Handing the job back (graceful shutdown) is not a failed attempt.
-        values["attempts"] = db.func.max(Job.attempts - 1, 0) if _is_sqlite() else db.func.greatest(Job.attempts - 1, 0)
+        values["attempts"] = greatest(db.session, Job.attempts - 1, 0)
     if message is not None:
         values["error_message"] = truncate_message(message)
     with write_transaction() as s:
@@ -195,10 +188,6 @@ def _update_if_owner(s: Session, lease: Lease, values: dict) -> bool:
         .execution_options(synchronize_session=False)
     )
     return res.rowcount == 1
-
-
-def _is_sqlite() -> bool:
-    return db.session.get_bind().dialect.name == "sqlite"
 
 
 # ------------------------------------------------------- user's controls --

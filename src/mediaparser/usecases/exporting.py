@@ -67,12 +67,11 @@ from typing import Any, Callable, Iterable
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, distinct, func, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from mediaparser.config import Settings
 from mediaparser.store.db import db, write_transaction
+from mediaparser.store.dialect import insert_ignore
 from mediaparser.runtime import lifecycle
 from mediaparser.media.embed import EmbedError, embeddable, embedded, sidecar_xmp, write_embedded
 from mediaparser.media.probe import sha256_file
@@ -228,7 +227,7 @@ OUTSIDE_OUTPUT = "its archive name would lie outside the output folder"
 
 def _status_counts(import_job_id: int) -> tuple[int, int]:
     """(files needing review, unresolved groups) among the import's files."""
-    from mediaparser.usecases.review import needs_review_clause
+    from mediaparser.library.filters import needs_review_clause
 
     needs = db.session.execute(select(func.count()).select_from(MediaFile).where(
         MediaFile.job_id == import_job_id, MediaFile.status == FileStatus.DONE, needs_review_clause())).scalar_one()
@@ -363,8 +362,7 @@ def start_export(settings: Settings, import_job_id: int, *, output: str | None =
 
 def _insert_ignore(session: Session, rows: list[dict]) -> None:
     if rows:
-        ins = (pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert)(ExportItem)
-        session.execute(ins.on_conflict_do_nothing(index_elements=["job_id", "file_id"]), rows)
+        session.execute(insert_ignore(session, ExportItem, ["job_id", "file_id"]), rows)
 
 
 def _store_plan(lease: lifecycle.Lease, settings: Settings, job: Job) -> str | None:

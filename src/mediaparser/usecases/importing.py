@@ -19,12 +19,11 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from sqlalchemy import bindparam, func, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from mediaparser.config import Settings
 from mediaparser.store.db import db, write_transaction
+from mediaparser.store.dialect import insert_ignore
 from mediaparser.runtime import lifecycle
 from mediaparser.runtime.pool import TimedOut, shared_pool
 from mediaparser.media.analyze import AnalysisResult
@@ -119,11 +118,8 @@ def _check_path_text(path: str, *, must_be_absolute: bool) -> None:
 # ------------------------------------------------------------ enumeration --
 
 def _insert_ignore(session: Session, rows: list[dict]) -> None:
-    if not rows:
-        return
-    dialect = session.get_bind().dialect.name
-    ins = (pg_insert if dialect == "postgresql" else sqlite_insert)(MediaFile)
-    session.execute(ins.on_conflict_do_nothing(index_elements=["job_id", "source_path"]), rows)
+    if rows:
+        session.execute(insert_ignore(session, MediaFile, ["job_id", "source_path"]), rows)
 
 
 def _enumerate(lease: lifecycle.Lease, job: Job, stop_requested: Callable[[], bool]) -> _Stop | None:

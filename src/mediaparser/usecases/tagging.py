@@ -30,13 +30,12 @@ from dataclasses import dataclass, replace
 from typing import Iterable, Sequence
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from mediaparser.store.db import (DEADLOCK_DETECTED, FOREIGN_KEY_VIOLATION, SERIALIZATION_FAILURE, UNIQUE_VIOLATION, db, run_write, sqlstate)
 from mediaparser.media.tags import auto_tags, normalize
+from mediaparser.store.dialect import insert_ignore
 from mediaparser.store.models import FileTag, MediaFile, Tag, utcnow
 
 ORIGINS = ("folder", "filename", "user", "carried")
@@ -51,10 +50,6 @@ RETRY = frozenset({SERIALIZATION_FAILURE, DEADLOCK_DETECTED, UNIQUE_VIOLATION, F
 
 class TagError(ValueError):
     """The request cannot be done; the message is for the user."""
-
-
-def _insert(session: Session, model):
-    return (pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert)(model)
 
 
 def _clean_names(names: Iterable[str]) -> list[str]:
@@ -94,7 +89,7 @@ def ensure_tags(session: Session, names: Sequence[str]) -> dict[str, int]:
         if not missing:
             return ids
         # New rows: the next round locks them (their ids are the newest, so the order holds).
-        session.connection().execute(_insert(session, Tag).on_conflict_do_nothing(index_elements=["name"]),
+        session.connection().execute(insert_ignore(session, Tag, ["name"]),
                                      [{"name": n} for n in missing])
     raise TagError("the tags kept being renamed while they were added; try again")
 
@@ -113,7 +108,7 @@ def link(session: Session, pairs: Sequence[tuple[int, str, str]]) -> int:
     # RETURNING counts the links that were new on every backend (executemany's
     # rowcount is not reliable on PostgreSQL, where statements are batched).
     res = session.connection().execute(
-        _insert(session, FileTag).on_conflict_do_nothing(index_elements=["file_id", "tag_id"])
+        insert_ignore(session, FileTag, ["file_id", "tag_id"])
         .returning(FileTag.id), rows)
     return len(res.all())
 
