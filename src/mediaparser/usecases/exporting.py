@@ -227,7 +227,7 @@ OUTSIDE_OUTPUT = "its archive name would lie outside the output folder"
 
 def _status_counts(import_job_id: int) -> tuple[int, int]:
     """(files needing review, unresolved groups) among the import's files."""
-    from mediaparser.library.filters import needs_review_clause
+    from mediaparser.usecases.review import needs_review_clause
 
     needs = db.session.execute(select(func.count()).select_from(MediaFile).where(
         MediaFile.job_id == import_job_id, MediaFile.status == FileStatus.DONE, needs_review_clause())).scalar_one()
