@@ -204,15 +204,16 @@ def test_always_crashing_job_fails_after_max_attempts_with_reason(tmp_path, back
         w = workers(env, tmp_path / "w.log", extra_env=wenv)
         wait_until(lambda: _job(job_id).status == JobStatus.FAILED and _job(job_id).attempts >= 3, 60,
                    "three failed attempts")
-        # No further retry may revive it: the last run returned without asking Huey for one (two
-        # retries were scheduled, for attempts 2 and 3), and the reaper has run since.
-        wait_until(lambda: _runs_returned(w), 10, "the last attempt to return")
-        assert w.log().count("Requeueing") == 2
+        # No further retry may revive it: the last run returned without submitting another (two
+        # retries were submitted, for attempts 2 and 3), and the reaper has run since.
+        wait_until(lambda: _runs_returned(w) >= 3, 10, "the last attempt to return")
+        assert w.log().count(f"job {job_id} claimed by") == 3
         for _ in range(2):  # two beats later, the monitor has run the reaper at least once since
             seen = _beat_at()
             wait_until(lambda: _beat_at() != seen, 10, "the worker's monitor to beat again")
         job = _job(job_id)
         assert job.status == JobStatus.FAILED and job.attempts == 3
+        assert _runs_returned(w) == 3 and w.log().count(f"job {job_id} claimed by") == 3  # exactly max_attempts runs
         assert job.error_message.startswith("failed after 3 attempt(s): FileNotFoundError")
         assert "does not exist" in job.error_message
         assert job.lease_owner is None and job.completed_at is not None

@@ -42,6 +42,16 @@ def _app(settings: Settings | None = None):
         raise click.ClickException(f"configuration error: {exc}") from exc
 
 
+def _core_app(settings: Settings | None = None):
+    """The job engine's app (no blueprints): what `worker` runs its tasks in."""
+    from mediaparser.runtime.app import create_core_app
+
+    try:
+        return create_core_app(settings or _settings())
+    except ConfigError as exc:
+        raise click.ClickException(f"configuration error: {exc}") from exc
+
+
 def _is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
@@ -106,7 +116,7 @@ def worker(threads: int, no_periodic: bool, shutdown_timeout: float, parent_pid:
     from mediaparser.runtime.worker import run_worker
 
     _logging()
-    run_worker(_app(), threads=threads, periodic=not no_periodic, shutdown_timeout=shutdown_timeout,
+    run_worker(_core_app(), threads=threads, periodic=not no_periodic, shutdown_timeout=shutdown_timeout,
                parent_pid=parent_pid)
 
 
@@ -159,6 +169,7 @@ def _print_job(summary: dict) -> None:
 @click.option("--force", is_flag=True, help="list and analyse again files an earlier import already has (they then appear twice)")
 def import_(path: str, wait: bool, force: bool) -> None:
     """Import a folder: every photo and video below it is analysed."""
+    from mediaparser.runtime.tasks import submit
     from mediaparser.usecases import jobs as job_service
     from mediaparser.usecases.importing import ImportRefused
 
@@ -171,6 +182,7 @@ def import_(path: str, wait: bool, force: bool) -> None:
             job = job_service.start_import(settings, os.path.abspath(path), check_roots=False, force=force)
         except ImportRefused as exc:
             raise click.ClickException(str(exc)) from exc
+        submit(job)
         click.echo(f"import job {job.id} created for {job.source_path}")
         if not wait:
             return
@@ -304,6 +316,7 @@ def clean_sources(job_id: int, yes: bool, working_copies: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="machine-readable output")
 def status(job_id: int | None, as_json: bool) -> None:
     """Show one job, or the most recent jobs."""
+    from mediaparser.runtime import control
     from mediaparser.usecases import jobs as job_service
 
     app = _app()
@@ -320,7 +333,7 @@ def status(job_id: int | None, as_json: bool) -> None:
                 for e in summary.get("errors", []):
                     click.echo(f"  ! {e['path']}: {e['error']}")
             return
-        ok, health = job_service.health()
+        ok, health = control.health()
         summaries = [job_service.job_summary(j) for j in job_service.list_jobs(limit=20)]
         if as_json:
             click.echo(json.dumps({"health": health, "jobs": summaries}, indent=2))
@@ -333,13 +346,14 @@ def status(job_id: int | None, as_json: bool) -> None:
 
 
 def _control(action: str, job_id: int) -> None:
+    from mediaparser.runtime import control
     from mediaparser.runtime.lifecycle import InvalidTransition
     from mediaparser.usecases import jobs as job_service
 
     app = _app()
     with app.app_context():
         try:
-            job = job_service.control(job_id, action)
+            job = control.control(job_id, action)
         except (LookupError, InvalidTransition) as exc:
             raise click.ClickException(str(exc)) from exc
         _print_job(job_service.job_summary(job))

@@ -1,8 +1,16 @@
-"""Huey tasks and the helpers that enqueue them.
+"""Huey tasks, and `submit`: the one way a job row reaches the queue.
 
-Each task runs inside a Flask application context. The app is built once per
+Each task runs inside a Flask application context. The core app
+(runtime/app.py: settings, database, queue; no blueprints) is built once per
 worker process (building it runs migrations and opens engines) and a fresh
 context is pushed for every task, so sessions never leak between tasks.
+
+One retry budget: a job's `attempts` (counted by `lifecycle.claim`, crashes
+included) against its `max_attempts` (MEDIAPARSER_MAX_ATTEMPTS). Huey's own
+retries are off; a run that raises with attempts left marks the job FAILED
+with "retrying in N s" and submits it again after `retry_delay`, as a retry
+that may take over that FAILED job. Use cases create job rows; web and CLI
+hand them to `submit`.
 """
 from __future__ import annotations
 
@@ -10,6 +18,7 @@ import logging
 import threading
 from datetime import datetime, timezone
 
+from flask import Flask
 from huey import crontab
 
 from mediaparser.config import Settings
@@ -19,26 +28,27 @@ from mediaparser.runtime.queue import huey
 
 log = logging.getLogger(__name__)
 
-_app = None
+_app: Flask | None = None
 _app_lock = threading.Lock()
 # Set by the worker on a graceful shutdown request: running jobs hand their
 # lease back at the next checkpoint instead of being cut off mid-batch.
 shutdown_requested = threading.Event()
 
 
-def set_worker_app(app) -> None:
-    """Use an already built app (the worker command and tests set it)."""
+def set_worker_app(app: Flask) -> None:
+    """Use an already built app (the worker command and tests set it; a web app will do)."""
     global _app
     _app = app
 
 
-def worker_app():
+def worker_app() -> Flask:
+    """This process's app, built on first use from the environment's Settings."""
     global _app
     with _app_lock:
         if _app is None:
-            from mediaparser.web import create_app
+            from mediaparser.runtime.app import create_core_app
 
-            _app = create_app()
+            _app = create_core_app()
         return _app
 
 
@@ -48,14 +58,15 @@ def _settings() -> Settings:
 
 # ------------------------------------------------------------------ tasks --
 
-@huey.task(retries=2, retry_delay=30, context=True)
-def process_import_job(job_id: int, task=None) -> str:
-    return _run_job(job_id, JobType.IMPORT, task)
+# retries=0: the job row's attempts are the only budget (see the docstring).
+@huey.task(retries=0)
+def process_import_job(job_id: int, retry: bool = False) -> str:
+    return _run_job(job_id, JobType.IMPORT, retry)
 
 
-@huey.task(retries=2, retry_delay=30, context=True)
-def process_export_job(job_id: int, task=None) -> str:
-    return _run_job(job_id, JobType.EXPORT, task)
+@huey.task(retries=0)
+def process_export_job(job_id: int, retry: bool = False) -> str:
+    return _run_job(job_id, JobType.EXPORT, retry)
 
 
 @huey.task()
@@ -76,14 +87,13 @@ def reap_now() -> lifecycle.ReapReport:
 
 # ------------------------------------------------------------- the runner --
 
-def _run_job(job_id: int, job_type: str, task) -> str:
+def _run_job(job_id: int, job_type: str, retry: bool) -> str:
     from mediaparser.usecases import exporting as exporter, importing as importer, settings_store
 
     app = worker_app()
     with app.app_context():
         settings = settings_store.refreshed(_settings())  # what the settings page saved since start-up
-        # A Huey retry (task.retries below the decorator's) may take over a FAILED job.
-        retry = task is not None and task.retries < process_import_job.retries
+        # A retry we submitted (below) may take over the FAILED job it left.
         owner = lifecycle.new_owner_token()
         lease = lifecycle.claim(job_id, owner, settings, retry=retry)
         if lease is None:
@@ -105,7 +115,7 @@ def _run_job(job_id: int, job_type: str, task) -> str:
             job = db.session.get(Job, job_id, populate_existing=True)
             attempts, max_attempts = job.attempts, job.max_attempts
             db.session.commit()
-            last = attempts >= max_attempts or (task is not None and task.retries <= 0)
+            last = attempts >= max_attempts
             message = f"{type(exc).__name__}: {exc}"
             if last:
                 message = f"failed after {attempts} attempt(s): {message}"
@@ -115,7 +125,9 @@ def _run_job(job_id: int, job_type: str, task) -> str:
             log.exception("job %s failed", job_id)
             if last:
                 return "failed"
-            raise  # Huey retries; the retry resumes from the committed rows
+            # Attempts remain: run again later; the retry resumes from the committed rows.
+            submit(job, delay=settings.retry_delay, retry=True)
+            return "retrying"
 
 
 # ------------------------------------------------------------- enqueueing --
@@ -123,15 +135,23 @@ def _run_job(job_id: int, job_type: str, task) -> str:
 _TASKS = {JobType.IMPORT: process_import_job, JobType.EXPORT: process_export_job}
 
 
-def enqueue_job(job: Job) -> str:
+def enqueue_job(job: Job, *, delay: float | None = None, retry: bool = False) -> str:
     """Put a job's task in the queue by its type; returns the Huey task id."""
-    from flask import current_app
-
     task = _TASKS[job.job_type]
-    retry_delay = current_app.extensions["mediaparser"].retry_delay
-    message = task.s(job.id, retries=task.retries, retry_delay=retry_delay)
+    kwargs: dict = {"retry": True} if retry else {}
+    if delay:
+        kwargs["delay"] = delay  # Huey's scheduling: the message waits in its schedule
+    message = task.s(job.id, **kwargs)
     huey.enqueue(message)
     return message.id
+
+
+def submit(job: Job, *, delay: float | None = None, retry: bool = False) -> str:
+    """Queue a job row a use case created (import, export, an upload's import) and
+    record the Huey task id on it; returns the task id. Needs an app context."""
+    task_id = enqueue_job(job, delay=delay, retry=retry)
+    lifecycle.record_task_id(job.id, task_id)
+    return task_id
 
 
 def enqueue_import_job(job_id: int) -> str:

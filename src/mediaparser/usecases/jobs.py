@@ -1,32 +1,34 @@
-"""Job queries and commands shared by the JSON API and the CLI."""
+"""Job rows for the JSON API and the CLI: creating an import job, summaries, listings, health.
+
+A use case creates job rows and returns them; the caller (web or CLI) hands
+them to the runtime (`runtime.tasks.submit`). Moving a job through its states
+(pause / resume / cancel) is the runtime's (`runtime.control`).
+"""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Callable, Sequence
 
 from sqlalchemy import select, text
 
 from mediaparser.config import Settings
 from mediaparser.store.db import db
-from mediaparser.runtime import lifecycle
-from mediaparser.store.models import FileStatus, Job, JobStatus, MediaFile, utcnow
+from mediaparser.store.models import FileStatus, Job, JobStatus, MediaFile, WorkerBeat, utcnow
 
 PAGE_MAX = 200
 ERRORS_IN_SUMMARY = 20
 
 
 def start_import(settings: Settings, path: str, *, check_roots: bool = True, force: bool = False) -> Job:
-    """Create an import job for a server folder and put it in the queue.
+    """Create an import job for a server folder (PENDING; the caller submits it).
 
     Files an earlier import already analysed, unchanged since, are skipped
     (listed among the job's skipped entries); `force` lists and analyses them
     again, as new rows.
     """
-    from mediaparser.runtime.tasks import enqueue_job
     from mediaparser.usecases.importing import create_import_job
 
     job = create_import_job(settings, path, check_roots=check_roots, options={"force": True} if force else None)
-    lifecycle.record_task_id(job.id, enqueue_job(job))
     return db.session.get(Job, job.id, populate_existing=True)
 
 
@@ -103,35 +105,25 @@ def get_job(job_id: int) -> Job | None:
     return job
 
 
-def control(job_id: int, action: str) -> Job:
-    """pause / resume / cancel; raises LookupError or lifecycle.InvalidTransition."""
-    from mediaparser.runtime.tasks import enqueue_job
+def health(*, queue_size: Callable[[], int],
+           live_workers: Callable[[], Sequence[WorkerBeat]]) -> tuple[bool, dict[str, Any]]:
+    """Database reachable, queue reachable, and at least one live worker.
 
-    if action == "pause":
-        return lifecycle.pause(job_id)
-    if action == "cancel":
-        return lifecycle.cancel(job_id)
-    if action == "resume":
-        return lifecycle.resume(job_id, enqueue_job)
-    raise ValueError(f"unknown action {action!r}")
-
-
-def health() -> tuple[bool, dict[str, Any]]:
-    """Database reachable, queue reachable, and at least one live worker."""
-    from mediaparser.runtime.queue import huey
-
+    The runtime passes in how to ask its queue and its worker beats
+    (runtime.control.health); this builds the report.
+    """
     info: dict[str, Any] = {"database": False, "queue": False, "workers": [], "timestamp": _iso(utcnow())}
     try:
         db.session.execute(text("SELECT 1"))
         db.session.commit()
         info["database"] = True
         info["workers"] = [{"worker_id": w.worker_id, "hostname": w.hostname, "pid": w.pid,
-                            "beat_at": _iso(w.beat_at)} for w in lifecycle.live_workers()]
+                            "beat_at": _iso(w.beat_at)} for w in live_workers()]
     except Exception as exc:  # the point is to report, not to crash
         db.session.rollback()
         info["database_error"] = str(exc)[:200]
     try:
-        info["queue_size"] = huey.storage.queue_size()
+        info["queue_size"] = queue_size()
         info["queue"] = True
     except Exception as exc:
         info["queue_error"] = str(exc)[:200]

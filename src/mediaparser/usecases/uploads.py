@@ -11,7 +11,8 @@ On disk::
 
 The protocol (see web/uploads_api.py): create an upload, register its files
 (relative path, size, last-modified time), send each file's bytes in chunks
-at explicit offsets, then finish, which starts the import.
+at explicit offsets, then finish, which creates the import job (the web layer
+submits it to the queue).
 
 Retry safety. The key (upload id, cleaned relative path, size, last-modified)
 names one file entry: registering it again returns the same entry and how
@@ -44,7 +45,7 @@ from sqlalchemy import func, select, update
 
 from mediaparser.config import Settings
 from mediaparser.store.db import db, write_transaction
-from mediaparser.store.models import Upload, UploadFile, UploadStatus, utcnow
+from mediaparser.store.models import Job, Upload, UploadFile, UploadStatus, utcnow
 
 UPLOAD_ID_RE = re.compile(r"^[0-9a-f]{32}$")
 COPY_BLOCK = 1024 * 1024
@@ -544,8 +545,17 @@ def upload_summary(settings: Settings, upload_id: str, *, incomplete_limit: int 
                            for f in waiting]}
 
 
-def finish(settings: Settings, upload_id: str, *, skip_incomplete: bool = False) -> int:
-    """Start the import of the upload's folder; returns the job id. Idempotent."""
+@dataclass(frozen=True)
+class Handover:
+    """What `finish` did: the import job's id, and the job row when it was created
+    now (the caller submits it to the queue); None on a retried "finish"."""
+
+    job_id: int
+    new_job: Job | None
+
+
+def finish(settings: Settings, upload_id: str, *, skip_incomplete: bool = False) -> Handover:
+    """Create the import of the upload's folder (the caller submits `new_job`). Idempotent."""
     from mediaparser.usecases import jobs as job_service
 
     _check_id(upload_id)
@@ -560,7 +570,7 @@ def finish(settings: Settings, upload_id: str, *, skip_incomplete: bool = False)
         raise UploadError("no such upload", 404)
     if not claimed:
         if up.status == UploadStatus.IMPORTED and up.job_id is not None:
-            return up.job_id  # a retried "finish": the same job
+            return Handover(up.job_id, None)  # a retried "finish": the same job
         if up.status == UploadStatus.DISCARDED:
             raise UploadError("this upload was discarded", 410)
         raise UploadError("this upload is being handed to an import right now", 409)
@@ -586,7 +596,7 @@ def finish(settings: Settings, upload_id: str, *, skip_incomplete: bool = False)
         s.execute(update(Upload).where(Upload.id == upload_id)
                   .values(status=UploadStatus.IMPORTED, job_id=job.id, updated_at=utcnow()))
     shutil.rmtree(_parts_folder(settings, upload_id), ignore_errors=True)
-    return job.id
+    return Handover(job.id, job)
 
 
 def discard(settings: Settings, upload_id: str) -> None:

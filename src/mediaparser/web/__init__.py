@@ -1,4 +1,4 @@
-"""The Flask application factory and the map of the web layer.
+"""The web application factory (on the core app of runtime/app.py) and the map of the web layer.
 
 The web layer is thin: it parses requests, calls a service, renders a page
 or returns JSON. Pages are server-rendered Jinja shells filled by small
@@ -23,56 +23,26 @@ template lives in the app_settings table.
 """
 from __future__ import annotations
 
-import logging
-import secrets
 from typing import Any, Mapping
 
 from flask import Flask
 from werkzeug.routing import IntegerConverter
 
 from mediaparser.config import Settings
-from mediaparser.store.db import db, engine_options, tune_engine
+from mediaparser.runtime.app import create_core_app
 
 
 def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
-    """Build the app from Settings (or a mapping of setting overrides).
+    """Build the web app from Settings (or a mapping of setting overrides).
 
-    Extra Flask keys may be passed in the mapping in upper case (e.g.
-    `TESTING`). Runs pending migrations unless `MIGRATE=False` is given.
+    The core app (runtime/app.py: settings, database, migrations, queue) with
+    the web's blueprints, security and error pages on it. Extra Flask keys
+    may be passed in the mapping in upper case (e.g. `TESTING`); pending
+    migrations run unless `MIGRATE=False` is given.
     """
-    flask_keys: dict[str, Any] = {}
-    if isinstance(config, Settings):
-        settings = config
-    else:
-        overrides = {}
-        for k, v in dict(config or {}).items():
-            (flask_keys if k.isupper() else overrides)[k] = v
-        settings = Settings.load(overrides)
-    settings.home.mkdir(parents=True, exist_ok=True)
-    if flask_keys.get("MIGRATE", True):
-        from mediaparser.store.migrate import upgrade
-
-        upgrade(settings)
-
-    app = Flask(__name__, instance_path=str(settings.home), instance_relative_config=True)
+    app = create_core_app(config, import_name=__name__)
     # Every <int:…> in a URL is a row id: one beyond a BIGINT is "not found", never a query that overflows.
     app.url_map.converters["int"] = _RowId
-    app.config.update(
-        SQLALCHEMY_DATABASE_URI=settings.database_url,
-        SQLALCHEMY_ENGINE_OPTIONS=engine_options(settings.database_url),
-        SECRET_KEY=settings.secret_key or _instance_secret(settings),
-        JSON_SORT_KEYS=False,
-        MAX_CONTENT_LENGTH=None,
-    )
-    app.config.update(flask_keys)
-    app.extensions["mediaparser"] = settings
-    db.init_app(app)
-    with app.app_context():
-        tune_engine(db.engine)
-
-    from mediaparser.runtime.queue import configure
-
-    configure(settings, immediate=bool(flask_keys.get("HUEY_IMMEDIATE", False)))
 
     from mediaparser.web import security
     from mediaparser.web.api import bp as api_bp
@@ -91,7 +61,6 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
                uploads_api_bp):
         app.register_blueprint(bp)
     _error_pages(app)
-    logging.getLogger("mediaparser").setLevel(logging.INFO)
     return app
 
 
@@ -124,15 +93,3 @@ def _error_pages(app: Flask) -> None:
 
     app.register_error_handler(BadArgument, lambda exc: (jsonify({"error": str(exc)}), 400))
 
-
-def _instance_secret(settings: Settings) -> str:
-    """A random session key kept in the instance folder, made on first start."""
-    path = settings.home / "secret_key"
-    try:
-        # "x": of two processes starting together, one writes and both read it.
-        with open(path, "x") as fh:
-            path.chmod(0o600)
-            fh.write(secrets.token_hex(32))
-    except FileExistsError:
-        pass
-    return path.read_text().strip()

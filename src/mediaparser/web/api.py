@@ -1,4 +1,4 @@
-"""The JSON API: parse the request, call a service, return JSON.
+"""The JSON API: parse the request, call a use case (or the runtime for job controls), return JSON.
 
 POST /api/jobs                     start an import of a server folder → 202
                                    {"type": "import", "path": "...", "force": false}
@@ -12,7 +12,9 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, request
 
+from mediaparser.runtime import control
 from mediaparser.runtime.lifecycle import InvalidTransition
+from mediaparser.runtime.tasks import submit
 from mediaparser.usecases import jobs as job_service
 from mediaparser.usecases.importing import ImportRefused, PathNotAllowed
 from mediaparser.web.jsonapi import error as _error, whole_number
@@ -42,6 +44,7 @@ def create_job():
         return _error(403, str(exc))
     except ImportRefused as exc:
         return _error(400, str(exc))
+    submit(job)
     return jsonify(job_service.job_summary(job)), 202
 
 
@@ -78,7 +81,7 @@ def job_errors(job_id: int):
 @bp.post("/jobs/<int:job_id>/<any(pause, resume, cancel):action>")
 def control_job(job_id: int, action: str):
     try:
-        job = job_service.control(job_id, action)
+        job = control.control(job_id, action)
     except LookupError as exc:
         return _error(404, str(exc))
     except InvalidTransition as exc:
@@ -88,5 +91,5 @@ def control_job(job_id: int, action: str):
 
 @bp.get("/health")
 def health():
-    ok, info = job_service.health()
+    ok, info = control.health()
     return jsonify(info), 200 if ok else 503

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, request
 
+from mediaparser.runtime.tasks import submit
 from mediaparser.usecases import uploads
 from mediaparser.usecases.importing import ImportRefused
 from mediaparser.usecases.uploads import UploadError
@@ -65,10 +66,12 @@ def chunk(upload_id: str, file_id: int):
 def finish(upload_id: str):
     body = request.get_json(silent=True) or {}
     try:
-        job_id = uploads.finish(_settings(), upload_id, skip_incomplete=bool(body.get("skip_incomplete")))
+        handover = uploads.finish(_settings(), upload_id, skip_incomplete=bool(body.get("skip_incomplete")))
     except ImportRefused as exc:
         raise UploadError(str(exc), 400) from None
-    return jsonify({"job_id": job_id}), 202
+    if handover.new_job is not None:
+        submit(handover.new_job)
+    return jsonify({"job_id": handover.job_id}), 202
 
 
 @bp.post("/<upload_id>/discard")
