@@ -108,17 +108,18 @@ def deep_cursor(app, sort: str, position: int, args: str = "") -> str:
     from sqlalchemy import select
 
     from mediaparser.store.db import db
-    from mediaparser.usecases import review
+    from mediaparser.library.filters import Cursor, Filter, Order
+    from mediaparser.store.models import MediaFile
 
     with app.test_request_context():
-        flt = review.Filter.from_args({})
-        order = review.Order.from_args({"sort": sort})
+        flt = Filter.from_args({})
+        order = Order.from_args({"sort": sort})
         col = order.column
-        q = (select(review.MediaFile.id, col).where(*flt.conditions(), col.is_not(None))
-             .order_by(col, review.MediaFile.id).offset(position).limit(1))
+        q = (select(MediaFile.id, col).where(*flt.conditions(), col.is_not(None))
+             .order_by(col, MediaFile.id).offset(position).limit(1))
         row = db.session.execute(q).one()
         db.session.commit()
-        return review.Cursor(0, row[1], row[0]).encode()
+        return Cursor(0, row[1], row[0]).encode()
 
 
 def main() -> None:

@@ -390,10 +390,20 @@ def resolve_zone(name: str | None) -> ZoneInfo | timezone:
         raise ValueError(f"unknown time zone {name!r}") from e
 
 
-def _zone_offset_minutes(zone: ZoneInfo | timezone, utc_value: datetime) -> int:
+def zone_offset_minutes(zone: ZoneInfo | timezone, utc_value: datetime) -> int:
+    """The offset (minutes east of UTC) `zone` had at the naive UTC instant `utc_value`."""
     aware = utc_value.replace(tzinfo=timezone.utc).astimezone(zone)
     off = aware.utcoffset() or timedelta(0)
     return int(off.total_seconds() // 60)
+
+
+def utc_to_local(utc_value: datetime, offset_minutes: int) -> datetime:
+    """The wall clock of a naive UTC value at `offset_minutes` east of UTC.
+
+    The one UTC → local step: offsets move UTC values only, never local ones
+    (DATE-PITFALLS 8).
+    """
+    return utc_value + timedelta(minutes=offset_minutes)
 
 
 def _fmt(dt: datetime, precision: Precision) -> str:
@@ -463,8 +473,8 @@ def _compare(w: Candidate, wr: _Resolved, c: Candidate, zone) -> tuple[bool, str
     coarse = c.precision if _PRECISION_RANK[c.precision] < _PRECISION_RANK[w.precision] else w.precision
     if coarse in (Precision.MONTH, Precision.DAY):
         if c.is_utc:
-            off = wr.offset if wr.offset is not None else _zone_offset_minutes(zone, c.value)
-            c_local = c.value + timedelta(minutes=off)
+            off = wr.offset if wr.offset is not None else zone_offset_minutes(zone, c.value)
+            c_local = utc_to_local(c.value, off)
         else:
             c_local = c.value
         if coarse == Precision.MONTH:
@@ -557,7 +567,7 @@ def choose_capture_time(
                 continue
             c_local = c.value
             if c.is_utc:
-                c_local = c.value + timedelta(minutes=_zone_offset_minutes(zone, c.value))
+                c_local = utc_to_local(c.value, zone_offset_minutes(zone, c.value))
             same = (
                 c_local.date() == winner.value.date()
                 if winner.precision == Precision.DAY
@@ -670,20 +680,20 @@ def _resolve_local(w: Candidate, others: list[Candidate], zone, zone_label: str)
             continue
         if c.utc_offset is not None:
             if abs((_instant(c.value, c.utc_offset) - w.value).total_seconds()) <= _tolerance(w, c):
-                local = w.value + timedelta(minutes=c.utc_offset)
+                local = utc_to_local(w.value, c.utc_offset)
                 return _Resolved(local, c.utc_offset, f"{w.info.label} is UTC; shown in local time with the offset {format_offset(c.utc_offset)} from {c.info.label}.")
             continue
         grid = _on_offset_grid((c.value - w.value).total_seconds(), _tolerance(w, c))
         if grid is not None:
-            local = w.value + timedelta(minutes=grid)
+            local = utc_to_local(w.value, grid)
             note = (
                 f"{w.info.label} is UTC; {c.info.label} shows local time {format_offset(grid)} from it, so that offset is used."
                 if grid
                 else f"{w.info.label} should be UTC but {c.info.label} shows the same wall-clock time; the device probably wrote local time, so it is kept as is."
             )
             return _Resolved(local, grid, note)
-    off = _zone_offset_minutes(zone, w.value)
-    local = w.value + timedelta(minutes=off)
+    off = zone_offset_minutes(zone, w.value)
+    local = utc_to_local(w.value, off)
     return _Resolved(
         local,
         off,

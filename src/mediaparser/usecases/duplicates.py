@@ -442,9 +442,8 @@ def resolve_group(group_id: int, keep_ids: Sequence[int], *, timezone: str) -> D
 
 def _decide(s, group: DupGroup, keep_ids: Sequence[int], *, timezone: str) -> tuple[int, int]:
     """resolve_group's work inside the caller's write transaction: (files kept, files set aside)."""
+    from mediaparser.library import capture_time
     from mediaparser.media.keeper import MemberMetadata, carry_over
-    from mediaparser.media.timestamps import Candidate, choose_capture_time
-    from mediaparser.store.models import ReviewState
     from mediaparser.usecases import tagging as tag_service
 
     keep = set(keep_ids)
@@ -467,15 +466,9 @@ def _decide(s, group: DupGroup, keep_ids: Sequence[int], *, timezone: str) -> tu
             # The one tag upsert: its lock order, and a name merged away meanwhile is created again.
             tag_service.link(s, [(fid, name, "carried") for name in sorted(result.tags_added)])
             if result.candidates_added:
-                row.candidates = list(row.candidates or []) + [dict(c) for c in result.candidates_added]
-                if row.review_state != ReviewState.REVIEWED:
-                    d = choose_capture_time([Candidate.from_dict(c) for c in row.candidates], timezone)
-                    row.captured_at, row.utc_offset = d.captured_at, d.utc_offset
-                    row.precision = d.precision.value if d.precision else None
-                    row.time_source, row.confidence = d.source, d.confidence.value
-                    row.offset_assumed = d.offset_assumed
-                    carried = ", ".join(sorted({str(c["source"]) for c in result.candidates_added}))
-                    row.reasons = list(d.reasons) + [f"evidence carried over from a set-aside duplicate: {carried}"]
+                carried = ", ".join(sorted({str(c["source"]) for c in result.candidates_added}))
+                capture_time.add_evidence(row, result.candidates_added, timezone,
+                                          f"evidence carried over from a set-aside duplicate: {carried}")
     s.flush()  # the carried tags are read by the next group's decision in the same transaction
     group.status, group.resolved_at, group.updated_at = GroupStatus.RESOLVED, utcnow(), utcnow()
     return len(keep), len(aside)

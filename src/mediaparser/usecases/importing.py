@@ -29,6 +29,7 @@ from mediaparser.runtime.pool import TimedOut, shared_pool
 from mediaparser.media.analyze import AnalysisResult
 from mediaparser.store.models import FileStatus, Job, JobStatus, JobType, MediaFile, to_signed64, utcnow
 from mediaparser.usecases import duplicates, tagging as tags
+from mediaparser.library import capture_time
 from mediaparser.library.in_archive import ArchiveIndex
 from mediaparser.media.fsguard import in_system_folder
 from mediaparser.usecases.source_access import boundary_options, job_boundary
@@ -274,14 +275,7 @@ def analysis_columns(result: AnalysisResult) -> dict[str, Any]:
         "make": (result.make or None) and result.make[:128],
         "model": (result.model or None) and result.model[:128],
         "orientation": result.orientation,
-        "captured_at": result.captured_at,
-        "utc_offset": result.utc_offset,
-        "offset_assumed": result.offset_assumed,
-        "precision": result.precision.value if result.precision else None,
-        "time_source": result.source,
-        "confidence": result.confidence.value,
-        "reasons": list(result.reasons),
-        "candidates": [c.to_dict() for c in result.candidates],
+        **capture_time.choice_columns(result),  # the one writer of capture-time fields
         "phash": to_signed64(result.phash),
         "dhash": to_signed64(result.dhash),
         "detail": result.detail,

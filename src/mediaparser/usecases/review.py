@@ -1,626 +1,56 @@
-"""Review of capture times: the grid's queries and a person's decisions.
+"""Review of capture times: a person's decisions, with their history and undo.
 
 This module owns
 
-- `Filter`: the review grid's filters, parsed from query arguments into SQL
-  conditions. Paging, counts, the month histogram, "next file that needs
-  review" and bulk actions over "everything matching the filter" all use the
-  same conditions, so what a person sees is what an action touches.
-- keyset paging (`page`): the grid is ordered by (sort column, id) and a page
-  continues after the last (value, id) seen, so page 500 costs what page 1
-  costs. NULL values (files without a capture time) come after all others in
-  both directions, as a second "phase" of the same ordering.
+- `page` and `file_detail`: the grid page (rows from `library.queries`, with
+  their tags) and one file with every candidate and its history.
 - decisions (`apply_action`, `undo`): confirm, clear, set a date, shift by an
   offset, pick a candidate. Each action is one `ReviewBatch` with one
   `ReviewDecision` per file holding the review fields before and after, so
   every change says who made it, when and what it replaced, and can be undone.
   Undo is itself a batch; it only reverts files still in the state the batch
-  left them in, and says how many it had to leave alone.
+  left them in, and says how many it had to leave alone. The values written
+  come from `library.capture_time`, the one writer of capture-time fields.
 - `interpret_date`: "type a date" — common spellings are rewritten to the
   project's one date parser (`media.timestamps.parse_date_string`), which
   decides precision, offset and validity.
 
-"Needs review" is not a stored flag: a file needs review while no person has
-decided on it and its confidence is low or none (or it has no analysis). HIGH
-and MEDIUM files are "looks right" until someone says otherwise; a person can
-still confirm or change them.
+Which files an action touches is `library.filters` (`Filter`, `Target`): the
+same conditions as the grid, so what a person sees is what an action touches.
 """
 from __future__ import annotations
 
-import base64
-import json
 import re
-from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
-from typing import Any, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Mapping
 
-from sqlalchemy import and_, bindparam, case, func, literal, or_, select, text, tuple_, update
-from sqlalchemy.dialects.sqlite.base import SQLiteCompiler
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.elements import ColumnElement
-from sqlalchemy.sql.visitors import InternalTraversal
+from sqlalchemy import select, update
 
+from mediaparser.library import capture_time
+from mediaparser.library.filters import PAGE_MAX, FilterError, Filter, Order, Target, review_state_of
+from mediaparser.library.queries import grid_page, iso as _iso, split_path as _split
+from mediaparser.media.timestamps import (SOURCES, Candidate, DateParseError, ParsedDate, Precision, check_plausible, describe_delta, format_offset, parse_date_string, source_info)
 from mediaparser.store.db import db, write_transaction
-from mediaparser.media.timestamps import (MIN_YEAR, SOURCES, Candidate, DateParseError, ParsedDate, Precision, check_plausible, describe_delta, format_offset, parse_date_string, parse_offset, resolve_zone, source_info)
-from mediaparser.media.tags import normalize as normalize_tag
-from mediaparser.store.models import (FileStatus, FileTag, MediaFile, ReviewBatch, ReviewDecision, ReviewState, Tag, utcnow)
+from mediaparser.store.models import FileStatus, MediaFile, ReviewBatch, ReviewDecision, ReviewState, utcnow
 from mediaparser.usecases.tagging import tags_of
 
-PAGE_DEFAULT = 100
-PAGE_MAX = 200
-MAX_BULK = 200_000  # files one action may touch (select-all over a huge filter)
 CHUNK = 2000  # files per write transaction of a bulk action
 MAX_SHIFT_SECONDS = 200 * 365 * 86400
-
-CONFIDENCES = ("high", "medium", "low", "none")
-STATES = ("needs_review", "reviewed", "auto", "all")
-KINDS = ("image", "video", "other")
-SORTS = ("time", "name", "size")
 ACTIONS = ("confirm", "clear", "set_date", "shift", "pick")
 
-
-class _Unindexed(ColumnElement):
-    """A column the SQLite planner must not pick an index for (`+col`).
-
-    Without ANALYZE statistics SQLite believes an equality on any indexed
-    column (confidence, status, …) is very selective and walks that index,
-    then sorts everything it found; for the grid the good plan is almost
-    always to walk the ordering index (capture time, which also covers every
-    filter column) and test the filters on the way. The unary plus is
-    SQLite's documented way to say so; other databases see the bare column.
-    """
-
-    inherit_cache = True
-    _traverse_internals = [("col", InternalTraversal.dp_clauseelement)]
-
-    def __init__(self, col) -> None:
-        self.col = col
-        self.type = col.type
-
-    @property
-    def _from_objects(self):
-        return self.col._from_objects
-
-
-@compiles(_Unindexed)
-def _unindexed_default(element, compiler, **kw):
-    return compiler.process(element.col, **kw)
-
-
-@compiles(_Unindexed, "sqlite")
-def _unindexed_sqlite(element, compiler, **kw):
-    return "+" + compiler.process(element.col, **kw)
-
-
-def _u(col) -> _Unindexed:
-    return _Unindexed(col.expression if hasattr(col, "expression") else col)
-
-
-# SQLite takes "INDEXED BY name" right after a table name, which is where
-# SQLAlchemy renders table hints; its SQLite compiler just does not render
-# them. Only statements that ask for a "sqlite" hint (the ones below) are
-# affected. Without statistics SQLite breaks ties between indexes that give
-# the same order arbitrarily (it even changes after a migration copies the
-# table), and the narrow (captured_at, id) index reads the table row of every
-# file it passes over: pinning the index keeps filtered pages and counts fast.
-if not getattr(SQLiteCompiler, "_mediaparser_hints", False):
-    SQLiteCompiler.get_from_hint_text = lambda self, table, text: text  # type: ignore[method-assign]
-    SQLiteCompiler._mediaparser_hints = True  # type: ignore[attr-defined]
-
-GRID_INDEX = "ix_media_files_grid_time"
-REVIEW_INDEX = "ix_media_files_review_time"
-
-
-_present: dict[tuple[str, str], bool] = {}
-
-
-def _indexed(stmt, index: str):
-    """`stmt` told to use `index` on SQLite — when the database has it (an
-    instance migrated by an earlier draft of 0003 may not: slower, not broken)."""
-    bind = db.session.get_bind()
-    if bind.dialect.name != "sqlite":
-        return stmt
-    key = (str(bind.url), index)
-    if key not in _present:
-        _present[key] = db.session.execute(
-            text("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = :n"), {"n": index}).first() is not None
-    return stmt.with_hint(MediaFile, f"INDEXED BY {index}", "sqlite") if _present[key] else stmt
-
-
-class ReviewError(ValueError):
-    """A request the review service refuses; the message is for the person."""
-
-
-# ----------------------------------------------------------------- filters --
-
-def _flag(raw: str | None, name: str) -> bool | None:
-    if raw is None or raw == "" or raw == "any":
-        return None
-    if raw in ("1", "true", "yes"):
-        return True
-    if raw in ("0", "false", "no"):
-        return False
-    raise ReviewError(f"{name} must be 1 or 0")
-
-
-def _int(raw: str | None, name: str, lo: int, hi: int) -> int | None:
-    if raw is None or raw == "":
-        return None
-    try:
-        v = int(raw)
-    except ValueError:
-        raise ReviewError(f"{name} must be a whole number") from None
-    if not lo <= v <= hi:
-        raise ReviewError(f"{name} must be between {lo} and {hi}")
-    return v
-
-
-@dataclass(frozen=True)
-class Filter:
-    state: str = "all"
-    confidence: tuple[str, ...] = ()
-    year: int | None = None
-    month: int | None = None
-    no_date: bool = False  # only files without a capture time
-    kind: str | None = None
-    error: bool | None = None
-    group: bool | None = None
-    job: int | None = None
-    camera: str | None = None
-    tag: str | None = None  # a tag name (services.tags), normalised like the stored ones
-
-    @classmethod
-    def from_args(cls, args: Mapping[str, Any]) -> "Filter":
-        state = args.get("state") or "all"
-        if state not in STATES:
-            raise ReviewError(f"state must be one of {', '.join(STATES)}")
-        conf_raw = args.get("confidence") or ""
-        conf = tuple(c for c in (x.strip() for x in str(conf_raw).split(",")) if c)
-        bad = [c for c in conf if c not in CONFIDENCES]
-        if bad:
-            raise ReviewError(f"confidence must be among {', '.join(CONFIDENCES)}")
-        no_date = False
-        year_raw = args.get("year")
-        if year_raw == "none":
-            no_date, year = True, None
-        else:
-            year = _int(year_raw, "year", 1, 9999)
-        month = _int(args.get("month"), "month", 1, 12)
-        if month is not None and year is None:
-            raise ReviewError("month needs a year")
-        kind = args.get("kind") or None
-        if kind is not None and kind not in KINDS:
-            raise ReviewError(f"kind must be one of {', '.join(KINDS)}")
-        camera = args.get("camera") or None
-        if camera is not None and len(camera) > 128:
-            raise ReviewError("camera is too long")
-        tag = normalize_tag(args.get("tag") or "") or None
-        if tag is not None and len(tag) > 200:
-            raise ReviewError("tag is too long")
-        return cls(state=state, confidence=tuple(sorted(set(conf), key=CONFIDENCES.index)), year=year,
-                   month=month, no_date=no_date, kind=kind, error=_flag(args.get("error"), "error"),
-                   group=_flag(args.get("group"), "group"), job=_int(args.get("job"), "job", 1, 2**62),
-                   camera=camera, tag=tag)
-
-    def to_args(self) -> dict[str, str]:
-        out: dict[str, str] = {}
-        if self.state != "all":
-            out["state"] = self.state
-        if self.confidence:
-            out["confidence"] = ",".join(self.confidence)
-        if self.no_date:
-            out["year"] = "none"
-        elif self.year is not None:
-            out["year"] = str(self.year)
-            if self.month is not None:
-                out["month"] = str(self.month)
-        for name in ("kind", "camera", "tag"):
-            if getattr(self, name):
-                out[name] = getattr(self, name)
-        for name in ("error", "group"):
-            v = getattr(self, name)
-            if v is not None:
-                out[name] = "1" if v else "0"
-        if self.job is not None:
-            out["job"] = str(self.job)
-        return out
-
-    def other_conditions(self) -> list[ColumnElement]:
-        """The filters besides review state, confidence and dates (all read from the indexes)."""
-        m = MediaFile
-        conds: list[ColumnElement] = []
-        if self.kind == "other":
-            conds.append(or_(_u(m.kind) == "other", _u(m.kind).is_(None)))
-        elif self.kind:
-            conds.append(_u(m.kind) == self.kind)
-        if self.error is True:
-            conds.append(_u(m.status) == FileStatus.FAILED)
-        elif self.error is False:
-            conds.append(_u(m.status) == FileStatus.DONE)
-        # A file is "in a group" when services.duplicates put it in an exact
-        # (group_id) or a near-duplicate (similar_group_id) group.
-        if self.group is True:
-            conds.append(or_(_u(m.group_id).is_not(None), _u(m.similar_group_id).is_not(None)))
-        elif self.group is False:
-            conds.append(and_(_u(m.group_id).is_(None), _u(m.similar_group_id).is_(None)))
-        if self.job is not None:
-            conds.append(_u(m.job_id) == self.job)
-        if self.camera:
-            conds.append(_u(m.model) == self.camera)
-        if self.tag:
-            tag_id = select(Tag.id).where(Tag.name == self.tag).scalar_subquery()
-            conds.append(select(FileTag.id).where(FileTag.file_id == m.id, FileTag.tag_id == tag_id).exists())
-        return conds
-
-    def conditions(self, *, with_state: bool = True, with_dates: bool = True) -> list[ColumnElement]:
-        m = MediaFile
-        conds: list[ColumnElement] = [_u(m.status) != FileStatus.PENDING]
-        if with_state and self.state != "all":
-            conds.append(state_clause(self.state))
-        if self.confidence:
-            named = [c for c in self.confidence if c != "none"]
-            parts: list[ColumnElement] = []
-            if named:
-                parts.append(_u(m.confidence).in_(named))
-            if "none" in self.confidence:
-                parts.append(or_(_u(m.confidence) == "none", _u(m.confidence).is_(None)))
-            conds.append(or_(*parts) if len(parts) > 1 else parts[0])
-        if with_dates:
-            if self.no_date:
-                conds.append(m.captured_at.is_(None))
-            elif self.year is not None:
-                start, end = month_range(self.year, self.month)
-                conds.extend([m.captured_at >= start, m.captured_at < end])
-        conds.extend(self.other_conditions())
-        return conds
-
-
-def month_range(year: int, month: int | None) -> tuple[datetime, datetime]:
-    if month is None:
-        return datetime(year, 1, 1), datetime(year + 1, 1, 1) if year < 9999 else datetime(9999, 12, 31, 23, 59, 59)
-    end = datetime(year + 1, 1, 1) if month == 12 else datetime(year, month + 1, 1)
-    return datetime(year, month, 1), end
-
-
-def needs_review_clause() -> ColumnElement:
-    m = MediaFile
-    return and_(_u(m.review_state).is_(None),
-                or_(_u(m.confidence).in_(("low", "none")), _u(m.confidence).is_(None)))
-
-
-def state_clause(state: str) -> ColumnElement:
-    m = MediaFile
-    if state == "needs_review":
-        return needs_review_clause()
-    if state == "reviewed":
-        return _u(m.review_state) == ReviewState.REVIEWED
-    if state == "auto":
-        return and_(_u(m.review_state).is_(None), _u(m.confidence).in_(("high", "medium")))
-    raise ReviewError(f"unknown state {state!r}")
-
-
-def review_state_of(review_state: str | None, confidence: str | None) -> str:
-    if review_state == ReviewState.REVIEWED:
-        return "reviewed"
-    return "auto" if confidence in ("high", "medium") else "needs_review"
-
-
-# ------------------------------------------------------------------ paging --
-
-_GRID_COLUMNS = (
-    MediaFile.id, MediaFile.job_id, MediaFile.rel_path, MediaFile.size, MediaFile.status, MediaFile.error,
-    MediaFile.kind, MediaFile.captured_at, MediaFile.utc_offset, MediaFile.precision, MediaFile.confidence,
-    MediaFile.review_state, MediaFile.thumbnail, MediaFile.width, MediaFile.height, MediaFile.duration,
-    MediaFile.model, MediaFile.group_id, MediaFile.similar_group_id,
-)
-_SORT_COLUMNS = {"time": MediaFile.captured_at, "name": MediaFile.rel_path, "size": MediaFile.size}
-
-
-@dataclass(frozen=True)
-class Order:
-    sort: str = "time"
-    desc: bool = False
-
-    @classmethod
-    def from_args(cls, args: Mapping[str, Any]) -> "Order":
-        sort = args.get("sort") or "time"
-        if sort not in SORTS:
-            raise ReviewError(f"sort must be one of {', '.join(SORTS)}")
-        order = args.get("order") or "asc"
-        if order not in ("asc", "desc"):
-            raise ReviewError("order must be asc or desc")
-        return cls(sort, order == "desc")
-
-    @property
-    def column(self):
-        return _SORT_COLUMNS[self.sort]
-
-    @property
-    def nullable(self) -> bool:
-        return self.sort != "name"
-
-
-@dataclass(frozen=True)
-class Cursor:
-    """Position after a row: phase 0 = rows with a sort value, 1 = rows without."""
-
-    phase: int
-    value: Any
-    id: int
-
-    def encode(self) -> str:
-        v = self.value.isoformat() if isinstance(self.value, datetime) else self.value
-        raw = json.dumps([self.phase, v, self.id], separators=(",", ":")).encode()
-        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-    @classmethod
-    def decode(cls, text: str, order: Order) -> "Cursor":
-        try:
-            raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-            phase, value, ident = json.loads(raw)
-            if phase not in (0, 1) or not isinstance(ident, int) or isinstance(ident, bool):
-                raise ValueError
-            if phase == 0:
-                if order.sort == "time":
-                    value = datetime.fromisoformat(value)
-                elif order.sort == "size":
-                    if not isinstance(value, int) or isinstance(value, bool):
-                        raise ValueError
-                elif not isinstance(value, str):
-                    raise ValueError
-            else:
-                value = None
-        except (ValueError, TypeError, json.JSONDecodeError, UnicodeDecodeError):
-            raise ReviewError("the page cursor is not valid; start again from the first page") from None
-        return cls(phase, value, ident)
-
-
-def _after(order: Order, cursor: Cursor | None, phase: int) -> list[ColumnElement]:
-    """Conditions for rows after `cursor` within one phase."""
-    col, ident = order.column, MediaFile.id
-    if phase == 0:
-        conds: list[ColumnElement] = [col.is_not(None)] if order.nullable else []
-        if cursor is not None:
-            key = tuple_(col, ident)
-            bound = tuple_(bindparam(None, cursor.value, type_=col.type), bindparam(None, cursor.id))
-            conds.append(key < bound if order.desc else key > bound)
-        return conds
-    conds = [col.is_(None)]
-    if cursor is not None and cursor.phase == 1:
-        conds.append(ident < cursor.id if order.desc else ident > cursor.id)
-    return conds
-
-
-def _ordering(order: Order, phase: int) -> list:
-    col, ident = order.column, MediaFile.id
-    if phase == 0:
-        return [col.desc(), ident.desc()] if order.desc else [col.asc(), ident.asc()]
-    return [ident.desc()] if order.desc else [ident.asc()]
-
-
-def _ordered_rows(flt: Filter, order: Order, cursor: Cursor | None, limit: int, columns=_GRID_COLUMNS):
-    """Up to `limit` rows after `cursor` in grid order."""
-    conds = flt.conditions()
-    rows: list = []
-    phases = (0, 1) if order.nullable else (0,)
-    for phase in phases:
-        if cursor is not None and cursor.phase > phase:
-            continue
-        need = limit - len(rows)
-        if need <= 0:
-            break
-        q = (select(*columns).where(*conds, *_after(order, cursor if cursor and cursor.phase == phase else None, phase))
-             .order_by(*_ordering(order, phase)).limit(need))
-        if order.sort == "time":
-            q = _indexed(q, GRID_INDEX)
-        rows.extend(db.session.execute(q).all())
-    return rows
-
-
-def _cursor_of(row, order: Order) -> Cursor:
-    value = getattr(row, order.column.key)
-    return Cursor(0 if value is not None else 1, value, row.id)
+# One error type for a refused filter, selection or decision: the web layer
+# answers each with a 400 and the message.
+ReviewError = FilterError
 
 
 def page(flt: Filter, order: Order, cursor: str | None = None, limit: int | None = None) -> dict[str, Any]:
-    """One page of the grid and the cursor of the next (None at the end)."""
-    limit = max(1, min(PAGE_DEFAULT if limit is None else limit, PAGE_MAX))
-    cur = Cursor.decode(cursor, order) if cursor else None
-    rows = _ordered_rows(flt, order, cur, limit + 1)
-    more = len(rows) > limit
-    rows = rows[:limit]
-    db.session.commit()  # end the read snapshot at once (WAL checkpoints)
-    files = [grid_item(r) for r in rows]
-    tags = tags_of(r.id for r in rows)  # one query for the whole page
-    for item in files:
+    """One page of the grid, each file with its tags, and the cursor of the next (None at the end)."""
+    p = grid_page(flt, order, cursor, limit)
+    tags = tags_of(item["id"] for item in p.files)  # one query for the whole page
+    for item in p.files:
         item["tags"] = [t["name"] for t in tags[item["id"]]]
-    return {
-        "files": files,
-        "next_cursor": _cursor_of(rows[-1], order).encode() if more and rows else None,
-        "limit": limit,
-    }
-
-
-def _iso(dt: datetime | None) -> str | None:
-    return dt.isoformat(timespec="seconds") if dt else None
-
-
-def _split(rel_path: str) -> tuple[str, str]:
-    folder, _, name = rel_path.replace("\\", "/").rpartition("/")
-    return folder, name
-
-
-def grid_item(r) -> dict[str, Any]:
-    folder, name = _split(r.rel_path)
-    return {
-        "id": r.id,
-        "job_id": r.job_id,
-        "name": name,
-        "folder": folder,
-        "size": r.size,
-        "kind": r.kind,
-        "status": r.status,
-        "error": (r.error[:200] if r.error else None),
-        "captured_at": _iso(r.captured_at),
-        "utc_offset": format_offset(r.utc_offset),
-        "precision": r.precision,
-        "confidence": r.confidence or "none",
-        "review": review_state_of(r.review_state, r.confidence),
-        "thumb": bool(r.thumbnail),
-        "width": r.width,
-        "height": r.height,
-        "duration": r.duration,
-        "camera": r.model,
-        "group_id": r.group_id,
-        "similar_group_id": r.similar_group_id,
-    }
-
-
-# ----------------------------------------------------------------- summary --
-
-def _state_counts(total: int, needs: int, reviewed: int) -> dict[str, int]:
-    return {"all": total, "needs_review": needs, "reviewed": reviewed, "auto": total - needs - reviewed}
-
-
-def summary(flt: Filter) -> dict[str, Any]:
-    """Count of matching files, per review state, and files per month.
-
-    The state counts ignore the state filter and the histogram ignores the
-    year/month filter, so the page can show what clicking them would give.
-    """
-    if db.session.get_bind().dialect.name == "sqlite":
-        out = _summary_sqlite(flt)
-    else:
-        out = _summary_grouped(flt)
-    db.session.commit()
-    return out
-
-
-# Every analysed file sits in exactly one (review_state, confidence) cell; a
-# state is a set of cells. Counting a cell is a seek on ix_media_files_review_time
-# plus a range of capture times: SQLite steps through index entries without
-# evaluating an expression per row, several times cheaper than a CASE per row.
-# The importer writes confidence and capture time together with the final
-# status, so a file that has either is analysed (not PENDING); only the
-# no-confidence cell needs the status test.
-_CONFIDENCES_OR_NONE: tuple[str | None, ...] = ("high", "medium", "low", "none", None)
-_STATE_CELLS: dict[str, list[tuple[str | None, tuple[str | None, ...]]]] = {
-    "needs_review": [(None, ("low", "none")), (None, (None,))],
-    "auto": [(None, ("high", "medium"))],
-    "reviewed": [(ReviewState.REVIEWED, ("high", "medium", "low", "none")), (ReviewState.REVIEWED, (None,))],
-}
-
-
-def _cells(state: str, flt: Filter) -> list[tuple[str | None, tuple[str | None, ...]]]:
-    wanted: set[str | None] = set(_CONFIDENCES_OR_NONE)
-    if flt.confidence:
-        wanted = {c for c in flt.confidence} | ({None} if "none" in flt.confidence else set())
-    states = ("needs_review", "auto", "reviewed") if state == "all" else (state,)
-    out = []
-    for st in states:
-        for rs, confs in _STATE_CELLS[st]:
-            kept = tuple(c for c in confs if c in wanted)
-            if kept:
-                out.append((rs, kept))
-    return out
-
-
-def _cell_count(rs: str | None, confs: tuple[str | None, ...], other: list, dates: list):
-    m = MediaFile
-    conds: list[ColumnElement] = [m.review_state.is_(None) if rs is None else m.review_state == rs]
-    if confs == (None,):
-        conds += [m.confidence.is_(None), _u(m.status) != FileStatus.PENDING]  # not analysed yet: not in the grid
-    else:
-        conds.append(m.confidence.in_(confs))
-    return _indexed(select(func.count()).where(*conds, *other, *dates), REVIEW_INDEX).scalar_subquery()
-
-
-def _summary_sqlite(flt: Filter) -> dict[str, Any]:
-    m = MediaFile
-    s = db.session
-    other = flt.other_conditions()
-    if flt.no_date:
-        dates: list[ColumnElement] = [m.captured_at.is_(None)]
-    elif flt.year is not None:
-        lo, hi = month_range(flt.year, flt.month)
-        dates = [m.captured_at >= lo, m.captured_at < hi]
-    else:
-        dates = []
-    states = {}
-    for st in ("needs_review", "auto", "reviewed"):
-        cells = _cells(st, flt)
-        states[st] = sum(s.execute(select(*[_cell_count(rs, c, other, dates) for rs, c in cells])).one()) \
-            if cells else 0
-    states["all"] = states["needs_review"] + states["auto"] + states["reviewed"]
-    cells = _cells(flt.state, flt)
-    months: list[dict[str, Any]] = []
-    no_date = 0
-    if cells:
-        first = s.execute(select(func.min(m.captured_at))).scalar()
-        last = s.execute(select(func.max(m.captured_at))).scalar()
-        if first is not None:
-            span = select(literal(f"{first.year:04d}-{first.month:02d}-01").label("start")).cte("months", recursive=True)
-            span = span.union_all(select(func.date(span.c.start, "+1 month"))
-                                  .where(span.c.start < literal(f"{last.year:04d}-{last.month:02d}-01")))
-            in_month = [m.captured_at >= span.c.start, m.captured_at < func.date(span.c.start, "+1 month")]
-            if flt.state == "all" and not flt.confidence:
-                # Every dated file: one range of the capture-time index per month.
-                total = _indexed(select(func.count()).where(*in_month, *other), GRID_INDEX).scalar_subquery()
-            else:
-                total = sum((_cell_count(rs, c, other, in_month) for rs, c in cells[1:]),
-                            _cell_count(*cells[0], other, in_month))
-            months = [{"month": start[:7], "count": n}
-                      for start, n in s.execute(select(span.c.start, total)).all() if n]
-        no_date = sum(s.execute(select(*[_cell_count(rs, c, other, [m.captured_at.is_(None)])
-                                         for rs, c in cells])).one())
-    return {"count": states[flt.state], "states": states, "months": months, "no_date": no_date}
-
-
-def _summary_grouped(flt: Filter) -> dict[str, Any]:
-    """The same figures from one GROUP BY pass (PostgreSQL's hash aggregate is quick at it)."""
-    m = MediaFile
-    s = db.session
-    base = flt.conditions(with_state=False, with_dates=False)
-    needs = case((needs_review_clause(), 1), else_=0)
-    reviewed = case((_u(m.review_state) == ReviewState.REVIEWED, 1), else_=0)
-    month = func.to_char(m.captured_at, "YYYY-MM").label("month")
-    q = (select(month, func.count(), func.sum(needs), func.sum(reviewed))
-         .where(*base, m.captured_at.is_not(None)).group_by(month).order_by(month))
-    per_month = [(mo, n, nr or 0, rv or 0) for mo, n, nr, rv in s.execute(q).all()]
-    nd = s.execute(select(func.count(), func.coalesce(func.sum(needs), 0), func.coalesce(func.sum(reviewed), 0))
-                   .where(*base, m.captured_at.is_(None))).one()
-    no_date = _state_counts(*(int(x) for x in nd))
-    if flt.no_date:
-        in_range = [no_date["all"], no_date["needs_review"], no_date["reviewed"]]
-    else:
-        prefix = None
-        if flt.year is not None:
-            prefix = f"{flt.year:04d}-" + (f"{flt.month:02d}" if flt.month is not None else "")
-        in_range = [0, 0, 0]
-        for mo, n, nr, rv in per_month:
-            if prefix is None or mo.startswith(prefix):
-                in_range[0] += n
-                in_range[1] += nr
-                in_range[2] += rv
-        if prefix is None:
-            in_range = [in_range[0] + no_date["all"], in_range[1] + no_date["needs_review"],
-                        in_range[2] + no_date["reviewed"]]
-    states = _state_counts(*in_range)
-    months = []
-    for mo, n, nr, rv in per_month:
-        c = _state_counts(n, nr, rv)[flt.state]
-        if c:
-            months.append({"month": mo, "count": c})
-    return {"count": states[flt.state], "states": states, "months": months, "no_date": no_date[flt.state]}
-
-
-def cameras(flt: Filter, limit: int = 100) -> list[dict[str, Any]]:
-    m = MediaFile
-    q = (select(m.model, func.count()).where(*flt.conditions(), m.model.is_not(None))
-         .group_by(m.model).order_by(func.count().desc()).limit(limit))
-    out = [{"camera": cam, "count": n} for cam, n in db.session.execute(q).all()]
-    db.session.commit()
-    return out
+    return {"files": p.files, "next_cursor": p.next_cursor, "limit": p.limit}
 
 
 # --------------------------------------------------------------- one file --
@@ -634,7 +64,7 @@ def file_detail(file_id: int, default_zone: str = "UTC") -> dict[str, Any] | Non
     cands = []
     for i, c in enumerate(f.candidates or []):
         info = source_info(c.get("source", ""))
-        local, note = _candidate_local(c, f.utc_offset, default_zone)
+        local, _offset, note = capture_time.candidate_local(c, f.utc_offset, default_zone)
         cands.append({
             "index": i, "source": c.get("source"), "label": info.label, "value": c.get("value"),
             "utc_offset": c.get("utc_offset"), "precision": c.get("precision"), "basis": c.get("basis"),
@@ -679,128 +109,7 @@ def _history_item(b: ReviewBatch, before: dict, after: dict) -> dict[str, Any]:
             "summary": b.summary, "before": before, "after": after, "undone": b.undone_at is not None}
 
 
-def _candidate_local(c: Mapping[str, Any], file_offset: int | None, zone: str) -> tuple[datetime | None, str | None]:
-    """The local wall-clock time a candidate stands for, and the offset used."""
-    if not c.get("value"):
-        return None, None
-    value = datetime.fromisoformat(c["value"])
-    offset = parse_offset(c.get("utc_offset"))
-    if c.get("basis") != "utc":
-        return value, None
-    if offset is None and file_offset is not None:
-        offset, note = file_offset, f"UTC value shown with this file's offset {format_offset(file_offset)}"
-    elif offset is None:
-        tz = resolve_zone(zone)
-        from datetime import timezone as _tz
-        off = value.replace(tzinfo=_tz.utc).astimezone(tz).utcoffset() or timedelta(0)
-        offset = int(off.total_seconds() // 60)
-        note = f"UTC value shown in the default time zone {zone} ({format_offset(offset)})"
-    else:
-        note = f"UTC value shown with offset {format_offset(offset)}"
-    return value + timedelta(minutes=offset), note
-
-
-def neighbours(file_id: int, flt: Filter, order: Order) -> dict[str, Any]:
-    """Previous and next file in grid order, and the next one needing review.
-
-    The next needing review wraps around to the start of the view, so Enter
-    keeps going until the view has nothing left to look at.
-    """
-    cols = (MediaFile.id, MediaFile.captured_at, MediaFile.rel_path, MediaFile.size)
-    row = db.session.execute(select(*cols).where(MediaFile.id == file_id)).one_or_none()
-    if row is None:
-        db.session.commit()
-        raise LookupError(f"file {file_id} does not exist")
-    here = _cursor_of(row, order)
-    nxt = _ordered_rows(flt, order, here, 1, cols)
-    prev = _previous(flt, order, here, cols)
-    needing = replace(flt, state="needs_review")
-    nr = _ordered_rows(needing, order, here, 1, cols)
-    if not nr:
-        nr = [r for r in _ordered_rows(needing, order, None, 2, cols) if r.id != file_id][:1]
-    db.session.commit()
-    return {"previous": prev[0].id if prev else None, "next": nxt[0].id if nxt else None,
-            "next_needing_review": nr[0].id if nr else None}
-
-
-def _previous(flt: Filter, order: Order, here: Cursor, cols) -> list:
-    """The row just before `here` in grid order (rows without a value come last)."""
-    conds = flt.conditions()
-    rev = replace(order, desc=not order.desc)
-    pin = (lambda q: _indexed(q, GRID_INDEX)) if order.sort == "time" else (lambda q: q)
-    if here.phase == 1:
-        ident = MediaFile.id
-        q = (select(*cols).where(*conds, order.column.is_(None), ident > here.id if order.desc else ident < here.id)
-             .order_by(ident.asc() if order.desc else ident.desc()).limit(1))
-        rows = db.session.execute(pin(q)).all()
-        if rows:
-            return rows
-        here = None  # the last row that has a value
-    q = select(*cols).where(*conds, *_after(rev, here, 0)).order_by(*_ordering(rev, 0)).limit(1)
-    return db.session.execute(pin(q)).all()
-
-
 # --------------------------------------------------------------- decisions --
-
-_REVIEW_FIELDS = ("captured_at", "utc_offset", "offset_assumed", "precision", "time_source",
-                  "review_state", "reviewed_at", "review_note")
-
-
-def _snapshot(row) -> dict[str, Any]:
-    out = {}
-    for name in _REVIEW_FIELDS:
-        v = getattr(row, name)
-        out[name] = v.isoformat() if isinstance(v, datetime) else v
-    return out
-
-
-def _unsnapshot(snap: Mapping[str, Any]) -> dict[str, Any]:
-    out = {}
-    for name in _REVIEW_FIELDS:
-        v = snap.get(name)
-        if name in ("captured_at", "reviewed_at") and v is not None:
-            v = datetime.fromisoformat(v)
-        out[name] = v
-    return out
-
-
-@dataclass
-class Target:
-    """The files an action is about: explicit ids, or everything matching a filter minus exceptions."""
-
-    ids: list[int] = field(default_factory=list)
-    filter: Filter | None = None
-    exclude: frozenset[int] = frozenset()
-
-    @classmethod
-    def from_json(cls, body: Mapping[str, Any]) -> "Target":
-        sel = body.get("selection")
-        if isinstance(sel, Mapping) and sel.get("all_matching"):
-            args = sel.get("filter") or {}
-            if not isinstance(args, Mapping):
-                raise ReviewError("selection.filter must be an object of grid filters")
-            exclude = sel.get("except") or []
-            if not isinstance(exclude, list) or not all(isinstance(i, int) for i in exclude):
-                raise ReviewError("selection.except must be a list of file ids")
-            return cls(filter=Filter.from_args({k: str(v) for k, v in args.items() if v is not None}),
-                       exclude=frozenset(exclude))
-        ids = body.get("ids")
-        if not isinstance(ids, list) or not ids or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
-            raise ReviewError("say which files: \"ids\": [1, 2, …] or \"selection\": {\"all_matching\": true, …}")
-        if len(ids) > MAX_BULK:
-            raise ReviewError(f"at most {MAX_BULK:,} files at once")
-        return cls(ids=list(dict.fromkeys(ids)))
-
-    def resolve(self) -> list[int]:
-        if self.filter is None:
-            return self.ids
-        q = select(MediaFile.id).where(*self.filter.conditions()).order_by(MediaFile.id).limit(MAX_BULK + 1)
-        ids = [i for (i,) in db.session.execute(q).all() if i not in self.exclude]
-        db.session.commit()
-        if len(ids) > MAX_BULK:
-            raise ReviewError(f"the filter matches more than {MAX_BULK:,} files; narrow it down first")
-        return ids
-
 
 @dataclass
 class ActionResult:
@@ -862,7 +171,7 @@ def apply_action(action: str, target: Target, params: Mapping[str, Any], actor: 
             updates, decisions = [], []
             for row in rows:
                 new = compute(row)
-                before = _snapshot(row)
+                before = capture_time.snapshot(row)
                 if new is None:
                     skipped += 1
                     continue
@@ -871,7 +180,7 @@ def apply_action(action: str, target: Target, params: Mapping[str, Any], actor: 
                 if after == before:
                     skipped += 1
                     continue
-                updates.append({"_id": row.id, **_unsnapshot(after)})
+                updates.append({"_id": row.id, **capture_time.unsnapshot(after)})
                 decisions.append({"file_id": row.id, "before": before, "after": after})
             skipped += len(chunk) - len(rows)
             if not updates:
@@ -896,26 +205,21 @@ def apply_action(action: str, target: Target, params: Mapping[str, Any], actor: 
     return ActionResult(batch_id, changed, skipped, summary, notes)
 
 
-_UPDATE = (update(MediaFile.__table__).where(MediaFile.__table__.c.id == bindparam("_id"))
-           .values({c: bindparam(c) for c in _REVIEW_FIELDS}))
-
-
 def _write(s, updates: list[dict], decisions: list[dict], batch_id: int) -> None:
-    s.connection().execute(_UPDATE, updates)
+    capture_time.write_decisions(s, updates)
     s.execute(ReviewDecision.__table__.insert(), [{"batch_id": batch_id, **d} for d in decisions])
 
 
 def _planner(action: str, params: Mapping[str, Any], now: datetime, zone: str, target: Target):
     """(per-row function returning the new review fields or None to skip, summary, notes)."""
-    reviewed = {"review_state": ReviewState.REVIEWED, "reviewed_at": now}
     notes: list[str] = []
     if action == "confirm":
         def confirm(row):
-            return None if row.review_state == ReviewState.REVIEWED else dict(reviewed)
+            return None if row.review_state == ReviewState.REVIEWED else capture_time.confirmed(now)
         return confirm, "Confirmed the capture time", notes
     if action == "clear":
         def clear(row):
-            return None if row.review_state is None else {"review_state": None, "reviewed_at": None}
+            return None if row.review_state is None else capture_time.cleared()
         return clear, "Marked as not reviewed", notes
     if action == "set_date":
         text = params.get("value")
@@ -928,11 +232,7 @@ def _planner(action: str, params: Mapping[str, Any], now: datetime, zone: str, t
             words += f" {format_offset(p.utc_offset)}"
 
         def set_date(row):
-            new = dict(reviewed, captured_at=p.value, precision=p.precision.value, time_source="person",
-                       review_note=f"Date set by hand to {words}")
-            if p.utc_offset is not None:
-                new.update(utc_offset=p.utc_offset, offset_assumed=False)
-            return new
+            return capture_time.typed(p, now, f"Date set by hand to {words}")
         return set_date, f"Set the date to {words}", interp.notes
     if action == "shift":
         secs = params.get("seconds")
@@ -943,11 +243,8 @@ def _planner(action: str, params: Mapping[str, Any], now: datetime, zone: str, t
         def shift(row):
             if row.captured_at is None:
                 return None
-            moved = row.captured_at + timedelta(seconds=secs)
-            if moved.year < MIN_YEAR or moved.year > now.year + 1:
-                return None
             note = f"Shifted by {words} (was {_fmt_local(row.captured_at, row.precision)})"
-            return dict(reviewed, captured_at=moved, review_note=note)
+            return capture_time.shifted(row.captured_at, secs, now, note)
         return shift, f"Shifted the time by {words}", notes
     # pick
     if target.filter is not None or len(target.ids) != 1:
@@ -961,18 +258,12 @@ def _planner(action: str, params: Mapping[str, Any], now: datetime, zone: str, t
         if not 0 <= index < len(cands):
             raise ReviewError("that candidate does not exist for this file")
         c = cands[index]
-        local, _note = _candidate_local(c, row.utc_offset, zone)
-        if local is None:
+        new = capture_time.picked(c, row, zone, now)
+        if new is None:
             raise ReviewError("that candidate has no usable date")
-        offset = parse_offset(c.get("utc_offset"))
-        assumed = False
-        if c.get("basis") == "utc" and offset is None:
-            offset = row.utc_offset if row.utc_offset is not None else int(((local - datetime.fromisoformat(c["value"])).total_seconds()) // 60)
-            assumed = row.utc_offset is None or bool(row.offset_assumed)
         label = source_info(c.get("source", "")).label
-        return dict(reviewed, captured_at=local, utc_offset=offset, offset_assumed=assumed,
-                    precision=c.get("precision") or "second", time_source=c.get("source"),
-                    review_note=f"Picked {label}: {_fmt_local(local, c.get('precision'))}")
+        new["review_note"] = f"Picked {label}: {_fmt_local(new['captured_at'], c.get('precision'))}"
+        return new
     return pick, "Picked a capture-time candidate", notes
 
 
@@ -1017,11 +308,11 @@ def undo(batch_id: int, actor: Actor) -> ActionResult:
                 if row is None:
                     skipped += 1
                     continue
-                current = _snapshot(row)
+                current = capture_time.snapshot(row)
                 if current != d.after:
                     skipped += 1  # changed again since: leave the later decision alone
                     continue
-                updates.append({"_id": row.id, **_unsnapshot(d.before)})
+                updates.append({"_id": row.id, **capture_time.unsnapshot(d.before)})
                 new_decisions.append({"file_id": row.id, "before": current, "after": dict(d.before)})
             if updates:
                 if undo_id is None:

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, g, jsonify, request
 
+from mediaparser.library import queries
+from mediaparser.library.filters import PAGE_MAX, Filter, Order, Target
 from mediaparser.usecases import review
 from mediaparser.usecases.review import ReviewError
 from mediaparser.web.jsonapi import error as _error, whole_number
@@ -40,19 +42,19 @@ def _actor() -> review.Actor:
 
 @bp.get("/files")
 def files():
-    flt = review.Filter.from_args(request.args)
-    order = review.Order.from_args(request.args)
+    flt = Filter.from_args(request.args)
+    order = Order.from_args(request.args)
     return jsonify(review.page(flt, order, request.args.get("cursor") or None, whole_number("limit")))
 
 
 @bp.get("/files/summary")
 def files_summary():
-    return jsonify(review.summary(review.Filter.from_args(request.args)))
+    return jsonify(queries.summary(Filter.from_args(request.args)))
 
 
 @bp.get("/files/cameras")
 def files_cameras():
-    return jsonify({"cameras": review.cameras(review.Filter.from_args(request.args))})
+    return jsonify({"cameras": queries.cameras(Filter.from_args(request.args))})
 
 
 @bp.get("/files/<int:file_id>")
@@ -65,10 +67,10 @@ def file_detail(file_id: int):
 
 @bp.get("/files/<int:file_id>/neighbours")
 def file_neighbours(file_id: int):
-    flt = review.Filter.from_args(request.args)
-    order = review.Order.from_args(request.args)
+    flt = Filter.from_args(request.args)
+    order = Order.from_args(request.args)
     try:
-        return jsonify(review.neighbours(file_id, flt, order))
+        return jsonify(queries.neighbours(file_id, flt, order))
     except LookupError as exc:
         return _error(404, str(exc))
 
@@ -78,7 +80,7 @@ def review_action():
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         return _error(400, "send a JSON object with an action and the files")
-    target = review.Target.from_json(body)
+    target = Target.from_json(body)
     result = review.apply_action(str(body.get("action")), target, body, _actor(), _zone())
     return jsonify(result.to_dict())
 
@@ -92,7 +94,7 @@ def review_batches():
         return _error(400, "before must be a whole number")
     limit = whole_number("limit") or 50
     items = review.batches(before=before_id, limit=limit)
-    return jsonify({"batches": items, "next_before": items[-1]["id"] if len(items) == min(limit, review.PAGE_MAX) else None})
+    return jsonify({"batches": items, "next_before": items[-1]["id"] if len(items) == min(limit, PAGE_MAX) else None})
 
 
 @bp.get("/review/batches/<int:batch_id>")

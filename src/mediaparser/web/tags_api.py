@@ -14,7 +14,7 @@ POST /api/tags/rename               {"from": "beech", "to": "beach"}: rename eve
                                     ({"merged": true, "files": n, "into_files": m}) so the page can ask first
 
 Selections are the review grid's ({"ids": [...]} or {"selection": {"all_matching": true, "filter": {...}}}),
-read by services.review.Target so a selection means the same files here as in review actions.
+read by library.filters.Target so a selection means the same files here as in review actions.
 """
 from __future__ import annotations
 
@@ -22,13 +22,13 @@ from flask import Blueprint, jsonify, request
 
 from mediaparser.usecases import tagging as tags
 from mediaparser.web.jsonapi import error as _error, whole_number
-from mediaparser.usecases.review import ReviewError, Target
+from mediaparser.library.filters import FilterError, Target
 
 bp = Blueprint("tags_api", __name__, url_prefix="/api")
 
 
 @bp.errorhandler(tags.TagError)
-@bp.errorhandler(ReviewError)
+@bp.errorhandler(FilterError)
 def _refused(exc: ValueError):
     return _error(400, str(exc))
 

@@ -1,0 +1,326 @@
+"""Reads of the catalogue in grid order: pages, neighbours, counts, histogram.
+
+This module owns
+
+- keyset paging (`grid_page`): the grid is ordered by (sort column, id) and a
+  page continues after the last (value, id) seen, so page 500 costs what page
+  1 costs. NULL values (files without a capture time) come after all others
+  in both directions, as a second "phase" of the same ordering.
+- `neighbours`: previous, next and next-needing-review in that order.
+- `summary`: counts per review state and files per month, one plan for
+  SQLite (index seeks per cell) and one for PostgreSQL (one GROUP BY).
+- `cameras` and `grid_item` (one grid row as JSON).
+
+Every query takes its conditions from `library.filters`, and ends its read
+transaction at once (a long-open read blocks SQLite's WAL checkpoints).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import bindparam, case, func, literal, select, tuple_
+from sqlalchemy.sql.elements import ColumnElement
+
+from mediaparser.library.filters import (GRID_INDEX, PAGE_DEFAULT, PAGE_MAX, REVIEW_INDEX, Cursor, Filter, Order, indexed_by as _indexed, month_range, needs_review_clause, review_state_of, unindexed as _u)
+from mediaparser.media.timestamps import format_offset
+from mediaparser.store.db import db
+from mediaparser.store.dialect import is_sqlite
+from mediaparser.store.models import FileStatus, MediaFile, ReviewState
+
+_GRID_COLUMNS = (
+    MediaFile.id, MediaFile.job_id, MediaFile.rel_path, MediaFile.size, MediaFile.status, MediaFile.error,
+    MediaFile.kind, MediaFile.captured_at, MediaFile.utc_offset, MediaFile.precision, MediaFile.confidence,
+    MediaFile.review_state, MediaFile.thumbnail, MediaFile.width, MediaFile.height, MediaFile.duration,
+    MediaFile.model, MediaFile.group_id, MediaFile.similar_group_id,
+)
+
+
+def _after(order: Order, cursor: Cursor | None, phase: int) -> list[ColumnElement]:
+    """Conditions for rows after `cursor` within one phase."""
+    col, ident = order.column, MediaFile.id
+    if phase == 0:
+        conds: list[ColumnElement] = [col.is_not(None)] if order.nullable else []
+        if cursor is not None:
+            key = tuple_(col, ident)
+            bound = tuple_(bindparam(None, cursor.value, type_=col.type), bindparam(None, cursor.id))
+            conds.append(key < bound if order.desc else key > bound)
+        return conds
+    conds = [col.is_(None)]
+    if cursor is not None and cursor.phase == 1:
+        conds.append(ident < cursor.id if order.desc else ident > cursor.id)
+    return conds
+
+
+def _ordering(order: Order, phase: int) -> list:
+    col, ident = order.column, MediaFile.id
+    if phase == 0:
+        return [col.desc(), ident.desc()] if order.desc else [col.asc(), ident.asc()]
+    return [ident.desc()] if order.desc else [ident.asc()]
+
+
+def ordered_rows(flt: Filter, order: Order, cursor: Cursor | None, limit: int, columns=_GRID_COLUMNS):
+    """Up to `limit` rows after `cursor` in grid order."""
+    conds = flt.conditions()
+    rows: list = []
+    phases = (0, 1) if order.nullable else (0,)
+    for phase in phases:
+        if cursor is not None and cursor.phase > phase:
+            continue
+        need = limit - len(rows)
+        if need <= 0:
+            break
+        q = (select(*columns).where(*conds, *_after(order, cursor if cursor and cursor.phase == phase else None, phase))
+             .order_by(*_ordering(order, phase)).limit(need))
+        if order.sort == "time":
+            q = _indexed(q, GRID_INDEX)
+        rows.extend(db.session.execute(q).all())
+    return rows
+
+
+def cursor_of(row, order: Order) -> Cursor:
+    value = getattr(row, order.column.key)
+    return Cursor(0 if value is not None else 1, value, row.id)
+
+@dataclass
+class GridPage:
+    """One page of the grid: its rows as JSON items and the cursor of the next page."""
+
+    files: list[dict[str, Any]]
+    next_cursor: str | None
+    limit: int
+
+
+def grid_page(flt: Filter, order: Order, cursor: str | None = None, limit: int | None = None) -> GridPage:
+    """One page of the grid and the cursor of the next (None at the end)."""
+    limit = max(1, min(PAGE_DEFAULT if limit is None else limit, PAGE_MAX))
+    cur = Cursor.decode(cursor, order) if cursor else None
+    rows = ordered_rows(flt, order, cur, limit + 1)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    db.session.commit()  # end the read snapshot at once (WAL checkpoints)
+    return GridPage([grid_item(r) for r in rows],
+                    cursor_of(rows[-1], order).encode() if more and rows else None, limit)
+
+
+def iso(dt: datetime | None) -> str | None:
+    return dt.isoformat(timespec="seconds") if dt else None
+
+
+def split_path(rel_path: str) -> tuple[str, str]:
+    folder, _, name = rel_path.replace("\\", "/").rpartition("/")
+    return folder, name
+
+
+def grid_item(r) -> dict[str, Any]:
+    folder, name = split_path(r.rel_path)
+    return {
+        "id": r.id,
+        "job_id": r.job_id,
+        "name": name,
+        "folder": folder,
+        "size": r.size,
+        "kind": r.kind,
+        "status": r.status,
+        "error": (r.error[:200] if r.error else None),
+        "captured_at": iso(r.captured_at),
+        "utc_offset": format_offset(r.utc_offset),
+        "precision": r.precision,
+        "confidence": r.confidence or "none",
+        "review": review_state_of(r.review_state, r.confidence),
+        "thumb": bool(r.thumbnail),
+        "width": r.width,
+        "height": r.height,
+        "duration": r.duration,
+        "camera": r.model,
+        "group_id": r.group_id,
+        "similar_group_id": r.similar_group_id,
+    }
+
+
+# ----------------------------------------------------------------- summary --
+
+def _state_counts(total: int, needs: int, reviewed: int) -> dict[str, int]:
+    return {"all": total, "needs_review": needs, "reviewed": reviewed, "auto": total - needs - reviewed}
+
+
+def summary(flt: Filter) -> dict[str, Any]:
+    """Count of matching files, per review state, and files per month.
+
+    The state counts ignore the state filter and the histogram ignores the
+    year/month filter, so the page can show what clicking them would give.
+    """
+    if is_sqlite(db.session):
+        out = _summary_sqlite(flt)
+    else:
+        out = _summary_grouped(flt)
+    db.session.commit()
+    return out
+
+
+# Every analysed file sits in exactly one (review_state, confidence) cell; a
+# state is a set of cells. Counting a cell is a seek on ix_media_files_review_time
+# plus a range of capture times: SQLite steps through index entries without
+# evaluating an expression per row, several times cheaper than a CASE per row.
+# The importer writes confidence and capture time together with the final
+# status, so a file that has either is analysed (not PENDING); only the
+# no-confidence cell needs the status test.
+_CONFIDENCES_OR_NONE: tuple[str | None, ...] = ("high", "medium", "low", "none", None)
+_STATE_CELLS: dict[str, list[tuple[str | None, tuple[str | None, ...]]]] = {
+    "needs_review": [(None, ("low", "none")), (None, (None,))],
+    "auto": [(None, ("high", "medium"))],
+    "reviewed": [(ReviewState.REVIEWED, ("high", "medium", "low", "none")), (ReviewState.REVIEWED, (None,))],
+}
+
+
+def _cells(state: str, flt: Filter) -> list[tuple[str | None, tuple[str | None, ...]]]:
+    wanted: set[str | None] = set(_CONFIDENCES_OR_NONE)
+    if flt.confidence:
+        wanted = {c for c in flt.confidence} | ({None} if "none" in flt.confidence else set())
+    states = ("needs_review", "auto", "reviewed") if state == "all" else (state,)
+    out = []
+    for st in states:
+        for rs, confs in _STATE_CELLS[st]:
+            kept = tuple(c for c in confs if c in wanted)
+            if kept:
+                out.append((rs, kept))
+    return out
+
+
+def _cell_count(rs: str | None, confs: tuple[str | None, ...], other: list, dates: list):
+    m = MediaFile
+    conds: list[ColumnElement] = [m.review_state.is_(None) if rs is None else m.review_state == rs]
+    if confs == (None,):
+        conds += [m.confidence.is_(None), _u(m.status) != FileStatus.PENDING]  # not analysed yet: not in the grid
+    else:
+        conds.append(m.confidence.in_(confs))
+    return _indexed(select(func.count()).where(*conds, *other, *dates), REVIEW_INDEX).scalar_subquery()
+
+
+def _summary_sqlite(flt: Filter) -> dict[str, Any]:
+    m = MediaFile
+    s = db.session
+    other = flt.other_conditions()
+    if flt.no_date:
+        dates: list[ColumnElement] = [m.captured_at.is_(None)]
+    elif flt.year is not None:
+        lo, hi = month_range(flt.year, flt.month)
+        dates = [m.captured_at >= lo, m.captured_at < hi]
+    else:
+        dates = []
+    states = {}
+    for st in ("needs_review", "auto", "reviewed"):
+        cells = _cells(st, flt)
+        states[st] = sum(s.execute(select(*[_cell_count(rs, c, other, dates) for rs, c in cells])).one()) \
+            if cells else 0
+    states["all"] = states["needs_review"] + states["auto"] + states["reviewed"]
+    cells = _cells(flt.state, flt)
+    months: list[dict[str, Any]] = []
+    no_date = 0
+    if cells:
+        first = s.execute(select(func.min(m.captured_at))).scalar()
+        last = s.execute(select(func.max(m.captured_at))).scalar()
+        if first is not None:
+            span = select(literal(f"{first.year:04d}-{first.month:02d}-01").label("start")).cte("months", recursive=True)
+            span = span.union_all(select(func.date(span.c.start, "+1 month"))
+                                  .where(span.c.start < literal(f"{last.year:04d}-{last.month:02d}-01")))
+            in_month = [m.captured_at >= span.c.start, m.captured_at < func.date(span.c.start, "+1 month")]
+            if flt.state == "all" and not flt.confidence:
+                # Every dated file: one range of the capture-time index per month.
+                total = _indexed(select(func.count()).where(*in_month, *other), GRID_INDEX).scalar_subquery()
+            else:
+                total = sum((_cell_count(rs, c, other, in_month) for rs, c in cells[1:]),
+                            _cell_count(*cells[0], other, in_month))
+            months = [{"month": start[:7], "count": n}
+                      for start, n in s.execute(select(span.c.start, total)).all() if n]
+        no_date = sum(s.execute(select(*[_cell_count(rs, c, other, [m.captured_at.is_(None)])
+                                         for rs, c in cells])).one())
+    return {"count": states[flt.state], "states": states, "months": months, "no_date": no_date}
+
+
+def _summary_grouped(flt: Filter) -> dict[str, Any]:
+    """The same figures from one GROUP BY pass (PostgreSQL's hash aggregate is quick at it)."""
+    m = MediaFile
+    s = db.session
+    base = flt.conditions(with_state=False, with_dates=False)
+    needs = case((needs_review_clause(), 1), else_=0)
+    reviewed = case((_u(m.review_state) == ReviewState.REVIEWED, 1), else_=0)
+    month = func.to_char(m.captured_at, "YYYY-MM").label("month")
+    q = (select(month, func.count(), func.sum(needs), func.sum(reviewed))
+         .where(*base, m.captured_at.is_not(None)).group_by(month).order_by(month))
+    per_month = [(mo, n, nr or 0, rv or 0) for mo, n, nr, rv in s.execute(q).all()]
+    nd = s.execute(select(func.count(), func.coalesce(func.sum(needs), 0), func.coalesce(func.sum(reviewed), 0))
+                   .where(*base, m.captured_at.is_(None))).one()
+    no_date = _state_counts(*(int(x) for x in nd))
+    if flt.no_date:
+        in_range = [no_date["all"], no_date["needs_review"], no_date["reviewed"]]
+    else:
+        prefix = None
+        if flt.year is not None:
+            prefix = f"{flt.year:04d}-" + (f"{flt.month:02d}" if flt.month is not None else "")
+        in_range = [0, 0, 0]
+        for mo, n, nr, rv in per_month:
+            if prefix is None or mo.startswith(prefix):
+                in_range[0] += n
+                in_range[1] += nr
+                in_range[2] += rv
+        if prefix is None:
+            in_range = [in_range[0] + no_date["all"], in_range[1] + no_date["needs_review"],
+                        in_range[2] + no_date["reviewed"]]
+    states = _state_counts(*in_range)
+    months = []
+    for mo, n, nr, rv in per_month:
+        c = _state_counts(n, nr, rv)[flt.state]
+        if c:
+            months.append({"month": mo, "count": c})
+    return {"count": states[flt.state], "states": states, "months": months, "no_date": no_date[flt.state]}
+
+
+def cameras(flt: Filter, limit: int = 100) -> list[dict[str, Any]]:
+    m = MediaFile
+    q = (select(m.model, func.count()).where(*flt.conditions(), m.model.is_not(None))
+         .group_by(m.model).order_by(func.count().desc()).limit(limit))
+    out = [{"camera": cam, "count": n} for cam, n in db.session.execute(q).all()]
+    db.session.commit()
+    return out
+
+
+def neighbours(file_id: int, flt: Filter, order: Order) -> dict[str, Any]:
+    """Previous and next file in grid order, and the next one needing review.
+
+    The next needing review wraps around to the start of the view, so Enter
+    keeps going until the view has nothing left to look at.
+    """
+    cols = (MediaFile.id, MediaFile.captured_at, MediaFile.rel_path, MediaFile.size)
+    row = db.session.execute(select(*cols).where(MediaFile.id == file_id)).one_or_none()
+    if row is None:
+        db.session.commit()
+        raise LookupError(f"file {file_id} does not exist")
+    here = cursor_of(row, order)
+    nxt = ordered_rows(flt, order, here, 1, cols)
+    prev = _previous(flt, order, here, cols)
+    needing = replace(flt, state="needs_review")
+    nr = ordered_rows(needing, order, here, 1, cols)
+    if not nr:
+        nr = [r for r in ordered_rows(needing, order, None, 2, cols) if r.id != file_id][:1]
+    db.session.commit()
+    return {"previous": prev[0].id if prev else None, "next": nxt[0].id if nxt else None,
+            "next_needing_review": nr[0].id if nr else None}
+
+
+def _previous(flt: Filter, order: Order, here: Cursor, cols) -> list:
+    """The row just before `here` in grid order (rows without a value come last)."""
+    conds = flt.conditions()
+    rev = replace(order, desc=not order.desc)
+    pin = (lambda q: _indexed(q, GRID_INDEX)) if order.sort == "time" else (lambda q: q)
+    if here.phase == 1:
+        ident = MediaFile.id
+        q = (select(*cols).where(*conds, order.column.is_(None), ident > here.id if order.desc else ident < here.id)
+             .order_by(ident.asc() if order.desc else ident.desc()).limit(1))
+        rows = db.session.execute(pin(q)).all()
+        if rows:
+            return rows
+        here = None  # the last row that has a value
+    q = select(*cols).where(*conds, *_after(rev, here, 0)).order_by(*_ordering(rev, 0)).limit(1)
+    return db.session.execute(pin(q)).all()
