@@ -13,6 +13,9 @@
   goes stale — Huey's periodic task (every minute) is the backstop for
   workers started some other way;
 * the reaper also runs once at start-up.
+
+A plain `huey_consumer mediaparser.runtime.consumer.huey` runs the same
+tasks (consumer.py says what differs).
 """
 from __future__ import annotations
 
@@ -58,6 +61,20 @@ def _monitor(app, worker_id: str, settings: Settings, stop: threading.Event, per
         stop.wait(interval)
 
 
+def start_monitor(app, worker_id: str, *, periodic: bool = True,
+                  parent_pid: int | None = None) -> tuple[threading.Event, threading.Thread]:
+    """Start the beat-and-reap thread for this process; set the returned event to stop it.
+
+    Shared by `mediaparser worker` and each process of a plain `huey_consumer` (consumer.py).
+    """
+    settings: Settings = app.extensions["mediaparser"]
+    stop = threading.Event()
+    monitor = threading.Thread(target=_monitor, args=(app, worker_id, settings, stop, periodic, parent_pid),
+                               name="mediaparser-monitor", daemon=True)
+    monitor.start()
+    return stop, monitor
+
+
 def run_worker(app, *, threads: int = 2, periodic: bool = True, shutdown_timeout: float = 20.0,
                parent_pid: int | None = None) -> None:
     """Run the consumer in this process until a signal stops it."""
@@ -68,10 +85,7 @@ def run_worker(app, *, threads: int = 2, periodic: bool = True, shutdown_timeout
         report = tasks.reap_now() if periodic else None
         if report is not None:
             log.info("start-up reap: %s", report)
-    stop = threading.Event()
-    monitor = threading.Thread(target=_monitor, args=(app, worker_id, settings, stop, periodic, parent_pid),
-                               name="mediaparser-monitor", daemon=True)
-    monitor.start()
+    stop, monitor = start_monitor(app, worker_id, periodic=periodic, parent_pid=parent_pid)
     consumer = _Consumer(huey, workers=threads, periodic=periodic, initial_delay=0.1, backoff=1.15,
                          max_delay=1.0, worker_type="thread", shutdown_timeout=shutdown_timeout,
                          graceful_signal="TERM", check_worker_health=True)
