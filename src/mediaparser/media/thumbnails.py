@@ -30,11 +30,12 @@ from __future__ import annotations
 import io
 import os
 import struct
-import tempfile
 import warnings
 from dataclasses import dataclass
 
 from PIL import Image
+
+from mediaparser.media.atomic import atomic_write
 
 MAX_SIDE = 320
 # 250 MP: above every phone and medium-format camera sold today (200 MP
@@ -256,21 +257,12 @@ def thumbnail_path(directory: str, key: str, fmt: str = "jpeg") -> str:
 
 
 def write_thumbnail(img: Image.Image, directory: str, key: str, fmt: str = "jpeg") -> str:
-    """Write atomically (temporary file + rename) and return the path."""
+    """Write atomically (temporary file + rename, no fsync: a cache) and return the path."""
     path = thumbnail_path(directory, key, fmt)
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".part", dir=os.path.dirname(path))
-    try:
-        with os.fdopen(fd, "wb") as f:
-            if fmt == "webp":
-                img.save(f, "WEBP", quality=JPEG_QUALITY, method=4)
-            else:
-                img.save(f, "JPEG", quality=JPEG_QUALITY, optimize=False)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    with atomic_write(path, prefix=".tmp-", suffix=".part") as f:
+        if fmt == "webp":
+            img.save(f, "WEBP", quality=JPEG_QUALITY, method=4)
+        else:
+            img.save(f, "JPEG", quality=JPEG_QUALITY, optimize=False)
     return path

@@ -34,13 +34,14 @@ import multiprocessing
 import os
 import resource
 import signal
-import tempfile
 import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
+
+from mediaparser.media.atomic import atomic_write
 
 PREVIEW_SIDE = 1600
 JPEG_QUALITY = 85
@@ -190,14 +191,8 @@ def _known(path: Path, failed: Path) -> Preview | None:
 
 def _remember_failure(failed: Path, reason: str) -> None:
     failed.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".failed", dir=failed.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump({"reason": reason, "at": time.time()}, fh)
-        os.replace(tmp, failed)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with atomic_write(failed, text=True, prefix=".tmp-", suffix=".failed") as fh:
+        json.dump({"reason": reason, "at": time.time()}, fh)
 
 
 # ------------------------------------------------------------ the child --
@@ -309,14 +304,8 @@ def _render(src: str, identity: tuple[int, int], size: int, file_type: str, orie
         return ("failed", str(exc))
     del data
     out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".jpg", dir=out.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            img.save(f, "JPEG", quality=JPEG_QUALITY)
-        os.replace(tmp, out)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with atomic_write(out, prefix=".tmp-", suffix=".jpg") as f:
+        img.save(f, "JPEG", quality=JPEG_QUALITY)
     return ("ok",)
 
 

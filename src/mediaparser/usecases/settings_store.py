@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any, Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
@@ -29,6 +28,7 @@ from mediaparser.config import ENV_PREFIX, Settings
 from mediaparser.store.db import db, write_transaction
 from mediaparser.store.models import AppSetting, utcnow
 from mediaparser.media import layout
+from mediaparser.media.atomic import atomic_write
 
 LAYOUT_KEY = "archive_layout"
 FILE_KEYS = ("output", "timezone")
@@ -209,14 +209,6 @@ def _write_config(path: Path, updates: Mapping[str, Any]) -> None:
             raise SettingsError("config", f"{path} does not hold a JSON object; fix or remove it first")
     data.update(updates)
     mode = path.stat().st_mode & 0o777 if path.exists() else 0o600
-    fd, tmp = tempfile.mkstemp(prefix=".config-", suffix=".json", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, indent=2, ensure_ascii=False)
-            fh.write("\n")
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_write(path, text=True, prefix=".config-", suffix=".json", file_mode=mode) as fh:
+        json.dump(data, fh, indent=2, ensure_ascii=False)
+        fh.write("\n")

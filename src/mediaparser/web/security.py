@@ -55,6 +55,7 @@ from urllib.parse import urlsplit
 from flask import Flask, Response, current_app, g, jsonify, redirect, request, session, url_for
 
 from mediaparser.config import Settings
+from mediaparser.media.atomic import atomic_write
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 PUBLIC_ENDPOINTS = frozenset({"auth.login", "static"})
@@ -136,12 +137,11 @@ class SignInGeneration:
         """Start a new generation: every session issued before is signed out."""
         token = secrets.token_hex(16)
         path = home / GENERATION_FILE
-        tmp = home / f".{GENERATION_FILE}.{os.getpid()}.{threading.get_ident()}.tmp"
-        with open(tmp, "w", encoding="ascii") as fh:
+        # Durable before the rename: a power cut must not bring back a
+        # generation whose sessions were meant to be signed out.
+        with atomic_write(path, text=True, encoding="ascii", prefix=f".{GENERATION_FILE}.", suffix=".tmp",
+                          fsync=True) as fh:
             fh.write(token + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
         with self._lock:
             self._cache.pop(path, None)
         return token
