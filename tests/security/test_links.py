@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from mediaparser.media.analyze import analyze_file, iter_media_paths_with_roots
+from mediaparser.media.analyze import analyze_file
 from mediaparser.media.fsguard import (LINK_OUTSIDE, LINK_TO_SYSTEM, FileReplaced, NotRegularFile, file_identity, link_refusal, open_regular)
-from mediaparser.usecases.sources import Entry, Skipped, walk_source
+from mediaparser.media.walk import Entry, Skipped, iter_media_paths_with_roots, walk_source
 
 from ..conftest import make_images
 

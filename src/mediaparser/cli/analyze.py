@@ -1,8 +1,9 @@
 """`mediaparser analyze PATH...`: analyse files and print one JSON object each.
 
-Walks files and folders (sidecars `.xmp`/`.json` are read with their media
-file, not listed on their own), analyses in a process pool on all cores, and
-prints results in input order — pretty JSON by default, one line per file
+Walks files and folders as an import would (`media.walk`: sidecars are read
+with their media file, not listed on their own; a link out of the folder, a
+broken link or a pipe is reported on stderr), analyses in a process pool on
+all cores, and prints results in input order — pretty JSON by default, one line per file
 with `--jsonl`. A bad file prints its `error` and the walk goes on; a summary
 goes to stderr. Registered on the main command group by cli.py.
 """
@@ -20,8 +21,9 @@ from functools import partial
 
 import click
 
-from mediaparser.media.analyze import (DEFAULT_TIME_LIMIT, AnalysisResult, analyze_file_limited, iter_media_paths_with_roots)
+from mediaparser.media.analyze import DEFAULT_TIME_LIMIT, AnalysisResult, analyze_file_limited
 from mediaparser.media.timestamps import resolve_zone
+from mediaparser.media.walk import iter_media_paths_with_roots
 
 
 def _work(item: tuple[str, str], *, timezone: str, thumb_dir: str | None, with_thumbnail: bool,
@@ -146,5 +148,5 @@ def analyze_command(paths: tuple[str, ...], jsonl: bool, zone: str, workers: int
         for d in _parallel(work, items, workers, deadline=time_limit * 2 + 30):
             emit(d)
     click.echo(f"{count} file(s) analysed, {errors} with errors"
-               + (f", {skipped} link(s) skipped" if skipped else ""), err=True)
+               + (f", {skipped} skipped" if skipped else ""), err=True)
     sys.stdout.flush()

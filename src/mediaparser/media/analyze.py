@@ -33,7 +33,6 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -41,9 +40,9 @@ from datetime import datetime, timezone
 from mediaparser.media import hashes as phashes
 from mediaparser.media.filenames import filename_candidates, folder_candidates
 from mediaparser.media.metadata import ImageMetadata, MetadataError, read_metadata
-from mediaparser.media.fsguard import FileReplaced, NotRegularFile, fd_path, link_refusal, open_regular
+from mediaparser.media.fsguard import FileReplaced, NotRegularFile, fd_path, open_regular
 from mediaparser.media.probe import UNKNOWN, describe_os_error, extension_matches, hash_and_head, sniff
-from mediaparser.media.sidecars import is_sidecar_name, sidecar_candidates
+from mediaparser.media.sidecars import sidecar_candidates
 from mediaparser.media.thumbnails import ThumbnailError, decode_image, prepare_frame, write_thumbnail
 from mediaparser.media.timestamps import (Candidate, Confidence, Precision, choose_capture_time, format_offset, resolve_zone)
 from mediaparser.media.video import VideoInfo, probe_with_av, read_video
@@ -56,7 +55,6 @@ _IMAGE_TYPES = {"jpeg", "png", "gif", "webp", "tiff", "bmp", "heic", "heif", "av
                 "nef", "nrw", "dng", "cr2", "cr3", "arw", "srw", "pef", "orf", "rw2", "raf"}
 _RAW_TYPES = {"nef", "nrw", "dng", "cr2", "cr3", "arw", "srw", "pef", "orf", "rw2", "raf"}
 _VIDEO_TYPES = {"mp4", "mov", "m4v", "3gp", "avi", "mkv", "webm", "mts", "mpeg"}
-_IGNORED_NAMES = {".ds_store", "thumbs.db", "desktop.ini", ".nomedia", "icon\r"}
 
 
 @dataclass
@@ -427,52 +425,3 @@ def analyze_file_limited(path: str | os.PathLike, *, time_limit_s: float = DEFAU
         r = AnalysisResult(path=os.fspath(path))
         r.error = f"analysis took longer than {time_limit_s:g} s and was stopped"
         return r
-
-
-# ---------------------------------------------------------------------------
-# Walking
-
-
-def is_ignored_name(name: str) -> bool:
-    """Sidecars (analysed with their media file) and system clutter."""
-    low = name.lower()
-    return is_sidecar_name(name) or low in _IGNORED_NAMES or low.startswith("._")
-
-
-def iter_media_paths_with_roots(paths: Iterable[str | os.PathLike],
-                                on_skip: Callable[[str, str], None] | None = None) -> Iterator[tuple[str, str]]:
-    """(file path, the argument it was found under), in a stable order.
-
-    Folders are walked without following symbolic links (no loops). A
-    symlinked file is yielded only when its target stays inside the folder
-    argument it was found under and outside /proc, /sys and /dev (the
-    analysis reports a broken or looping one); any other link is passed to
-    `on_skip(path, reason)` and left alone. A file named directly is the
-    caller's choice and is yielded as given.
-    """
-    for p in paths:
-        p = os.fspath(p)
-        if os.path.isdir(p) and not os.path.islink(p):
-            boundary = [os.path.realpath(p)]
-            for dirpath, dirnames, filenames in os.walk(p, followlinks=False):
-                dirnames.sort()
-                dirnames[:] = [d for d in dirnames if not d.startswith(".")]
-                for fn in sorted(filenames):
-                    if is_ignored_name(fn):
-                        continue
-                    path = os.path.join(dirpath, fn)
-                    if os.path.islink(path):
-                        refusal = link_refusal(os.path.realpath(path), boundary)
-                        if refusal:
-                            if on_skip is not None:
-                                on_skip(path, refusal)
-                            continue
-                    yield path, p
-        elif not is_ignored_name(os.path.basename(p)):
-            yield p, os.path.dirname(os.path.abspath(p))
-
-
-def iter_media_paths(paths: Iterable[str | os.PathLike]) -> Iterator[str]:
-    """Files under `paths` that are analysed as media (sidecars skipped)."""
-    for path, _root in iter_media_paths_with_roots(paths):
-        yield path

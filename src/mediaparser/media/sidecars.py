@@ -33,7 +33,6 @@ from mediaparser.media.fsguard import link_refusal, open_regular
 from mediaparser.media.metadata import SIDECAR_SOURCES, MetadataError, read_xmp_sidecar
 from mediaparser.media.timestamps import Candidate, Precision, candidate_from_datetime, make_candidate
 
-SIDECAR_EXTENSIONS = frozenset({".xmp", ".json"})
 _COUNTER = re.compile(r"^(?P<base>.*?)\((?P<n>\d+)\)$")
 # Google localises the "-edited" suffix.
 EDITED_SUFFIXES = ("-edited", "-bearbeitet", "-modifié", "-editado", "-modificato", "-bewerkt", "-redigeret")
@@ -193,7 +192,3 @@ def sidecar_candidates(path: str, *, now: datetime | None = None,
         cands += takeout_candidates(js, now=now)
         used.append(js)
     return cands, used
-
-
-def is_sidecar_name(name: str) -> bool:
-    return os.path.splitext(name)[1].lower() in SIDECAR_EXTENSIONS

@@ -351,7 +351,8 @@ def groups_for_paths(paths: Sequence[str], params: SimilarityParams, *, timezone
     from functools import partial
 
     from mediaparser.cli.analyze import _parallel, _work
-    from mediaparser.media.analyze import DEFAULT_TIME_LIMIT, iter_media_paths_with_roots
+    from mediaparser.media.analyze import DEFAULT_TIME_LIMIT
+    from mediaparser.media.walk import iter_media_paths_with_roots
 
     found = [(os.path.abspath(p), root) for p, root in iter_media_paths_with_roots(paths)]
     rows: dict[int, Any] = {}

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from mediaparser.config import Settings
-from mediaparser.usecases.sources import MEDIA_EXTENSIONS
+from mediaparser.media.kinds import is_media
 
 MAX_LISTED = 2000  # sub-folders shown for one folder
 MAX_COUNTED = 10_000  # entries looked at to count media files in a folder
@@ -86,7 +86,7 @@ def listing(settings: Settings, root_index: int, rel: str = "") -> dict[str, Any
                         if target == home:  # MediaParser's own instance folder is not a photo folder
                             continue
                         folders.append({"name": name, "path": os.path.relpath(target, place.root)})
-                    elif name.rsplit(".", 1)[-1].lower() in MEDIA_EXTENSIONS and "." in name:
+                    elif is_media(name):  # the import's table, by name only: nothing is opened
                         media += 1
                     else:
                         other += 1

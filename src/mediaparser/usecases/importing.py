@@ -33,7 +33,7 @@ from mediaparser.library import capture_time
 from mediaparser.library.in_archive import ArchiveIndex
 from mediaparser.media.fsguard import in_system_folder
 from mediaparser.usecases.source_access import boundary_options, job_boundary
-from mediaparser.usecases.sources import Entry, Skipped, display, walk_source
+from mediaparser.media.walk import Entry, Skipped, display, walk_source
 
 log = logging.getLogger(__name__)
 
