@@ -17,13 +17,13 @@ transaction at once (a long-open read blocks SQLite's WAL checkpoints).
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, case, func, literal, select, tuple_
 from sqlalchemy.sql.elements import ColumnElement
 
 from mediaparser.library.filters import (GRID_INDEX, PAGE_DEFAULT, PAGE_MAX, REVIEW_INDEX, Cursor, Filter, Order, indexed_by as _indexed, month_range, needs_review_clause, review_state_of, unindexed as _u)
+from mediaparser.media.isotime import iso_local
 from mediaparser.media.timestamps import format_offset
 from mediaparser.store.db import db
 from mediaparser.store.dialect import is_sqlite
@@ -104,10 +104,6 @@ def grid_page(flt: Filter, order: Order, cursor: str | None = None, limit: int |
                     cursor_of(rows[-1], order).encode() if more and rows else None, limit)
 
 
-def iso(dt: datetime | None) -> str | None:
-    return dt.isoformat(timespec="seconds") if dt else None
-
-
 def split_path(rel_path: str) -> tuple[str, str]:
     folder, _, name = rel_path.replace("\\", "/").rpartition("/")
     return folder, name
@@ -124,7 +120,7 @@ def grid_item(r) -> dict[str, Any]:
         "kind": r.kind,
         "status": r.status,
         "error": (r.error[:200] if r.error else None),
-        "captured_at": iso(r.captured_at),
+        "captured_at": iso_local(r.captured_at),
         "utc_offset": format_offset(r.utc_offset),
         "precision": r.precision,
         "confidence": r.confidence or "none",

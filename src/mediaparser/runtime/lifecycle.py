@@ -43,6 +43,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from mediaparser.config import Settings
+from mediaparser.media.isotime import iso_utc
 from mediaparser.store.db import db, run_write, write_transaction
 from mediaparser.store.dialect import greatest, seconds_since
 from mediaparser.store.models import ERROR_MESSAGE_MAX, Job, JobStatus, WorkerBeat, utcnow
@@ -273,7 +274,7 @@ def reap(settings: Settings, enqueue: Callable[[Job], str | None],
             job = s.get(Job, job_id, populate_existing=True)
             if job is None or job.status != JobStatus.RUNNING or (job.heartbeat_at and job.heartbeat_at >= stale):
                 continue  # someone else dealt with it meanwhile
-            last = job.heartbeat_at.isoformat(timespec="seconds") + "Z" if job.heartbeat_at else "never"
+            last = iso_utc(job.heartbeat_at) or "never"
             run = (now - job.run_started_at).total_seconds() if job.run_started_at else 0.0
             job.run_seconds = (job.run_seconds or 0.0) + max(run, 0.0)
             job.run_started_at = None

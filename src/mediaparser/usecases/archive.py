@@ -1,7 +1,7 @@
 """What the archive pages read: which imports can be exported, each import's exports, and
 the files one export put into one folder of the archive.
 
-services/exporter.py owns making an export (plan, job, manifest) and its
+usecases/export/ owns making an export (plan, job, manifest) and its
 summary; this module only reads what it wrote — the export jobs (whose
 options name their import), the `ManifestEntry` rows — so the pages can find
 the running or last export of an import again after a reload, and list a
@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import case, func, select
 
+from mediaparser.media.isotime import iso_local, iso_utc
 from mediaparser.store.db import db
 from mediaparser.store.models import (ExportItem, ExportItemStatus, FileStatus, Job, JobStatus, JobType, ManifestEntry, MediaFile)
 from mediaparser.usecases.jobs import job_summary
@@ -23,16 +24,6 @@ PAGE_MAX = 500
 
 def _inside(path: str, root: str) -> bool:
     return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
-
-
-def _utc(dt) -> str | None:
-    """A stored UTC time, marked as such (like the jobs API)."""
-    return dt.isoformat(timespec="seconds") + "Z" if dt else None
-
-
-def _local(dt) -> str | None:
-    """A capture time: local wall-clock time, no zone (DATE-PITFALLS rule 11)."""
-    return dt.isoformat(timespec="seconds") if dt else None
 
 
 def _exports_by_import(import_ids: list[int] | None = None) -> dict[int, list[Job]]:
@@ -56,7 +47,7 @@ def _brief(job: Job) -> dict[str, Any]:
     """An export job in a few words, for lists."""
     return {"id": job.id, "status": job.status, "output": (job.options or {}).get("output"),
             "progress": {"current": job.progress_current, "total": job.progress_total},
-            "created_at": _utc(job.created_at), "completed_at": _utc(job.completed_at),
+            "created_at": iso_utc(job.created_at), "completed_at": iso_utc(job.completed_at),
             "error_message": job.error_message}
 
 
@@ -82,7 +73,7 @@ def exportable_imports(upload_dir: str | None = None, limit: int = 200) -> list[
     for j in imports:
         mine = exports.get(j.id, [])
         out.append({
-            "id": j.id, "path": j.source_path, "completed_at": _utc(j.completed_at),
+            "id": j.id, "path": j.source_path, "completed_at": iso_utc(j.completed_at),
             "uploaded": is_upload(j.source_path, upload_dir),
             **counts.get(j.id, {"files": 0, "analysed": 0, "failed": 0}),
             "exports": len(mine),
@@ -150,7 +141,7 @@ def folder_files(export_job_id: int, folder: str, *, offset: int = 0, limit: int
     files = [{
         "file_id": m.file_id, "destination": m.destination, "name": m.destination.rsplit("/", 1)[-1],
         "path": f"{m.output_root.rstrip('/')}/{m.destination}", "source": m.source_path,
-        "captured_at": _local(m.captured_at), "utc_offset": m.utc_offset, "time_source": m.time_source,
+        "captured_at": iso_local(m.captured_at), "utc_offset": m.utc_offset, "time_source": m.time_source,
         "tags": list(m.tags or []),
         "action": "already present" if status == ExportItemStatus.PRESENT else "copied",
     } for m, status in rows]

@@ -33,6 +33,7 @@ from sqlalchemy import or_, select, update
 
 from mediaparser.store.db import db, write_transaction
 from mediaparser.library.in_archive import archive_rows
+from mediaparser.media.isotime import iso_local
 from mediaparser.media.keeper import KeeperRecommendation, QualityFacts, recommend_keeper
 from mediaparser.media.similarity import Group, GroupMember, Grouping, HashItem, SimilarityParams, update_grouping
 from mediaparser.store.models import (DupGroup, DupMember, FileStatus, GroupKind, GroupStatus, ManifestEntry, MediaFile, to_unsigned64, utcnow)
@@ -221,7 +222,7 @@ class MemberView:
             "rotation": self.rotation, "width": f.width, "height": f.height, "megapixels": f.megapixels,
             "bytes": f.size_bytes, "format": f.format, "bit_depth": f.bit_depth,
             "has_capture_time": f.has_capture_time,
-            "capture_time": f.capture_time.isoformat(timespec="seconds") if f.capture_time else None,
+            "capture_time": iso_local(f.capture_time),
             "gps": f.has_gps, "camera": f.camera, "earliest_dated": q.earliest_dated,
             "recommended_keeper": self.file_id == rec.keeper, "archived_as": self.archived_as,
         }

@@ -6,12 +6,12 @@ them to the runtime (`runtime.tasks.submit`). Moving a job through its states
 """
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Callable, Sequence
 
 from sqlalchemy import select, text
 
 from mediaparser.config import Settings
+from mediaparser.media.isotime import iso_utc
 from mediaparser.store.db import db
 from mediaparser.store.models import FileStatus, Job, JobStatus, MediaFile, WorkerBeat, utcnow
 
@@ -30,10 +30,6 @@ def start_import(settings: Settings, path: str, *, check_roots: bool = True, for
 
     job = create_import_job(settings, path, check_roots=check_roots, options={"force": True} if force else None)
     return db.session.get(Job, job.id, populate_existing=True)
-
-
-def _iso(dt: datetime | None) -> str | None:
-    return dt.isoformat(timespec="seconds") + "Z" if dt else None
 
 
 def job_summary(job: Job, *, with_errors: bool = False) -> dict[str, Any]:
@@ -66,13 +62,13 @@ def job_summary(job: Job, *, with_errors: bool = False) -> dict[str, Any]:
         "eta_seconds": round(eta, 1) if eta is not None else None,
         "elapsed_seconds": round(elapsed, 1),
         "running_seconds": round(run_seconds, 1),
-        "created_at": _iso(job.created_at),
-        "started_at": _iso(job.started_at),
-        "completed_at": _iso(job.completed_at),
+        "created_at": iso_utc(job.created_at),
+        "started_at": iso_utc(job.started_at),
+        "completed_at": iso_utc(job.completed_at),
         "error_message": job.error_message,
         "attempts": job.attempts,
         "max_attempts": job.max_attempts,
-        "heartbeat_at": _iso(job.heartbeat_at),
+        "heartbeat_at": iso_utc(job.heartbeat_at),
     }
     if with_errors:
         out["errors"] = failed_files(job.id, limit=ERRORS_IN_SUMMARY)
@@ -112,13 +108,13 @@ def health(*, queue_size: Callable[[], int],
     The runtime passes in how to ask its queue and its worker beats
     (runtime.control.health); this builds the report.
     """
-    info: dict[str, Any] = {"database": False, "queue": False, "workers": [], "timestamp": _iso(utcnow())}
+    info: dict[str, Any] = {"database": False, "queue": False, "workers": [], "timestamp": iso_utc(utcnow())}
     try:
         db.session.execute(text("SELECT 1"))
         db.session.commit()
         info["database"] = True
         info["workers"] = [{"worker_id": w.worker_id, "hostname": w.hostname, "pid": w.pid,
-                            "beat_at": _iso(w.beat_at)} for w in live_workers()]
+                            "beat_at": iso_utc(w.beat_at)} for w in live_workers()]
     except Exception as exc:  # the point is to report, not to crash
         db.session.rollback()
         info["database_error"] = str(exc)[:200]

@@ -29,7 +29,8 @@ from sqlalchemy import select, update
 
 from mediaparser.library import capture_time
 from mediaparser.library.filters import PAGE_MAX, FilterError, Filter, Order, Target, review_state_of
-from mediaparser.library.queries import grid_page, iso as _iso, split_path as _split
+from mediaparser.library.queries import grid_page, split_path as _split
+from mediaparser.media.isotime import iso_local, iso_utc
 from mediaparser.media.timestamps import (SOURCES, Candidate, DateParseError, ParsedDate, Precision, check_plausible, describe_delta, format_offset, parse_date_string, source_info)
 from mediaparser.store.db import db, write_transaction
 from mediaparser.store.models import FileStatus, MediaFile, ReviewBatch, ReviewDecision, ReviewState, utcnow
@@ -69,7 +70,7 @@ def file_detail(file_id: int, default_zone: str = "UTC") -> dict[str, Any] | Non
             "index": i, "source": c.get("source"), "label": info.label, "value": c.get("value"),
             "utc_offset": c.get("utc_offset"), "precision": c.get("precision"), "basis": c.get("basis"),
             "accepted": bool(c.get("accepted")), "reason": c.get("reason"), "raw": c.get("raw"),
-            "local": _iso(local), "local_note": note,
+            "local": iso_local(local), "local_note": note,
             "chosen": bool(f.time_source == c.get("source") and local is not None and local == f.captured_at),
         })
     history = db.session.execute(
@@ -81,12 +82,13 @@ def file_detail(file_id: int, default_zone: str = "UTC") -> dict[str, Any] | Non
         "id": f.id, "job_id": f.job_id, "name": name, "folder": folder, "rel_path": f.rel_path,
         "size": f.size, "status": f.status, "error": f.error, "kind": f.kind, "type": f.file_type, "mime": f.mime,
         "extension": f.extension, "width": f.width, "height": f.height, "duration": f.duration,
-        "make": f.make, "camera": f.model, "captured_at": _iso(f.captured_at),
+        "make": f.make, "camera": f.model, "captured_at": iso_local(f.captured_at),
         "utc_offset": format_offset(f.utc_offset), "offset_assumed": bool(f.offset_assumed),
         "precision": f.precision, "time_source": f.time_source,
         "time_source_label": _source_words(f.time_source),
         "confidence": f.confidence or "none", "review": review_state_of(f.review_state, f.confidence),
-        "reviewed_at": _iso(f.reviewed_at), "review_note": f.review_note,
+        # reviewed_at is stored UTC, yet this field has always gone out without the Z.
+        "reviewed_at": iso_local(f.reviewed_at), "review_note": f.review_note,
         "reasons": list(f.reasons or []), "warnings": list(f.warnings or []), "sidecars": list(f.sidecars or []),
         "candidates": cands, "thumb": bool(f.thumbnail), "group_id": f.group_id,
         "similar_group_id": f.similar_group_id,
@@ -105,7 +107,7 @@ def _source_words(source: str | None) -> str | None:
 
 
 def _history_item(b: ReviewBatch, before: dict, after: dict) -> dict[str, Any]:
-    return {"batch_id": b.id, "action": b.action, "actor": b.actor, "at": _iso(b.created_at) + "Z",
+    return {"batch_id": b.id, "action": b.action, "actor": b.actor, "at": iso_utc(b.created_at),
             "summary": b.summary, "before": before, "after": after, "undone": b.undone_at is not None}
 
 
@@ -335,8 +337,8 @@ def batches(*, before: int | None = None, limit: int = 50) -> list[dict[str, Any
     if before is not None:
         q = q.where(ReviewBatch.id < before)
     out = [{"id": b.id, "action": b.action, "actor": b.actor, "remote_addr": b.remote_addr,
-            "at": _iso(b.created_at) + "Z", "summary": b.summary, "file_count": b.file_count,
-            "undone_at": _iso(b.undone_at) + "Z" if b.undone_at else None, "undone_by": b.undone_by,
+            "at": iso_utc(b.created_at), "summary": b.summary, "file_count": b.file_count,
+            "undone_at": iso_utc(b.undone_at), "undone_by": b.undone_by,
             "undoes": b.undoes} for b in db.session.execute(q).scalars()]
     db.session.commit()
     return out
