@@ -13,6 +13,7 @@ an explicit mapping passed to `Settings.load(overrides=...)` (tests, CLI flags).
 """
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 from dataclasses import dataclass, field, fields, replace
@@ -255,3 +256,18 @@ def _float(raw: Mapping[str, Any], name: str, *, minimum: float, default: float)
     if x < minimum:
         raise ConfigError(f"{ENV_PREFIX}{name.upper()} must be at least {minimum}, got {x}")
     return x
+
+
+def is_loopback(host: str) -> bool:
+    """True when `host` (a name or an address, IPv6 maybe in brackets) is this machine only.
+
+    The CLI and the web app both refuse to serve anything else without a
+    password; they ask here so they cannot disagree about what "local" means.
+    """
+    h = host.strip("[]")
+    if h == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(h).is_loopback
+    except ValueError:
+        return False

@@ -12,7 +12,6 @@ db upgrade
 """
 from __future__ import annotations
 
-import ipaddress
 import json
 import logging
 import os
@@ -23,7 +22,7 @@ import time
 
 import click
 
-from mediaparser.config import ConfigError, Settings
+from mediaparser.config import ConfigError, Settings, is_loopback
 
 
 def _settings() -> Settings:
@@ -52,17 +51,8 @@ def _core_app(settings: Settings | None = None):
         raise click.ClickException(f"configuration error: {exc}") from exc
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def _check_exposure(settings: Settings) -> None:
-    if not _is_loopback(settings.host) and not settings.password:
+    if not is_loopback(settings.host) and not settings.password:
         raise click.ClickException(
             f"refusing to listen on {settings.host}: anyone on the network could reach your photos. "
             "Set MEDIAPARSER_PASSWORD to require a login, or keep MEDIAPARSER_HOST=127.0.0.1.")

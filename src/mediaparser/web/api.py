@@ -10,7 +10,7 @@ GET  /api/health                   200 when database, queue and a worker are up,
 """
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, jsonify, request
 
 from mediaparser.runtime import control
 from mediaparser.runtime.lifecycle import InvalidTransition
@@ -18,6 +18,7 @@ from mediaparser.runtime.tasks import submit
 from mediaparser.usecases import jobs as job_service
 from mediaparser.usecases.importing import ImportRefused, PathNotAllowed
 from mediaparser.web.jsonapi import error as _error, whole_number
+from mediaparser.web.context import current_settings
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -38,7 +39,7 @@ def create_job():
     if not isinstance(path, str) or not path.strip():
         return _error(400, "path must name a folder on the server")
     try:
-        job = job_service.start_import(current_app.extensions["mediaparser"], path.strip(),
+        job = job_service.start_import(current_settings(), path.strip(),
                                        force=bool(body.get("force", False)))
     except PathNotAllowed as exc:
         return _error(403, str(exc))

@@ -12,6 +12,7 @@ import time
 from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 
 from mediaparser.web import security
+from mediaparser.web.context import current_settings
 
 bp = Blueprint("auth", __name__)
 
@@ -24,7 +25,7 @@ def _next_path() -> str:
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():
-    s = security.settings()
+    s = current_settings()
     nxt = _next_path()
     if not s.password:
         return redirect(nxt)
@@ -52,7 +53,7 @@ def login():
 @bp.post("/logout")
 def logout():
     """Sign out every browser: the sign-in generation changes, so no earlier cookie works any more."""
-    if security.settings().password:
+    if current_settings().password:
         security.sign_everybody_out(current_app)
     session.clear()
     return redirect(url_for("auth.login", signed_out=1))

@@ -21,11 +21,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, jsonify, request
 
 from mediaparser.usecases import duplicates
 from mediaparser.usecases.duplicates import GroupDecisionError, GroupNotFound, ReviewConflict
 from mediaparser.web.jsonapi import error as _error, whole_number
+from mediaparser.web.context import current_settings
 
 bp = Blueprint("duplicates_api", __name__, url_prefix="/api/duplicates")
 
@@ -46,7 +47,7 @@ def _missing(exc: GroupNotFound):
 
 
 def _zone() -> str:
-    return current_app.extensions["mediaparser"].timezone
+    return current_settings().timezone
 
 
 def _body() -> dict[str, Any]:

@@ -19,19 +19,16 @@ the output no other folder is accepted (settings_store.web_export_output).
 """
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, jsonify, request
 
 from mediaparser.usecases import archive, cleanup, exporting as exporter, settings_store
 from mediaparser.usecases import jobs as job_service
 from mediaparser.usecases.jobs import job_summary
 from mediaparser.media.layout import LayoutError
 from mediaparser.web.jsonapi import error as _error, whole_number
+from mediaparser.web.context import current_settings
 
 bp = Blueprint("export_api", __name__, url_prefix="/api")
-
-
-def _settings():
-    return current_app.extensions["mediaparser"]
 
 
 @bp.errorhandler(LookupError)
@@ -61,7 +58,7 @@ def _flag(value) -> bool:
 
 @bp.get("/imports")
 def exportable_imports():
-    return jsonify({"imports": archive.exportable_imports(str(_settings().upload_dir))})
+    return jsonify({"imports": archive.exportable_imports(str(current_settings().upload_dir))})
 
 
 @bp.get("/imports/<int:job_id>/exports")
@@ -69,7 +66,7 @@ def exports_of(job_id: int):
     exports = archive.exports_of(job_id)
     imp = job_service.get_job(job_id)
     return jsonify({"import_job_id": job_id, "exports": exports,
-                    "uploaded": archive.is_upload(imp.source_path, str(_settings().upload_dir))})
+                    "uploaded": archive.is_upload(imp.source_path, str(current_settings().upload_dir))})
 
 
 @bp.get("/exports/<int:job_id>/files")
@@ -82,8 +79,8 @@ def export_files(job_id: int):
 
 @bp.get("/imports/<int:job_id>/export-plan")
 def export_plan(job_id: int):
-    output = settings_store.web_export_output(_settings(), request.args.get("output"))
-    plan = exporter.build_plan(_settings(), job_id, output=output)
+    output = settings_store.web_export_output(current_settings(), request.args.get("output"))
+    plan = exporter.build_plan(current_settings(), job_id, output=output)
     return jsonify(plan.to_dict())
 
 
@@ -95,8 +92,8 @@ def start_export(job_id: int):
     output = body.get("output")
     if output is not None and not isinstance(output, str):
         return _error(400, "output must be a folder path")
-    output = settings_store.web_export_output(_settings(), output)
-    job = exporter.start_export(_settings(), job_id, output=output,
+    output = settings_store.web_export_output(current_settings(), output)
+    job = exporter.start_export(current_settings(), job_id, output=output,
                                 allow_unresolved=_flag(body.get("allow_unresolved")))
     return jsonify(job_summary(job)), 202
 
@@ -110,7 +107,7 @@ def export_result(job_id: int):
 def cleanup_plan(job_id: int):
     offset = max(0, whole_number("offset", 0))
     limit = max(1, min(whole_number("limit", 500), 500))
-    plan = cleanup.plan_cleanup(_settings(), job_id, working_copies=_flag(request.args.get("working_copies")))
+    plan = cleanup.plan_cleanup(current_settings(), job_id, working_copies=_flag(request.args.get("working_copies")))
     out = plan.to_dict()
     out["files"] = out["files"][offset:offset + limit]
     out["offset"] = offset
@@ -123,5 +120,5 @@ def cleanup_run(job_id: int):
     body = request.get_json(silent=True) or {}
     if not isinstance(body, dict) or body.get("confirm") is not True:
         return _error(400, "deleting originals needs {\"confirm\": true}")
-    result = cleanup.delete_sources(_settings(), job_id, working_copies=_flag(body.get("working_copies")))
+    result = cleanup.delete_sources(current_settings(), job_id, working_copies=_flag(body.get("working_copies")))
     return jsonify(result.to_dict())

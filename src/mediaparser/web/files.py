@@ -20,14 +20,11 @@ from mediaparser.store.db import db
 from mediaparser.store.models import FileStatus, MediaFile
 from mediaparser.usecases import previews
 from mediaparser.usecases.source_access import SourceUnavailable, open_source
+from mediaparser.web.context import current_settings
 
 bp = Blueprint("files", __name__, url_prefix="/files")
 
 FILE_CSP = "default-src 'none'; img-src 'self'; media-src 'self'; style-src 'unsafe-inline'; sandbox"
-
-
-def _settings():
-    return current_app.extensions["mediaparser"]
 
 
 def _row(file_id: int) -> MediaFile:
@@ -56,7 +53,7 @@ def _send(path: str | os.PathLike, mimetype: str, *, max_age: int | None = None,
 @bp.get("/<int:file_id>/thumb")
 def thumb(file_id: int):
     row = _row(file_id)
-    if not row.thumbnail or not _inside(row.thumbnail, _settings().thumbnail_dir) \
+    if not row.thumbnail or not _inside(row.thumbnail, current_settings().thumbnail_dir) \
             or not os.path.isfile(row.thumbnail):
         abort(404)
     mime = "image/webp" if row.thumbnail.endswith(".webp") else "image/jpeg"
@@ -64,11 +61,11 @@ def thumb(file_id: int):
 
 
 def preview_dir() -> Path:
-    return _settings().home / "previews"
+    return current_settings().home / "previews"
 
 
 def _preview_limits() -> previews.PreviewLimits:
-    settings = _settings()
+    settings = current_settings()
     return previews.PreviewLimits(max_bytes=settings.preview_max_bytes, timeout=settings.preview_timeout)
 
 
@@ -79,7 +76,7 @@ def preview(file_id: int):
         return thumb(file_id)  # videos: the poster frame; the page plays /original
     # Made (or refused) within size, memory and time bounds by services/previews.py,
     # which reads the source only through source_access.open_source.
-    made = previews.get_preview(_settings(), row, _preview_limits())
+    made = previews.get_preview(current_settings(), row, _preview_limits())
     if made.status is not None:
         abort(made.status, description=made.reason)
     if made.path is None:  # the page shows the thumbnail instead
@@ -99,7 +96,7 @@ def original(file_id: int):
     try:
         # The one rule for reading a source: still inside the folders it was
         # imported from, still the same regular file (services.source_access).
-        src = open_source(_settings(), row)
+        src = open_source(current_settings(), row)
     except SourceUnavailable as exc:
         abort(exc.status, description=exc.message)
     mime = row.mime or "application/octet-stream"

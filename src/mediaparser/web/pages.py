@@ -21,12 +21,9 @@ from mediaparser.store.db import db
 from mediaparser.store.models import FileStatus, MediaFile
 from mediaparser.usecases import folders, jobs as job_service, settings_store
 from mediaparser.usecases.uploads import Limits
+from mediaparser.web.context import current_settings
 
 bp = Blueprint("pages", __name__)
-
-
-def _settings():
-    return current_app.extensions["mediaparser"]
 
 
 @bp.get("/")
@@ -38,13 +35,13 @@ def home():
 
 @bp.get("/import")
 def import_page():
-    return render_template("import.html", page="import", roots=folders.roots(_settings()),
+    return render_template("import.html", page="import", roots=folders.roots(current_settings()),
                            limits=Limits.from_config(current_app.config))
 
 
 @bp.get("/jobs")
 def jobs_page():
-    return render_template("jobs.html", page="jobs", upload_dir=str(_settings().upload_dir.resolve()))
+    return render_template("jobs.html", page="jobs", upload_dir=str(current_settings().upload_dir.resolve()))
 
 
 @bp.get("/jobs/<int:job_id>")
@@ -53,7 +50,7 @@ def job_page(job_id: int):
     if job is None:
         abort(404)
     return render_template("job.html", page="jobs", job=job_service.job_summary(job),
-                           upload_dir=str(_settings().upload_dir.resolve()))
+                           upload_dir=str(current_settings().upload_dir.resolve()))
 
 
 @bp.get("/review")
@@ -68,7 +65,7 @@ def history():
 
 @bp.get("/settings")
 def settings_page():
-    return render_template("settings.html", page="settings", current=settings_store.current(_settings()),
+    return render_template("settings.html", page="settings", current=settings_store.current(current_settings()),
                            zones=settings_store.time_zones())
 
 

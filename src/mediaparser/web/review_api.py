@@ -16,13 +16,14 @@ GET  /api/review/parse-date?text=   how a typed date is understood, before savin
 """
 from __future__ import annotations
 
-from flask import Blueprint, current_app, g, jsonify, request
+from flask import Blueprint, g, jsonify, request
 
 from mediaparser.library import queries
 from mediaparser.library.filters import PAGE_MAX, Filter, Order, Target
 from mediaparser.usecases import review
 from mediaparser.usecases.review import ReviewError
 from mediaparser.web.jsonapi import error as _error, whole_number
+from mediaparser.web.context import current_settings
 
 bp = Blueprint("review_api", __name__, url_prefix="/api")
 
@@ -33,7 +34,7 @@ def _review_error(exc: ReviewError):
 
 
 def _zone() -> str:
-    return current_app.extensions["mediaparser"].timezone
+    return current_settings().timezone
 
 
 def _actor() -> review.Actor:

@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 import os
 import secrets
 import threading
@@ -54,8 +53,9 @@ from urllib.parse import urlsplit
 
 from flask import Flask, Response, current_app, g, jsonify, redirect, request, session, url_for
 
-from mediaparser.config import Settings
+from mediaparser.config import Settings, is_loopback
 from mediaparser.media.atomic import atomic_write
+from mediaparser.web.context import current_settings, settings_of
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 PUBLIC_ENDPOINTS = frozenset({"auth.login", "static"})
@@ -72,20 +72,6 @@ GENERATION_FILE = "sign_in_generation"
 CSP = ("default-src 'self'; img-src 'self' data: blob:; media-src 'self'; style-src 'self'; "
        "script-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
        "form-action 'self'; frame-ancestors 'none'")
-
-
-def is_loopback(host: str) -> bool:
-    h = host.strip("[]")
-    if h == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(h).is_loopback
-    except ValueError:
-        return False
-
-
-def settings() -> Settings:
-    return current_app.extensions["mediaparser"]
 
 
 class SignInGeneration:
@@ -153,13 +139,13 @@ generation = SignInGeneration()
 def session_fingerprint(app: Flask, password: str) -> str:
     """What a signed-in session holds: tied to the password and the current sign-in generation."""
     key = app.secret_key.encode() if isinstance(app.secret_key, str) else app.secret_key
-    gen = generation.current(app.extensions["mediaparser"].home)
+    gen = generation.current(settings_of(app).home)
     # The generation is hex, so "login:<gen>:<password>" cannot be read two ways.
     return hmac.new(key, f"login:{gen}:".encode() + password.encode(), hashlib.sha256).hexdigest()
 
 
 def sign_everybody_out(app: Flask) -> None:
-    generation.bump(app.extensions["mediaparser"].home)
+    generation.bump(settings_of(app).home)
 
 
 # Browsers drop these anywhere in a URL (WHATWG URL standard), so "/\t/evil" is "//evil" to them.
@@ -194,7 +180,7 @@ def csrf_token() -> str:
 
 
 def signed_in() -> bool:
-    s = settings()
+    s = current_settings()
     if not s.password:
         return True
     fp = session.get("auth")
@@ -202,7 +188,7 @@ def signed_in() -> bool:
 
 
 def actor_name() -> str:
-    return "signed-in user" if settings().password else "local user"
+    return "signed-in user" if current_settings().password else "local user"
 
 
 def _wants_json() -> bool:
@@ -293,7 +279,7 @@ def _same_origin(origin: str) -> bool:
 
 
 def _check_request():
-    s = settings()
+    s = current_settings()
     # 1. Never serve beyond this machine without a password.
     if not is_loopback(s.host) and not s.password:
         return refuse(503, f"MediaParser is configured to listen on {s.host} but no password is set. "
@@ -347,13 +333,13 @@ def init_app(app: Flask) -> None:
         SESSION_COOKIE_SAMESITE="Lax",
         PERMANENT_SESSION_LIFETIME=30 * 86400,
     )
-    if app.extensions["mediaparser"].password:
+    if settings_of(app).password:
         # Made (or read) now, so an instance folder we cannot write shows at start-up, not at the first login.
-        generation.current(app.extensions["mediaparser"].home)
+        generation.current(settings_of(app).home)
     app.before_request(_check_request)
     app.after_request(_headers)
     app.jinja_env.globals["csrf_token"] = csrf_token
-    app.jinja_env.globals["signed_in_with_password"] = lambda: bool(settings().password)
+    app.jinja_env.globals["signed_in_with_password"] = lambda: bool(current_settings().password)
 
     @app.before_request
     def _remember_actor():

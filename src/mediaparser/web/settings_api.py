@@ -9,47 +9,44 @@ GET  /api/settings/layout-example?layout= the archive path of an example photo
 """
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, jsonify, request
 
 from mediaparser.usecases import folders, settings_store
 from mediaparser.media import layout
 from mediaparser.usecases.settings_store import SettingsError
+from mediaparser.web.context import current_settings, replace_settings
 
 bp = Blueprint("settings_api", __name__, url_prefix="/api")
 
 
-def _settings():
-    return current_app.extensions["mediaparser"]
-
-
 @bp.get("/folders")
 def roots():
-    return jsonify({"roots": folders.roots(_settings())})
+    return jsonify({"roots": folders.roots(current_settings())})
 
 
 @bp.get("/folders/<int:root>")
 def listing(root: int):
     try:
-        return jsonify(folders.listing(_settings(), root, request.args.get("path", "")))
+        return jsonify(folders.listing(current_settings(), root, request.args.get("path", "")))
     except folders.FolderRefused as exc:
         return jsonify({"error": str(exc)}), exc.status
 
 
 @bp.get("/settings")
-def get_settings():
-    return jsonify(settings_store.current(_settings()))
+def getcurrent_settings():
+    return jsonify(settings_store.current(current_settings()))
 
 
 @bp.post("/settings")
-def save_settings():
+def savecurrent_settings():
     body = request.get_json(silent=True)
     if not isinstance(body, dict) or not body:
         return jsonify({"error": "send the settings to change as a JSON object"}), 400
     try:
-        new = settings_store.save(_settings(), body)
+        new = settings_store.save(current_settings(), body)
     except SettingsError as exc:
         return jsonify({"error": str(exc), "field": exc.field}), 400
-    current_app.extensions["mediaparser"] = new
+    replace_settings(new)
     out = settings_store.current(new)
     if any(k in body for k in ("timezone", "output")):
         out["notice"] = ("Saved. A background worker that is already running keeps the previous values "
@@ -61,7 +58,7 @@ def save_settings():
 
 @bp.get("/settings/check-output")
 def check_output():
-    return jsonify(settings_store.check_output(_settings(), request.args.get("path", "")))
+    return jsonify(settings_store.check_output(current_settings(), request.args.get("path", "")))
 
 
 @bp.get("/settings/layout-example")

@@ -15,12 +15,9 @@ from mediaparser.runtime.tasks import submit
 from mediaparser.usecases import uploads
 from mediaparser.usecases.importing import ImportRefused
 from mediaparser.usecases.uploads import UploadError
+from mediaparser.web.context import current_settings
 
 bp = Blueprint("uploads_api", __name__, url_prefix="/api/uploads")
-
-
-def _settings():
-    return current_app.extensions["mediaparser"]
 
 
 def _limits() -> uploads.Limits:
@@ -34,13 +31,13 @@ def _upload_error(exc: UploadError):
 
 @bp.post("")
 def create():
-    up = uploads.create_upload(_settings())
+    up = uploads.create_upload(current_settings())
     return jsonify({"id": up.id, "limits": _limits().to_dict()}), 201
 
 
 @bp.get("/<upload_id>")
 def show(upload_id: str):
-    return jsonify(uploads.upload_summary(_settings(), upload_id))
+    return jsonify(uploads.upload_summary(current_settings(), upload_id))
 
 
 @bp.post("/<upload_id>/files")
@@ -48,7 +45,7 @@ def register(upload_id: str):
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         raise UploadError("send {\"files\": [...]}")
-    return jsonify({"files": uploads.register_files(_settings(), upload_id, body.get("files"), _limits())})
+    return jsonify({"files": uploads.register_files(current_settings(), upload_id, body.get("files"), _limits())})
 
 
 @bp.put("/<upload_id>/files/<int:file_id>")
@@ -57,7 +54,7 @@ def chunk(upload_id: str, file_id: int):
         offset = int(request.args.get("offset", ""))
     except ValueError:
         raise UploadError("offset must be a whole number") from None
-    result = uploads.write_chunk(_settings(), upload_id, file_id, offset, request.stream,
+    result = uploads.write_chunk(current_settings(), upload_id, file_id, offset, request.stream,
                                  request.content_length, _limits())
     return jsonify(result)
 
@@ -66,7 +63,7 @@ def chunk(upload_id: str, file_id: int):
 def finish(upload_id: str):
     body = request.get_json(silent=True) or {}
     try:
-        handover = uploads.finish(_settings(), upload_id, skip_incomplete=bool(body.get("skip_incomplete")))
+        handover = uploads.finish(current_settings(), upload_id, skip_incomplete=bool(body.get("skip_incomplete")))
     except ImportRefused as exc:
         raise UploadError(str(exc), 400) from None
     if handover.new_job is not None:
@@ -76,5 +73,5 @@ def finish(upload_id: str):
 
 @bp.post("/<upload_id>/discard")
 def discard(upload_id: str):
-    uploads.discard(_settings(), upload_id)
+    uploads.discard(current_settings(), upload_id)
     return jsonify({"discarded": True})
