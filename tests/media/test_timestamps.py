@@ -108,7 +108,7 @@ def test_camera_default_date_alone_is_kept_but_low():
 # --- ranking --------------------------------------------------------------
 
 def test_trust_beats_earliest_modify_and_create_dates_lose():
-    # DATE-PITFALLS 1-3: earlier CreateDate/ModifyDate must not beat DateTimeOriginal.
+    # docs/capture-time.md §1-§3: earlier CreateDate/ModifyDate must not beat DateTimeOriginal.
     d = choose(
         cand("exif:ModifyDate", "2019:08:01 09:00:00"),
         cand("exif:CreateDate", "2019:08:02 09:00:00"),
@@ -126,7 +126,7 @@ def test_xmp_capture_date_beats_edit_time_when_exif_has_none():
 
 
 def test_trust_decides_before_precision_a_known_day_beats_a_later_edit_time_to_the_second():
-    # DATE-PITFALLS 1 and 7: a scan whose day of capture is known (IPTC DateCreated, no time) and
+    # docs/capture-time.md §1 and §7: a scan whose day of capture is known (IPTC DateCreated, no time) and
     # that software saved years later (ModifyDate, to the second). The finer value is the edit.
     d = choose(cand("iptc:DateCreated", "2003-08-31"), cand("exif:ModifyDate", "2015:06:29 18:19:12"))
     assert d.source == "iptc:DateCreated"
@@ -135,7 +135,7 @@ def test_trust_decides_before_precision_a_known_day_beats_a_later_edit_time_to_t
 
 def test_trust_decides_before_precision_a_messenger_name_day_beats_a_stale_gps_clock():
     # A WhatsApp name carries the day only; a GPS date/time (UTC, to the second) from a stale fix
-    # days earlier is the last resort (DATE-PITFALLS 5), not a better answer for being precise.
+    # days earlier is the last resort (docs/capture-time.md §5), not a better answer for being precise.
     name = Candidate("filename", datetime(2021, 5, 6), precision=Precision.DAY)
     gps = Candidate("gps:DateTime", datetime(2021, 5, 3, 9, 0, 0), is_utc=True)
     d = choose(name, gps)
@@ -272,7 +272,7 @@ def test_gps_off_the_quarter_hour_grid_or_beyond_14h_gives_no_offset(gps):
 
 
 def test_an_offset_never_shifts_a_local_value():
-    # DATE-PITFALLS 8: the offset is a label on local time, not something to add.
+    # docs/capture-time.md §8: the offset is a label on local time, not something to add.
     d = choose(cand("exif:DateTimeOriginal", "2012:07:14 16:30:12", utc_offset=180))
     assert d.captured_at == datetime(2012, 7, 14, 16, 30, 12)
 

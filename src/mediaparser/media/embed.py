@@ -11,14 +11,14 @@ opened for writing.
   (lossless); both give the same bytes.
   Written: Exif DateTimeOriginal and DateTimeDigitized (exiftool's
   CreateDate), OffsetTimeOriginal/OffsetTimeDigitized when the UTC offset is
-  known (never an assumed one: rule 8 of DATE-PITFALLS — a guessed offset
+  known (never an assumed one: docs/capture-time.md §8 — a guessed offset
   written into the file would later be read as evidence), XMP date tags that
   already exist (so no stale XMP date contradicts the corrected one),
   XMP dc:subject and IPTC Keywords (merged with keywords already there).
 * Other formats (HEIC, RAW, videos) get an XMP sidecar `name.ext.xmp`, the
   name our own sidecar reader (media/sidecars.py) looks for first.
 
-Capture times are local wall-clock times (rule 11): they are written as they
+Capture times are local wall-clock times (docs/capture-time.md §11): they are written as they
 are stored, never converted to UTC.
 
 Threads: exiv2's XMP toolkit keeps process-wide state that is not

@@ -1,7 +1,7 @@
 """Capture dates written in file names and folder paths.
 
 Phones, cameras, messengers, screenshot tools and cloud uploads each spell the
-date their own way; a single regex misses most of them (DATE-PITFALLS 9).
+date their own way; a single regex misses most of them (docs/capture-time.md §9).
 `PATTERNS` is an ordered table — specific spellings first, generic ones last —
 and every entry carries the examples that its test checks, so the table is
 its own documentation.

@@ -5,7 +5,7 @@ Measured on this machine it read EXIF/XMP/IPTC of a JPEG in 0.05 ms against
 0.24 ms for Pillow's `getexif`, found the right DateTimeOriginal in every dated
 real JPEG tried, and reads TIFF-based RAW (NEF, DNG, CR2, ARW…), RAF, PNG,
 WebP and HEIC/AVIF (BMFF) metadata — Pillow's EXIF reader misses XMP and IPTC,
-where DATE-PITFALLS 1 says many capture times live. exiv2 also writes
+where docs/capture-time.md §1 says many capture times live. exiv2 also writes
 losslessly, which the export step needs for the corrected date.
 
 `read_metadata` takes the bytes already read for hashing (one read per file)

@@ -10,10 +10,10 @@ the project, `parse_date_string`. `choose_capture_time` then:
    camera default dates when anything better exists) and keeps them, with the
    reason, for the examination view;
 2. ranks what is left by *source trust* (`SOURCES`), never by "earliest":
-   DateTimeOriginal beats CreateDate beats ModifyDate (DATE-PITFALLS 1-3);
+   DateTimeOriginal beats CreateDate beats ModifyDate (docs/capture-time.md §1-§3);
    a `[FORCE]` marker in the file name beats everything;
 3. works out the local time and UTC offset of the winner. Offsets are applied
-   to UTC values only, never to local ones (DATE-PITFALLS 8): a local value
+   to UTC values only, never to local ones (docs/capture-time.md §8): a local value
    keeps its wall clock and gets an offset from its own tag, from another
    candidate with the same wall clock and an explicit offset, or from GPS
    (a whole number of quarter hours, at most 14 h). A UTC value (QuickTime
@@ -28,10 +28,10 @@ the project, `parse_date_string`. `choose_capture_time` then:
    one strong source with nothing against it (and at most MEDIUM for a day);
    LOW for conflicts or weak-only sources; NONE when nothing dates the file.
    The file system time is a candidate that is shown but never chosen
-   (DATE-PITFALLS 10).
+   (docs/capture-time.md §10).
 
 Times are naive `datetime`s (wall clock) plus an offset in minutes; the
-archive is named by the local capture time (DATE-PITFALLS 11).
+archive is named by the local capture time (docs/capture-time.md §11).
 """
 from __future__ import annotations
 
@@ -195,7 +195,7 @@ def parse_date_string(raw: str | bytes | None) -> ParsedDate:
     """Parse any date spelling the readers meet into a `ParsedDate`.
 
     Accepts EXIF 'YYYY:MM:DD HH:MM:SS', ISO 8601 with 'T' or a space, with or
-    without seconds (DATE-PITFALLS 6), with fractions, with 'Z'/'+HH:MM'/
+    without seconds (docs/capture-time.md §6), with fractions, with 'Z'/'+HH:MM'/
     '+HHMM' offsets, date-only and year-month values, and the ctime spelling
     of AVI files. Raises `DateParseError` with a plain reason otherwise.
     """
@@ -401,7 +401,7 @@ def utc_to_local(utc_value: datetime, offset_minutes: int) -> datetime:
     """The wall clock of a naive UTC value at `offset_minutes` east of UTC.
 
     The one UTC → local step: offsets move UTC values only, never local ones
-    (DATE-PITFALLS 8).
+    (docs/capture-time.md §8).
     """
     return utc_value + timedelta(minutes=offset_minutes)
 
@@ -655,7 +655,7 @@ def _resolve_local(w: Candidate, others: list[Candidate], zone, zone_label: str)
             return _Resolved(w.value, w.utc_offset)
         # Same wall clock elsewhere with an explicit offset (e.g. XMP written
         # by Lightroom next to the camera's EXIF): adopt it — no shift, just
-        # the offset label, so a local value is never moved (DATE-PITFALLS 8).
+        # the offset label, so a local value is never moved (docs/capture-time.md §8).
         for c in sorted(others, key=lambda c: -c.info.trust):
             if (
                 not c.is_utc

@@ -2,7 +2,7 @@
 
 Dates are read by small readers written for exactly the fields that matter,
 because general libraries drop them (measured: PyAV's container tags missed
-the date in 5 of 25 real videos, DATE-PITFALLS 4-5):
+the date in 5 of 25 real videos, docs/capture-time.md §4-§5):
 
 - MP4/MOV/3GP (ISO BMFF / QuickTime): `mvhd` creation time (UTC by the
   standard, seconds since 1904), the first track's `mdhd` as a fallback,
