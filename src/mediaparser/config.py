@@ -46,7 +46,7 @@ class Settings:
     lease_seconds: float = 60.0  # a RUNNING job whose heartbeat is older is stale
     max_attempts: int = 3  # claims of one job before it is declared FAILED
     reap_interval: float = 10.0  # how often a worker looks for stale jobs
-    retry_delay: float = 30.0  # seconds before Huey retries a job that raised
+    retry_delay: float = 30.0  # seconds before a job that raised runs again (within max_attempts)
     file_timeout: float = 120.0  # per-file time limit for analysis
     preview_max_bytes: int = 256 * 1024**2  # larger pictures get no screen-size preview (services/previews.py)
     preview_timeout: float = 20.0  # seconds one preview may take to make

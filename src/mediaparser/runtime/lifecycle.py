@@ -27,7 +27,8 @@ application database is therefore the source of truth:
   start, so a user's resume gives a job its full budget again.
 
 Status moves: PENDING → RUNNING → COMPLETED | FAILED | CANCELLED, and
-RUNNING ⇄ PAUSED; FAILED may be retried (Huey's retry, or the user).
+RUNNING ⇄ PAUSED; FAILED may be retried (the runner's own retry while
+attempts remain — tasks.py — or the user).
 """
 from __future__ import annotations
 
@@ -80,7 +81,7 @@ def claim(job_id: int, owner: str, settings: Settings, *, retry: bool = False) -
     """Take the job if it is free; None when another worker has it or it is done.
 
     Claimable: PENDING; RUNNING with a stale heartbeat; FAILED when this is
-    Huey's retry of the same job and attempts remain.
+    the runner's retry of the same job (tasks.py) and attempts remain.
     """
     now = utcnow()
     stale = now - timedelta(seconds=settings.lease_seconds)
