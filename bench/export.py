@@ -128,7 +128,7 @@ def export_child(import_job_id: int, output: str) -> None:
     """Run in a child process: one export of the seeded import into `output`; prints the seconds."""
     from mediaparser.runtime import tasks
     from mediaparser.store.models import JobStatus
-    from mediaparser.usecases import exporting as exporter
+    from mediaparser.usecases import export as exporter
 
     app = _app()
     with app.app_context():

@@ -242,7 +242,7 @@ def test_set_aside_files_are_listed_with_their_keeper_and_can_be_restored(api, w
     assert [f["file_id"] for f in api.get("/api/duplicates/set-aside").get_json()["files"]] == [b, c]
 
     # The restored file is exported again: the export's set-aside rule no longer skips it.
-    from mediaparser.usecases.exporting import _set_aside
+    from mediaparser.usecases.export.plan import _set_aside
 
     with web_app.app_context():
         job_id = db.session.get(MediaFile, aside).job_id

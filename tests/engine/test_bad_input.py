@@ -21,7 +21,7 @@ _SCRIPT = textwrap.dedent("""
     import os, sys
     from mediaparser.config import Settings
     from mediaparser.web import create_app
-    from mediaparser.runtime import lifecycle, tasks
+    from mediaparser.runtime import lifecycle, runner, tasks
     from mediaparser.usecases import importing as importer
 
     def main():
@@ -33,7 +33,7 @@ _SCRIPT = textwrap.dedent("""
             job = importer.create_import_job(settings, src)
             # List the folder first, then lose a file before it is read.
             lease = lifecycle.claim(job.id, "lister", settings)
-            importer._enumerate(lease, job, lambda: False)
+            importer._enumerate(runner.LeaseControl(lease, lambda: False), job)
             lifecycle.finish(lease, "PENDING")
             os.unlink(vanish)
             print(tasks.process_import_job.call_local(job.id), job.id)

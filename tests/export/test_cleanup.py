@@ -11,7 +11,7 @@ from sqlalchemy import select
 from mediaparser.store.db import db
 from mediaparser.runtime import tasks
 from mediaparser.store.models import DupGroup, DupMember, JobStatus, ManifestEntry, MediaFile
-from mediaparser.usecases import cleanup, exporting as exporter
+from mediaparser.usecases import cleanup, export as exporter
 from mediaparser.usecases.duplicates import resolve_group
 from mediaparser.usecases.importing import create_import_job
 

@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 from mediaparser.store.db import db
 from mediaparser.runtime import tasks
 from mediaparser.store.models import DupMember, JobStatus, ManifestEntry, MediaFile
-from mediaparser.usecases import cleanup, exporting as exporter
+from mediaparser.usecases import cleanup, export as exporter
 from mediaparser.usecases.duplicates import review_group
 from mediaparser.usecases.importing import create_import_job
 from mediaparser.library.in_archive import ALREADY_IN_ARCHIVE

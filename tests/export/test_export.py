@@ -15,7 +15,7 @@ from mediaparser.runtime import tasks
 from mediaparser.media.analyze import analyze_file
 from mediaparser.media.embed import read_embedded
 from mediaparser.store.models import ExportItem, ExportItemStatus, Job, JobStatus, ManifestEntry
-from mediaparser.usecases import exporting as exporter
+from mediaparser.usecases import export as exporter
 
 from ..conftest import outside_roots
 from .helpers import digest, import_and_resolve, make_dump, tree_digest

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from mediaparser.store.db import db
 from mediaparser.runtime import lifecycle, tasks
 from mediaparser.store.models import ExportItem, ExportItemStatus, Job, JobStatus, ManifestEntry
-from mediaparser.usecases import exporting as exporter
+from mediaparser.usecases import export as exporter
 
 from ..conftest import build_app, instance_env, outside_roots, wait_until
 from ..media import gen

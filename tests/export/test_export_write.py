@@ -4,7 +4,7 @@ Each file's source is read once and checked against the analysed SHA-256,
 the metadata is written into those bytes in memory, the result is written
 once under a temporary name and read back; a batch is synced before any of
 it is renamed into place, and the folders are synced before the database
-records it (services/exporter.py).
+records it (usecases/export/).
 """
 from __future__ import annotations
 
@@ -20,7 +20,8 @@ from mediaparser.store.db import db
 from mediaparser.runtime import lifecycle, tasks
 from mediaparser.media.embed import EmbedError, embed_bytes, read_embedded, write_embedded
 from mediaparser.store.models import ExportItem, ExportItemStatus, JobStatus, ManifestEntry, MediaFile
-from mediaparser.usecases import exporting as exporter
+from mediaparser.usecases import export as exporter
+from mediaparser.usecases.export import run as export_run
 
 from ..conftest import outside_roots
 from ..media import gen
@@ -87,7 +88,7 @@ def test_a_copy_that_differs_on_disk_from_the_bytes_written_is_caught(app, tmp_p
     """The copy is read back after writing: a write path that loses, changes or adds a byte fails the file."""
     photos = _photos(tmp_path / "src", 3)
     job_id, _ids = import_and_resolve(app, tmp_path / "src")
-    write_once = exporter._write_once
+    write_once = export_run._write_once
 
     def faulty(tmp, data, mtime):
         data = bytes(data)
@@ -100,7 +101,7 @@ def test_a_copy_that_differs_on_disk_from_the_bytes_written_is_caught(app, tmp_p
                 data += b"\0"
         return write_once(tmp, data, mtime)
 
-    monkeypatch.setattr(exporter, "_write_once", faulty)
+    monkeypatch.setattr(export_run, "_write_once", faulty)
     out = outside_roots(tmp_path) / "archive"
     export_id = _export(app, job_id, out)
     with app.app_context():
@@ -123,7 +124,7 @@ def test_the_in_memory_and_the_on_disk_paths_write_the_same_archive(app, tmp_pat
     job_id, _ids = import_and_resolve(app, src)
     mem = outside_roots(tmp_path) / "in-memory"
     _export(app, job_id, mem)
-    monkeypatch.setattr(exporter, "IN_MEMORY_MAX", 0)
+    monkeypatch.setattr(export_run, "IN_MEMORY_MAX", 0)
     disk = outside_roots(tmp_path) / "on-disk"
     _export(app, job_id, disk)
     a, b = tree_digest(mem), tree_digest(disk)
@@ -143,7 +144,7 @@ def test_a_metadata_write_that_fails_keeps_the_verified_original_bytes(app, tmp_
     def broken(*_a, **_k):
         raise EmbedError("could not write metadata into the copy: test")
 
-    monkeypatch.setattr(exporter, "embedded", broken)
+    monkeypatch.setattr(export_run, "embedded", broken)
     out = outside_roots(tmp_path) / "archive"
     export_id = _export(app, job_id, out)
     copy = out / "2022/20220304_100000.jpg"
@@ -161,7 +162,7 @@ def test_copies_are_synced_before_their_rename_and_folders_before_the_commit(app
     job_id, _ids = import_and_resolve(app, tmp_path / "src")
     events: list[tuple[str, object]] = []
     synced: set[str] = set()
-    real_sync, real_fsync_dir, real_checkpoint = exporter._sync, exporter._fsync_dir, lifecycle.checkpoint
+    real_sync, real_fsync_dir, real_checkpoint = export_run._sync, export_run._fsync_dir, lifecycle.checkpoint
     real_replace = os.replace
 
     def sync(paths):
@@ -185,9 +186,9 @@ def test_copies_are_synced_before_their_rename_and_folders_before_the_commit(app
         events.append(("commit", None))
         return real_checkpoint(lease, **kw)
 
-    monkeypatch.setattr(exporter, "_sync", sync)
-    monkeypatch.setattr(exporter, "_fsync_dir", fsync_dir)
-    monkeypatch.setattr(exporter.lifecycle, "checkpoint", checkpoint)
+    monkeypatch.setattr(export_run, "_sync", sync)
+    monkeypatch.setattr(export_run, "_fsync_dir", fsync_dir)
+    monkeypatch.setattr(lifecycle, "checkpoint", checkpoint)
     monkeypatch.setattr(os, "replace", replace)
     out = outside_roots(tmp_path) / "archive"
     _export(app, job_id, out)
@@ -229,7 +230,7 @@ def test_the_on_disk_copy_path_refuses_a_source_changed_since_the_import_too(app
         data[len(data) // 2] ^= 0xFF
         p.write_bytes(bytes(data))
     before = digest([*photos, clip])
-    monkeypatch.setattr(exporter, "IN_MEMORY_MAX", 0)  # every photo takes the kernel-copy path too
+    monkeypatch.setattr(export_run, "IN_MEMORY_MAX", 0)  # every photo takes the kernel-copy path too
     out = outside_roots(tmp_path) / "archive"
     export_id = _export(app, job_id, out)
     with app.app_context():

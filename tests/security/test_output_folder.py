@@ -271,7 +271,7 @@ def test_a_job_whose_output_became_illegal_since_it_was_created_writes_nothing(a
     from mediaparser.store.db import db
     from mediaparser.runtime import tasks
     from mediaparser.store.models import Job, JobStatus
-    from mediaparser.usecases import exporting as exporter
+    from mediaparser.usecases import export as exporter
 
     make_images(tmp_path / "p", 2)
     job_id = _analysed_import(app, tmp_path / "p")
@@ -291,7 +291,7 @@ def test_a_link_inside_the_output_does_not_lead_the_copy_out_of_it(app, tmp_path
     from mediaparser.store.db import db
     from mediaparser.runtime import tasks
     from mediaparser.store.models import ExportItem, JobStatus
-    from mediaparser.usecases import exporting as exporter
+    from mediaparser.usecases import export as exporter
 
     src = tmp_path / "p"
     src.mkdir()

@@ -239,8 +239,9 @@ def _print_plan(plan: dict) -> None:
 def export(job_id: int, dry_run: bool, output: str | None, wait: bool, allow_unresolved: bool,
            as_json: bool) -> None:
     """Export the files of import JOB_ID to the archive."""
-    from mediaparser.usecases import exporting as exporter
     from mediaparser.media.layout import LayoutError
+    from mediaparser.runtime.tasks import submit
+    from mediaparser.usecases import export as exporter
 
     settings = _settings()
     app = _app(settings)
@@ -255,6 +256,7 @@ def export(job_id: int, dry_run: bool, output: str | None, wait: bool, allow_unr
                 return
             job = exporter.start_export(settings, job_id, output=os.path.abspath(output) if output else None,
                                         allow_unresolved=allow_unresolved)
+            submit(job)  # the use case created the job; a worker runs it
         except (LookupError, exporter.ExportRefused, LayoutError) as exc:
             raise click.ClickException(str(exc).strip("'\"")) from exc
         click.echo(f"export job {job.id} created: import {job_id} → {job.options['output']}")

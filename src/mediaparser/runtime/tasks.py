@@ -88,7 +88,9 @@ def reap_now() -> lifecycle.ReapReport:
 # ------------------------------------------------------------- the runner --
 
 def _run_job(job_id: int, job_type: str, retry: bool) -> str:
-    from mediaparser.usecases import exporting as exporter, importing as importer, settings_store
+    from mediaparser.runtime import runner
+    from mediaparser.usecases import importing as importer, settings_store
+    from mediaparser.usecases.export import ExportSteps
 
     app = worker_app()
     with app.app_context():
@@ -101,9 +103,9 @@ def _run_job(job_id: int, job_type: str, retry: bool) -> str:
             return "not-claimed"
         try:
             if job_type == JobType.IMPORT:
-                return importer.run_import(lease, settings, shutdown_requested.is_set)
+                return runner.run_job(lease, importer.ImportSteps(job_id, settings), shutdown_requested.is_set)
             if job_type == JobType.EXPORT:
-                return exporter.run_export(lease, settings, shutdown_requested.is_set)
+                return runner.run_job(lease, ExportSteps(job_id, settings), shutdown_requested.is_set)
             raise ValueError(f"unknown job type {job_type!r}")
         except lifecycle.LeaseLost:
             log.warning("job %s: lease lost to another worker; stopping without writing", job_id)

@@ -1,10 +1,10 @@
 """The import use case: create an import job, enumerate its source, process files.
 
-`run_import` is the body of the import job. It is written to be resumable at
+`ImportSteps` is the import job, run by runtime/runner.py. It is resumable at
 any instant: files are enumerated into rows first (idempotently — a restarted
 enumeration only adds what is missing), then every PENDING row is processed in
 a process pool and the results are committed in batches with the job's
-progress through `lifecycle.checkpoint`, so a crash loses at most the batch in
+progress through the job runner's checkpoints (runtime/runner.py), so a crash loses at most the batch in
 flight and a restart picks up the remaining PENDING rows.
 """
 from __future__ import annotations
@@ -15,8 +15,7 @@ import time
 from pathlib import Path
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
@@ -24,7 +23,6 @@ from sqlalchemy.orm import Session
 from mediaparser.config import Settings
 from mediaparser.store.db import db, write_transaction
 from mediaparser.store.dialect import insert_ignore
-from mediaparser.runtime import lifecycle
 from mediaparser.runtime.pool import TimedOut, shared_pool
 from mediaparser.media.analyze import AnalysisResult
 from mediaparser.store.models import FileStatus, Job, JobStatus, JobType, MediaFile, to_signed64, utcnow
@@ -32,6 +30,7 @@ from mediaparser.usecases import duplicates, tagging as tags
 from mediaparser.library import capture_time
 from mediaparser.library.in_archive import ArchiveIndex
 from mediaparser.media.fsguard import in_system_folder
+from mediaparser.usecases.jobsteps import Batch, Control
 from mediaparser.usecases.source_access import boundary_options, job_boundary
 from mediaparser.media.walk import Entry, Skipped, display, walk_source
 
@@ -57,11 +56,6 @@ class ImportRefused(ValueError):
 
 class PathNotAllowed(ImportRefused):
     pass
-
-
-@dataclass
-class _Stop:
-    reason: str | None = None  # "paused", "cancelled", "shutdown"
 
 
 def create_import_job(settings: Settings, path: str, *, options: dict | None = None,
@@ -123,7 +117,8 @@ def _insert_ignore(session: Session, rows: list[dict]) -> None:
         session.execute(insert_ignore(session, MediaFile, ["job_id", "source_path"]), rows)
 
 
-def _enumerate(lease: lifecycle.Lease, job: Job, stop_requested: Callable[[], bool]) -> _Stop | None:
+def _enumerate(control: Control, job: Job) -> str | None:
+    """List the folder into PENDING rows; a stop reason when stopped part-way (the listing resumes)."""
     root = job.source_path
     if root is None or not os.path.isdir(root):
         raise FileNotFoundError(f"the import folder {root} does not exist or is not a folder")
@@ -175,8 +170,8 @@ def _enumerate(lease: lifecycle.Lease, job: Job, stop_requested: Callable[[], bo
                     enumerated=True, progress_total=total, progress_current=done, error_count=failed,
                     skipped=skipped, skipped_count=sum(v["count"] for v in skipped.values()))
                     .execution_options(synchronize_session=False))
-        return lifecycle.checkpoint(lease, total=None if final else found, current_item=f"listing files… {found} found",
-                                    apply=apply)
+        return control.checkpoint(Batch(total=None if final else found,
+                                        current_item=f"listing files… {found} found", apply=apply))
 
     for item in walk_source(root, job_boundary(job)):
         if isinstance(item, Skipped):
@@ -193,12 +188,10 @@ def _enumerate(lease: lifecycle.Lease, job: Job, stop_requested: Callable[[], bo
             row.update(status=FileStatus.FAILED, error=item.error, processed_at=utcnow())
         batch.append(row)
         if len(batch) >= ENUM_BATCH or time.monotonic() - last > COMMIT_INTERVAL:
-            status = flush(False)
+            stop = control.stop_reason(flush(False))
             last = time.monotonic()
-            if status in (JobStatus.PAUSED, JobStatus.CANCELLED):
-                return _Stop(status.lower())
-            if stop_requested():
-                return _Stop("shutdown")
+            if stop is not None:
+                return stop
     flush(True)
     return None
 
@@ -292,56 +285,112 @@ def analysis_columns(result: AnalysisResult) -> dict[str, Any]:
     }
 
 
-def _process(lease: lifecycle.Lease, job: Job, settings: Settings,
-             stop_requested: Callable[[], bool]) -> _Stop | None:
-    pool = shared_pool(settings.workers)
-    max_in_flight = settings.workers * 2
-    chunk_files = 4  # grows or shrinks with the measured time per file
-    per_file: float | None = None  # moving average of seconds per file
-    in_flight: dict[Future, tuple[list[tuple[int, str, dict]], float]] = {}
-    results: list[tuple[int, Any]] = []
-    last_id = 0
-    exhausted = False
-    stop: _Stop | None = None
-    last_commit = time.monotonic()
-    kwargs: dict = {"timezone": settings.timezone, "thumb_dir": str(settings.thumbnail_dir),
-                    "root": job.source_path, "boundary": job_boundary(job)}
-    # (id, path, size known from the listing, per-file arguments: the identity the walk saw)
-    queue: list[tuple[int, str, int, dict]] = []
-    paths: dict[int, str] = {}  # id -> path of files handed out, for "current file"
-    rels: dict[int, str] = {}  # id -> path under the import root, for automatic tags
+class ImportWork:
+    """The import's analysis for the runner: PENDING rows in chunks to the shared process pool.
 
-    def refill() -> None:
-        nonlocal last_id, exhausted
+    Chunks grow or shrink with the measured time per file, so pause and cancel stay
+    prompt; results are committed every COMMIT_INTERVAL or COMMIT_ROWS."""
+
+    batch_rows = COMMIT_ROWS
+    batch_seconds = COMMIT_INTERVAL
+
+    def __init__(self, job: Job, settings: Settings) -> None:
+        self.job, self.settings = job, settings
+        self.pool = shared_pool(settings.workers)
+        self.max_in_flight = settings.workers * 2
+        self.chunk_files = 4  # grows or shrinks with the measured time per file
+        self.per_file: float | None = None  # moving average of seconds per file
+        self.in_flight: dict[Future, tuple[list[tuple[int, str, dict]], float]] = {}
+        self.results: list[tuple[int, Any]] = []
+        self.last_id = 0
+        self.no_more = False
+        self.kwargs: dict = {"timezone": settings.timezone, "thumb_dir": str(settings.thumbnail_dir),
+                             "root": job.source_path, "boundary": job_boundary(job)}
+        # (id, path, size known from the listing, per-file arguments: the identity the walk saw)
+        self.queue: list[tuple[int, str, int, dict]] = []
+        self.paths: dict[int, str] = {}  # id -> path of files handed out, for "current file"
+        self.rels: dict[int, str] = {}  # id -> path under the import root, for automatic tags
+
+    def _refill(self) -> None:
         rows = db.session.execute(
             select(MediaFile.id, MediaFile.source_path, MediaFile.size, MediaFile.mtime, MediaFile.rel_path,
                    MediaFile.dev, MediaFile.inode)
-            .where(MediaFile.job_id == job.id, MediaFile.status == FileStatus.PENDING, MediaFile.id > last_id)
+            .where(MediaFile.job_id == self.job.id, MediaFile.status == FileStatus.PENDING,
+                   MediaFile.id > self.last_id)
             .order_by(MediaFile.id).limit(ENUM_BATCH)
         ).all()
         db.session.commit()  # never keep a read transaction open across the loop
         if not rows:
-            exhausted = True
+            self.no_more = True
             return
-        last_id = rows[-1][0]
+        self.last_id = rows[-1][0]
         for r in rows:
-            paths[r[0]] = r[1]
-            rels[r[0]] = r[4]
+            self.paths[r[0]] = r[1]
+            self.rels[r[0]] = r[4]
             # The analysis opens only the file the walk listed, not one swapped in since.
             extra = {"expect": (r[5], r[6])} if r[5] is not None and r[6] is not None else {}
-            queue.append((r[0], r[1], r[2] or 0, extra))
+            self.queue.append((r[0], r[1], r[2] or 0, extra))
 
-    def commit() -> str:
-        nonlocal results, last_commit
-        batch, results = results, []
+    def feed(self) -> None:
+        while len(self.in_flight) < self.max_in_flight:
+            if not self.queue and not self.no_more:
+                self._refill()
+            if not self.queue:
+                break
+            chunk = _take_chunk(self.queue, self.chunk_files)
+            fut = self.pool.submit(FILE_WORK, chunk, self.kwargs, self.settings.file_timeout)
+            self.in_flight[fut] = (chunk, time.monotonic())
+
+    def collect(self) -> None:
+        settings = self.settings
+        done, _ = wait(list(self.in_flight), timeout=COMMIT_INTERVAL, return_when=FIRST_COMPLETED)
+        for fut in done:
+            chunk, _started = self.in_flight.pop(fut)
+            if fut.cancelled():
+                continue  # never started (we are stopping): its files stay PENDING
+            try:
+                chunk_results, seconds = fut.result()
+                self.results.extend(chunk_results)
+                sample = seconds / max(len(chunk), 1)
+                self.per_file = sample if self.per_file is None else 0.7 * self.per_file + 0.3 * sample
+                self.chunk_files = max(1, min(CHUNK_FILES, int(CHUNK_SECONDS / max(self.per_file, 1e-6))))
+            except BrokenProcessPool:
+                # A pool process died (out of memory, or killed by a hostile file):
+                # the files of this chunk are retried one by one in a fresh pool so
+                # the culprit alone gets the error.
+                self.pool.recycle()
+                self.results.extend(_retry_singly(self.pool, chunk, self.kwargs, settings))
+        # A chunk stuck in C code past the time limit: recycle the pool.
+        limit = settings.file_timeout * CHUNK_FILES + 30
+        stuck = [f for f, (_c, t0) in self.in_flight.items() if time.monotonic() - t0 > limit]
+        if stuck:
+            for f in list(self.in_flight):
+                chunk, _t0 = self.in_flight.pop(f)
+                if f in stuck:
+                    self.results.extend((i, TimedOut("analysis hung and was stopped")) for i, _p, _x in chunk)
+                else:
+                    self.queue[:0] = [(i, p, 0, x) for i, p, x in chunk]  # innocent: run again
+            self.pool.recycle()
+
+    def busy(self) -> bool:
+        return bool(self.in_flight)
+
+    def exhausted(self) -> bool:
+        return self.no_more and not self.queue
+
+    def ready(self) -> int:
+        return len(self.results)
+
+    def take_batch(self) -> Batch:
+        batch, self.results = self.results, []
         values, failed = [], 0
         tagged: list[tuple[int, str]] = []
         for item_id, res in batch:
             v, f = _row_values(item_id, res)
             values.append(v)
             failed += f
-            if item_id in rels:
-                tagged.append((item_id, rels.pop(item_id)))
+            if item_id in self.rels:
+                tagged.append((item_id, self.rels.pop(item_id)))
 
         def apply(s: Session) -> None:
             if values:
@@ -353,65 +402,15 @@ def _process(lease: lifecycle.Lease, job: Job, settings: Settings,
 
         current = None
         for item_id, _res in batch:
-            current = paths.pop(item_id, current)
-        status = lifecycle.checkpoint(lease, done=len(batch), errors=failed, current_item=current, apply=apply)
-        last_commit = time.monotonic()
-        return status
+            current = self.paths.pop(item_id, current)
+        return Batch(done=len(batch), errors=failed, current_item=current, apply=apply)
 
-    while True:
-        # Feed the pool unless we are stopping.
-        while stop is None and len(in_flight) < max_in_flight:
-            if not queue and not exhausted:
-                refill()
-            if not queue:
-                break
-            chunk = _take_chunk(queue, chunk_files)
-            fut = pool.submit(FILE_WORK, chunk, kwargs, settings.file_timeout)
-            in_flight[fut] = (chunk, time.monotonic())
-        if not in_flight and (stop is not None or (exhausted and not queue)):
-            break
-        done, _ = wait(list(in_flight), timeout=COMMIT_INTERVAL, return_when=FIRST_COMPLETED)
-        for fut in done:
-            chunk, _started = in_flight.pop(fut)
-            if fut.cancelled():
-                continue  # never started (we are stopping): its files stay PENDING
-            try:
-                chunk_results, seconds = fut.result()
-                results.extend(chunk_results)
-                sample = seconds / max(len(chunk), 1)
-                per_file = sample if per_file is None else 0.7 * per_file + 0.3 * sample
-                chunk_files = max(1, min(CHUNK_FILES, int(CHUNK_SECONDS / max(per_file, 1e-6))))
-            except BrokenProcessPool:
-                # A pool process died (out of memory, or killed by a hostile file):
-                # the files of this chunk are retried one by one in a fresh pool so
-                # the culprit alone gets the error.
-                pool.recycle()
-                results.extend(_retry_singly(pool, chunk, kwargs, settings))
-        # A chunk stuck in C code past the time limit: recycle the pool.
-        limit = settings.file_timeout * CHUNK_FILES + 30
-        stuck = [f for f, (_c, t0) in in_flight.items() if time.monotonic() - t0 > limit]
-        if stuck:
-            for f in list(in_flight):
-                chunk, _t0 = in_flight.pop(f)
-                if f in stuck:
-                    results.extend((i, TimedOut("analysis hung and was stopped")) for i, _p, _x in chunk)
-                else:
-                    queue[:0] = [(i, p, 0, x) for i, p, x in chunk]  # innocent: run again
-            pool.recycle()
-        if results and (len(results) >= COMMIT_ROWS or time.monotonic() - last_commit >= COMMIT_INTERVAL) \
-                or time.monotonic() - last_commit >= COMMIT_INTERVAL:
-            status = commit()
-            if stop is None:
-                if status in (JobStatus.PAUSED, JobStatus.CANCELLED):
-                    stop = _Stop(status.lower())
-                elif stop_requested():
-                    stop = _Stop("shutdown")
-                if stop is not None:
-                    for f in in_flight:
-                        f.cancel()  # chunks not started yet are dropped; running ones finish
-    if results:
-        commit()
-    return stop
+    def stop(self) -> None:
+        for f in self.in_flight:
+            f.cancel()  # chunks not started yet are dropped; running ones finish
+
+    def close(self) -> None:
+        pass  # the pool is shared by the worker's jobs
 
 
 def _take_chunk(queue: list[tuple[int, str, int, dict]], max_files: int) -> list[tuple[int, str, dict]]:
@@ -441,23 +440,23 @@ def _retry_singly(pool, chunk, kwargs, settings) -> list[tuple[int, Any]]:
     return out
 
 
-def run_import(lease: lifecycle.Lease, settings: Settings, stop_requested: Callable[[], bool]) -> str:
-    """Body of an import job holding `lease`. Returns the status it left the job in."""
-    job = db.session.get(Job, lease.job_id, populate_existing=True)
-    db.session.commit()
-    stop: _Stop | None = None
-    if not job.enumerated:
-        stop = _enumerate(lease, job, stop_requested)
-    if stop is None:
-        stop = _process(lease, job, settings, stop_requested)
-    if stop is None:
+class ImportSteps:
+    """The import job for the runner (runtime/runner.py): list the folder, analyse, then group duplicates."""
+
+    def __init__(self, job_id: int, settings: Settings) -> None:
+        self.job = db.session.get(Job, job_id, populate_existing=True)
+        db.session.commit()
+        self.settings = settings
+
+    def begin(self, control: Control) -> str | None:
+        if not self.job.enumerated:
+            return _enumerate(control, self.job)
+        return None
+
+    def work(self) -> ImportWork:
+        return ImportWork(self.job, self.settings)
+
+    def end(self, control: Control) -> None:
         # Still ours? Then compare the new files with the whole library.
-        lifecycle.checkpoint(lease, current_item="looking for duplicates…")
+        control.checkpoint(Batch(current_item="looking for duplicates…"))
         duplicates.regroup()
-        lifecycle.finish(lease, JobStatus.COMPLETED)
-        return JobStatus.COMPLETED
-    if stop.reason == "shutdown":
-        lifecycle.finish(lease, JobStatus.PENDING)
-        return JobStatus.PENDING
-    lifecycle.finish(lease, "released")  # PAUSED/CANCELLED were set by the user
-    return stop.reason.upper()

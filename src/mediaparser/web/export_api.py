@@ -1,4 +1,4 @@
-"""The export and clean-up JSON API (services/exporter.py and services/cleanup.py do the work).
+"""The export and clean-up JSON API (usecases/export/ and usecases/cleanup.py do the work).
 
 GET  /api/imports                               finished imports that can be exported, with their latest export
 GET  /api/imports/<id>/export-plan?output=DIR   the dry run: what goes where, collisions, skips, warnings
@@ -21,10 +21,11 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
 
-from mediaparser.usecases import archive, cleanup, exporting as exporter, settings_store
+from mediaparser.usecases import archive, cleanup, export as exporter, settings_store
 from mediaparser.usecases import jobs as job_service
 from mediaparser.usecases.jobs import job_summary
 from mediaparser.media.layout import LayoutError
+from mediaparser.runtime.tasks import submit
 from mediaparser.web.jsonapi import error as _error, whole_number
 from mediaparser.web.context import current_settings
 
@@ -95,6 +96,8 @@ def start_export(job_id: int):
     output = settings_store.web_export_output(current_settings(), output)
     job = exporter.start_export(current_settings(), job_id, output=output,
                                 allow_unresolved=_flag(body.get("allow_unresolved")))
+    submit(job)
+    job = job_service.get_job(job.id)  # as it now stands, with its task id
     return jsonify(job_summary(job)), 202
 
 
