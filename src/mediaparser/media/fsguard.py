@@ -14,8 +14,8 @@ work. Three rules keep a walk and a read inside what the user chose:
 - A file is identified by device and inode (`file_identity`), so a reader
   handed the identity the walk saw refuses a file swapped in afterwards.
 
-Pure: no Flask, no database. The services use it for the import walk, the
-analysis and the file endpoints; the CLI walker for `analyze`/`duplicates`.
+Pure: no Flask, no database. `media.walk` (the one walker of an import,
+`analyze` and `duplicates`), the analysis and the file endpoints use it.
 """
 from __future__ import annotations
 
