@@ -12,7 +12,8 @@ from datetime import datetime
 import pytest
 from PIL import Image
 
-from mediaparser.media.analyze import analyze_file, analyze_file_limited, time_limit
+from mediaparser.media.analyze import analyze_file, analyze_file_limited
+from mediaparser.media.pool import time_limit
 from mediaparser.media.walk import iter_media_paths
 from mediaparser.media.hashes import hamming
 from mediaparser.media.timestamps import Confidence

@@ -74,23 +74,23 @@ def _work_that_crashes_on_poison(item, **_):
 
 
 def test_a_crashing_worker_costs_one_file_not_the_run(tmp_path):
-    from mediaparser.cli.analyze import _parallel
+    from mediaparser.media.analyze import analysis_dicts
 
     items = [(str(tmp_path / f"f{i}.jpg"), str(tmp_path)) for i in range(6)]
     items.insert(3, (str(tmp_path / "poison.jpg"), str(tmp_path)))
-    out = list(_parallel(_work_that_crashes_on_poison, items, 2))
+    out = list(analysis_dicts(_work_that_crashes_on_poison, items, 2))
     assert [d["path"] for d in out] == [i[0] for i in items]
     assert [d["path"] for d in out if d["error"]] == [str(tmp_path / "poison.jpg")]
     assert "crashed" in out[3]["error"]
 
 
 def test_a_file_stuck_past_the_hard_deadline_is_stopped(tmp_path):
-    from mediaparser.cli.analyze import _parallel
+    from mediaparser.media.analyze import analysis_dicts
 
     items = [(str(tmp_path / f"f{i}.jpg"), str(tmp_path)) for i in range(4)]
     items.insert(1, (str(tmp_path / "hang.jpg"), str(tmp_path)))
     # The stuck file sleeps 60 s with SIGALRM blocked: only the deadline can give its error below.
-    out = list(_parallel(_work_that_crashes_on_poison, items, 2, deadline=1.5))
+    out = list(analysis_dicts(_work_that_crashes_on_poison, items, 2, deadline=1.5))
     assert [d["path"] for d in out] == [i[0] for i in items]
     assert [d["path"] for d in out if d["error"]] == [str(tmp_path / "hang.jpg")]
     assert "did not finish within 1.5 s" in out[1]["error"]

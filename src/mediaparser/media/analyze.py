@@ -20,20 +20,18 @@ A bad file (zero bytes, truncated, corrupt, unknown content, a decompression
 bomb, a symlink loop, unreadable) gives a result with `error` set and
 whatever could still be learnt (size, hash, type, dates from its name).
 
-Time limits: `analyze_file_limited` arms a SIGALRM timer around the work (in
-the main thread of a process, as in a process-pool worker) and turns an
-overrun into an error result. It interrupts Python code between C calls;
-a C decoder that never returns can only be stopped by the caller killing the
-worker process, so a pool should also put a deadline on each future. The
-decompression-bomb guard keeps the known way of hanging a decoder out.
+Time limits belong to the one pool (media/pool.py): its alarm interrupts
+Python code between C calls, its hard deadline stops a process stuck in C.
+`analysis_dicts` runs the analysis of walked files through that pool for the
+`analyze` and `duplicates` commands. The decompression-bomb guard keeps the
+known way of hanging a decoder out.
 """
 from __future__ import annotations
 
 import os
-import signal
-import threading
 import time
-from contextlib import contextmanager
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
@@ -41,6 +39,7 @@ from mediaparser.media import hashes as phashes
 from mediaparser.media.filenames import filename_candidates, folder_candidates
 from mediaparser.media.metadata import ImageMetadata, MetadataError, read_metadata
 from mediaparser.media.fsguard import FileReplaced, NotRegularFile, fd_path, open_regular
+from mediaparser.media.pool import FileTimeout, TimedOut, call_limited, map_ordered
 from mediaparser.media.probe import UNKNOWN, describe_os_error, extension_matches, hash_and_head, sniff
 from mediaparser.media.sidecars import sidecar_candidates
 from mediaparser.media.thumbnails import ThumbnailError, decode_image, prepare_frame, write_thumbnail
@@ -199,8 +198,8 @@ def analyze_file(
         return result
     try:
         _analyze(path, result, timezone, thumb_dir, with_thumbnail, root, now, expect, boundary)
-    except _TimeLimit:
-        raise
+    except FileTimeout:
+        raise  # the pool's alarm: not this file's error, the pool reports it
     except MemoryError:
         result.error = "not enough memory to analyse this file"
     except Exception as e:  # noqa: BLE001 — a hostile file must never stop the walk
@@ -375,53 +374,44 @@ def _decide(result: AnalysisResult, cands: list[Candidate], zone: str, now) -> N
 
 
 # ---------------------------------------------------------------------------
-# Time limit
-
-
-class _TimeLimit(BaseException):
-    """Raised by the alarm; BaseException so broad `except Exception` in
-    readers cannot swallow it."""
-
-
-@contextmanager
-def time_limit(seconds: float | None):
-    """Raise `_TimeLimit` inside the block after `seconds` (main thread, POSIX).
-
-    Elsewhere (a thread, Windows) it does nothing: the caller's deadline on
-    the future then has to do the job.
-    """
-    usable = (
-        seconds
-        and seconds > 0
-        and hasattr(signal, "setitimer")
-        and threading.current_thread() is threading.main_thread()
-    )
-    if not usable:
-        yield
-        return
-
-    def _raise(signum, frame):
-        raise _TimeLimit()
-
-    previous = signal.signal(signal.SIGALRM, _raise)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+# Under the pool's time limit (media/pool.py owns it)
 
 
 def analyze_file_limited(path: str | os.PathLike, *, time_limit_s: float = DEFAULT_TIME_LIMIT, **kwargs) -> AnalysisResult:
-    """`analyze_file` with a per-file time limit; an overrun is an error result.
+    """`analyze_file` under the pool's per-file alarm, in this process; an
+    overrun is an error result."""
+    r = call_limited(analyze_file, path, time_limit_s=time_limit_s, **kwargs)
+    return AnalysisResult(path=os.fspath(path), error=r.error) if isinstance(r, TimedOut) else r
 
-    Meant for process-pool workers (`pool.submit(analyze_file_limited, path,
-    timezone=…)`): picklable arguments in, picklable result out.
-    """
-    try:
-        with time_limit(time_limit_s):
-            return analyze_file(path, **kwargs)
-    except _TimeLimit:
-        r = AnalysisResult(path=os.fspath(path))
-        r.error = f"analysis took longer than {time_limit_s:g} s and was stopped"
-        return r
+
+def analysis_dict(item: tuple[str, str], *, timezone: str, thumb_dir: str | None, with_thumbnail: bool,
+                  timings: bool = False) -> dict:
+    """The analysis of one walked (path, root) as the JSON-ready dict the
+    `analyze` command prints and `duplicates` groups."""
+    path, root = item
+    result = analyze_file(path, timezone=timezone, thumb_dir=thumb_dir, with_thumbnail=with_thumbnail,
+                          root=root, boundary=[os.path.realpath(root)])
+    return result.to_dict(timings=timings)
+
+
+def analysis_dicts(work: Callable[[tuple[str, str]], dict], items: Iterable[tuple[str, str]], workers: int, *,
+                   time_limit_s: float | None = DEFAULT_TIME_LIMIT, deadline: float | None = None) -> Iterator[dict]:
+    """`work(item)` for each (path, root), in input order, through the one pool
+    (`pool.map_ordered`: the time limit, the hard deadline, crash isolation);
+    a file the pool had to stop gives a dict with only its path and error."""
+    for item, d in _with_items(items, lambda it: map_ordered(work, it, workers, time_limit_s=time_limit_s,
+                                                           deadline=deadline)):
+        yield AnalysisResult(path=item[0], error=d.error).to_dict() if isinstance(d, TimedOut) else d
+
+
+def _with_items(items: Iterable, run: Callable[[Iterable], Iterator]) -> Iterator[tuple]:
+    """(item, run's output for it): `run` must yield one output per item, in order."""
+    seen: deque = deque()
+
+    def feed() -> Iterator:
+        for item in items:
+            seen.append(item)
+            yield item
+
+    for out in run(feed()):
+        yield seen.popleft(), out

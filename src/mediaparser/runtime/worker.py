@@ -29,7 +29,7 @@ from huey.consumer import Consumer
 
 from mediaparser.config import Settings
 from mediaparser.runtime import lifecycle, tasks
-from mediaparser.runtime.pool import shutdown_pools
+from mediaparser.media.pool import shutdown_pools
 from mediaparser.runtime.queue import huey
 
 log = logging.getLogger(__name__)

@@ -351,8 +351,7 @@ def groups_for_paths(paths: Sequence[str], params: SimilarityParams, *, timezone
     import os
     from functools import partial
 
-    from mediaparser.cli.analyze import _parallel, _work
-    from mediaparser.media.analyze import DEFAULT_TIME_LIMIT
+    from mediaparser.media.analyze import DEFAULT_TIME_LIMIT, analysis_dict, analysis_dicts
     from mediaparser.media.walk import iter_media_paths_with_roots
 
     found = [(os.path.abspath(p), root) for p, root in iter_media_paths_with_roots(paths)]
@@ -375,10 +374,8 @@ def groups_for_paths(paths: Sequence[str], params: SimilarityParams, *, timezone
         db.session.commit()
     todo = [(i, found[i]) for i in range(len(found)) if i not in rows]
     errors: list[dict[str, str]] = []
-    work = partial(_work, timezone=timezone, thumb_dir=None, with_thumbnail=True,
-                   time_limit_s=DEFAULT_TIME_LIMIT, timings=False)
-    results = (_parallel(work, (f for _i, f in todo), workers, deadline=DEFAULT_TIME_LIMIT * 2 + 30)
-               if workers > 1 else (work(f) for _i, f in todo))
+    work = partial(analysis_dict, timezone=timezone, thumb_dir=None, with_thumbnail=True)
+    results = analysis_dicts(work, (f for _i, f in todo), workers, time_limit_s=DEFAULT_TIME_LIMIT)
     for (i, _f), d in zip(todo, results):
         if d.get("error") or not d.get("sha256"):
             errors.append({"path": d["path"], "error": d.get("error") or "no content hash"})

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from mediaparser.config import Settings
 from mediaparser.store.db import db, write_transaction
 from mediaparser.store.dialect import insert_ignore
-from mediaparser.runtime.pool import TimedOut, shared_pool
+from mediaparser.media.pool import TimedOut, shared_pool
 from mediaparser.media.analyze import AnalysisResult
 from mediaparser.store.models import FileStatus, Job, JobStatus, JobType, MediaFile, to_signed64, utcnow
 from mediaparser.usecases import duplicates, tagging as tags
