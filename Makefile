@@ -22,4 +22,5 @@ run: $(VENV)/.installed
 	$(BIN)/mediaparser run
 
 test: $(VENV)/.installed-dev
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

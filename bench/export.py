@@ -208,7 +208,7 @@ def main() -> None:
         print(f"{n} JPEGs of {args.megapixels:g} MP, {total / 1e6:.0f} MB, made in "
               f"{time.perf_counter() - t0:.1f} s; {os.cpu_count()} CPU(s)", flush=True)
 
-        env = {**os.environ, "MEDIAPARSER_HOME": str(work / "instance"), "MEDIAPARSER_IMPORT_ROOTS": str(work)}
+        env = {**os.environ, "MEDIAPARSER_HOME": str(work / "instance"), "MEDIAPARSER_IMPORT_ROOTS": str(src)}
         os.environ.update(env)
         import_job = seed_import(_app(), src, paths, times)
 

@@ -5,7 +5,7 @@ and times, in alternating rounds in one run:
 
 - old: read the whole file in this process, decode_image(.., 1600), save JPEG
   (what web/files.py did before issue 15);
-- new: services/previews._decode_in_child — a child forked from the
+- new: usecases/previews._decode_in_child — a child forked from the
   multiprocessing fork server re-opens the file by device+inode, reads at
   most its size, decodes under an address-space and time limit and writes
   the preview atomically. The first call also starts the fork server; it is

@@ -48,7 +48,7 @@ class Settings:
     reap_interval: float = 10.0  # how often a worker looks for stale jobs
     retry_delay: float = 30.0  # seconds before a job that raised runs again (within max_attempts)
     file_timeout: float = 120.0  # per-file time limit for analysis
-    preview_max_bytes: int = 256 * 1024**2  # larger pictures get no screen-size preview (services/previews.py)
+    preview_max_bytes: int = 256 * 1024**2  # larger pictures get no screen-size preview (usecases/previews.py)
     preview_timeout: float = 20.0  # seconds one preview may take to make
     secret_key: str | None = None
 

@@ -142,7 +142,7 @@ class Filter:
     group: bool | None = None
     job: int | None = None
     camera: str | None = None
-    tag: str | None = None  # a tag name (services.tags), normalised like the stored ones
+    tag: str | None = None  # a tag name (usecases.tagging), normalised like the stored ones
 
     @classmethod
     def from_args(cls, args: Mapping[str, Any]) -> "Filter":
@@ -212,7 +212,7 @@ class Filter:
             conds.append(_u(m.status) == FileStatus.FAILED)
         elif self.error is False:
             conds.append(_u(m.status) == FileStatus.DONE)
-        # A file is "in a group" when services.duplicates put it in an exact
+        # A file is "in a group" when usecases.duplicates put it in an exact
         # (group_id) or a near-duplicate (similar_group_id) group.
         if self.group is True:
             conds.append(or_(_u(m.group_id).is_not(None), _u(m.similar_group_id).is_not(None)))

@@ -1,7 +1,7 @@
 """Writing the corrected capture time and tags into an archive copy, and reading them back.
 
 Pure (no database, no Flask): a path and values in. Used by the export
-(services/exporter.py) on the *copy* in the archive — originals are never
+(usecases/export/) on the *copy* in the archive — originals are never
 opened for writing.
 
 * JPEG, TIFF, PNG and WebP are edited with exiv2 — in memory (`embed_bytes`,

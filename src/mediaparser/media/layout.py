@@ -10,7 +10,7 @@ the template cannot produce a file without one:
 
 Dates are the local capture time (a photo taken at 20:00 on 31 December in
 New York is 2024/20241231_200000.jpg, never the UTC date). Two files with the
-same name and different content get "_2", "_3" from the exporter (services/exporter.py).
+same name and different content get "_2", "_3" from the exporter (usecases/export/).
 """
 from __future__ import annotations
 

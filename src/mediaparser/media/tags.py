@@ -1,8 +1,8 @@
 """Automatic tags: the rule that turns a file's place and name into tags.
 
 Pure (no database, no Flask): a relative path in, tag names out. The importer
-applies it to every file it records (services/importer.py); people add and
-remove tags afterwards (services/tags.py), and the export writes them into the
+applies it to every file it records (usecases/importing.py); people add and
+remove tags afterwards (usecases/tagging.py), and the export writes them into the
 copies.
 
 Two sources, both case-folded and trimmed so one tag has one spelling:

@@ -1,1 +1,2 @@
-"""The job engine: the Huey queue, the tasks, and the job lifecycle."""
+"""The job engine: the core app every task runs in, the Huey queue and tasks, the lease
+(claim, heartbeat, fenced checkpoint, reaper), the one runner loop, and the worker."""

@@ -104,7 +104,7 @@ class MediaFile(db.Model):
         # histogram read the index alone; and paging by name and by size.
         Index("ix_media_files_grid_time", "captured_at", "id", "status", "confidence", "review_state", "kind",
               "job_id", "group_id", "model"),
-        # Counts per review state (services.review.summary): a seek on
+        # Counts per review state (library.queries.summary): a seek on
         # (review_state, confidence), a range of capture times, the other
         # filter columns read from the index.
         Index("ix_media_files_review_time", "review_state", "confidence", "captured_at", "status", "kind",
@@ -154,21 +154,21 @@ class MediaFile(db.Model):
     sidecars: Mapped[list | None] = mapped_column(JSON)
     warnings: Mapped[list | None] = mapped_column(JSON)
 
-    # --- review (services.review; migration 0003) --------------------------
+    # --- review (usecases.review; migration 0003) --------------------------
     # NULL: no person has looked at the capture time yet; ReviewState.REVIEWED:
     # a person confirmed or set it. Whether an unreviewed file *needs* review
-    # follows from its confidence (see services.review.needs_review_clause).
+    # follows from its confidence (see library.filters.needs_review_clause).
     review_state: Mapped[str | None] = mapped_column(String(16))
     reviewed_at: Mapped[datetime | None] = mapped_column(DateTime)
     # What the person did, in words ("Typed 2019-08-12 14:30", "Shifted by +1 h 12 min").
     review_note: Mapped[str | None] = mapped_column(Text)
     # Hook for duplicate/similar groups (issue 4): the group this file belongs
     # to, NULL when it is in none. The review grid's "in a group" filter reads it.
-    # services.duplicates sets it to the file's exact group (byte-identical
+    # usecases.duplicates sets it to the file's exact group (byte-identical
     # copies) and `similar_group_id` to its near-duplicate group.
     group_id: Mapped[int | None] = mapped_column(Integer, index=True)
 
-    # --- duplicates (services.duplicates; migration 0004) -------------------
+    # --- duplicates (usecases.duplicates; migration 0004) -------------------
     # pHash/dHash of the oriented thumbnail turned 90° and 180°, so copies whose
     # pixels were rotated are recognised (media.similarity).
     phash90: Mapped[int | None] = mapped_column(BigInteger)
@@ -182,7 +182,7 @@ class MediaFile(db.Model):
     grouped: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=false())
     similar_group_id: Mapped[int | None] = mapped_column(Integer, index=True)
 
-    # --- source identity (services.source_access; migration 0007) -----------
+    # --- source identity (usecases.source_access; migration 0007) -----------
     # The device and inode the import saw for this path (signed 64-bit, see
     # to_signed64). A source is read or served only while it is still that
     # file: one swapped for a link or another file after the import is not.
@@ -260,7 +260,7 @@ class Upload(db.Model):
 
     The id is a random token chosen by the server; with a file's relative
     path, size and modification time it makes every upload request
-    idempotent (services.uploads).
+    idempotent (usecases.uploads).
     """
 
     __tablename__ = "uploads"
@@ -313,7 +313,7 @@ class GroupStatus:
 
 
 class DupGroup(db.Model):
-    """A group of exact or near duplicates (media.similarity), kept in step by services.duplicates.
+    """A group of exact or near duplicates (media.similarity), kept in step by usecases.duplicates.
 
     A group is identified by its kind and representative: grouping is
     incremental and earlier representatives never change, so a group keeps
@@ -412,7 +412,7 @@ class ExportItemStatus:
 
 
 class ExportItem(db.Model):
-    """One file of an export job: where it goes and what happened (services/exporter.py).
+    """One file of an export job: where it goes and what happened (usecases/export/).
 
     The plan is stored as these rows when the export job starts, so a
     restarted job (pause, crash, kill -9, disk full) resumes with the same

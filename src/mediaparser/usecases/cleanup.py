@@ -5,7 +5,7 @@ a verified export; no sequence of ordinary steps may lose a picture. A source
 file of an import is listed as deletable (`plan_cleanup`) only when all hold:
 
 1. it was analysed (DONE, with a SHA-256) and is not itself a file of the
-   archive (services/in_archive.py: an export's destination, a file listed
+   archive (library/in_archive.py: an export's destination, a file listed
    in a manifest.jsonl above it, or a copy of an edited archive file);
 2. it lies inside the import's own folder AND inside an import root or the
    upload folder, on resolved real paths (so a CLI import of some other

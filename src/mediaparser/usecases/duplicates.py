@@ -251,7 +251,7 @@ class GroupView:
 def unavailable_keepers(rows: dict[int, Any]) -> dict[int, str]:
     """Library rows that must never be recommended as the keeper, with the reason.
 
-    A file of the archive (services/in_archive.py) is not an original, and a
+    A file of the archive (library/in_archive.py) is not an original, and a
     copy whose original no longer exists (deleted by a clean-up, moved away)
     cannot be kept: recommending either would steer a person into setting
     aside the one original there is.

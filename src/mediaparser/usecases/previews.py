@@ -47,7 +47,7 @@ PREVIEW_SIDE = 1600
 JPEG_QUALITY = 85
 
 # Diagnostics, read from the environment by preview children only (like
-# jobs/pool.py's): MEDIAPARSER_DEBUG_PREVIEW_TRACE names a folder where each
+# media/pool.py's): MEDIAPARSER_DEBUG_PREVIEW_TRACE names a folder where each
 # decode appends its key to decodes.log when it starts, and waits while a
 # file "<key>.hold" exists there — the tests count decodes and hold one open
 # with it, instead of relying on timing.

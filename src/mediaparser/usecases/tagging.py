@@ -2,7 +2,7 @@
 
 The rule that finds automatic tags is pure and lives in media/tags.py; this
 module writes them. `record_auto_tags` runs inside the importer's checkpoint
-transaction (services/importer.py), so a file's tags land together with its
+transaction (usecases/importing.py), so a file's tags land together with its
 analysis result or not at all — a worker killed mid-batch leaves neither.
 
 Every name goes through `media.tags.normalize`, so "Beach", " beach " and

@@ -18,7 +18,7 @@ vanilla ES modules in static/js (no build step); every page reads the JSON API.
     export_api.py    /api/imports/<id>/export-plan|export|cleanup, /api/exports/<id> (archive and clean-up)
 
 Editable settings: the output folder and the default time zone are written to
-the instance config.json (services/settings_store.py); the archive layout
+the instance config.json (usecases/settings_store.py); the archive layout
 template lives in the app_settings table.
 """
 from __future__ import annotations

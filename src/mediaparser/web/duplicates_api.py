@@ -1,4 +1,4 @@
-"""The duplicate-review JSON API (services/duplicates.py does the work).
+"""The duplicate-review JSON API (usecases/duplicates.py does the work).
 
 GET  /api/duplicates                 one page of groups, exact first then similar:
                                      ?kind=exact|similar&status=open|resolved|any&after=CURSOR&limit=N (≤ 200);

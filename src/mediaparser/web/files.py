@@ -74,7 +74,7 @@ def preview(file_id: int):
     row = _row(file_id)
     if row.kind != "image":
         return thumb(file_id)  # videos: the poster frame; the page plays /original
-    # Made (or refused) within size, memory and time bounds by services/previews.py,
+    # Made (or refused) within size, memory and time bounds by usecases/previews.py,
     # which reads the source only through source_access.open_source.
     made = previews.get_preview(current_settings(), row, _preview_limits())
     if made.status is not None:
@@ -95,7 +95,7 @@ def original(file_id: int):
     row = _row(file_id)
     try:
         # The one rule for reading a source: still inside the folders it was
-        # imported from, still the same regular file (services.source_access).
+        # imported from, still the same regular file (usecases.source_access).
         src = open_source(current_settings(), row)
     except SourceUnavailable as exc:
         abort(exc.status, description=exc.message)

@@ -1,4 +1,4 @@
-"""The tags JSON API (services/tags.py does the work).
+"""The tags JSON API (usecases/tagging.py does the work).
 
 GET  /api/tags?q=be&limit=20        autocomplete: tags matching q, most used first, with use counts
 GET  /api/tags/list?q=&limit=&offset=

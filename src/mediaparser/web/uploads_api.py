@@ -1,4 +1,4 @@
-"""Uploads JSON API (the protocol is described in services/uploads.py).
+"""Uploads JSON API (the protocol is described in usecases/uploads.py).
 
 POST /api/uploads                          start an upload → 201 {"id", "limits"}
 GET  /api/uploads/<id>                     its state and the files still incomplete
