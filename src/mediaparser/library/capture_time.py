@@ -25,7 +25,9 @@ from typing import Any, Mapping, Protocol, Sequence
 from sqlalchemy import bindparam, update
 from sqlalchemy.orm import Session
 
-from mediaparser.media.timestamps import (MIN_YEAR, Candidate, Confidence, ParsedDate, Precision, choose_capture_time, format_offset, parse_offset, resolve_zone, utc_to_local, zone_offset_minutes)
+from mediaparser.media.dates import ParsedDate, Precision, format_offset, parse_offset
+from mediaparser.media.timestamps import (MIN_YEAR, Candidate, Confidence, choose_capture_time, resolve_zone, utc_to_local,
+                                         zone_offset_minutes)
 from mediaparser.store.models import MediaFile, ReviewState
 
 # The columns a machine choice writes (media.timestamps.Decision).

@@ -12,7 +12,7 @@ This module owns
   left them in, and says how many it had to leave alone. The values written
   come from `library.capture_time`, the one writer of capture-time fields.
 - `interpret_date`: "type a date" — common spellings are rewritten to the
-  project's one date parser (`media.timestamps.parse_date_string`), which
+  project's one date parser (`media.dates.parse_date_string`), which
   decides precision, offset and validity.
 
 Which files an action touches is `library.filters` (`Filter`, `Target`): the
@@ -31,7 +31,8 @@ from mediaparser.library import capture_time
 from mediaparser.library.filters import PAGE_MAX, FilterError, Filter, Order, Target, review_state_of
 from mediaparser.library.queries import grid_page, split_path as _split
 from mediaparser.media.isotime import iso_local, iso_utc
-from mediaparser.media.timestamps import (SOURCES, Candidate, DateParseError, ParsedDate, Precision, check_plausible, describe_delta, format_offset, parse_date_string, source_info)
+from mediaparser.media.dates import DateParseError, ParsedDate, Precision, format_offset, parse_date_string
+from mediaparser.media.timestamps import SOURCES, Candidate, check_plausible, describe_delta, source_info
 from mediaparser.store.db import db, write_transaction
 from mediaparser.store.models import FileStatus, MediaFile, ReviewBatch, ReviewDecision, ReviewState, utcnow
 from mediaparser.usecases.tagging import tags_of
