@@ -285,6 +285,15 @@ def undo(batch_id: int, actor: Actor) -> ActionResult:
     changed = skipped = 0
     last = 0
     summary = f"Undid: {batch.summary}"
+
+    def _undo_batch(s) -> int:
+        """The undo's own batch, made when the first change (or the end) needs it."""
+        b = ReviewBatch(action="undo", actor=actor.name[:128], remote_addr=actor.remote_addr,
+                        created_at=now, summary=summary, file_count=0, undoes=batch_id)
+        s.add(b)
+        s.flush()
+        return b.id
+
     while True:
         with write_transaction() as s:
             decisions = s.execute(select(ReviewDecision.id, ReviewDecision.file_id, ReviewDecision.before,
@@ -292,12 +301,7 @@ def undo(batch_id: int, actor: Actor) -> ActionResult:
                                   .where(ReviewDecision.batch_id == batch_id, ReviewDecision.id > last)
                                   .order_by(ReviewDecision.id).limit(CHUNK)).all()
             if not decisions:
-                if undo_id is None:
-                    b = ReviewBatch(action="undo", actor=actor.name[:128], remote_addr=actor.remote_addr,
-                                    created_at=now, summary=summary, file_count=0, undoes=batch_id)
-                    s.add(b)
-                    s.flush()
-                    undo_id = b.id
+                undo_id = undo_id or _undo_batch(s)
                 s.execute(update(ReviewBatch).where(ReviewBatch.id == batch_id)
                           .values(undone_at=now, undone_by=undo_id))
                 s.execute(update(ReviewBatch).where(ReviewBatch.id == undo_id).values(file_count=changed))
@@ -318,12 +322,7 @@ def undo(batch_id: int, actor: Actor) -> ActionResult:
                 updates.append({"_id": row.id, **capture_time.unsnapshot(d.before)})
                 new_decisions.append({"file_id": row.id, "before": current, "after": dict(d.before)})
             if updates:
-                if undo_id is None:
-                    b = ReviewBatch(action="undo", actor=actor.name[:128], remote_addr=actor.remote_addr,
-                                    created_at=now, summary=summary, file_count=0, undoes=batch_id)
-                    s.add(b)
-                    s.flush()
-                    undo_id = b.id
+                undo_id = undo_id or _undo_batch(s)
                 _write(s, updates, new_decisions, undo_id)
                 changed += len(updates)
     notes = []
