@@ -48,9 +48,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 PKG = "src/mediaparser"
 
-CLEANUP_TESTS = ("tests/export/test_cleanup.py", "tests/export/test_cleanup_guards.py")
-EXPORT_TESTS = ("tests/export/test_export_write.py", "tests/export/test_export.py")
-LEASE_TESTS = ("tests/engine/test_lifecycle.py",)
+CLEANUP_TESTS = ("tests/usecases/test_cleanup.py", "tests/usecases/test_cleanup_guards.py")
+EXPORT_TESTS = ("tests/usecases/export/test_export_write.py", "tests/usecases/export/test_export.py")
+LEASE_TESTS = ("tests/runtime/test_lifecycle.py",)
 CSRF_TESTS = ("tests/web/test_security.py",)
 TIME_TESTS = ("tests/media/test_timestamps.py",)
 

@@ -18,7 +18,7 @@ from mediaparser.media.walk import iter_media_paths
 from mediaparser.media.hashes import hamming
 from mediaparser.media.timestamps import Confidence
 
-from . import gen
+from tests.support import media as gen
 
 JSON_FIELDS = {
     "path", "type", "mime", "extension_ok", "extension", "size", "sha256", "width", "height", "duration", "make",

@@ -12,7 +12,7 @@ import pytest
 from mediaparser.media import embed, metadata
 from mediaparser.media.metadata import EXIV2_LOCK
 
-from . import gen
+from tests.support import media as gen
 
 
 def _held_elsewhere() -> bool:

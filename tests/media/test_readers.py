@@ -14,7 +14,7 @@ from mediaparser.media.metadata import read_metadata
 from mediaparser.media.sidecars import find_takeout_json, find_xmp_sidecars
 from mediaparser.media.timestamps import Confidence, Precision
 
-from . import gen
+from tests.support import media as gen
 
 T = datetime(2019, 8, 12, 14, 30, 25)
 T_UTC_EPOCH = int(datetime(2019, 8, 12, 12, 30, 25, tzinfo=timezone.utc).timestamp())

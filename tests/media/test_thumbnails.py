@@ -9,7 +9,7 @@ from mediaparser.media.analyze import analyze_file
 from mediaparser.media.hashes import hamming, perceptual_hashes
 from mediaparser.media.thumbnails import MAX_SIDE, decode_jpeg, write_thumbnail
 
-from . import gen
+from tests.support import media as gen
 
 
 def _hashes(img):

@@ -7,7 +7,7 @@ import os
 from mediaparser.media.kinds import is_media, is_sidecar, is_system, kind_of
 from mediaparser.media.walk import Entry, Skipped, iter_media_paths_with_roots, walk_source
 
-from . import gen
+from tests.support import media as gen
 
 
 def test_the_table_of_kinds():

@@ -7,7 +7,7 @@ import json
 import shutil
 from pathlib import Path
 
-from ..media import gen
+from tests.support import media as gen
 
 
 def _sha(p: Path) -> str:

@@ -20,7 +20,7 @@ from mediaparser.media.analyze import analyze_file
 from mediaparser.media.fsguard import (LINK_OUTSIDE, LINK_TO_SYSTEM, FileReplaced, NotRegularFile, file_identity, link_refusal, open_regular)
 from mediaparser.media.walk import Entry, Skipped, iter_media_paths_with_roots, walk_source
 
-from ..conftest import make_images
+from tests.support.instance import make_images
 
 PASSWD = Path("/etc/passwd")
 

@@ -19,8 +19,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from ..conftest import instance_env
-from .conftest import free_port
+from tests.support.instance import instance_env
+from tests.support.live import free_port
 
 PASSWORD = "correct horse battery"
 SESSION_COOKIE = "mediaparser_session"

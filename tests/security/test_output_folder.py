@@ -20,8 +20,8 @@ import pytest
 
 from mediaparser import output_rule
 
-from ..conftest import instance_env, make_images
-from ..media import gen
+from tests.support import media as gen
+from tests.support.instance import instance_env, make_images
 
 
 def _import(app, c, folder: Path) -> int:

@@ -21,7 +21,7 @@ from collections import Counter
 
 from sqlalchemy import create_engine, text
 
-from ..conftest import make_images
+from tests.support.instance import make_images
 
 THREADS = 20
 ROUNDS = 12

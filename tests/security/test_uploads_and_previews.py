@@ -16,7 +16,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from ..conftest import make_images, sha256, wait_until
+from tests.support.instance import make_images, sha256, wait_until
 
 OCTETS = {"Content-Type": "application/octet-stream"}
 

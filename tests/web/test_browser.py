@@ -17,9 +17,9 @@ from playwright.sync_api import expect
 from mediaparser.store.db import db
 from mediaparser.store.models import Job, JobStatus, MediaFile
 
-from ..conftest import build_app, instance_env, make_images, wait_until
-from ..media import gen
-from .conftest import shot
+from tests.support import media as gen
+from tests.support.instance import build_app, instance_env, make_images, wait_until
+from tests.support.web import shot
 
 pytestmark = pytest.mark.slow
 

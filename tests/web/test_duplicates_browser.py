@@ -19,9 +19,9 @@ from mediaparser.runtime import tasks
 from mediaparser.store.models import DupGroup, DupMember, JobStatus, MediaFile
 from mediaparser.usecases.importing import create_import_job
 
-from ..conftest import build_app, instance_env
-from ..duplicates.photos import photo
-from .conftest import shot
+from tests.support.instance import build_app, instance_env
+from tests.support.photos import photo
+from tests.support.web import shot
 
 pytestmark = pytest.mark.slow
 

@@ -20,10 +20,10 @@ from mediaparser.media.analyze import analyze_file
 from mediaparser.media.embed import read_embedded
 from mediaparser.store.models import DupGroup, DupMember, Job, JobStatus, ManifestEntry, MediaFile
 
-from ..conftest import build_app, instance_env, outside_roots
-from ..duplicates.photos import photo
-from ..media import gen
-from .conftest import shot
+from tests.support import media as gen
+from tests.support.instance import build_app, instance_env, outside_roots
+from tests.support.photos import photo
+from tests.support.web import shot
 
 pytestmark = pytest.mark.slow
 

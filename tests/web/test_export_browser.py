@@ -19,10 +19,10 @@ from mediaparser.store.db import db, write_transaction
 from mediaparser.store.models import DupGroup, DupMember, GroupStatus, Job, JobStatus, JobType, MediaFile
 from mediaparser.usecases.duplicates import resolve_group
 
-from ..conftest import build_app, instance_env, outside_roots, wait_until
-from ..export.helpers import import_and_resolve
-from ..media import gen
-from .conftest import shot
+from tests.support import media as gen
+from tests.support.export import import_and_resolve
+from tests.support.instance import build_app, instance_env, outside_roots, wait_until
+from tests.support.web import shot
 
 pytestmark = pytest.mark.slow
 
@@ -270,7 +270,7 @@ def test_plan_export_year_folder_and_clean_up_through_the_pages(tmp_path, worker
 
 
 def test_cancel_an_export_from_its_page_then_plan_again(tmp_path, workers, live_server, page):
-    from ..conftest import make_images
+    from tests.support.instance import make_images
 
     make_images(tmp_path / "src", 20)
     env = instance_env(tmp_path)

@@ -7,11 +7,11 @@ import os
 
 from mediaparser.media import layout
 
-from ..conftest import build_app, instance_env, make_images, outside_roots
+from tests.support.instance import build_app, instance_env, make_images, outside_roots
 
 
 def test_folder_browser_lists_only_inside_the_roots(tmp_path, tmp_path_factory):
-    from .conftest import BrowserLikeClient
+    from tests.support.web import BrowserLikeClient
 
     # The instance inside the root (allowed; its archive then has to be elsewhere): never offered.
     api = BrowserLikeClient(build_app(instance_env(tmp_path, MEDIAPARSER_HOME=str(tmp_path / "instance"),
@@ -101,7 +101,7 @@ def test_bad_settings_are_refused_with_the_reason(api, tmp_path):
 
 
 def test_settings_fixed_by_environment_are_read_only(tmp_path, monkeypatch):
-    from .conftest import BrowserLikeClient
+    from tests.support.web import BrowserLikeClient
 
     monkeypatch.setenv("MEDIAPARSER_TIMEZONE", "Europe/Paris")
     api = BrowserLikeClient(build_app(instance_env(tmp_path)))

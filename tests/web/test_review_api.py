@@ -10,8 +10,8 @@ import pytest
 from mediaparser.store.db import db
 from mediaparser.store.models import MediaFile, ReviewBatch, ReviewDecision
 
-from ..conftest import instance_env
-from .conftest import seed
+from tests.support.instance import instance_env
+from tests.support.web import seed
 
 
 @pytest.fixture

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from ..conftest import build_app, instance_env, make_images
-from .conftest import BrowserLikeClient, seed
+from tests.support.instance import build_app, instance_env, make_images
+from tests.support.web import BrowserLikeClient, seed
 
 
 def _token(client, url: str = "/import") -> str:

@@ -15,9 +15,9 @@ from mediaparser.store.db import db, write_transaction
 from mediaparser.store.models import FileTag, Tag
 from mediaparser.usecases import tagging as tag_service
 
-from ..conftest import build_app, instance_env
-from ..media import gen
-from .conftest import seed, shot
+from tests.support import media as gen
+from tests.support.instance import build_app, instance_env
+from tests.support.web import seed, shot
 
 pytestmark = pytest.mark.slow
 

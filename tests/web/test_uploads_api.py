@@ -10,7 +10,7 @@ import pytest
 from mediaparser.store.db import db
 from mediaparser.store.models import Job
 
-from ..conftest import instance_env, make_images
+from tests.support.instance import instance_env, make_images
 
 
 @pytest.fixture

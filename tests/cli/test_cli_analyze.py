@@ -1,0 +1,96 @@
+"""The `analyze` command, driven through click's CliRunner."""
+from __future__ import annotations
+
+import json
+import os
+
+from click.testing import CliRunner
+
+from mediaparser.cli.analyze import analyze_command
+
+from tests.support import media as gen
+
+
+def _tree(tmp_path):
+    root = tmp_path / "dump"
+    (root / "2019" / "2019-08-12 Trip").mkdir(parents=True)
+    gen.jpeg(str(root / "2019" / "2019-08-12 Trip" / "IMG_20190812_143025.jpg"),
+             exif={"Exif.Photo.DateTimeOriginal": "2019:08:12 14:30:25"})
+    gen.takeout_json(str(root / "2019" / "2019-08-12 Trip" / "IMG_20190812_143025.jpg.json"),
+                     title="IMG_20190812_143025.jpg", taken=1565613025)
+    gen.video(str(root / "clip.mp4"), metadata={"creation_time": "2020-01-01T12:00:00.000000Z"})
+    (root / "empty.jpg").write_bytes(b"")
+    return root
+
+
+def _run(args):
+    result = CliRunner().invoke(analyze_command, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def test_jsonl_one_object_per_file_in_order_with_sidecars_skipped(tmp_path):
+    root = _tree(tmp_path)
+    res = _run([str(root), "--jsonl", "--timezone", "Europe/Berlin", "--workers", "2", "--thumb-dir", str(tmp_path / "t")])
+    lines = [json.loads(line) for line in res.stdout.splitlines()]
+    names = [os.path.relpath(d["path"], root) for d in lines]
+    assert names == ["clip.mp4", "empty.jpg", "2019/2019-08-12 Trip/IMG_20190812_143025.jpg"]
+    clip, empty, photo = lines
+    assert clip["captured_at"] == "2020-01-01T13:00:00" and clip["utc_offset"] == "+01:00"
+    assert empty["error"] == "empty file (0 bytes)"
+    assert photo["confidence"] == "high" and photo["captured_at"] == "2019-08-12T14:30:25"
+    assert {c["source"] for c in photo["candidates"]} >= {"filename", "folder", "takeout-json:photoTakenTime"}
+    assert os.path.isfile(photo["thumbnail"])
+    assert "3 file(s) analysed, 1 with errors" in res.stderr
+
+
+def test_pretty_output_in_one_process_without_thumbnails(tmp_path):
+    root = _tree(tmp_path)
+    res = _run([str(root / "clip.mp4"), "--workers", "1", "--no-thumbnails"])
+    d = json.loads(res.stdout)
+    assert res.stdout.startswith("{\n")
+    assert d["type"] == "mp4" and d["phash"] is None and d["thumbnail"] is None and d["error"] is None
+    assert d["captured_at"] == "2020-01-01T12:00:00"  # default zone UTC
+
+
+def test_unknown_time_zone_is_a_usage_error(tmp_path):
+    root = _tree(tmp_path)
+    result = CliRunner().invoke(analyze_command, [str(root), "--timezone", "Nowhere/Atlantis"])
+    assert result.exit_code == 2
+    assert "unknown time zone" in result.output
+
+
+def _work_that_crashes_on_poison(item, **_):
+    import os as _os
+    import signal as _signal
+    import time as _time
+
+    if item[0].endswith("poison.jpg"):
+        _os._exit(3)  # what a segfault in a C decoder does to a worker
+    if item[0].endswith("hang.jpg"):
+        _signal.pthread_sigmask(_signal.SIG_BLOCK, {_signal.SIGALRM})  # like C code that never yields
+        _time.sleep(60)
+    return {"path": item[0], "error": None}
+
+
+def test_a_crashing_worker_costs_one_file_not_the_run(tmp_path):
+    from mediaparser.media.analyze import analysis_dicts
+
+    items = [(str(tmp_path / f"f{i}.jpg"), str(tmp_path)) for i in range(6)]
+    items.insert(3, (str(tmp_path / "poison.jpg"), str(tmp_path)))
+    out = list(analysis_dicts(_work_that_crashes_on_poison, items, 2))
+    assert [d["path"] for d in out] == [i[0] for i in items]
+    assert [d["path"] for d in out if d["error"]] == [str(tmp_path / "poison.jpg")]
+    assert "crashed" in out[3]["error"]
+
+
+def test_a_file_stuck_past_the_hard_deadline_is_stopped(tmp_path):
+    from mediaparser.media.analyze import analysis_dicts
+
+    items = [(str(tmp_path / f"f{i}.jpg"), str(tmp_path)) for i in range(4)]
+    items.insert(1, (str(tmp_path / "hang.jpg"), str(tmp_path)))
+    # The stuck file sleeps 60 s with SIGALRM blocked: only the deadline can give its error below.
+    out = list(analysis_dicts(_work_that_crashes_on_poison, items, 2, deadline=1.5))
+    assert [d["path"] for d in out] == [i[0] for i in items]
+    assert [d["path"] for d in out if d["error"]] == [str(tmp_path / "hang.jpg")]
+    assert "did not finish within 1.5 s" in out[1]["error"]

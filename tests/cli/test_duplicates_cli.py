@@ -1,0 +1,51 @@
+"""`mediaparser duplicates PATH... [--json] [--threshold N]`."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from mediaparser.runtime import tasks
+from mediaparser.usecases.importing import create_import_job
+
+from tests.support.instance import build_app, instance_env, outside_roots
+from tests.support.photos import SOURCES_GROUPS, make_sources
+
+
+def _run(env: dict, *args: str) -> dict:
+    out = subprocess.run([sys.executable, "-m", "mediaparser", "duplicates", "--json", *args],
+                         env={**os.environ, **env}, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)
+
+
+def _groups(data: dict, root: str) -> set:
+    return {(g["kind"], frozenset(m["path"].split(root + "/src/", 1)[1] for m in g["members"]))
+            for g in data["groups"]}
+
+
+def test_duplicates_command_analyses_or_reads_the_library(tmp_path):
+    make_sources(tmp_path)
+    env = instance_env(tmp_path, MEDIAPARSER_HOME=str(outside_roots(tmp_path) / "inst"))
+    fresh = _run(env, str(tmp_path / "src"))
+    assert fresh["files"] == 10 and fresh["from_library"] == 0 and fresh["errors"] == []
+    assert _groups(fresh, str(tmp_path)) == SOURCES_GROUPS
+    for g in fresh["groups"]:
+        keepers = [m for m in g["members"] if m["recommended_keeper"]]
+        assert len(keepers) == 1 and keepers[0]["file_id"] == g["keeper"] and g["keeper_reasons"]
+        assert all(m["sha256"] and m["format"] and m["bytes"] for m in g["members"])
+    resized = next(g for g in fresh["groups"] if any("small_1" in m["path"] for m in g["members"]))
+    assert next(m for m in resized["members"] if m["recommended_keeper"])["path"].endswith("IMG_1.jpg")
+
+    app = build_app(env)
+    with app.app_context():
+        job = create_import_job(app.extensions["mediaparser"], str(tmp_path / "src"))
+        tasks.process_import_job.call_local(job.id)
+    known = _run(env, str(tmp_path / "src"))
+    assert known["from_library"] == 10 and _groups(known, str(tmp_path)) == SOURCES_GROUPS
+
+    strict = _run(env, "--threshold", "0", str(tmp_path / "src"))
+    kinds = [g["kind"] for g in strict["groups"]]
+    assert "exact" in kinds and len(strict["groups"]) < len(SOURCES_GROUPS)
+    assert all(m["distance"] == 0 for g in strict["groups"] for m in g["members"])

@@ -1,0 +1,1 @@
+"""Shared generators and helpers for the tests: plain modules, no fixtures (those live in the conftest.py files)."""
