@@ -71,7 +71,7 @@ MUTANTS: list[Mutant] = [
            "    raise RuntimeError('the mutated copy is imported')\n",
            "the mutated copy is what the tests import (must be killed)", TIME_TESTS),
 
-    # --- clean-up: the one step that deletes originals (services/cleanup.py) ------------------
+    # --- clean-up: the one step that deletes originals (usecases/cleanup.py) ------------------
     Mutant("cleanup-keeper-only-for-set-aside", "usecases/cleanup.py",
            'mine.decision == "discard", other.decision == "keep"', 'other.decision == "keep"',
            "(a) only a member a person set aside may go through a group-mate's export", CLEANUP_TESTS),
@@ -140,7 +140,7 @@ MUTANTS: list[Mutant] = [
            "if (now.st_dev, now.st_ino) != (src.st_dev, src.st_ino):", "if False:",
            "the name unlinked is the very file that was hashed", CLEANUP_TESTS),
 
-    # --- export verification (services/exporter.py) -------------------------------------------
+    # --- export verification (usecases/export/) -------------------------------------------
     Mutant("export-memory-hash", "usecases/export/verify.py",
            "return data if hashlib.sha256(data).hexdigest() == expected_sha else None", "return data",
            "in-memory path: the source read must hash to the analysed SHA-256", EXPORT_TESTS),
@@ -162,7 +162,7 @@ MUTANTS: list[Mutant] = [
            "    if not matches_on_disk(tmp, data) and False:\n        _remove(tmp)",
            "a copy that does not read back as written is refused", EXPORT_TESTS),
 
-    # --- the lease fence (jobs/lifecycle.py) ---------------------------------------------------
+    # --- the lease fence (runtime/lifecycle.py) ---------------------------------------------------
     Mutant("lease-fence-owner", "runtime/lifecycle.py",
            ".where(Job.id == lease.job_id, Job.lease_owner == lease.owner)", ".where(Job.id == lease.job_id)",
            "a checkpoint writes only while the lease is still this worker's", LEASE_TESTS),

@@ -56,7 +56,7 @@ def _camera_picture(seed: int):
     import numpy as np
     from PIL import Image
 
-    from tests.media import gen
+    from tests.support import media as gen
 
     small = gen.photo(400, 300, seed=seed)
     big = np.asarray(small.resize((4000, 3000), Image.Resampling.BICUBIC), dtype=np.int16)
@@ -75,7 +75,7 @@ def _exif(i: int) -> dict[str, str]:
 
 
 def _make_jpeg_pair(i: int) -> None:
-    from tests.media import gen
+    from tests.support import media as gen
 
     img = _camera_picture(1000 + i)
     os.makedirs(os.path.join(OUT, "jpeg-plain"), exist_ok=True)
@@ -89,7 +89,7 @@ def _make_jpeg_pair(i: int) -> None:
 def _make_heic(i: int) -> None:
     import pillow_heif
 
-    from tests.media import gen
+    from tests.support import media as gen
 
     pillow_heif.register_heif_opener()
     img = gen.photo(4032, 3024, seed=2000 + i)
@@ -101,7 +101,7 @@ def _make_heic(i: int) -> None:
 def _make_video(i: int) -> None:
     import av
 
-    from tests.media import gen
+    from tests.support import media as gen
 
     path = os.path.join(OUT, "video", f"VID_{i:04d}.mp4")
     container = av.open(path, "w", format="mp4")
@@ -204,7 +204,7 @@ def _rss_child(folder: str, workers: int) -> None:
 
 
 def measure_rss(n: int, workers: int) -> tuple[int, int, float]:
-    from tests.media import gen
+    from tests.support import media as gen
 
     seeds = os.path.join(OUT, "rss-seeds")
     if not os.path.isdir(seeds) or len(os.listdir(seeds)) < 8:
