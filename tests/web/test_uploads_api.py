@@ -312,3 +312,60 @@ def test_file_ids_too_large_for_the_database_are_simply_not_found(api):
         r = api.put(f"/api/uploads/{uid}/files/{fid}?offset=0", data=b"x",
                     headers={"Content-Type": "application/octet-stream"})
         assert r.status_code == 404 and r.get_json()["error"]
+
+
+def _upload_folder(api, files: dict[str, bytes], last_modified: int) -> int:
+    """Upload `files` (relative path -> bytes) as the page does; the import job's id."""
+    uid = _start(api)
+    entries = _register(api, uid, [{"path": p, "size": len(d), "last_modified": last_modified}
+                                   for p, d in files.items()])
+    for e, data in zip(entries, files.values()):
+        _send(api, uid, e["id"], data, chunk=4096)
+    r = api.post(f"/api/uploads/{uid}/finish", json={})
+    assert r.status_code == 202, r.get_data(as_text=True)
+    return r.get_json()["job_id"]
+
+
+def test_uploading_the_same_folder_again_skips_what_the_library_already_has(api, web_app, tmp_path):
+    """The second upload of a folder gets a new folder on the server, but its files are the
+    library's files: they are skipped with the folder import's reason instead of being analysed
+    again as exact duplicates of themselves; only the new photo is imported."""
+    from sqlalchemy import func, select
+
+    from mediaparser.runtime import tasks
+    from mediaparser.store.models import DupGroup, JobStatus, MediaFile
+    from mediaparser.usecases.importing import ALREADY_IMPORTED
+
+    pics = make_images(tmp_path / "src", 4)
+    trip = {f"Trip/{p.name}": p.read_bytes() for p in pics[:3]}
+
+    def run(job_id: int) -> Job:
+        with web_app.app_context():
+            assert tasks.process_import_job.call_local(job_id) == JobStatus.COMPLETED
+            db.session.commit()
+            job = db.session.get(Job, job_id, populate_existing=True)
+            db.session.expunge(job)
+            return job
+
+    def counts() -> tuple[int, int]:
+        with web_app.app_context():
+            files = db.session.execute(select(func.count()).select_from(MediaFile)).scalar_one()
+            groups = db.session.execute(select(func.count()).select_from(DupGroup)).scalar_one()
+            db.session.commit()
+            return files, groups
+
+    first = run(_upload_folder(api, trip, 1_565_612_345_000))
+    assert first.progress_total == 3 and first.skipped_count == 0
+    before = counts()
+    assert before[0] == 3
+    # Again, from another computer (other modification times), with one new photo.
+    again = dict(trip)
+    again[f"Trip/{pics[3].name}"] = pics[3].read_bytes()
+    second = run(_upload_folder(api, again, 1_600_000_000_000))
+    assert second.progress_total == 1 and second.skipped_count == 3
+    assert second.skipped[ALREADY_IMPORTED]["count"] == 3
+    assert sorted(second.skipped[ALREADY_IMPORTED]["examples"]) == sorted(trip)
+    assert counts() == (before[0] + 1, before[1]), "no file twice, no new duplicate group"
+    # The job page's JSON says so, as for a server folder.
+    body = api.get(f"/api/jobs/{second.id}").get_json()
+    assert body["skipped_count"] == 3 and ALREADY_IMPORTED in body["skipped"]

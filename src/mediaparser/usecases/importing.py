@@ -33,6 +33,7 @@ from mediaparser.media.fsguard import in_system_folder
 from mediaparser.usecases.jobsteps import Batch, Control
 from mediaparser.usecases.source_access import boundary_options, job_boundary
 from mediaparser.media.walk import Entry, Skipped, display, walk_source
+from mediaparser.media.probe import sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,7 @@ CHUNK_FILES = 64  # files per pool task at most ...
 CHUNK_BYTES = 16 * 1024 * 1024  # ... and about this much data ...
 CHUNK_SECONDS = 0.25  # ... and about this much time, so pause/cancel stay prompt
 ENUM_BATCH = 1000
+CONTENT_BATCH = 32  # files listed per commit when each may be read whole (uploads): pause stays prompt
 SKIPPED_EXAMPLES = 5
 ALREADY_IMPORTED = "already imported by an earlier import, unchanged since"
 
@@ -129,6 +131,9 @@ def _enumerate(control: Control, job: Job) -> str | None:
     last = time.monotonic()
 
     force = bool((job.options or {}).get("force"))
+    # An upload's folder is new every time, so its files are known by content instead of by path.
+    by_content = bool((job.options or {}).get("upload"))
+    batch_limit = CONTENT_BATCH if by_content else ENUM_BATCH
 
     def skip(reason: str, rel_path: str) -> None:
         slot = skipped.setdefault(reason, {"count": 0, "examples": []})
@@ -151,7 +156,7 @@ def _enumerate(control: Control, job: Job) -> str | None:
                     skip(reason, r["rel_path"])
             rows = [r for r in rows if real.get(r["source_path"]) not in in_archive]
         if not force:
-            known = _already_imported(job.id, rows)
+            known = _already_imported(job.id, rows, by_content=by_content)
             for r in rows:
                 if r["source_path"] in known:
                     skip(ALREADY_IMPORTED, r["rel_path"])
@@ -187,7 +192,7 @@ def _enumerate(control: Control, job: Job) -> str | None:
             errors_seen += 1
             row.update(status=FileStatus.FAILED, error=item.error, processed_at=utcnow())
         batch.append(row)
-        if len(batch) >= ENUM_BATCH or time.monotonic() - last > COMMIT_INTERVAL:
+        if len(batch) >= batch_limit or time.monotonic() - last > COMMIT_INTERVAL:
             stop = control.stop_reason(flush(False))
             last = time.monotonic()
             if stop is not None:
@@ -196,13 +201,19 @@ def _enumerate(control: Control, job: Job) -> str | None:
     return None
 
 
-def _already_imported(job_id: int, rows: list[dict]) -> set[str]:
-    """Source paths among `rows` that an earlier import already analysed and that
-    have not changed since (same size and modification time).
+def _already_imported(job_id: int, rows: list[dict], *, by_content: bool = False) -> set[str]:
+    """Source paths among `rows` whose file an earlier import already analysed,
+    unchanged since: the one rule for "already imported" (ALREADY_IMPORTED).
 
-    Importing a folder again then adds only what is new or changed, instead of a
-    second row for every file (which would show each photo twice and make it an
-    "exact duplicate" of itself). `force` (an import option) lists them again.
+    A server folder's file is the same file when its path, size and
+    modification time are (no file is read for that). An upload's folder is
+    new every time, so there (`by_content`) a file is the same when its
+    content is: an analysed file of the library has its SHA-256.
+
+    Importing a folder — or uploading it — again then adds only what is new or
+    changed, instead of a second row for every file (which would show each
+    photo twice and make it an "exact duplicate" of itself). `force` (an
+    import option) lists them again.
     """
     listed = {r["source_path"]: r for r in rows if r["status"] == FileStatus.PENDING and r["mtime"] is not None}
     if not listed:
@@ -218,7 +229,45 @@ def _already_imported(job_id: int, rows: list[dict]) -> set[str]:
             if size == r["size"] and mtime == r["mtime"]:
                 known.add(path)
     db.session.commit()  # no read transaction held across the walk
+    if by_content:
+        known |= _same_content_in_library(job_id, [r for p, r in listed.items() if p not in known])
     return known
+
+
+def _same_content_in_library(job_id: int, rows: list[dict]) -> set[str]:
+    """Source paths among `rows` whose bytes an analysed file of another import has.
+
+    Only files of a size some analysed file has are read (most new photos are
+    not), and a file that cannot be read now is left to the analysis, which
+    says why."""
+    if not rows:
+        return set()
+    sizes = sorted({r["size"] for r in rows if r["size"] is not None})
+    library_sizes: set[int] = set()
+    for i in range(0, len(sizes), 500):
+        library_sizes.update(db.session.execute(
+            select(MediaFile.size).distinct()
+            .where(MediaFile.size.in_(sizes[i:i + 500]), MediaFile.job_id != job_id,
+                   MediaFile.status == FileStatus.DONE)).scalars())
+    db.session.commit()
+    digests: dict[str, str] = {}
+    for r in rows:
+        if r["size"] in library_sizes:
+            try:
+                digests[r["source_path"]] = sha256_file(r["source_path"])
+            except OSError:
+                pass
+    if not digests:
+        return set()
+    wanted = sorted(set(digests.values()))
+    in_library: set[str] = set()
+    for i in range(0, len(wanted), 500):
+        in_library.update(db.session.execute(
+            select(MediaFile.sha256).distinct()
+            .where(MediaFile.sha256.in_(wanted[i:i + 500]), MediaFile.job_id != job_id,
+                   MediaFile.status == FileStatus.DONE)).scalars())
+    db.session.commit()
+    return {path for path, digest in digests.items() if digest in in_library}
 
 
 # -------------------------------------------------------------- processing --

@@ -19,16 +19,23 @@ PAGE_MAX = 200
 ERRORS_IN_SUMMARY = 20
 
 
-def start_import(settings: Settings, path: str, *, check_roots: bool = True, force: bool = False) -> Job:
+def start_import(settings: Settings, path: str, *, check_roots: bool = True, force: bool = False,
+                 upload: str | None = None) -> Job:
     """Create an import job for a server folder (PENDING; the caller submits it).
 
     Files an earlier import already analysed, unchanged since, are skipped
     (listed among the job's skipped entries); `force` lists and analyses them
-    again, as new rows.
+    again, as new rows. `upload` names the upload whose folder this is: its
+    files are then known by their content (importing._already_imported).
     """
     from mediaparser.usecases.importing import create_import_job
 
-    job = create_import_job(settings, path, check_roots=check_roots, options={"force": True} if force else None)
+    options: dict[str, Any] = {}
+    if force:
+        options["force"] = True
+    if upload:
+        options["upload"] = upload
+    job = create_import_job(settings, path, check_roots=check_roots, options=options or None)
     return db.session.get(Job, job.id, populate_existing=True)
 
 

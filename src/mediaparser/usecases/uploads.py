@@ -2,7 +2,9 @@
 
 One upload (a batch the person dropped or chose) becomes one import job over
 its own folder, so the import, its progress and its errors work exactly like
-an import of a server folder.
+an import of a server folder. Its files that the library already has (the
+same content, analysed by an earlier import or upload) are skipped with the
+same reason a server folder's unchanged files are (importing._already_imported).
 
 On disk::
 
@@ -587,7 +589,7 @@ def finish(settings: Settings, upload_id: str, *, skip_incomplete: bool = False)
                               incomplete=len(incomplete))
         if complete == 0:
             raise UploadError("no file has arrived completely, so there is nothing to import", 400)
-        job = job_service.start_import(settings, str(upload_folder(settings, upload_id)))
+        job = job_service.start_import(settings, str(upload_folder(settings, upload_id)), upload=upload_id)
     except BaseException:
         with write_transaction() as s:
             s.execute(update(Upload).where(Upload.id == upload_id).values(status=UploadStatus.OPEN, updated_at=utcnow()))
