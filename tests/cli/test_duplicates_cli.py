@@ -31,6 +31,7 @@ def test_duplicates_command_analyses_or_reads_the_library(tmp_path):
     fresh = _run(env, str(tmp_path / "src"))
     assert fresh["files"] == 10 and fresh["from_library"] == 0 and fresh["errors"] == []
     assert _groups(fresh, str(tmp_path)) == SOURCES_GROUPS
+    assert not (outside_roots(tmp_path) / "inst").exists()  # no instance there: none made to consult
     for g in fresh["groups"]:
         keepers = [m for m in g["members"] if m["recommended_keeper"]]
         assert len(keepers) == 1 and keepers[0]["file_id"] == g["keeper"] and g["keeper_reasons"]

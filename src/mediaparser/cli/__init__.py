@@ -51,6 +51,30 @@ def _core_app(settings: Settings | None = None):
         raise click.ClickException(f"configuration error: {exc}") from exc
 
 
+def _existing_app() -> tuple:
+    """The app of an instance that already exists, and a line naming it.
+
+    For commands that read or act on what is already there (status, pause,
+    export, clean-sources…): run from the wrong folder they must not quietly
+    make a new, empty instance and report "no jobs yet". When there is none
+    where we looked, say where that was and exit non-zero; nothing is created.
+    """
+    from mediaparser.store.migrate import describe_database, existing_revision
+
+    settings = _settings()
+    where = f"instance {settings.home} (database {describe_database(settings)})"
+    try:
+        revision = existing_revision(settings)
+    except Exception as exc:  # an unreachable server, a file that is not a database
+        raise click.ClickException(f"cannot read the {where}: {exc}") from exc
+    if revision is None:
+        raise click.ClickException(
+            f"no MediaParser instance at {settings.home} (no database {describe_database(settings)}); "
+            "nothing was created. Run the command from the folder that holds your `instance` folder, "
+            "or set MEDIAPARSER_HOME to it.")
+    return _app(settings), settings, where
+
+
 def _check_exposure(settings: Settings) -> None:
     if not is_loopback(settings.host) and not settings.password:
         raise click.ClickException(
@@ -243,8 +267,7 @@ def export(job_id: int, dry_run: bool, output: str | None, wait: bool, allow_unr
     from mediaparser.runtime.tasks import submit
     from mediaparser.usecases import export as exporter
 
-    settings = _settings()
-    app = _app(settings)
+    app, settings, _ = _existing_app()
     with app.app_context():
         try:
             if dry_run:
@@ -281,8 +304,7 @@ def clean_sources(job_id: int, yes: bool, working_copies: bool) -> None:
     """Delete the originals of import JOB_ID whose export is verified in the manifest."""
     from mediaparser.usecases import cleanup
 
-    settings = _settings()
-    app = _app(settings)
+    app, settings, _ = _existing_app()
     with app.app_context():
         try:
             plan = cleanup.plan_cleanup(settings, job_id, working_copies=working_copies)
@@ -311,7 +333,9 @@ def status(job_id: int | None, as_json: bool) -> None:
     from mediaparser.runtime import control
     from mediaparser.usecases import jobs as job_service
 
-    app = _app()
+    app, settings, where = _existing_app()
+    if not as_json:
+        click.echo(where)
     with app.app_context():
         if job_id is not None:
             job = job_service.get_job(job_id)
@@ -328,7 +352,7 @@ def status(job_id: int | None, as_json: bool) -> None:
         ok, health = control.health()
         summaries = [job_service.job_summary(j) for j in job_service.list_jobs(limit=20)]
         if as_json:
-            click.echo(json.dumps({"health": health, "jobs": summaries}, indent=2))
+            click.echo(json.dumps({"instance": str(settings.home), "health": health, "jobs": summaries}, indent=2))
             return
         click.echo(f"workers alive: {len(health['workers'])}" + ("" if ok else f" — {health.get('message', '')}"))
         if not summaries:
@@ -342,7 +366,7 @@ def _control(action: str, job_id: int) -> None:
     from mediaparser.runtime.lifecycle import InvalidTransition
     from mediaparser.usecases import jobs as job_service
 
-    app = _app()
+    app, _, _ = _existing_app()
     with app.app_context():
         try:
             job = control.control(job_id, action)
@@ -387,9 +411,18 @@ def duplicates(paths: tuple[str, ...], as_json: bool, threshold: int | None, wor
     settings = _settings()
     params = SimilarityParams(max_distance=DEFAULT_MAX_DISTANCE if threshold is None else threshold,
                               workers=min(workers, 4))
-    app = _app(settings)
-    with app.app_context():
-        report = groups_for_paths(list(paths), params, timezone=settings.timezone, workers=workers)
+    from mediaparser.store.migrate import existing_revision
+
+    if existing_revision(settings) is None:
+        # Comparing files needs no library: do not make an empty instance just to consult it.
+        click.echo(f"no MediaParser instance at {settings.home}: comparing the files only, "
+                   "without what a library knows", err=True)
+        report = groups_for_paths(list(paths), params, timezone=settings.timezone, workers=workers,
+                                  use_library=False)
+    else:
+        app = _app(settings)
+        with app.app_context():
+            report = groups_for_paths(list(paths), params, timezone=settings.timezone, workers=workers)
     if as_json:
         click.echo(json.dumps({"files": report.files, "from_library": report.from_library,
                                "analysed": report.analysed, "errors": report.errors,

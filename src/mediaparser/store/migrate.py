@@ -78,3 +78,29 @@ def upgrade(settings: Settings, revision: str = "head") -> str | None:
                 return current_revision(conn)
     finally:
         engine.dispose()
+
+
+def existing_revision(settings: Settings) -> str | None:
+    """The schema revision of the instance's database, or None when there is no instance there.
+
+    For commands that only read (`mediaparser status`): it creates nothing — no
+    instance folder, no SQLite file (a missing file means no instance), no tables.
+    A database without MediaParser's tables is no instance either.
+    """
+    if settings.database_path is not None and not settings.database_path.is_file():
+        return None
+    engine = create_engine(settings.database_url, **engine_options(settings.database_url))
+    try:
+        with engine.connect() as conn:
+            return current_revision(conn)
+    finally:
+        engine.dispose()
+
+
+def describe_database(settings: Settings) -> str:
+    """Where the database is, for messages: the SQLite file, or the URL without its password."""
+    if settings.database_path is not None:
+        return str(settings.database_path)
+    from sqlalchemy.engine import make_url
+
+    return make_url(settings.database_url).render_as_string(hide_password=True)
