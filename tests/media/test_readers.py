@@ -109,6 +109,25 @@ def test_heic_exif_and_thumbnail(tmp_path):
     assert r.phash is not None and r.dhash is not None
 
 
+def test_canon_crw_ciff_date_without_exif(tmp_path):
+    p = gen.crw(str(tmp_path / "CRW_0001.CRW"), T)
+    assert b"Exif" not in open(p, "rb").read()
+    r = analyze(p)
+    assert (r.type, r.captured_at, r.source, r.make, r.model) == ("crw", T, "exif:DateTimeOriginal", "Canon", "Canon PowerShot S40")
+    assert r.confidence == Confidence.MEDIUM
+    # No preview in this file: a RAW without one is analysed with a warning, not failed.
+    full = analyze_file(p, thumb_dir=str(tmp_path / "t"))
+    assert full.error is None and full.captured_at == T and any("no thumbnail" in w for w in full.warnings)
+
+
+def test_jpeg_xl_exif_box_and_thumbnail(tmp_path):
+    p = gen.jxl(str(tmp_path / "photo.jxl"), dto="2019:08:12 14:30:25", img=gen.photo(160, 120))
+    r = analyze_file(p, thumb_dir=str(tmp_path / "t"))
+    assert r.error is None, r.error
+    assert (r.type, r.extension_ok, r.captured_at, r.source) == ("jxl", True, T, "exif:DateTimeOriginal")
+    assert (r.width, r.height) == (160, 120) and r.phash is not None and os.path.exists(r.thumbnail)
+
+
 def test_metadata_reader_returns_plain_picklable_data(tmp_path):
     import pickle
 

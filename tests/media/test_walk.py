@@ -11,7 +11,7 @@ from tests.support import media as gen
 
 
 def test_the_table_of_kinds():
-    assert kind_of("IMG_1.JPG") == "image" and kind_of("a.cr3") == "image" and kind_of("clip.MTS") == "video"
+    assert kind_of("IMG_1.JPG") == "image" and kind_of("a.cr3") == "image" and kind_of("b.jxl") == "image" and kind_of("c.CRW") == "image" and kind_of("clip.MTS") == "video"
     assert kind_of("IMG_1.jpg.xmp") == "sidecar" and kind_of("IMG_1.AAE") == "sidecar" and kind_of("M.THM") == "sidecar"
     assert kind_of("IMG_1.jpg.supplemental-metadata.json") == "sidecar"
     # AppleDouble twins and system clutter are clutter, whatever their extension.

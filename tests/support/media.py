@@ -194,6 +194,39 @@ def mts_with_mdpm(path: str, when: datetime, offset_minutes: int) -> str:
     return path
 
 
+def crw(path: str, when: datetime, *, make: str = "Canon", model: str = "Canon PowerShot S40") -> str:
+    """A Canon CRW (CIFF) with no EXIF block: the capture time lives only in
+    the ImageProps heap (0x300a) as the TimeStamp record 0x180e (uint32
+    seconds of the camera's wall clock since 1970, zone code, zone info), the
+    names in the MakeModel record 0x080a. Each heap is its records' bytes,
+    then a directory (count, 10-byte entries: tag, size, offset), then the
+    directory's offset as its last four bytes."""
+    def heap(records: list[tuple[int, bytes]]) -> bytes:
+        body, entries, at = b"", b"", 0
+        for tag, data in records:
+            entries += struct.pack("<HII", tag, len(data), at)
+            body += data
+            at += len(data)
+        return body + struct.pack("<H", len(records)) + entries + struct.pack("<I", len(body))
+
+    secs = int((when - datetime(1970, 1, 1)).total_seconds())
+    props = heap([(0x180E, struct.pack("<IiI", secs, 0, 0))])
+    names = heap([(0x080A, make.encode() + b"\x00" + model.encode() + b"\x00")])
+    root = heap([(0x300A, props), (0x2807, names)])
+    with open(path, "wb") as f:
+        f.write(b"II" + struct.pack("<I", 26) + b"HEAPCCDR" + struct.pack("<I", 0x00010002) + b"\x00" * 8 + root)
+    return path
+
+
+def jxl(path: str, *, dto: str | None = None, img: Image.Image | None = None) -> str:
+    """A JPEG XL (box container) written by libjxl through pillow-jxl-plugin, with an Exif box."""
+    import pillow_jxl  # noqa: F401 — registers the encoder
+
+    kwargs = {"exif": pillow_exif(dto).tobytes()} if dto else {}
+    (img or photo()).save(path, format="JXL", quality=80, **kwargs)
+    return path
+
+
 def xmp_sidecar(path: str, **tags: str) -> str:
     """An XMP sidecar like darktable/Lightroom write; tags like exif_DateTimeOriginal=…"""
     attrs = " ".join(f'{k.replace("_", ":", 1)}="{v}"' for k, v in tags.items())

@@ -50,9 +50,9 @@ IN_MEMORY_LIMIT = 256 * 1024 * 1024  # images larger than this are not analysed 
 DEFAULT_TIME_LIMIT = 60.0  # seconds per file
 
 # Types whose pixels we can decode (others still get hash, type and dates).
-_IMAGE_TYPES = {"jpeg", "png", "gif", "webp", "tiff", "bmp", "heic", "heif", "avif",
-                "nef", "nrw", "dng", "cr2", "cr3", "arw", "srw", "pef", "orf", "rw2", "raf"}
-_RAW_TYPES = {"nef", "nrw", "dng", "cr2", "cr3", "arw", "srw", "pef", "orf", "rw2", "raf"}
+_IMAGE_TYPES = {"jpeg", "png", "gif", "webp", "tiff", "bmp", "heic", "heif", "avif", "jxl",
+                "nef", "nrw", "dng", "cr2", "cr3", "crw", "arw", "srw", "pef", "orf", "rw2", "raf"}
+_RAW_TYPES = {"nef", "nrw", "dng", "cr2", "cr3", "crw", "arw", "srw", "pef", "orf", "rw2", "raf"}
 _VIDEO_TYPES = {"mp4", "mov", "m4v", "3gp", "avi", "mkv", "webm", "mts", "mpeg"}
 
 
@@ -296,7 +296,7 @@ def _analyze_image(data: bytes, file_type: str, result: AnalysisResult, cands: l
     result.width, result.height = md.width, md.height
     result.has_gps = md.has_gps
     result.bit_depth = md.bits_per_sample or _BIT_DEPTH_BY_TYPE.get(file_type)
-    if result.orientation in (5, 6, 7, 8) and result.width and result.height and file_type not in ("heic", "heif", "avif"):
+    if result.orientation in (5, 6, 7, 8) and result.width and result.height and file_type not in ("heic", "heif", "avif", "jxl"):
         result.width, result.height = result.height, result.width
     if not with_thumbnail:
         return

@@ -64,14 +64,14 @@ _RAW = {"dng", "nef", "nrw", "cr2", "cr3", "crw", "arw", "srf", "sr2", "srw", "p
         "3fr", "iiq", "x3f", "erf", "kdc", "dcr", "mrw"}
 _FORMAT_RANK: dict[str, int] = {
     **{f: 5 for f in _RAW},
-    "heic": 4, "heif": 4, "avif": 4,
+    "heic": 4, "heif": 4, "avif": 4, "jxl": 4,
     "jpeg": 3, "tiff": 3,
     "png": 2,
     "webp": 1,
     "gif": 0, "bmp": 0,
 }
 _ALIASES = {"jpg": "jpeg", "jpe": "jpeg", "jfif": "jpeg", "mpo": "jpeg", "tif": "tiff", "hif": "heif"}
-_DISPLAY = {"jpeg": "JPEG", "heic": "HEIC", "heif": "HEIF", "avif": "AVIF", "png": "PNG", "webp": "WebP",
+_DISPLAY = {"jpeg": "JPEG", "heic": "HEIC", "heif": "HEIF", "avif": "AVIF", "jxl": "JPEG XL", "png": "PNG", "webp": "WebP",
             "tiff": "TIFF", "gif": "GIF", "bmp": "BMP"}
 
 

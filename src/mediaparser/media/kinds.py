@@ -27,7 +27,7 @@ from typing import Literal
 Kind = Literal["image", "video", "sidecar", "system", "other"]
 
 IMAGE_EXTENSIONS = frozenset(
-    """jpg jpeg jpe jfif png gif webp heic heif hif avif tif tiff bmp
+    """jpg jpeg jpe jfif png gif webp heic heif hif avif jxl tif tiff bmp
     dng nef nrw cr2 cr3 crw arw srf sr2 raf orf rw2 pef srw x3f erf kdc mrw 3fr iiq""".split()
 )
 VIDEO_EXTENSIONS = frozenset("mp4 m4v mov qt avi mkv webm mts m2ts ts 3gp 3g2 mpg mpeg wmv flv".split())

@@ -104,6 +104,10 @@ def sniff(head: bytes, extension: str = "") -> FileType:
         return FileType("orf", "image/x-olympus-orf", "orf", "image")
     if head[:4] == b"IIU\x00":
         return FileType("rw2", "image/x-panasonic-rw2", "rw2", "image")
+    if head[:2] == b"II" and head[6:14] == b"HEAPCCDR":  # Canon CRW (CIFF heap, no TIFF)
+        return FileType("crw", "image/x-canon-crw", "crw", "image")
+    if head[:12] == b"\x00\x00\x00\x0cJXL \r\n\x87\n" or head[:2] == b"\xff\x0a":  # JPEG XL box / bare codestream
+        return FileType("jxl", "image/jxl", "jxl", "image")
     if head.startswith(b"FUJIFILMCCD-RAW"):
         return FileType("raf", "image/x-fuji-raf", "raf", "image")
     if head[:2] == b"BM" and len(head) > 14:

@@ -13,6 +13,7 @@ thumbnail 17 ms against 705 ms for the full image):
   EXIF orientation is not applied a second time);
 - RAW: the largest useful embedded JPEG preview (through exiv2), oriented by
   the raw file's EXIF orientation;
+- JPEG XL: the pillow-jxl-plugin (libjxl), which orients the picture itself;
 - everything else Pillow opens (PNG, WebP, GIF, TIFF, BMP): first frame,
   reduced with `Image.reduce` inside `thumbnail`.
 
@@ -211,6 +212,16 @@ def decode_generic(data: bytes, orientation: int | None, max_side: int = MAX_SID
     return Decoded(img, ow, oh)
 
 
+def decode_jxl(data: bytes, max_side: int = MAX_SIDE) -> Decoded:
+    """JPEG XL through the pillow-jxl-plugin (libjxl); libjxl applies the
+    codestream's orientation itself, so EXIF orientation is not applied again."""
+    try:
+        import pillow_jxl  # noqa: F401 — registers the JXL opener with Pillow
+    except ImportError:
+        raise ThumbnailError("no JPEG XL decoder installed (pillow-jxl-plugin)") from None
+    return decode_generic(data, None, max_side)
+
+
 def decode_image(data: bytes, file_type: str, orientation: int | None, max_side: int = MAX_SIDE) -> Decoded:
     """Decode `data` (the whole file) to a small oriented RGB image."""
     # Pillow warns (to stderr) about odd EXIF blocks while decoding; the
@@ -226,7 +237,9 @@ def _decode_image(data: bytes, file_type: str, orientation: int | None, max_side
             return decode_jpeg(data, orientation, max_side)
         if file_type in ("heic", "heif", "avif"):
             return decode_heif(data, max_side)
-        if file_type in ("nef", "nrw", "dng", "cr2", "cr3", "arw", "srw", "pef", "orf", "rw2", "raf"):
+        if file_type == "jxl":
+            return decode_jxl(data, max_side)
+        if file_type in ("nef", "nrw", "dng", "cr2", "cr3", "crw", "arw", "srw", "pef", "orf", "rw2", "raf"):
             from mediaparser.media.metadata import embedded_preview
 
             preview = embedded_preview(data, max_side)
