@@ -195,10 +195,43 @@ def test_matroska_date_utc(tmp_path):
     assert (r.type, r.captured_at, r.source) == ("mkv", datetime(2019, 8, 12, 12, 30, 25), "matroska:DateUTC")
 
 
-def test_avchd_mdpm_date_with_zone(tmp_path):
-    p = gen.mts_with_mdpm(str(tmp_path / "00001.MTS"), datetime(2008, 12, 31, 23, 16, 24), 60)
+def test_webm_date_utc_read_from_the_ebml_header(tmp_path):
+    # 2019-08-12 12:30:25.5 UTC in Matroska's units (ns since 2001-01-01 UTC).
+    ns = int((datetime(2019, 8, 12, 12, 30, 25) - datetime(2001, 1, 1)).total_seconds()) * 10**9 + 500_000_000
+    p = gen.webm_by_hand(str(tmp_path / "clip.webm"), ns)
+    r = analyze(p, timezone="Europe/Berlin")
+    assert (r.type, r.width, r.height, r.duration) == ("webm", 640, 360, 2.5)
+    assert (r.captured_at, r.utc_offset, r.source) == (datetime(2019, 8, 12, 14, 30, 25), 120, "matroska:DateUTC")
+    assert r.offset_assumed
+    assert next(c for c in r.candidates if c.source == "matroska:DateUTC").is_utc
+
+
+def test_matroska_reader_gives_up_quietly_on_broken_elements(tmp_path):
+    p = gen.webm_by_hand(str(tmp_path / "clip.mkv"), 10**18, doc_type=b"matroska")
+    data = open(p, "rb").read()
+    cut = str(tmp_path / "cut.mkv")
+    with open(cut, "wb") as f:
+        f.write(data[:60] + b"\xff" * 40)  # the Info element's bytes replaced by junk
+    from mediaparser.media.video import read_matroska
+
+    assert read_matroska(p).candidates and read_matroska(cut).candidates == []
+
+
+@pytest.mark.parametrize("when, offset, kw", [
+    (datetime(2008, 12, 31, 23, 16, 24), 60, {}),
+    # The block straddles two 188-byte packets: only the joined payload holds it.
+    (datetime(2008, 12, 31, 23, 16, 24), -330, {"pad": 144}),
+    # Blu-ray/AVCHD .M2TS: 192-byte packets with a time code first, block split.
+    (datetime(2011, 7, 4, 9, 5, 7), 540, {"pad": 144, "m2ts": True}),
+    # 00 00 00 in the BCD bytes is escaped in the NAL (00 00 03 00) and must be read back.
+    (datetime(2010, 3, 1, 0, 0, 0), 0, {}),
+])
+def test_avchd_mdpm_date_with_zone(tmp_path, when, offset, kw):
+    p = gen.mts_with_mdpm(str(tmp_path / "00001.MTS"), when, offset, **kw)
+    if kw.get("pad"):
+        assert bytes.fromhex("17EE8C60F84D11D98CD60800200C9A66") not in open(p, "rb").read()
     r = analyze(p)
-    assert (r.type, r.captured_at, r.utc_offset, r.source) == ("mts", datetime(2008, 12, 31, 23, 16, 24), 60, "h264:DateTimeOriginal")
+    assert (r.type, r.captured_at, r.utc_offset, r.source) == ("mts", when, offset, "h264:DateTimeOriginal")
 
 
 # --- sidecars -------------------------------------------------------------------

@@ -177,20 +177,45 @@ def _bcd(n: int) -> int:
     return (n // 10) << 4 | (n % 10)
 
 
-def mts_with_mdpm(path: str, when: datetime, offset_minutes: int) -> str:
-    """Two MPEG-TS packets whose payload carries an H.264 SEI MDPM block
-    (AVCHD camcorders: BCD date/time and a zone byte)."""
+def _nal_escape(body: bytes) -> bytes:
+    """H.264 emulation prevention: 00 00 followed by 00..03 gets a 03 between."""
+    out, zeros = bytearray(), 0
+    for b in body:
+        if zeros >= 2 and b <= 3:
+            out.append(3)
+            zeros = 0
+        out.append(b)
+        zeros = zeros + 1 if b == 0 else 0
+    return bytes(out)
+
+
+def mts_with_mdpm(path: str, when: datetime, offset_minutes: int, *, pad: int = 0, m2ts: bool = False) -> str:
+    """An MPEG transport stream whose video PES starts with an access unit
+    delimiter, `pad` bytes of filler NAL, then an H.264 SEI (user data
+    unregistered) carrying the MDPM block AVCHD camcorders write: BCD date
+    and time and a zone byte. The NAL is escaped as H.264 requires, and the
+    PES is cut into 188-byte packets (192 with the M2TS time code), so with
+    `pad` the block can straddle two packets."""
     tz = ((abs(offset_minutes) // 60) << 1) | (1 if abs(offset_minutes) % 60 else 0)
     if offset_minutes < 0:
         tz |= 0x40
     mdpm = (bytes.fromhex("17EE8C60F84D11D98CD60800200C9A66") + b"MDPM" + bytes([2])
             + bytes([0x18, tz, _bcd(when.year // 100), _bcd(when.year % 100), _bcd(when.month)])
             + bytes([0x19, _bcd(when.day), _bcd(when.hour), _bcd(when.minute), _bcd(when.second)]))
-    payload = b"\x00\x00\x00\x01\x06\x05" + bytes([len(mdpm)]) + mdpm
-    pkt1 = (b"\x47\x40\x11\x10" + payload).ljust(188, b"\xff")
-    pkt2 = b"\x47\x00\x11\x11".ljust(188, b"\xff")
+    sei = b"\x00\x00\x00\x01" + _nal_escape(b"\x06\x05" + bytes([len(mdpm)]) + mdpm + b"\x80")
+    es = b"\x00\x00\x00\x01\x09\x10" + (b"\x00\x00\x00\x01\x0c" + b"\xff" * pad if pad else b"") + sei
+    pes = b"\x00\x00\x01\xe0\x00\x00\x80\x80\x05\x21\x00\x01\x00\x01" + es
+    packets = []
+    for i in range(0, len(pes), 184):
+        chunk = pes[i : i + 184]
+        head = bytes([0x47, 0x50 if i == 0 else 0x10, 0x11, 0x10 | (i // 184) & 0x0F])
+        if len(chunk) < 184:  # an adaptation field of stuffing fills the last packet
+            stuffing = 184 - len(chunk) - 1
+            head = head[:3] + bytes([0x30 | (i // 184) & 0x0F, stuffing]) + (b"\x00" + b"\xff" * (stuffing - 1) if stuffing else b"")
+        packets.append(head + chunk)
+    packets.append(b"\x47\x00\x11\x11".ljust(188, b"\xff"))
     with open(path, "wb") as f:
-        f.write(pkt1 + pkt2)
+        f.write(b"".join((b"\x00\x00\x00\x00" if m2ts else b"") + pkt for pkt in packets))
     return path
 
 
@@ -224,6 +249,30 @@ def jxl(path: str, *, dto: str | None = None, img: Image.Image | None = None) ->
 
     kwargs = {"exif": pillow_exif(dto).tobytes()} if dto else {}
     (img or photo()).save(path, format="JXL", quality=80, **kwargs)
+    return path
+
+
+def _ebml(eid: int, body: bytes, *, unknown_size: bool = False) -> bytes:
+    size = b"\x01\xff\xff\xff\xff\xff\xff\xff" if unknown_size else b"\x01" + len(body).to_bytes(7, "big")
+    return eid.to_bytes((eid.bit_length() + 7) // 8, "big") + size + body
+
+
+def webm_by_hand(path: str, date_utc_ns: int, *, width: int = 640, height: int = 360, duration_ms: float = 2500.0,
+                 doc_type: bytes = b"webm") -> str:
+    """A Matroska/WebM file assembled element by element (EBML header, a
+    Segment of unknown size as live recorders write it, Info with
+    TimestampScale, DateUTC — signed nanoseconds since 2001-01-01 UTC — and
+    Duration, a video TrackEntry, then a cluster of unknown size). Sizes use
+    the 8-byte EBML form, which is legal for every element."""
+    header = _ebml(0x1A45DFA3, _ebml(0x4286, b"\x01") + _ebml(0x4282, doc_type))
+    info = _ebml(0x1549A966, _ebml(0x2AD7B1, (1_000_000).to_bytes(3, "big"))
+                 + _ebml(0x4461, date_utc_ns.to_bytes(8, "big", signed=True))
+                 + _ebml(0x4489, struct.pack(">d", duration_ms)))
+    video = _ebml(0xE0, _ebml(0xB0, width.to_bytes(2, "big")) + _ebml(0xBA, height.to_bytes(2, "big")))
+    tracks = _ebml(0x1654AE6B, _ebml(0xAE, _ebml(0xD7, b"\x01") + _ebml(0x83, b"\x01") + video))
+    cluster = _ebml(0x1F43B675, _ebml(0xE7, b"\x00"), unknown_size=True)
+    with open(path, "wb") as f:
+        f.write(header + _ebml(0x18538067, info + tracks + cluster, unknown_size=True))
     return path
 
 

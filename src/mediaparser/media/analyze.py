@@ -325,8 +325,8 @@ def _analyze_video(path: str, file_type: str, result: AnalysisResult, cands: lis
             result.warnings.append(f"the video header could not be read: {e}")
     frame = None
     # Without a thumbnail, FFmpeg is only needed for what the byte readers
-    # could not tell (MKV dates, sizes of TS/MKV/MPEG); opening it costs ~5 ms.
-    need_av = with_thumbnail or not (info.width and info.duration is not None) or file_type in ("mkv", "webm")
+    # could not tell (sizes of TS/MPEG, an MKV cut short); opening it costs ~5 ms.
+    need_av = with_thumbnail or not (info.width and info.duration is not None)
     with _Stage(result, "thumbnail" if with_thumbnail else "metadata"):
         try:
             if need_av:

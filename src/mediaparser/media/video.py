@@ -12,7 +12,9 @@ the date in 5 of 25 real videos, docs/capture-time.md §4-§5):
 - AVI (RIFF): the `IDIT` chunk (DateTimeOriginal) and `LIST/INFO/ICRD`, plus
   the `avih` header for size and duration.
 - AVCHD/MTS: the `MDPM` block of the H.264 SEI (BCD date, time and zone).
-- Matroska/WebM: `DateUTC` as PyAV/FFmpeg exposes it (`creation_time`).
+- Matroska/WebM: Segment/Info `DateUTC` (UTC nanoseconds since 2001), the
+  duration and the video track's size, from the elements before the first
+  cluster; FFmpeg's `creation_time` only when that reader found no date.
 
 PyAV (FFmpeg) gives dimensions/duration for the containers our readers do not
 size, and decodes the thumbnail frame: the first frame that is not nearly
@@ -353,25 +355,69 @@ def _bcd(b: int) -> int:
     return hi * 10 + lo
 
 
-def read_mts(path: str, now: datetime | None = None, scan_bytes: int = 2 << 20) -> VideoInfo:
+MTS_SCAN_BYTES = 512 * 1024  # the first I-frame's SEI sits in the first packets
+
+
+def _ts_payloads(data: bytes) -> list[bytes]:
+    """The payload bytes of an MPEG transport stream, joined per PID, so a
+    block split over two 188-byte packets (or 192-byte M2TS packets, which
+    put a 4-byte time code first) reads as one."""
+    if len(data) >= 189 and data[0] == 0x47 and data[188] == 0x47:
+        size, lead = 188, 0
+    elif len(data) >= 197 and data[4] == 0x47 and data[196] == 0x47:
+        size, lead = 192, 4
+    else:
+        return []
+    streams: dict[int, bytearray] = {}
+    for pos in range(lead, len(data) - 187, size):
+        if data[pos] != 0x47:
+            break  # lost sync: keep what was joined so far
+        pid = (data[pos + 1] & 0x1F) << 8 | data[pos + 2]
+        afc = (data[pos + 3] >> 4) & 3
+        start = pos + 4
+        if afc & 2:
+            start += 1 + data[pos + 4]
+        if afc & 1 and start < pos + 188:
+            streams.setdefault(pid, bytearray()).extend(data[start : pos + 188])
+    return [bytes(b) for b in streams.values()]
+
+
+def _unescape_nal(data: bytes) -> bytes:
+    """Drop H.264's emulation-prevention bytes (00 00 03 -> 00 00)."""
+    return data.replace(b"\x00\x00\x03", b"\x00\x00") if b"\x00\x00\x03" in data else data
+
+
+def _mdpm_tags(data: bytes) -> dict[int, bytes] | None:
+    i = data.find(_MDPM_UUID)
+    if i < 0:
+        return None
+    block = _unescape_nal(data[i + len(_MDPM_UUID) : i + len(_MDPM_UUID) + 1 + 5 * 255 + 64])
+    if not block:
+        return None
+    tags: dict[int, bytes] = {}
+    pos = 1
+    for _ in range(block[0]):
+        if pos + 5 > len(block):
+            break
+        tags[block[pos]] = block[pos + 1 : pos + 5]
+        pos += 5
+    return tags
+
+
+def read_mts(path: str, now: datetime | None = None, scan_bytes: int = MTS_SCAN_BYTES) -> VideoInfo:
+    """AVCHD: the MDPM block of the H.264 SEI (user data unregistered) in the
+    first `scan_bytes` of the transport stream."""
     info = VideoInfo()
     with open(path, "rb") as f:
         data = f.read(scan_bytes)
-    i = data.find(_MDPM_UUID)
-    if i < 0:
-        return info
-    pos = i + len(_MDPM_UUID)
-    if pos >= len(data):
-        return info
-    count = data[pos]
-    pos += 1
-    tags: dict[int, bytes] = {}
-    for _ in range(count):
-        if pos + 5 > len(data):
-            break
-        tags[data[pos]] = data[pos + 1 : pos + 5]
-        pos += 5
-    if 0x18 in tags and 0x19 in tags:
+    tags = _mdpm_tags(data)
+    if tags is None or not (0x18 in tags and 0x19 in tags):
+        # The block may straddle two packets: search the joined payloads.
+        for payload in _ts_payloads(data):
+            tags = _mdpm_tags(payload)
+            if tags is not None and 0x18 in tags and 0x19 in tags:
+                break
+    if tags and 0x18 in tags and 0x19 in tags:
         a, b = tags[0x18], tags[0x19]
         try:
             year = _bcd(a[1]) * 100 + _bcd(a[2])
@@ -390,6 +436,143 @@ def read_mts(path: str, now: datetime | None = None, scan_bytes: int = 2 << 20) 
 
 
 # ---------------------------------------------------------------------------
+# Matroska / WebM (EBML)
+
+_MKV_EPOCH = datetime(2001, 1, 1)
+_EBML_HEADER, _SEGMENT, _CLUSTER = 0x1A45DFA3, 0x18538067, 0x1F43B675
+_INFO, _TRACKS, _TRACK_ENTRY, _VIDEO = 0x1549A966, 0x1654AE6B, 0xAE, 0xE0
+_DATE_UTC, _DURATION, _TIMESTAMP_SCALE = 0x4461, 0x4489, 0x2AD7B1
+_TRACK_TYPE, _PIXEL_WIDTH, _PIXEL_HEIGHT = 0x83, 0xB0, 0xBA
+MAX_MKV_ELEMENTS = 256  # top-level elements looked at before giving up (clusters are skipped by size)
+
+
+def _vint(data: bytes, pos: int, keep_marker: bool) -> tuple[int | None, int]:
+    """An EBML variable-length integer at `pos`: (value, next position).
+    Element IDs keep their length marker; sizes drop it, and a size of all
+    ones means "unknown" (None)."""
+    if pos >= len(data):
+        raise ValueError("cut short")
+    first = data[pos]
+    length = 1
+    while length <= 8 and not first & (0x80 >> (length - 1)):
+        length += 1
+    if length > 8 or pos + length > len(data):
+        raise ValueError("not an EBML number")
+    value = first if keep_marker else first & (0xFF >> length)
+    for b in data[pos + 1 : pos + length]:
+        value = value << 8 | b
+    if not keep_marker and value == (1 << (7 * length)) - 1:
+        return None, pos + length
+    return value, pos + length
+
+
+def _ebml_children(data: bytes, start: int, end: int):
+    """(id, payload start, payload end) of the elements in data[start:end];
+    stops at anything malformed or of unknown size."""
+    pos = start
+    while pos < end:
+        try:
+            eid, p = _vint(data, pos, True)
+            size, p = _vint(data, p, False)
+        except ValueError:
+            return
+        if size is None or p + size > end:
+            return
+        yield eid, p, p + size
+        pos = p + size
+
+
+def _ebml_uint(b: bytes) -> int:
+    return int.from_bytes(b, "big") if len(b) <= 8 else 0
+
+
+def read_matroska(path: str, now: datetime | None = None) -> VideoInfo:
+    """Matroska/WebM: Segment/Info DateUTC (nanoseconds since 2001-01-01,
+    UTC), Duration and the first video track's size. Only the EBML header and
+    the top-level elements before the clusters are read; clusters are
+    skipped by their size."""
+    info = VideoInfo()
+    size = os.path.getsize(path)
+    with open(path, "rb") as f:
+        head = f.read(64)
+        try:
+            eid, p = _vint(head, 0, True)
+            hsize, p = _vint(head, p, False)
+        except ValueError:
+            return info
+        if eid != _EBML_HEADER or hsize is None:
+            return info
+        f.seek(p + hsize)
+        seg_head = f.read(12)
+        try:
+            eid, p2 = _vint(seg_head, 0, True)
+            seg_size, p2 = _vint(seg_head, p2, False)
+        except ValueError:
+            return info
+        if eid != _SEGMENT:
+            return info
+        pos = p + hsize + p2
+        end = size if seg_size is None else min(size, pos + seg_size)
+        scale = 1_000_000
+        duration = None
+        seen: set[int] = set()
+        for _ in range(MAX_MKV_ELEMENTS):
+            if pos + 2 > end:
+                break
+            f.seek(pos)
+            hdr = f.read(12)
+            try:
+                eid, hp = _vint(hdr, 0, True)
+                esize, hp = _vint(hdr, hp, False)
+            except ValueError:
+                break
+            if esize is None:
+                break  # a live stream's cluster of unknown size: nothing useful follows
+            body = pos + hp
+            if eid == _CLUSTER and {_INFO, _TRACKS} <= seen:
+                break  # the header elements come before the frames
+            if eid in (_INFO, _TRACKS) and esize <= (1 << 20):
+                seen.add(eid)
+                f.seek(body)
+                data = f.read(esize)
+                if eid == _INFO:
+                    for cid, a, b in _ebml_children(data, 0, len(data)):
+                        if cid == _DATE_UTC and b - a == 8:
+                            ns = int.from_bytes(data[a:b], "big", signed=True)
+                            value = _MKV_EPOCH + timedelta(microseconds=ns // 1000)
+                            info.candidates.append(candidate_from_datetime(
+                                "matroska:DateUTC", value, is_utc=True, raw=value.isoformat(sep=" ") + "Z", now=now))
+                        elif cid == _TIMESTAMP_SCALE:
+                            scale = _ebml_uint(data[a:b]) or scale
+                        elif cid == _DURATION and b - a in (4, 8):
+                            duration = struct.unpack(">f" if b - a == 4 else ">d", data[a:b])[0]
+                else:
+                    _read_mkv_tracks(data, info)
+            pos = body + esize
+        if duration is not None and duration == duration and duration >= 0:  # not NaN
+            info.duration = round(duration * scale / 1e9, 3)
+    return info
+
+
+def _read_mkv_tracks(data: bytes, info: VideoInfo) -> None:
+    for eid, a, b in _ebml_children(data, 0, len(data)):
+        if eid != _TRACK_ENTRY or info.width:
+            continue
+        kind, w, h = None, None, None
+        for cid, ca, cb in _ebml_children(data, a, b):
+            if cid == _TRACK_TYPE:
+                kind = _ebml_uint(data[ca:cb])
+            elif cid == _VIDEO:
+                for vid, va, vb in _ebml_children(data, ca, cb):
+                    if vid == _PIXEL_WIDTH:
+                        w = _ebml_uint(data[va:vb])
+                    elif vid == _PIXEL_HEIGHT:
+                        h = _ebml_uint(data[va:vb])
+        if kind == 1 and w and h:
+            info.width, info.height = w, h
+
+
+# ---------------------------------------------------------------------------
 # PyAV: sizes for other containers, Matroska dates, the thumbnail frame
 
 
@@ -401,7 +584,8 @@ def probe_with_av(path: str, info: VideoInfo, now: datetime | None = None, *, wa
     frame_img: Image.Image | None = None
     with av.open(path, metadata_errors="ignore") as container:
         meta = dict(container.metadata or {})
-        if container.format and ("matroska" in container.format.name or "webm" in container.format.name):
+        if (container.format and ("matroska" in container.format.name or "webm" in container.format.name)
+                and not any(c.source == "matroska:DateUTC" for c in info.candidates)):
             ct = meta.get("creation_time") or meta.get("DATE_UTC") or meta.get("date_utc")
             if ct:
                 c = make_candidate("matroska:DateUTC", ct, is_utc=True, now=now)
@@ -455,5 +639,7 @@ def read_video(path: str, file_type: str, now: datetime | None = None) -> VideoI
         return read_avi(path, now)
     if file_type == "mts":
         return read_mts(path, now)
+    if file_type in ("mkv", "webm"):
+        return read_matroska(path, now)
     return VideoInfo()
 
