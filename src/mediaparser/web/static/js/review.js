@@ -74,7 +74,7 @@ function setFilter(changes) {
   if (!state.filter.year) delete state.filter.month;
   clearSelection();
   syncUrl();
-  reload();
+  reload({ toTop: true });
 }
 
 document.querySelectorAll('input[name="state"]').forEach((r) => r.addEventListener("change", () => setFilter({ state: r.value })));
@@ -139,72 +139,150 @@ async function loadSummary(gen) {
   updateSelectionBar();
 }
 
+// The timeline zooms: decades → years of a decade → months of a year, with
+// bars sharing the card's width (it never scrolls or widens the page). A
+// library whose months all fit shows them at once, as one level.
+const tl = { months: [], noDate: 0, decade: null, width: 0 };
+const MIN_MONTH_BAR = 5; // px per month bar before the view zooms out to years
+const MIN_YEAR_BAR = 7;
+const decadeOf = (y) => Math.floor(y / 10) * 10;
+const plural = (n, word) => `${fmtInt(n)} ${word}${n === 1 ? "" : "s"}`;
+
 function drawTimeline(months, noDate) {
+  tl.months = months;
+  tl.noDate = noDate;
+  renderTimeline();
+}
+
+function timelineView(width) {
+  const f = state.filter;
+  const monthCount = new Map(tl.months.map((m) => [m.month, m.count]));
+  const yearCount = new Map();
+  for (const m of tl.months) { const y = +m.month.slice(0, 4); yearCount.set(y, (yearCount.get(y) || 0) + m.count); }
+  const fy = +tl.months[0].month.slice(0, 4), fm = +tl.months[0].month.slice(5, 7);
+  const last = tl.months[tl.months.length - 1].month;
+  const ly = +last.slice(0, 4), lm = +last.slice(5, 7);
+  const monthBar = (y, m) => ({
+    key: `${y}-${String(m).padStart(2, "0")}`, kind: "month", count: monthCount.get(`${y}-${String(m).padStart(2, "0")}`) || 0,
+    words: `${monthName(m, true)} ${y}`, current: f.year == y && f.month == m,
+    go: () => setFilter({ year: String(y), month: String(m) }),
+  });
+  const yearBar = (y) => ({
+    key: String(y), kind: "year", count: yearCount.get(y) || 0, words: String(y), current: f.year == y,
+    go: () => setFilter({ year: String(y), month: "" }),
+  });
+  const span = (ly - fy) * 12 + (lm - fm) + 1;
+  if (span * MIN_MONTH_BAR <= width) { // everything, month by month
+    const bars = [], labels = [];
+    for (let y = fy, m = fm; y < ly || (y === ly && m <= lm); m === 12 ? (m = 1, y++) : m++) {
+      if (m === 1 || !bars.length) labels.push({ at: bars.length, text: String(y) });
+      bars.push(monthBar(y, m));
+    }
+    return { level: "all", bars, labels, hint: "Click a month to show only it", crumbs: [] };
+  }
+  const decades = (ly - fy + 1) * MIN_YEAR_BAR > width;
+  const top = { text: decades ? "All decades" : "All years", go: () => { tl.decade = null; if (f.year) setFilter({ year: "", month: "" }); else renderTimeline(true); } };
+  if (f.year && f.year !== "none") {
+    const y = +f.year;
+    const bars = [];
+    for (let m = 1; m <= 12; m++) bars.push(monthBar(y, m));
+    const short = width / 12 < 34;
+    const labels = bars.map((b, i) => ({ at: i, text: short ? monthName(i + 1).slice(0, 1) : monthName(i + 1) }));
+    const crumbs = [top];
+    if (decades) crumbs.push({ text: `${decadeOf(y)}s`, go: () => { tl.decade = decadeOf(y); setFilter({ year: "", month: "" }); } });
+    crumbs.push({ text: String(y) });
+    return { level: "months", bars, labels, hint: "Click a month to show only it", crumbs };
+  }
+  if (decades && tl.decade !== null) {
+    const d = tl.decade;
+    const bars = [];
+    for (let y = d; y < d + 10; y++) bars.push(yearBar(y));
+    const short = width / 10 < 40;
+    const labels = bars.map((b, i) => ({ at: i, text: short ? `’${String(d + i).slice(2)}` : String(d + i) }));
+    return { level: "years", bars, labels, hint: "Click a year to zoom in and show it", crumbs: [top, { text: `${d}s` }] };
+  }
+  if (!decades) {
+    const bars = [], labels = [];
+    const every = [1, 2, 5, 10, 20, 50].find((k) => (width / (ly - fy + 1)) * k >= 40) || 100;
+    for (let y = fy; y <= ly; y++) {
+      if (y % every === 0 || y === fy) labels.push({ at: bars.length, text: String(y) });
+      bars.push(yearBar(y));
+    }
+    if (labels.length > 1 && labels[1].at - labels[0].at < Math.ceil(every / 2)) labels.splice(0, 1);
+    return { level: "years", bars, labels, hint: "Click a year to zoom in and show it", crumbs: [] };
+  }
+  const bars = [], labels = [];
+  const every = width / (decadeOf(ly) / 10 - decadeOf(fy) / 10 + 1) >= 44 ? 1 : 2;
+  for (let d = decadeOf(fy); d <= ly; d += 10) {
+    let n = 0;
+    for (let y = d; y < d + 10; y++) n += yearCount.get(y) || 0;
+    if ((d / 10) % every === 0) labels.push({ at: bars.length, text: `${d}s` });
+    bars.push({ key: String(d), kind: "decade", count: n, words: `The ${d}s`, current: tl.decade === d,
+      go: () => { tl.decade = d; renderTimeline(true); } });
+  }
+  return { level: "decades", bars, labels, hint: "Click a decade to zoom in", crumbs: [] };
+}
+
+function renderTimeline(focus = false) {
   const line = $("timeline");
-  const years = $("timeline-years");
+  const labelRow = $("timeline-years");
+  const crumbs = $("tl-crumbs");
   line.replaceChildren();
-  years.replaceChildren();
+  labelRow.replaceChildren();
+  crumbs.replaceChildren();
   const f = state.filter;
   $("date-filter").textContent = f.year === "none" ? "Files without a date"
     : f.year ? (f.month ? `${monthName(+f.month, true)} ${f.year}` : `The year ${f.year}`) : "All dates";
   $("all-dates").hidden = !f.year;
-  if (!months.length && !noDate) { line.append(el("span", { class: "muted", text: "No dated files here." })); return; }
-  const counts = new Map(months.map((m) => [m.month, m.count]));
-  // One width for every month (and the year labels below), so a year label
-  // sits under its own bars; scrolls sideways when there are many years.
-  let span = 0;
-  if (months.length) {
-    const [fy, fm] = months[0].month.split("-").map(Number);
-    const [ly2, lm2] = months[months.length - 1].month.split("-").map(Number);
-    span = (ly2 - fy) * 12 + (lm2 - fm) + 1;
+  const months = tl.months, noDate = tl.noDate;
+  if (!months.length && !noDate) {
+    $("tl-hint").textContent = "";
+    line.append(el("span", { class: "muted", text: "No dated files here." }));
+    return;
   }
-  const room = line.clientWidth - (noDate ? 40 : 0);
-  const w = Math.max(4, Math.min(40, Math.floor(room / Math.max(span, 1)) - 1));
-  const max = Math.max(1, ...months.map((m) => m.count), noDate || 0);
-  if (months.length) {
-    let [y, m] = months[0].month.split("-").map(Number);
-    const [ly, lm] = months[months.length - 1].month.split("-").map(Number);
-    let yearCells = 0;
-    let yearOf = y;
-    const flushYear = () => {
-      const label = el("button", { type: "button", class: "linkish", title: `Show ${yearOf}`, text: String(yearOf) });
-      const yv = yearOf;
-      label.addEventListener("click", () => setFilter({ year: String(yv), month: "" }));
-      label.style.flex = `0 0 ${yearCells * (w + 1) - 1}px`;
-      years.append(label);
-    };
-    while (y < ly || (y === ly && m <= lm)) {
-      if (y !== yearOf) { flushYear(); yearOf = y; yearCells = 0; }
-      const key = `${y}-${String(m).padStart(2, "0")}`;
-      const n = counts.get(key) || 0;
-      const bar = el("button", {
-        type: "button", class: `bar${m === 1 ? " year-start" : ""}${f.year == y && f.month == m ? " current" : ""}`,
-        title: `${monthName(m, true)} ${y}: ${fmtInt(n)} file${n === 1 ? "" : "s"}`, "aria-label": `${monthName(m, true)} ${y}, ${n} files`,
-        "data-month": key,
-      });
-      bar.style.height = n ? `${Math.max(3, Math.round((58 * Math.sqrt(n)) / Math.sqrt(max)))}px` : "1px";
-      bar.style.width = `${w}px`;
-      if (!n) bar.style.background = "#e2e0da";
-      const yy = y, mm = m;
-      bar.addEventListener("click", () => setFilter({ year: String(yy), month: String(mm) }));
-      line.append(bar);
-      yearCells++;
-      m++;
-      if (m > 12) { m = 1; y++; }
-    }
-    flushYear();
+  const noDateRoom = noDate ? 44 : 0;
+  tl.width = line.clientWidth;
+  const view = months.length ? timelineView(Math.max(60, tl.width - noDateRoom)) : { bars: [], labels: [], crumbs: [], hint: "" };
+  $("tl-hint").textContent = view.hint;
+  line.setAttribute("aria-label", view.level === "decades" ? "Files per decade" : view.level === "years" ? "Files per year" : "Files per month");
+  view.crumbs.forEach((c, i) => {
+    if (i) crumbs.append(el("span", { class: "sep", "aria-hidden": "true", text: "›" }));
+    crumbs.append(c.go ? el("button", { type: "button", class: "linkish small", onclick: c.go }, c.text)
+      : el("span", { class: "here", "aria-current": "location", text: c.text }));
+  });
+  const max = Math.max(1, ...view.bars.map((b) => b.count), noDate || 0);
+  const height = (n) => (n ? `${Math.max(6, Math.round((100 * Math.sqrt(n)) / Math.sqrt(max)))}%` : "2px");
+  const fill = (n) => { const f = el("span", { class: "fill" }); f.style.height = height(n); return f; };
+  const bars = el("div", { class: "tl-bars" });
+  for (const b of view.bars) {
+    const bar = el("button", {
+      type: "button", class: `bar ${b.kind}${b.count ? "" : " empty"}${b.current ? " current" : ""}`,
+      title: `${b.words}: ${plural(b.count, "file")}`, "aria-label": `${b.words}, ${plural(b.count, "file")}`,
+      "aria-current": b.current ? "true" : null, [`data-${b.kind}`]: b.key, onclick: b.go,
+    }, fill(b.count));
+    bars.append(bar);
   }
+  line.append(bars);
   if (noDate) {
-    const bar = el("button", { type: "button", class: `bar nodate${f.year === "none" ? " current" : ""}`,
-      title: `No date: ${fmtInt(noDate)} files`, "aria-label": `No date, ${noDate} files` });
-    bar.style.height = `${Math.max(3, Math.round((58 * Math.sqrt(noDate)) / Math.sqrt(max)))}px`;
-    bar.style.width = `${Math.max(w, 8)}px`;
-    bar.addEventListener("click", () => setFilter({ year: "none", month: "" }));
-    line.append(bar);
+    line.append(el("button", {
+      type: "button", class: `bar nodate${f.year === "none" ? " current" : ""}`, title: `No date: ${plural(noDate, "file")}`,
+      "aria-label": `No date, ${plural(noDate, "file")}`, "aria-current": f.year === "none" ? "true" : null,
+      onclick: () => setFilter({ year: "none", month: "" }),
+    }, fill(noDate)));
   }
+  const n = view.bars.length;
+  labelRow.style.marginRight = `${noDateRoom}px`;
+  const room = tl.width - noDateRoom;
+  for (const l of view.labels) {
+    if (n > 1 && (room * l.at) / n > room - 26) continue; // no room for a label under the last bars
+    const label = el("span", { text: l.text });
+    label.style.left = `${(100 * l.at) / Math.max(n, 1)}%`; // CSSOM: the page's CSP refuses style attributes
+    labelRow.append(label);
+  }
+  if (focus) (line.querySelector(".bar:not(.empty)") || line.querySelector(".bar"))?.focus();
 }
-$("all-dates").addEventListener("click", () => setFilter({ year: "", month: "" }));
-$("timeline").addEventListener("scroll", () => { $("timeline-years").scrollLeft = $("timeline").scrollLeft; });
+$("all-dates").addEventListener("click", () => { tl.decade = null; setFilter({ year: "", month: "" }); });
+new ResizeObserver(() => { if ($("timeline").clientWidth !== tl.width && (tl.months.length || tl.noDate)) renderTimeline(); }).observe($("timeline"));
 
 // ---- the grid ----------------------------------------------------------
 function badgeFor(item) {
@@ -276,8 +354,8 @@ function updateEnd() {
   if (cursor === undefined) { gridEnd.textContent = `That's all: ${fmtInt(items.length)} shown.`; return; }
   if (items.length >= STRETCH) {
     gridEnd.append(el("p", { text: `${fmtInt(items.length)} files shown. To keep the page quick, continue on a fresh page — or pick a month above.` }),
-      el("button", { type: "button", class: "primary", onclick: () => { const c = cursor; reload({ from: c }); window.scrollTo(0, 0); } }, "Show the next files"),
-      " ", el("button", { type: "button", onclick: () => { reload(); window.scrollTo(0, 0); } }, "Back to the start"));
+      el("button", { type: "button", class: "primary", onclick: () => { const c = cursor; reload({ from: c, toTop: true }); } }, "Show the next files"),
+      " ", el("button", { type: "button", onclick: () => reload({ toTop: true }) }, "Back to the start"));
     return;
   }
   gridEnd.textContent = "";
@@ -288,7 +366,14 @@ const observer = new IntersectionObserver((entries) => {
   if (entries.some((e) => e.isIntersecting) && items.length < STRETCH) loadMore();
 }, { rootMargin: "800px" });
 
-async function reload({ from = null, keep = false } = {}) {
+/** Back to where the reader was, or up to the start of the results if they were below it
+ * (never to the document's top). */
+function scrollToResults(was) {
+  const top = $("results-top").getBoundingClientRect().top + window.scrollY - 8;
+  window.scrollTo(0, Math.min(was, top));
+}
+
+async function reload({ from = null, keep = false, toTop = false } = {}) {
   generation++;
   const gen = generation;
   const wanted = keep ? Math.min(items.length, STRETCH) : 0;
@@ -297,11 +382,17 @@ async function reload({ from = null, keep = false } = {}) {
   index = new Map();
   cursor = from;
   loading = false;
+  // Hold the grid's height while it refills, so the page does not collapse
+  // under the reader (which would throw them up to the timeline or beyond).
+  grid.style.minHeight = `${grid.offsetHeight}px`;
   grid.replaceChildren();
   loadSummary(gen).catch((e) => toast(e.message, { error: true }));
   await loadMore();
   while (keep && gen === generation && items.length < wanted && cursor) await loadMore();
+  if (gen !== generation) return;
+  grid.style.minHeight = "";
   if (keep) window.scrollTo(0, scroll);
+  else if (toTop) scrollToResults(scroll);
 }
 
 // ---- selection ----------------------------------------------------------
@@ -505,8 +596,6 @@ $("act-tags").addEventListener("click", async () => {
   addField.input.focus();
   await showPresentTags();
 });
-
-const plural = (n, word) => `${fmtInt(n)} ${word}${n === 1 ? "" : "s"}`;
 
 async function showPresentTags() {
   try {

@@ -1,0 +1,153 @@
+"""The review page's layout in a browser, over a library that spans a century
+(1919–2026, one file in every month: 1,292 months): it never gets wider than
+the window, the timeline zooms (decades → years → months) instead of drawing a
+bar per month, and a click in the timeline leaves the reader where they are.
+
+Rows are seeded directly (no media): these tests are about the page, not the import.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.support.web import seed, shot
+
+pytestmark = pytest.mark.slow
+
+PHONE, LAPTOP, DESKTOP = (390, 844), (1280, 800), (1920, 1080)
+
+
+def _century(app) -> list[int]:
+    files = []
+    for y in range(1919, 2027):
+        for m in range(1, 13):
+            if (y, m) > (2026, 8):
+                break
+            files.append({"captured_at": datetime(y, m, 10, 12, 0), "rel_path": f"{y}/{m:02d}/IMG_{y}{m:02d}.jpg"})
+    # One short day with many files (a tall bar beside short ones), and three files without a date.
+    files += [{"captured_at": datetime(2019, 8, 12, 10, k), "rel_path": f"2019/trip/IMG_{k:03d}.jpg"} for k in range(30)]
+    files += [{"captured_at": None, "confidence": "none", "precision": None, "rel_path": f"scan{k}.jpg"}
+              for k in range(3)]
+    return seed(app, files)
+
+
+@pytest.fixture
+def century(web_app, live_server):
+    _century(web_app)
+    return live_server(web_app)
+
+
+@pytest.fixture
+def open_at(browser):
+    """A page at a given window size; fails the test on a JavaScript error."""
+    contexts, errors = [], []
+
+    def open_(size):
+        ctx = browser.new_context(viewport={"width": size[0], "height": size[1]})
+        contexts.append(ctx)
+        pg = ctx.new_page()
+        pg.set_default_timeout(15_000)
+        pg.on("pageerror", lambda exc: errors.append(str(exc)))
+        return pg
+
+    yield open_
+    for ctx in contexts:
+        ctx.close()
+    assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+def _no_overflow(pg) -> None:
+    width, inner = pg.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    assert width <= inner, f"the page is {width} px wide in a {inner} px window"
+
+
+def _timeline_inside_its_card(pg) -> None:
+    right = pg.evaluate("""() => {
+        const card = document.querySelector('.timeline-card').getBoundingClientRect();
+        return [card.right, Math.max(...[...document.querySelectorAll('#timeline .bar')].map(b => b.getBoundingClientRect().right))];
+    }""")
+    assert right[1] <= right[0], "a timeline bar lies beyond the card"
+
+
+@pytest.mark.parametrize("size", [LAPTOP, DESKTOP], ids=["1280", "1920"])
+def test_a_century_of_months_fits_the_window(century, open_at, size):
+    pg = open_at(size)
+    pg.goto(century.url + "/review")
+    expect(pg.locator(".tile").first).to_be_visible()
+    expect(pg.locator("#timeline .bar").first).to_be_visible()
+    _no_overflow(pg)
+    _timeline_inside_its_card(pg)
+    # Not a bar per month: a bar per year (or decade) until the reader zooms in.
+    assert pg.locator("#timeline .bar[data-month]").count() == 0
+    assert 0 < pg.locator("#timeline .bar").count() <= 120
+    # The grid has as many columns as fit beside the filters, not dozens.
+    columns = pg.evaluate("getComputedStyle(document.getElementById('grid')).gridTemplateColumns.split(' ').length")
+    assert columns <= (6 if size == LAPTOP else 10)
+    shot(pg, f"review-century-{size[0]}")
+
+
+def test_the_timeline_zooms_years_to_months_and_back_out(century, open_at):
+    pg = open_at(LAPTOP)
+    pg.goto(century.url + "/review")
+    expect(pg.locator("#timeline .bar.year")).to_have_count(2026 - 1919 + 1)
+    expect(pg.locator("#timeline .bar.nodate")).to_have_count(1)
+    pg.evaluate("window.scrollTo(0, 120)")
+    pg.click('#timeline .bar[data-year="2019"]')
+    expect(pg.locator("#date-filter")).to_have_text("The year 2019")
+    expect(pg.locator("#timeline .bar.month")).to_have_count(12)
+    expect(pg.locator("#tl-crumbs")).to_contain_text("All years")
+    expect(pg.locator("#match-count")).to_have_text("42 files")
+    assert pg.evaluate("scrollY") == 120, "a click in the timeline leaves the reader where they are"
+    pg.click('#timeline .bar[data-month="2019-08"]')
+    expect(pg.locator("#date-filter")).to_have_text("August 2019")
+    expect(pg.locator(".tile")).to_have_count(31)
+    assert pg.evaluate("scrollY") == 120
+    expect(pg.locator('#timeline .bar[data-month="2019-08"]')).to_have_attribute("aria-current", "true")
+    _no_overflow(pg)
+    pg.locator("#tl-crumbs").get_by_role("button", name="All years").click()
+    expect(pg.locator("#date-filter")).to_have_text("All dates")
+    expect(pg.locator("#timeline .bar.year")).to_have_count(108)
+
+
+def test_on_a_narrow_screen_the_timeline_starts_at_decades(century, open_at):
+    pg = open_at(PHONE)
+    pg.goto(century.url + "/review")
+    expect(pg.locator("#timeline .bar.decade")).to_have_count(12)  # the 1910s … the 2020s
+    expect(pg.locator("#timeline .bar.decade[data-decade='1910']")).to_have_attribute("aria-label", "The 1910s, 12 files")
+    _timeline_inside_its_card(pg)
+    # A decade zooms in without changing the files shown; a year shows its months and filters.
+    pg.click('#timeline .bar[data-decade="2010"]')
+    expect(pg.locator("#timeline .bar.year")).to_have_count(10)
+    expect(pg.locator("#date-filter")).to_have_text("All dates")
+    expect(pg.locator('#timeline .bar[data-year="2010"]')).to_be_focused()
+    pg.click('#timeline .bar[data-year="2019"]')
+    expect(pg.locator("#timeline .bar.month")).to_have_count(12)
+    expect(pg.locator("#date-filter")).to_have_text("The year 2019")
+    # Out again, one level at a time.
+    pg.locator("#tl-crumbs").get_by_role("button", name="2010s").click()
+    expect(pg.locator("#timeline .bar.year")).to_have_count(10)
+    expect(pg.locator("#date-filter")).to_have_text("All dates")
+    pg.locator("#tl-crumbs").get_by_role("button", name="All decades").click()
+    expect(pg.locator("#timeline .bar.decade")).to_have_count(12)
+
+
+def test_a_short_bar_takes_a_click_anywhere_in_its_column_and_labels_take_none(century, open_at):
+    pg = open_at(LAPTOP)
+    pg.goto(century.url + "/review")
+    pg.click('#timeline .bar[data-year="2019"]')
+    short = pg.locator('#timeline .bar[data-month="2019-03"]')  # 1 file beside August's 31
+    fill, column = short.locator(".fill").bounding_box(), short.bounding_box()
+    assert fill["height"] < column["height"] / 3, "the bar is short"
+    # A click high above the short bar still picks its month.
+    pg.mouse.click(column["x"] + column["width"] / 2, column["y"] + 3)
+    expect(pg.locator("#date-filter")).to_have_text("March 2019")
+    # The month labels under the bars never catch a click.
+    hit = pg.evaluate("""() => {
+        const label = document.querySelector('#timeline-years span');
+        const r = label.getBoundingClientRect();
+        const at = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+        return at.closest('#timeline-years') === null;
+    }""")
+    assert hit, "a label under the timeline took the click"
