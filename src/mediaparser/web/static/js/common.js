@@ -115,6 +115,54 @@ export function toast(message, { error = false, action = null, timeout = 6000 } 
   toastTimer = setTimeout(() => { box.hidden = true; }, timeout);
 }
 
+/** An icon from the page's sprite (templates/_icons.html): decoration, or an image named `label`. */
+export function icon(name, label = null) {
+  const ns = "http://www.w3.org/2000/svg";
+  const svg = document.createElementNS(ns, "svg");
+  svg.setAttribute("class", `icon icon-${name}`);
+  svg.setAttribute("focusable", "false");
+  if (label) {
+    svg.setAttribute("role", "img");
+    svg.setAttribute("aria-label", label);
+  } else {
+    svg.setAttribute("aria-hidden", "true");
+  }
+  const use = document.createElementNS(ns, "use");
+  use.setAttribute("href", `#i-${name}`);
+  svg.append(use);
+  return svg;
+}
+
+// ---- the menu button (narrow screens) ----------------------------------
+// On a phone the links fold away behind a button; it says whether the menu is open (aria-expanded),
+// Escape or a click elsewhere closes it and gives the focus back to the button, and so does tabbing
+// past the last link.
+function setUpMenu() {
+  const button = document.getElementById("menu-toggle");
+  const nav = document.getElementById("main-nav");
+  if (!button || !nav) return;
+  const bar = button.closest(".topbar");
+  const isOpen = () => button.getAttribute("aria-expanded") === "true";
+  const setOpen = (open) => {
+    button.setAttribute("aria-expanded", open ? "true" : "false");
+    bar.classList.toggle("menu-open", open);
+  };
+  button.addEventListener("click", () => setOpen(!isOpen()));
+  document.addEventListener("keydown", (e) => {
+    if (e.key !== "Escape" || !isOpen()) return;
+    setOpen(false);
+    button.focus();
+    e.stopPropagation();
+  }, true);
+  document.addEventListener("click", (e) => {
+    if (isOpen() && !bar.contains(e.target)) setOpen(false);
+  });
+  bar.addEventListener("focusout", (e) => {
+    if (isOpen() && e.relatedTarget && !bar.contains(e.relatedTarget)) setOpen(false);
+  });
+}
+setUpMenu();
+
 // ---- the "no worker" banner -------------------------------------------
 export async function checkWorker() {
   const banner = document.getElementById("worker-banner");
