@@ -5,7 +5,8 @@ from datetime import datetime
 
 import pytest
 
-from mediaparser.media.timestamps import (Candidate, Confidence, DateParseError, Precision, choose_capture_time, make_candidate, parse_date_string)
+from mediaparser.media.timestamps import (Candidate, Confidence, DateParseError, Precision, check_plausible, choose_capture_time, make_candidate,
+                                          parse_date_string)
 
 NOW = datetime(2026, 6, 1, 12, 0, 0)
 
@@ -81,9 +82,35 @@ def test_impossible_values_are_kept_as_rejected_candidates():
     assert any("rejected" in r for r in d.reasons)
 
 
-def test_next_year_is_still_plausible_but_the_year_after_is_not():
-    assert cand("exif:DateTimeOriginal", "2027:01:01 10:00:00").accepted
-    assert not cand("exif:DateTimeOriginal", "2028:01:01 10:00:00").accepted
+def test_a_camera_clock_set_to_2038_is_kept_at_low_confidence_with_the_reason():
+    # Issue 10 item 2: the date is the only one the file has; dropping it would
+    # leave the file undated, keeping it at LOW sends it to a person with the reason.
+    d = choose(cand("exif:DateTimeOriginal", "2038:01:19 03:14:07"), cand("exif:ModifyDate", "2038:01:19 03:14:07"))
+    assert d.captured_at == datetime(2038, 1, 19, 3, 14, 7)
+    assert d.source == "exif:DateTimeOriginal"
+    assert d.confidence == Confidence.LOW
+    assert any("in the future" in r for r in d.reasons)
+
+
+def test_a_future_date_is_in_the_future_from_tomorrow_on_not_from_next_year():
+    future = cand("exif:DateTimeOriginal", "2026:06:03 10:00:00")  # NOW is 2026-06-01 12:00
+    assert future.accepted and "in the future" in future.reason
+    assert choose(future).confidence == Confidence.LOW
+    today = choose(cand("exif:DateTimeOriginal", "2026:06:01 10:00:00"))
+    assert today.confidence == Confidence.MEDIUM and not any("future" in r for r in today.reasons)
+
+
+def test_a_future_date_loses_to_any_other_usable_date():
+    d = choose(cand("exif:DateTimeOriginal", "2038:01:19 03:14:07"),
+               Candidate("filename", datetime(2019, 8, 12, 14, 30, 25)))
+    assert d.captured_at == datetime(2019, 8, 12, 14, 30, 25)
+    (dto,) = [c for c in d.candidates if c.source == "exif:DateTimeOriginal"]
+    assert not dto.accepted and "in the future" in dto.reason
+
+
+def test_a_future_date_in_a_name_or_typed_by_a_person_is_still_rejected():
+    c = check_plausible(Candidate("filename", datetime(2038, 1, 19)), NOW)
+    assert not c.accepted and "in the future" in c.reason
 
 
 def test_old_scans_are_not_dropped_by_a_minimum_year():
@@ -256,6 +283,30 @@ def test_gps_infers_the_offset_of_a_local_time():
     assert d.captured_at == datetime(2019, 8, 12, 14, 30, 25)  # the local wall clock is kept
     assert d.utc_offset == 120
     assert d.confidence == Confidence.HIGH
+
+
+def test_a_gps_fix_seconds_from_the_camera_modify_date_gives_the_camera_time():
+    # Issue 10 item 2: a HEIF with only IFD0 ModifyDate and a GPS time 2 s apart. GPS
+    # stamps the fix (UTC), the camera its own wall clock at the shutter.
+    modify = cand("exif:ModifyDate", "2021:07:04 18:30:15")
+    gps = Candidate("gps:DateTime", datetime(2021, 7, 4, 16, 30, 13), is_utc=True)
+    d = choose(modify, gps, zone="America/New_York")
+    assert d.source == "exif:ModifyDate"
+    assert d.captured_at == datetime(2021, 7, 4, 18, 30, 15)
+    assert d.utc_offset == 120  # the shift between the two is the zone
+    assert d.confidence == Confidence.MEDIUM
+    assert any("GPS fix" in r for r in d.reasons)
+    same_zone = choose(cand("exif:ModifyDate", "2021:07:04 18:30:15"),
+                       Candidate("gps:DateTime", datetime(2021, 7, 4, 18, 30, 13), is_utc=True), zone="America/New_York")
+    assert (same_zone.source, same_zone.captured_at) == ("exif:ModifyDate", datetime(2021, 7, 4, 18, 30, 15))
+
+
+def test_a_modify_date_that_is_no_zone_shift_from_the_gps_time_is_an_edit_and_gps_stays():
+    # Saved again three days later: ModifyDate is the edit, the GPS fix is the better clue.
+    d = choose(cand("exif:ModifyDate", "2021:07:07 09:12:44"),
+               Candidate("gps:DateTime", datetime(2021, 7, 4, 16, 30, 13), is_utc=True))
+    assert d.source == "gps:DateTime"
+    assert d.captured_at == datetime(2021, 7, 4, 16, 30, 13)
 
 
 @pytest.mark.parametrize("gps", [

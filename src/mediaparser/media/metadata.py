@@ -68,6 +68,7 @@ _WANTED = frozenset(
         "Xmp.exif.DateTimeDigitized",
         "Xmp.xmp.CreateDate",
         "Xmp.xmp.ModifyDate",
+        "Xmp.xmp.MetadataDate",
         "Xmp.photoshop.DateCreated",
         "Xmp.tiff.Make",
         "Xmp.tiff.Model",
@@ -126,7 +127,10 @@ class ImageMetadata:
         return int(first[0]) if first and first[0].isdigit() else None
 
     def candidates(self, now: datetime | None = None) -> list[Candidate]:
-        return candidates_from_tags(self.tags, now=now) + self._other_candidates(now)
+        out = candidates_from_tags(self.tags, now=now)
+        if self.mime == "image/png":
+            _mark_software_create_date(out, self.tags)
+        return out + self._other_candidates(now)
 
     def _other_candidates(self, now: datetime | None) -> list[Candidate]:
         out = [candidate_from_datetime(src, value, raw=value.isoformat(sep=" "), now=now) for src, value in self.extra_dates]
@@ -154,6 +158,25 @@ def candidates_from_tags(tags: dict[str, str], *, now: datetime | None = None) -
     if gps:
         out.append(gps)
     return out
+
+
+def _mark_software_create_date(out: list[Candidate], tags: dict[str, str]) -> None:
+    """A PNG whose xmp:CreateDate, xmp:ModifyDate and xmp:MetadataDate fall on
+    one day: software made the file and stamped all three (an export, a
+    screenshot, a drawing), so the CreateDate is when the file was made, not a
+    capture time. Only for PNG: no camera writes PNG, while a JPEG with the same
+    three stamps is usually a photo opened and saved the day it was taken, and
+    there the CreateDate is the best date it has."""
+    if "Xmp.xmp.MetadataDate" not in tags:
+        return
+    create = next((c for c in out if c.source == "xmp:CreateDate" and c.accepted and c.value), None)
+    modify = next((c for c in out if c.source == "xmp:ModifyDate" and c.accepted and c.value), None)
+    meta = make_candidate("xmp:MetadataDate", tags["Xmp.xmp.MetadataDate"])
+    if create is None or modify is None or not meta.accepted or meta.value is None:
+        return
+    if create.value.date() == modify.value.date() == meta.value.date():
+        create.source = "xmp:CreateDate:software"
+        create.reason = "xmp:CreateDate, ModifyDate and MetadataDate fall on one day: written by software"
 
 
 def _iptc_candidate(tags: dict[str, str], now: datetime | None) -> Candidate | None:

@@ -6,9 +6,11 @@ names, the file system) turns what it finds into `Candidate`s with
 the project, `parse_date_string` (media/dates.py). `choose_capture_time` then:
 
 1. rejects impossible values (blank and zero dates, dates that are not on the
-   calendar, years before 1826 — the first photograph — or after next year,
-   camera default dates when anything better exists) and keeps them, with the
-   reason, for the examination view;
+   calendar, years before 1826 — the first photograph —, camera default dates
+   and dates in the future when anything better exists) and keeps them, with
+   the reason, for the examination view. A future date from the file itself is
+   a camera whose clock was set wrong: when nothing better exists it is kept,
+   at LOW confidence, with the reason "in the future";
 2. ranks what is left by *source trust* (`SOURCES`), never by "earliest":
    DateTimeOriginal beats CreateDate beats ModifyDate (docs/capture-time.md §1-§3);
    a `[FORCE]` marker in the file name beats everything;
@@ -70,6 +72,10 @@ CAMERA_DEFAULT_DATES: frozenset[datetime] = frozenset(
     }
 )
 
+# A capture time later than this after "now" is in the future (the margin
+# covers time zones: a local wall clock can run up to 14 h ahead of UTC).
+FUTURE_MARGIN = timedelta(days=1)
+
 AGREE_SECONDS = 2
 GPS_AGREE_SECONDS = 60  # GPS stamps the last fix, which lags the shutter
 OFFSET_GRID_MINUTES = 15
@@ -114,6 +120,11 @@ SOURCES: dict[str, SourceInfo] = {
     "gps:DateTime": SourceInfo(55, "gps", "GPS date/time", can_contradict=False, embedded=True),
     "exif:ModifyDate": SourceInfo(40, "embedded", "EXIF ModifyDate", can_contradict=False, embedded=True),
     "xmp:ModifyDate": SourceInfo(38, "embedded", "XMP xmp:ModifyDate", can_contradict=False, embedded=True),
+    # xmp:CreateDate on the same day as xmp:ModifyDate and xmp:MetadataDate:
+    # software made the file (an export, a screenshot, a drawing) and stamped
+    # all three; it says when the file was made, not when a picture was taken.
+    "xmp:CreateDate:software": SourceInfo(37, "embedded", "XMP xmp:CreateDate written by software",
+                                          can_contradict=False, embedded=True),
     "filename:weak": SourceInfo(35, "filename", "a date in the file name", can_contradict=False),
     "takeout-json:creationTime": SourceInfo(30, "takeout", "Google Takeout creationTime (upload)", can_contradict=False),
     "folder": SourceInfo(25, "folder", "the folder name", can_contradict=False),
@@ -203,7 +214,7 @@ def make_candidate(
         return Candidate(source, None, None, Precision.SECOND, is_utc, False, f"rejected: {e}", raw_text)
     offset = parsed.utc_offset if parsed.utc_offset is not None else utc_offset
     c = Candidate(source, parsed.value, offset, parsed.precision, is_utc, True, "", raw_text)
-    return check_plausible(c, now)
+    return check_plausible(c, now, keep_future=True)
 
 
 def candidate_from_datetime(
@@ -217,20 +228,38 @@ def candidate_from_datetime(
     now: datetime | None = None,
 ) -> Candidate:
     c = Candidate(source, value.replace(microsecond=0, tzinfo=None), utc_offset, precision, is_utc, True, "", raw)
-    return check_plausible(c, now)
+    return check_plausible(c, now, keep_future=True)
 
 
-def check_plausible(c: Candidate, now: datetime | None = None) -> Candidate:
-    """Reject years before 1826 or after next year; flag camera default dates."""
+def is_future(value: datetime, now: datetime | None = None) -> bool:
+    """Is `value` later than any place on Earth has reached yet (now + FUTURE_MARGIN)?"""
+    return value > (now or datetime.now()) + FUTURE_MARGIN
+
+
+FUTURE_NOTE = "in the future: the device's clock was probably set wrong"
+
+
+def check_plausible(c: Candidate, now: datetime | None = None, *, keep_future: bool = False) -> Candidate:
+    """Reject years before 1826; flag camera default dates; handle future dates.
+
+    A future date is rejected unless `keep_future` (dates read from the file
+    itself: a camera whose clock was set to 2038 still tells the order of its
+    pictures, so the date is kept with a note and `choose_capture_time` uses it
+    only when nothing better exists, at LOW confidence). Names, folders and
+    typed dates pass `keep_future=False`: there a future date is a digit run or
+    a typing error.
+    """
     if c.value is None:
         return c
-    year_now = (now or datetime.now()).year
     if c.value.year < MIN_YEAR:
         c.accepted = False
         c.reason = f"rejected: {c.value.year} is before {MIN_YEAR}, the year of the first photograph"
-    elif c.value.year > year_now + 1:
-        c.accepted = False
-        c.reason = f"rejected: {c.value.year} is in the future"
+    elif is_future(c.value, now):
+        if keep_future:
+            c.reason = FUTURE_NOTE
+        else:
+            c.accepted = False
+            c.reason = f"rejected: {c.value.date().isoformat()} is in the future"
     elif c.value in CAMERA_DEFAULT_DATES and c.precision == Precision.SECOND:
         c.default_date = True
     return c
@@ -399,17 +428,20 @@ def choose_capture_time(
     cands = [replace(c) for c in candidates]
     for c in cands:
         if c.value is not None and c.accepted:
-            check_plausible(c, now)
+            check_plausible(c, now, keep_future=True)
     reasons: list[str] = []
 
     usable = [c for c in cands if c.accepted and c.value is not None and c.info.family != "filesystem"]
-    # Camera default dates lose to anything else that is usable.
-    better = [c for c in usable if not c.default_date]
+    # Camera default dates and future dates lose to anything else that is usable.
+    better = [c for c in usable if not c.default_date and not is_future(c.value, now)]
     if better:
         for c in usable:
             if c.default_date:
                 c.accepted = False
                 c.reason = "rejected: looks like a camera's default clock date, and a better source exists"
+            elif is_future(c.value, now):
+                c.accepted = False
+                c.reason = f"rejected: {FUTURE_NOTE}, and a better source exists"
         usable = better
 
     if not usable:
@@ -430,6 +462,26 @@ def choose_capture_time(
     ordered = sorted(usable, key=rank, reverse=True)
     winner = ordered[0]
     why = "forced by the [FORCE] marker in the file name" if winner.forced else "the most trusted source present"
+    gps_confirms = False
+
+    # GPS time is when the receiver got its fix, in UTC. When the file's only
+    # other date is the camera's own clock (ModifyDate, which a camera writes
+    # at the shutter) and the two are the same moment give or take a time-zone
+    # shift, the camera's wall clock is the capture time and GPS confirms it.
+    if winner.source.startswith("gps:") and not winner.forced:
+        for c in ordered[1:]:
+            if c.source in ("exif:ModifyDate", "xmp:ModifyDate") and not c.is_utc and c.precision == Precision.SECOND:
+                if c.utc_offset is not None:
+                    agrees = abs((_instant(c.value, c.utc_offset) - winner.value).total_seconds()) <= GPS_AGREE_SECONDS
+                else:
+                    agrees = _on_offset_grid((c.value - winner.value).total_seconds(), GPS_AGREE_SECONDS) is not None
+                if agrees:
+                    reasons.append(
+                        f"{winner.info.label} records the GPS fix, not the shutter; {c.info.label} is the camera's "
+                        f"own clock and the same moment, so it is the capture time."
+                    )
+                    winner, why, gps_confirms = c, "the camera's clock, confirmed by the GPS time", True
+                    break
 
     # A day-precision winner is refined by a finer source that agrees on the day.
     if winner.precision in (Precision.DAY, Precision.MONTH) and not winner.forced:
@@ -485,10 +537,15 @@ def choose_capture_time(
     if winner.default_date:
         confidence = Confidence.LOW
         reasons.append("The date looks like a camera's default clock setting; check it.")
+    elif is_future(winner.value, now):
+        confidence = Confidence.LOW
+        reasons.append(f"The date is {FUTURE_NOTE}; it is kept because nothing better dates the file. Check it.")
     elif winner.forced:
         confidence = Confidence.HIGH
     elif conflicts:
         confidence = Confidence.LOW
+    elif gps_confirms:
+        confidence = Confidence.MEDIUM
     elif not strong:
         confidence = Confidence.LOW
         reasons.append(f"{winner.info.label} is a weak source on its own.")
