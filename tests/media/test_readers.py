@@ -161,6 +161,28 @@ def test_mov_with_apple_creationdate_keeps_local_time_and_offset(tmp_path):
     assert r.confidence == Confidence.HIGH
 
 
+def test_mp4_local_day_date_beats_the_utc_header_and_gives_the_offset(tmp_path):
+    # FFmpeg writes `date` as ©day (an iTunes-style item): a local wall clock
+    # without an offset; the UTC header is two hours earlier.
+    p = gen.video(str(tmp_path / "clip.mp4"), metadata={"creation_time": "2019-08-12T12:30:25Z", "date": "2019-08-12T14:30:25"})
+    r = analyze(p, timezone="America/New_York")
+    assert (r.captured_at, r.utc_offset, r.source, r.offset_assumed) == (T, 120, "quicktime:ContentCreateDate", False)
+    assert any("agrees" in x and "QuickTime CreateDate" in x for x in r.reasons)
+
+
+@pytest.mark.parametrize("udta, idit, expected", [
+    ({b"\xa9day": "2019-08-12T14:30:25+0200"}, None, (T, 120, "quicktime:ContentCreateDate")),
+    ({b"date": "2019-08-12T14:30:25+0200"}, None, (T, 120, "quicktime:DateTimeOriginal")),
+    ({}, "2019-08-12T14:30:25+0200", (T, 120, "quicktime:DateTimeOriginal")),
+    # A ©day ending in Z is UTC like the header: shown in the default zone.
+    ({b"\xa9day": "2019-08-12T12:30:25Z"}, None, (datetime(2019, 8, 12, 8, 30, 25), -240, "quicktime:ContentCreateDate")),
+])
+def test_quicktime_user_data_dates(tmp_path, udta, idit, expected):
+    p = gen.mov_by_hand(str(tmp_path / "MVI_0001.MOV"), header_utc=datetime(2019, 8, 12, 12, 30, 25), udta=udta, idit=idit)
+    r = analyze_file(p, timezone="America/New_York", with_thumbnail=False)
+    assert (r.captured_at, r.utc_offset, r.source) == expected
+
+
 def test_rotated_video_gets_portrait_dimensions_and_thumbnail(tmp_path):
     p = gen.video(str(tmp_path / "portrait.mp4"), size=(64, 48), rotation=90)
     r = analyze_file(p, thumb_dir=str(tmp_path / "thumbs"))

@@ -158,6 +158,26 @@ def mov_apple(path: str, *, utc: str, local_with_offset: str, rotation: int | No
                  options={"movflags": "use_metadata_tags"}, rotation=rotation)
 
 
+def _box(btype: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", 8 + len(body)) + btype + body
+
+
+def mov_by_hand(path: str, *, header_utc: datetime | None, udta: dict[bytes, str] | None = None,
+                idit: str | None = None) -> str:
+    """A QuickTime file assembled box by box: `ftyp`, an optional top-level
+    `IDIT` (dash cams), and a `moov` holding `mvhd` (UTC seconds since 1904)
+    and a `udta` whose text items (`\\xa9day`, `date`) are written in
+    QuickTime's international text form (16-bit length, language, text)."""
+    created = int((header_utc - datetime(1904, 1, 1)).total_seconds()) if header_utc else 0
+    mvhd = _box(b"mvhd", struct.pack(">B3xIIII", 0, created, created, 600, 1200) + b"\x00" * 80)
+    items = b"".join(_box(k, struct.pack(">HH", len(v), 0x55C4) + v.encode()) for k, v in (udta or {}).items())
+    moov = _box(b"moov", mvhd + (_box(b"udta", items) if items else b""))
+    top = _box(b"ftyp", b"qt  \x00\x00\x02\x00qt  ") + (_box(b"IDIT", idit.encode() + b"\x00") if idit else b"")
+    with open(path, "wb") as f:
+        f.write(top + moov + _box(b"mdat", b""))
+    return path
+
+
 def _chunk(cid: bytes, body: bytes) -> bytes:
     return cid + struct.pack("<I", len(body)) + body + (b"\x00" if len(body) % 2 else b"")
 

@@ -105,6 +105,7 @@ SOURCES: dict[str, SourceInfo] = {
     "xmp:photoshop:DateCreated": SourceInfo(90, "embedded", "XMP photoshop:DateCreated", embedded=True),
     "iptc:DateCreated": SourceInfo(90, "embedded", "IPTC DateCreated", embedded=True),
     "quicktime:ContentCreateDate": SourceInfo(90, "embedded", "QuickTime ©day date", embedded=True),
+    "quicktime:DateTimeOriginal": SourceInfo(96, "embedded", "QuickTime user-data DateTimeOriginal", embedded=True),
     "xmp-sidecar:photoshop:DateCreated": SourceInfo(88, "xmp-sidecar", "XMP sidecar photoshop:DateCreated"),
     "takeout-json:photoTakenTime": SourceInfo(85, "takeout", "Google Takeout photoTakenTime"),
     "riff:DateCreated": SourceInfo(84, "embedded", "AVI INFO creation date (ICRD)", embedded=True),

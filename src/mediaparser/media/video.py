@@ -112,6 +112,20 @@ def _decode_qt_string(payload: bytes) -> str | None:
     return payload.decode("utf-8", "replace").strip("\x00 ") or None
 
 
+def _udta_date(box: bytes, text: str, now: datetime | None) -> Candidate:
+    """A user-data date: `©day` (ContentCreateDate) or `date`/`IDIT`
+    (DateTimeOriginal, Canon and dash cams). Written as local time, with its
+    offset when the device knew it (which beats the UTC header, §4); a
+    trailing Z marks a UTC value, which is then treated like the header."""
+    source = "quicktime:ContentCreateDate" if box == b"\xa9day" else "quicktime:DateTimeOriginal"
+    text = text.strip().rstrip("\x00")
+    if text.endswith(("Z", "z")):
+        c = make_candidate(source, text, is_utc=True, now=now)
+        c.utc_offset = None  # the Z marks the UTC basis, not the local offset
+        return c
+    return make_candidate(source, text, now=now)
+
+
 def _read_keys_ilst(f, start: int, end: int) -> dict[str, str]:
     """Apple 'mdta' metadata: keys box names, ilst items indexed from 1."""
     keys: list[str] = []
@@ -187,6 +201,9 @@ def read_bmff(path: str, now: datetime | None = None) -> VideoInfo:
         for btype, ps, pe in _iter_boxes(f, 0, size):
             if btype == b"moov":
                 moov = (ps, pe)
+            elif btype == b"IDIT" and pe - ps <= 64:  # dash cams: a top-level DateTimeOriginal
+                f.seek(ps)
+                info.candidates.append(_udta_date(btype, f.read(pe - ps).decode("latin-1"), now))
             elif btype == b"uuid":
                 f.seek(ps)
                 if f.read(16) == _XMP_UUID and pe - ps < (4 << 20):
@@ -223,10 +240,10 @@ def read_bmff(path: str, now: datetime | None = None) -> VideoInfo:
             elif btype == b"udta":
                 for utype, ups, upe in _iter_boxes(f, ps, pe):
                     f.seek(ups)
-                    if utype == b"\xa9day":
+                    if utype in (b"\xa9day", b"date"):
                         text = _decode_qt_string(f.read(min(upe - ups, 256)))
                         if text:
-                            info.candidates.append(make_candidate("quicktime:ContentCreateDate", text, now=now))
+                            info.candidates.append(_udta_date(utype, text, now))
                     elif utype in (b"\xa9mak", b"\xa9mod"):
                         text = _decode_qt_string(f.read(min(upe - ups, 256)))
                         if utype == b"\xa9mak":
@@ -246,7 +263,7 @@ def read_bmff(path: str, now: datetime | None = None) -> VideoInfo:
                                         f.seek(jps)
                                         text = _decode_qt_string(f.read(min(jpe - jps, 256)))
                                         if text:
-                                            info.candidates.append(make_candidate("quicktime:ContentCreateDate", text, now=now))
+                                            info.candidates.append(_udta_date(jtype, text, now))
         if not any(c.source == "quicktime:CreateDate" and c.accepted for c in info.candidates) and first_mdhd:
             c = _qt_candidate("quicktime:MediaCreateDate", first_mdhd, now)
             if c and c.accepted:
