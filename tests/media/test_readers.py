@@ -74,6 +74,41 @@ def test_capture_time_only_in_iptc(tmp_path):
     assert (r.captured_at, r.utc_offset, r.source) == (T, -240, "iptc:DateCreated")
 
 
+@pytest.mark.parametrize("compressed", [False, True])
+def test_png_whose_only_dates_are_xmp_in_an_itxt_chunk(tmp_path, compressed):
+    xmp = ('<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+           '<rdf:Description rdf:about="" xmlns:exif="http://ns.adobe.com/exif/1.0/" '
+           'xmlns:photoshop="http://ns.adobe.com/photoshop/1.0/" exif:DateTimeOriginal="2019-08-12T14:30:25" '
+           'photoshop:DateCreated="2019-08-12T14:30:25+02:00"/></rdf:RDF></x:xmpmeta>')
+    info = PngInfo()
+    info.add_itxt("XML:com.adobe.xmp", xmp, zip=compressed)
+    p = str(tmp_path / "scan.png")
+    gen.photo().save(p, pnginfo=info)
+    r = analyze(p, timezone="America/New_York")
+    assert (r.captured_at, r.utc_offset, r.source) == (T, 120, "xmp:exif:DateTimeOriginal")
+
+
+@pytest.mark.parametrize("xmp", [
+    {"Xmp.exif.GPSTimeStamp": "2019-08-12T12:30:25Z"},
+    {"Xmp.exif.GPSTimeStamp": "2019-08-12T14:30:25+02:00"},  # the same moment written with a zone
+    {"Xmp.exif.GPSTimeStamp": "12:30:25", "Xmp.exif.GPSDateStamp": "2019:08:12"},
+])
+def test_jpeg_whose_only_date_is_the_xmp_gps_time(tmp_path, xmp):
+    p = gen.jpeg(str(tmp_path / "a.jpg"), xmp=xmp)
+    r = analyze(p, timezone="Europe/Berlin")
+    assert (r.captured_at, r.utc_offset, r.source, r.offset_assumed) == (T, 120, "gps:DateTime", True)
+    gps = next(c for c in r.candidates if c.source == "gps:DateTime")
+    assert gps.is_utc and gps.value == datetime(2019, 8, 12, 12, 30, 25)
+    assert r.confidence != Confidence.HIGH
+
+
+def test_xmp_gps_time_is_only_a_clue_next_to_a_camera_date(tmp_path):
+    p = gen.jpeg(str(tmp_path / "a.jpg"), exif={"Exif.Photo.DateTimeOriginal": "2019:08:12 14:30:25"},
+                 xmp={"Xmp.exif.GPSTimeStamp": "2019-08-12T12:30:40Z"})
+    r = analyze(p, timezone="America/New_York")
+    assert (r.captured_at, r.utc_offset, r.source) == (T, 120, "exif:DateTimeOriginal")
+
+
 def test_png_exif_chunk_and_creation_time_text(tmp_path):
     p = str(tmp_path / "a.png")
     info = PngInfo()

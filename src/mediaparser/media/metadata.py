@@ -63,6 +63,9 @@ _WANTED = frozenset(
         "Exif.GPSInfo.GPSTimeStamp",
         "Exif.GPSInfo.GPSLatitude",
         "Xmp.exif.GPSLatitude",
+        "Xmp.exif.GPSTimeStamp",  # XMP's GPS time is a full date-time (ExifTool's XMP-exif:GPSDateTime)
+        "Xmp.exif.GPSDateStamp",
+        "Xmp.exif.GPSDateTime",  # the same, under ExifTool's name, as some tools write it
         "Exif.Image.BitsPerSample",
         "Xmp.exif.DateTimeOriginal",
         "Xmp.exif.DateTimeDigitized",
@@ -154,10 +157,29 @@ def candidates_from_tags(tags: dict[str, str], *, now: datetime | None = None) -
     iptc = _iptc_candidate(tags, now)
     if iptc:
         out.append(iptc)
-    gps = _gps_candidate(tags, now)
+    gps = _gps_candidate(tags, now) or _xmp_gps_candidate(tags, now)
     if gps:
         out.append(gps)
     return out
+
+
+def _xmp_gps_candidate(tags: dict[str, str], now: datetime | None) -> Candidate | None:
+    """XMP's exif:GPSTimeStamp: a UTC date-time (or, from some writers, a
+    time next to an exif:GPSDateStamp). Treated like the EXIF GPS time: UTC,
+    a weak clue below every camera date."""
+    stamp = (tags.get("Xmp.exif.GPSTimeStamp") or tags.get("Xmp.exif.GPSDateTime") or "").strip()
+    if not stamp:
+        return None
+    if ":" in stamp and "-" not in stamp[:10] and len(stamp) <= 12:  # a bare time: needs the date tag
+        date = (tags.get("Xmp.exif.GPSDateStamp") or "").strip()[:10]
+        if not date:
+            return None
+        stamp = f"{date.replace(':', '-')}T{stamp}"
+    c = make_candidate("gps:DateTime", stamp, is_utc=True, now=now)
+    if c.accepted and c.utc_offset not in (None, 0):  # a zone other than Z: move the value to UTC
+        c.value -= timedelta(minutes=c.utc_offset)
+    c.utc_offset = None  # UTC by definition; the Z is not a local offset
+    return c
 
 
 def _mark_software_create_date(out: list[Candidate], tags: dict[str, str]) -> None:
