@@ -109,6 +109,16 @@ def test_xmp_gps_time_is_only_a_clue_next_to_a_camera_date(tmp_path):
     assert (r.captured_at, r.utc_offset, r.source) == (T, 120, "exif:DateTimeOriginal")
 
 
+@pytest.mark.parametrize("layout", ["two resources in one segment", "two APP13 segments"])
+def test_iptc_date_only_in_the_second_iptc_block(tmp_path, layout):
+    first = gen.iim(120, b"a caption")
+    second = gen.iim(55, b"20190812") + gen.iim(60, b"143025+0200")
+    segments = [[first, second]] if layout.startswith("two resources") else [[first], [second]]
+    p = gen.jpeg_with_app13(str(tmp_path / "a.jpg"), segments)
+    r = analyze(p, timezone="America/New_York")
+    assert (r.captured_at, r.utc_offset, r.source) == (T, 120, "iptc:DateCreated")
+
+
 def test_png_exif_chunk_and_creation_time_text(tmp_path):
     p = str(tmp_path / "a.png")
     info = PngInfo()

@@ -8,6 +8,7 @@ their specifications.
 """
 from __future__ import annotations
 
+import io
 import json
 import os
 import struct
@@ -175,6 +176,28 @@ def mov_by_hand(path: str, *, header_utc: datetime | None, udta: dict[bytes, str
     top = _box(b"ftyp", b"qt  \x00\x00\x02\x00qt  ") + (_box(b"IDIT", idit.encode() + b"\x00") if idit else b"")
     with open(path, "wb") as f:
         f.write(top + moov + _box(b"mdat", b""))
+    return path
+
+
+def iim(dataset: int, value: bytes) -> bytes:
+    """One IPTC IIM record-2 dataset (2:55 DateCreated, 2:60 TimeCreated, 2:120 Caption)."""
+    return b"\x1c\x02" + bytes([dataset]) + struct.pack(">H", len(value)) + value
+
+
+def jpeg_with_app13(path: str, segments: list[list[bytes]], *, img: Image.Image | None = None) -> str:
+    """A JPEG with hand-built APP13 'Photoshop 3.0' segments, each a list of
+    IPTC blocks stored as 8BIM 0x0404 resources (empty Pascal name)."""
+    buf = io.BytesIO()
+    (img or photo()).save(buf, "JPEG", quality=80)
+    data = buf.getvalue()
+    out = b""
+    for blocks in segments:
+        body = b"Photoshop 3.0\x00"
+        for block in blocks:
+            body += b"8BIM\x04\x04\x00\x00" + struct.pack(">I", len(block)) + block + (b"\x00" if len(block) % 2 else b"")
+        out += b"\xff\xed" + struct.pack(">H", len(body) + 2) + body
+    with open(path, "wb") as f:
+        f.write(data[:2] + out + data[2:])
     return path
 
 

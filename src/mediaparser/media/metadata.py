@@ -12,8 +12,9 @@ losslessly, which the export step needs for the corrected date.
 or a path, and returns an `ImageMetadata` holding only plain Python values;
 `ImageMetadata.candidates()` turns the date tags into timestamp candidates.
 What exiv2 does not decode and real files carry is read here by hand: PNG
-`Creation Time` text chunks, Reconyx trail-camera maker notes and the
-Olympus `[picture info]` segment.
+`Creation Time` text chunks, Reconyx trail-camera maker notes, the
+Olympus `[picture info]` segment and IPTC dates in a JPEG's second APP13
+segment.
 
 exiv2 objects never leave this module, so callers can pickle the result
 across a process pool. exiv2's own warnings are silenced: a bad file is
@@ -285,6 +286,68 @@ def _olympus_picture_info(data: bytes) -> datetime | None:
         return None
 
 
+def _jpeg_segments(data: bytes, marker: int):
+    """The bodies of a JPEG's `marker` segments before the image data."""
+    pos, n = 2, len(data)
+    while pos + 4 <= n and data[pos] == 0xFF:
+        m = data[pos + 1]
+        if m == 0xFF:  # fill byte
+            pos += 1
+            continue
+        if m in (0xDA, 0xD9):  # start of scan / end of image
+            return
+        length = int.from_bytes(data[pos + 2 : pos + 4], "big")
+        if length < 2:
+            return
+        if m == marker:
+            yield data[pos + 4 : pos + 2 + length]
+        pos += 2 + length
+
+
+def _iim_dates(block: bytes) -> dict[str, str]:
+    """DateCreated (2:55, CCYYMMDD) and TimeCreated (2:60, HHMMSS±HHMM) of an IPTC IIM block."""
+    out: dict[str, str] = {}
+    pos = 0
+    while pos + 5 <= len(block) and block[pos] == 0x1C:
+        record, dataset, size = block[pos + 1], block[pos + 2], int.from_bytes(block[pos + 3 : pos + 5], "big")
+        if size & 0x8000:
+            return out  # extended length: not used for dates
+        value = block[pos + 5 : pos + 5 + size].decode("latin-1").strip("\x00 ")
+        if record == 2 and dataset == 55 and len(value) == 8 and value.isdigit():
+            out.setdefault("Iptc.Application2.DateCreated", f"{value[:4]}-{value[4:6]}-{value[6:]}")
+        elif record == 2 and dataset == 60 and len(value) >= 6 and value[:6].isdigit():
+            tz = value[6:]
+            tz = f"{tz[:3]}:{tz[3:]}" if len(tz) == 5 else ""
+            out.setdefault("Iptc.Application2.TimeCreated", f"{value[:2]}:{value[2:4]}:{value[4:6]}{tz}")
+        pos += 5 + size
+    return out
+
+
+def _jpeg_iptc_dates(data: bytes) -> dict[str, str]:
+    """IPTC dates from every APP13 Photoshop segment and every IPTC resource
+    (8BIM 0x0404) in it. exiv2 reads the first APP13 segment only; editors
+    that append a second one leave the date there. Dates come in pairs: the
+    time is taken from the block that gave the date."""
+    for body in _jpeg_segments(data, 0xED):
+        if not body.startswith(b"Photoshop 3.0\x00"):
+            continue
+        pos = 14
+        while pos + 12 <= len(body) and body[pos : pos + 4] == b"8BIM":
+            rid = int.from_bytes(body[pos + 4 : pos + 6], "big")
+            name_len = body[pos + 6]
+            pos += 6 + ((name_len + 2) & ~1)  # Pascal name, padded to even
+            if pos + 4 > len(body):
+                break
+            size = int.from_bytes(body[pos : pos + 4], "big")
+            pos += 4
+            if rid == 0x0404:
+                dates = _iim_dates(body[pos : pos + size])
+                if "Iptc.Application2.DateCreated" in dates:
+                    return dates
+            pos += size + (size & 1)
+    return {}
+
+
 def _png_creation_time(data: bytes) -> str | None:
     """The 'Creation Time' text chunk of a PNG (tEXt, zTXt or iTXt)."""
     pos = 8
@@ -369,6 +432,9 @@ def _read_metadata(source: bytes | str) -> ImageMetadata:
             d = _olympus_picture_info(data)
             if d:
                 md.extra_dates.append(("makernote:DateTimeOriginal", d))
+        if data[:3] == b"\xff\xd8\xff" and "Iptc.Application2.DateCreated" not in tags:
+            for key, value in _jpeg_iptc_dates(data).items():
+                tags.setdefault(key, value)
         if data[:8] == b"\x89PNG\r\n\x1a\n":
             md.png_creation_time = _png_creation_time(data)
     return md
