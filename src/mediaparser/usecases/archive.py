@@ -91,8 +91,7 @@ def exports_of(import_job_id: int) -> list[dict[str, Any]]:
     jobs = _exports_by_import([import_job_id]).get(import_job_id, [])
     out = []
     for j in jobs:
-        s = job_summary(j)
-        s["output"] = (j.options or {}).get("output")
+        s = job_summary(j)  # an export's summary names its output folder
         s["allow_unresolved"] = bool((j.options or {}).get("allow_unresolved"))
         out.append(s)
     db.session.commit()

@@ -13,7 +13,7 @@ from sqlalchemy import select, text
 from mediaparser.config import Settings
 from mediaparser.media.isotime import iso_utc
 from mediaparser.store.db import db
-from mediaparser.store.models import FileStatus, Job, JobStatus, MediaFile, WorkerBeat, utcnow
+from mediaparser.store.models import FileStatus, Job, JobStatus, JobType, MediaFile, WorkerBeat, utcnow
 
 PAGE_MAX = 200
 ERRORS_IN_SUMMARY = 20
@@ -77,6 +77,10 @@ def job_summary(job: Job, *, with_errors: bool = False) -> dict[str, Any]:
         "max_attempts": job.max_attempts,
         "heartbeat_at": iso_utc(job.heartbeat_at),
     }
+    if job.job_type == JobType.EXPORT:
+        # What an export is, for the jobs list: which import it copies, and where to.
+        out["import_job_id"] = (job.options or {}).get("import_job_id")
+        out["output"] = (job.options or {}).get("output")
     if with_errors:
         out["errors"] = failed_files(job.id, limit=ERRORS_IN_SUMMARY)
     return out

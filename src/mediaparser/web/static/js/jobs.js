@@ -22,11 +22,20 @@ export function wireControls(jobId, after, { pause, resume, cancel, cancelQuesti
   document.getElementById(cancel).addEventListener("click", () => { if (confirm(cancelQuestion)) control("cancel"); });
 }
 
-function describeSource(job, uploadDir) {
+/** What a job works on, in words: "Export of import #3 to /archive", "Import of /photos/2019",
+ * "Files uploaded from a computer". */
+export function describeJob(job, uploadDir) {
+  if (job.type === "export") {
+    const what = job.import_job_id ? `Export of import #${job.import_job_id}` : "Export";
+    return job.output ? `${what} to ${job.output}` : what;
+  }
   if (!job.path) return "";
   if (uploadDir && job.path.startsWith(uploadDir)) return "Files uploaded from a computer";
-  return job.path;
+  return `Import of ${job.path}`;
 }
+
+// The duration's label by state: "Running for 12 s" while it runs, "Finished in 12 s" once it has ended.
+const ENDED_WORDS = { COMPLETED: "Finished in", FAILED: "Failed after", CANCELLED: "Cancelled after", PAUSED: "Ran for" };
 
 export function progressBar(job, big = false) {
   const p = job.progress;
@@ -47,14 +56,15 @@ if (table) {
   let older = [];
   let nextBefore = null;
 
+  // data-label names each cell when a phone shows a row as a card (app.css).
   const row = (j) => el("tr", { class: "clickable", "data-job": j.id, onclick: () => { window.location.href = `/jobs/${j.id}`; } },
-    el("td", {}, el("a", { href: `/jobs/${j.id}` }, `#${j.id}`)),
-    el("td", { class: "what" }, describeSource(j, uploadDir)),
-    el("td", {}, el("span", { class: `pill ${j.status}`, text: STATE_WORDS[j.status] || j.status })),
-    el("td", { class: "progress-cell" }, progressBar(j),
+    el("td", { class: "job-id", "data-label": "Job" }, el("a", { href: `/jobs/${j.id}` }, `#${j.id}`)),
+    el("td", { class: "what", "data-label": "What" }, describeJob(j, uploadDir)),
+    el("td", { "data-label": "State" }, el("span", { class: `pill ${j.status}`, text: STATE_WORDS[j.status] || j.status })),
+    el("td", { class: "progress-cell", "data-label": "Progress" }, progressBar(j),
       el("span", { class: "muted", text: j.progress.counting ? `${fmtInt(j.progress.total)} found so far…` : `${fmtInt(j.progress.current)} of ${fmtInt(j.progress.total)}` })),
-    el("td", {}, j.error_count ? el("span", { class: "bad", text: fmtInt(j.error_count) }) : "—"),
-    el("td", { class: "muted", text: fmtWhen(j.started_at || j.created_at) }));
+    el("td", { "data-label": "Problems" }, j.error_count ? el("span", { class: "bad", text: fmtInt(j.error_count) }) : "—"),
+    el("td", { class: "muted", "data-label": "Started", text: fmtWhen(j.started_at || j.created_at) }));
 
   async function refresh() {
     try {
@@ -90,6 +100,15 @@ if (panel) {
   let lastStatus = null;
 
   function explain(job) {
+    if (job.type === "export") {
+      switch (job.status) {
+        case "RUNNING": return "Copying each file into the archive and checking the copy. You can pause at any time; nothing is lost.";
+        case "PAUSED": return "Paused. Files already copied stay in the archive; Resume continues with the rest.";
+        case "COMPLETED": return "Finished. The export page shows what went where.";
+        case "CANCELLED": return "Cancelled. Files copied before the cancel stay in the archive.";
+        default: break;
+      }
+    }
     switch (job.status) {
       case "PENDING": return "Waiting for the background worker to take this job. It starts within a few seconds when a worker is running.";
       case "RUNNING": return job.progress.counting
@@ -108,17 +127,25 @@ if (panel) {
   function render(job) {
     $("job-state").className = `pill ${job.status}`;
     $("job-state").textContent = STATE_WORDS[job.status] || job.status;
-    $("job-source").textContent = describeSource(job, uploadDir);
+    $("job-source").textContent = describeJob(job, uploadDir);
     $("job-progress").replaceWith(Object.assign(progressBar(job, true), { id: "job-progress" }));
     const p = job.progress;
     $("job-counts").textContent = job.status === "PENDING" && !p.total ? "Not started yet."
       : p.counting ? `Counting files… ${fmtInt(p.total)} found so far`
       : `${fmtInt(p.current)} of ${fmtInt(p.total)} files done` + (p.total ? ` (${Math.floor((100 * p.current) / p.total)} %)` : "");
+    // Time left and the file being read only mean something while the job runs; once it has ended the
+    // duration says so ("Finished in 12 s") and the speed is the average.
+    const running = job.status === "RUNNING";
+    $("f-rate-label").textContent = running ? "Speed" : "Average speed";
     $("f-rate").textContent = job.rate_per_second ? `${job.rate_per_second.toFixed(1)} files per second` : "—";
-    $("f-eta").textContent = job.status === "RUNNING" && job.eta_seconds !== null ? `about ${fmtDuration(job.eta_seconds)}` : "—";
+    $("f-eta-card").hidden = !running;
+    $("f-eta").textContent = running && job.eta_seconds !== null ? `about ${fmtDuration(job.eta_seconds)}` : "—";
+    $("f-elapsed-card").hidden = job.status === "PENDING";
+    $("f-elapsed-label").textContent = ENDED_WORDS[job.status] || "Running for";
     $("f-elapsed").textContent = fmtDuration(job.running_seconds);
     $("f-errors").textContent = fmtInt(job.error_count);
-    $("f-current").textContent = job.status === "RUNNING" && job.current_item ? job.current_item.split("/").pop() : "—";
+    $("f-current-card").hidden = !running;
+    $("f-current").textContent = running && job.current_item ? job.current_item.split("/").pop() : "—";
     $("btn-pause").hidden = !["RUNNING", "PENDING"].includes(job.status);
     $("btn-resume").hidden = !["PAUSED", "FAILED"].includes(job.status);
     $("btn-cancel").hidden = FINISHED.has(job.status);
@@ -149,7 +176,9 @@ if (panel) {
     try {
       const job = await api(`/api/jobs/${id}`);
       render(job);
-      if (lastStatus && lastStatus !== job.status && FINISHED.has(job.status)) toast(`Import ${STATE_WORDS[job.status]}.`);
+      if (lastStatus && lastStatus !== job.status && FINISHED.has(job.status)) {
+        toast(`${job.type === "export" ? "Export" : "Import"} ${STATE_WORDS[job.status]}.`);
+      }
       // A job that changed state (a worker took it) may prove the banner wrong: ask again now.
       if (lastStatus !== job.status) checkWorker();
       lastStatus = job.status;
@@ -161,7 +190,9 @@ if (panel) {
 
   wireControls(() => id, (job) => { render(job); lastStatus = job.status; poll(); },
     { pause: "btn-pause", resume: "btn-resume", cancel: "btn-cancel",
-      cancelQuestion: "Cancel this import? Files already read are kept; the rest are not read." });
+      cancelQuestion: panel.dataset.jobType === "export"
+        ? "Cancel this export? Files already copied stay in the archive; the rest are not copied."
+        : "Cancel this import? Files already read are kept; the rest are not read." });
   $("errors-more").addEventListener("click", async () => {
     const data = await api(`/api/jobs/${id}/errors?after=${lastErrorId}&limit=100`);
     data.errors.forEach(addError);
