@@ -71,7 +71,7 @@ def _timeline_inside_its_card(pg) -> None:
     assert right[1] <= right[0], "a timeline bar lies beyond the card"
 
 
-@pytest.mark.parametrize("size", [LAPTOP, DESKTOP], ids=["1280", "1920"])
+@pytest.mark.parametrize("size", [PHONE, LAPTOP, DESKTOP], ids=["390", "1280", "1920"])
 def test_a_century_of_months_fits_the_window(century, open_at, size):
     pg = open_at(size)
     pg.goto(century.url + "/review")
@@ -84,7 +84,7 @@ def test_a_century_of_months_fits_the_window(century, open_at, size):
     assert 0 < pg.locator("#timeline .bar").count() <= 120
     # The grid has as many columns as fit beside the filters, not dozens.
     columns = pg.evaluate("getComputedStyle(document.getElementById('grid')).gridTemplateColumns.split(' ').length")
-    assert columns <= (6 if size == LAPTOP else 10)
+    assert columns == 3 if size == PHONE else columns <= (6 if size == LAPTOP else 10)
     shot(pg, f"review-century-{size[0]}")
 
 
@@ -151,3 +151,84 @@ def test_a_short_bar_takes_a_click_anywhere_in_its_column_and_labels_take_none(c
         return at.closest('#timeline-years') === null;
     }""")
     assert hit, "a label under the timeline took the click"
+
+
+def _overlap(a, b) -> bool:
+    return a["x"] < b["x"] + b["width"] and b["x"] < a["x"] + a["width"] and \
+        a["y"] < b["y"] + b["height"] and b["y"] < a["y"] + a["height"]
+
+
+def test_on_a_phone_the_filters_are_a_drawer(century, open_at):
+    pg = open_at(PHONE)
+    pg.goto(century.url + "/review")
+    toggle = pg.locator("#filters-toggle")
+    expect(pg.get_by_role("button", name="Filters", exact=True)).to_be_visible()
+    drawer = pg.get_by_role("complementary", name="Filters")
+    expect(toggle).to_be_visible()
+    expect(toggle).to_have_attribute("aria-expanded", "false")
+    assert toggle.get_attribute("aria-controls") == "filters"
+    expect(drawer).to_be_hidden()
+    # Keyboard: Enter opens it and puts the focus inside, Escape closes it and gives the focus back.
+    toggle.focus()
+    pg.keyboard.press("Enter")
+    expect(toggle).to_have_attribute("aria-expanded", "true")
+    expect(drawer).to_be_visible()
+    expect(pg.locator('input[name="state"][value="all"]')).to_be_focused()
+    box = drawer.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE[0]
+    shot(pg, "phone-review-filters")
+    pg.keyboard.press("Escape")
+    expect(drawer).to_be_hidden()
+    expect(toggle).to_be_focused()
+    expect(toggle).to_have_attribute("aria-expanded", "false")
+    # A filter chosen in the drawer applies; the Close button and a tap beside the drawer close it.
+    toggle.click()
+    pg.check('input[name="state"][value="needs_review"]')
+    expect(pg.locator("#match-count")).to_have_text("3 files")
+    expect(toggle).to_have_attribute("aria-label", "Filters, 1 in use")
+    pg.get_by_role("button", name="Close the filters").click()
+    expect(drawer).to_be_hidden()
+    toggle.click()
+    pg.mouse.click(PHONE[0] - 10, PHONE[1] // 2)
+    expect(drawer).to_be_hidden()
+    _no_overflow(pg)
+    shot(pg, "phone-review")
+
+
+def test_on_a_wide_screen_the_filters_are_a_sidebar(century, open_at):
+    pg = open_at(LAPTOP)
+    pg.goto(century.url + "/review")
+    expect(pg.get_by_role("complementary", name="Filters")).to_be_visible()
+    expect(pg.locator("#filters-toggle")).to_be_hidden()
+
+
+@pytest.mark.parametrize("size", [PHONE, LAPTOP], ids=["390", "1280"])
+def test_the_toast_never_covers_the_selection_bar(century, open_at, size):
+    pg = open_at(size)
+    pg.goto(century.url + "/review")
+    tiles = pg.locator(".tile")
+    tiles.nth(1).click()
+    tiles.nth(2).click(modifiers=["Control"])
+    pg.click("#act-confirm")
+    toast = pg.locator("#toast")
+    expect(toast).to_contain_text("2 files")
+    box = toast.bounding_box()
+    buttons = pg.locator("#selection-bar button:visible")
+    assert buttons.count() >= 6
+    for i in range(buttons.count()):
+        assert not _overlap(box, buttons.nth(i).bounding_box()), buttons.nth(i).inner_text()
+    # The undo in the toast still works from there.
+    toast.get_by_role("button", name="Undo").click()
+    expect(toast).to_contain_text("Undone")
+    shot(pg, f"review-toast-{size[0]}")
+
+
+def test_tiles_have_a_frame_so_a_white_picture_is_not_an_empty_tile(century, open_at):
+    pg = open_at(LAPTOP)
+    pg.goto(century.url + "/review")
+    frame = pg.locator(".tile").first.evaluate("""t => {
+        const s = getComputedStyle(t), pic = getComputedStyle(t.querySelector('.thumb'), '::after');
+        return [s.borderTopWidth, s.borderTopColor, pic.boxShadow];
+    }""")
+    assert frame[0] != "0px" and frame[1] not in ("rgba(0, 0, 0, 0)", "rgb(255, 255, 255)"), frame
+    assert "inset" in frame[2], "the picture has a frame of its own"

@@ -64,6 +64,7 @@ function showFilters() {
   $("f-tag").value = state.filter.tag || "";
   $("f-sort").value = state.sort;
   $("f-order").value = state.order;
+  showFilterCount();
 }
 
 function setFilter(changes) {
@@ -72,6 +73,7 @@ function setFilter(changes) {
     else state.filter[k] = v;
   }
   if (!state.filter.year) delete state.filter.month;
+  showFilterCount();
   clearSelection();
   syncUrl();
   reload({ toTop: true });
@@ -103,6 +105,35 @@ $("reset-filters").addEventListener("click", () => {
   showFilters();
   setFilter({});
 });
+
+// ---- the filters drawer (narrow screens) ---------------------------------
+// Below 760 px the filters slide in over the page; the "Filters" button
+// opens them, ✕, Escape or a tap beside them closes them and gives the focus
+// back. On wider screens they are a sidebar and the button is hidden.
+const drawer = $("filters");
+const drawerToggle = $("filters-toggle");
+const narrow = matchMedia("(max-width: 760px)");
+function setDrawer(open, { focus = true } = {}) {
+  drawer.classList.toggle("open", open);
+  drawerToggle.setAttribute("aria-expanded", open ? "true" : "false");
+  $("filters-backdrop").hidden = !open;
+  document.body.classList.toggle("drawer-open", open);
+  if (!focus) return;
+  if (open) (drawer.querySelector("input[name=state]:checked") || $("filters-close")).focus();
+  else drawerToggle.focus();
+}
+drawerToggle.addEventListener("click", () => setDrawer(!drawer.classList.contains("open")));
+$("filters-close").addEventListener("click", () => setDrawer(false));
+$("filters-backdrop").addEventListener("click", () => setDrawer(false));
+drawer.addEventListener("keydown", (e) => {
+  if (e.key === "Escape" && drawer.classList.contains("open")) { e.preventDefault(); setDrawer(false); }
+});
+narrow.addEventListener("change", () => { if (!narrow.matches) setDrawer(false, { focus: false }); });
+function showFilterCount() {
+  const n = Object.keys(state.filter).filter((k) => k !== "month").length;
+  $("filters-n").textContent = n ? `(${n})` : "";
+  drawerToggle.setAttribute("aria-label", n ? `Filters, ${n} in use` : "Filters");
+}
 
 async function fillChoices() {
   try {
@@ -407,9 +438,15 @@ function repaint() { for (const node of grid.children) paintSelected(node, +node
 function selectedCount() { return sel.all ? total - sel.except.size : sel.ids.size; }
 function clearSelection() { sel.ids.clear(); sel.all = false; sel.except.clear(); sel.anchor = null; repaint(); }
 
+// The toast rises above the selection bar while it shows, so it never covers its buttons.
+new ResizeObserver(() => {
+  document.documentElement.style.setProperty("--selbar-h", `${$("selection-bar").offsetHeight}px`);
+}).observe($("selection-bar"));
+
 function updateSelectionBar() {
   const n = selectedCount();
   $("selection-bar").hidden = n === 0;
+  document.body.classList.toggle("has-selection", n > 0);
   $("sel-what").textContent = sel.all ? `All ${fmtInt(n)} matching files selected` : `${fmtInt(n)} selected`;
   $("act-open").hidden = n === 0;
 }
