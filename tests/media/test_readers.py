@@ -119,6 +119,35 @@ def test_iptc_date_only_in_the_second_iptc_block(tmp_path, layout):
     assert (r.captured_at, r.utc_offset, r.source) == (T, 120, "iptc:DateCreated")
 
 
+def test_flir_thermal_jpeg_dated_by_its_own_fff_block(tmp_path):
+    p = gen.flir_jpeg(str(tmp_path / "FLIR0001.jpg"), datetime(2019, 8, 12, 12, 30, 25), 120)
+    r = analyze(p, timezone="America/New_York")
+    assert (r.captured_at, r.utc_offset, r.source) == (T, 120, "makernote:DateTimeOriginal")
+    assert r.confidence == Confidence.HIGH  # the camera recorded its zone
+
+
+def test_flir_block_gives_the_offset_to_the_exif_date(tmp_path):
+    p = gen.flir_jpeg(str(tmp_path / "FLIR0001.jpg"), datetime(2019, 8, 12, 12, 30, 25), 120, chunks=1)
+    gen.write_tags(p, {"Exif.Photo.DateTimeOriginal": "2019:08:12 14:30:25"})
+    r = analyze(p, timezone="America/New_York")
+    assert (r.captured_at, r.utc_offset, r.source) == (T, 120, "exif:DateTimeOriginal")
+
+
+def test_casio_qvci_jpeg_without_exif(tmp_path):
+    p = gen.casio_qvci_jpeg(str(tmp_path / "CIMG0001.JPG"), datetime(1998, 10, 24, 12, 8, 57))
+    r = analyze(p)
+    assert (r.captured_at, r.source) == (datetime(1998, 10, 24, 12, 8, 57), "makernote:DateTimeOriginal")
+
+
+def test_broken_maker_blocks_are_ignored(tmp_path):
+    p = gen.flir_jpeg(str(tmp_path / "a.jpg"), datetime(2019, 8, 12, 12, 30, 25), 120, chunks=3)
+    data = bytearray(open(p, "rb").read())
+    data[data.find(b"FFF\x00") + 0x18 : data.find(b"FFF\x00") + 0x1C] = b"\xff\xff\xff\x00"  # directory far outside
+    open(p, "wb").write(bytes(data))
+    r = analyze(p)
+    assert r.captured_at is None and r.error is None
+
+
 def test_png_exif_chunk_and_creation_time_text(tmp_path):
     p = str(tmp_path / "a.png")
     info = PngInfo()

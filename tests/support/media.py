@@ -201,6 +201,46 @@ def jpeg_with_app13(path: str, segments: list[list[bytes]], *, img: Image.Image 
     return path
 
 
+def _jpeg_with_segments(path: str, segments: list[bytes], img: Image.Image | None = None) -> str:
+    buf = io.BytesIO()
+    (img or photo()).save(buf, "JPEG", quality=80)
+    data = buf.getvalue()
+    with open(path, "wb") as f:
+        f.write(data[:2] + b"".join(segments) + data[2:])
+    return path
+
+
+def _app1(body: bytes) -> bytes:
+    return b"\xff\xe1" + struct.pack(">H", len(body) + 2) + body
+
+
+def flir_jpeg(path: str, utc: datetime, offset_minutes: int, *, chunks: int = 2) -> str:
+    """A JPEG as FLIR thermal cameras write it, without EXIF: an FFF block
+    (big-endian header and record directory, one little-endian CameraInfo
+    record whose 0x384 holds UTC seconds, milliseconds and the zone in
+    minutes west of UTC) split over `chunks` APP1 'FLIR' segments."""
+    record = bytearray(0x400)
+    struct.pack_into("<H", record, 0, 2)
+    secs = int((utc - datetime(1970, 1, 1)).total_seconds())
+    struct.pack_into("<IIh", record, 0x384, secs, 253, -offset_minutes)
+    header = b"FFF\x00" + b"\x00" * 16 + struct.pack(">III", 100, 0x40, 1)
+    header = header.ljust(0x40, b"\x00")
+    entry = struct.pack(">HHIIIIIII", 0x20, 1, 0x64, 1, 0x60, len(record), 0, 0, 0)
+    fff = header + entry + bytes(record)
+    step = -(-len(fff) // chunks)
+    parts = [fff[i : i + step] for i in range(0, len(fff), step)]
+    return _jpeg_with_segments(path, [_app1(b"FLIR\x00\x01" + bytes([i, len(parts) - 1]) + part)
+                                      for i, part in enumerate(parts)])
+
+
+def casio_qvci_jpeg(path: str, when: datetime) -> str:
+    """A JPEG as the Casio QV-7000SX writes it, without EXIF: an APP1 'QVCI'
+    block with DateTimeOriginal as text at byte 0x4d."""
+    body = bytearray(b"QVCI\x00".ljust(0x80, b"\x00"))
+    body[0x4D : 0x4D + 19] = when.strftime("%Y.%m.%d %H:%M:%S").encode()
+    return _jpeg_with_segments(path, [_app1(bytes(body))])
+
+
 def _chunk(cid: bytes, body: bytes) -> bytes:
     return cid + struct.pack("<I", len(body)) + body + (b"\x00" if len(body) % 2 else b"")
 

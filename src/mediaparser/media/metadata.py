@@ -13,8 +13,8 @@ or a path, and returns an `ImageMetadata` holding only plain Python values;
 `ImageMetadata.candidates()` turns the date tags into timestamp candidates.
 What exiv2 does not decode and real files carry is read here by hand: PNG
 `Creation Time` text chunks, Reconyx trail-camera maker notes, the
-Olympus `[picture info]` segment and IPTC dates in a JPEG's second APP13
-segment.
+Olympus `[picture info]` segment, IPTC dates in a JPEG's second APP13
+segment, FLIR thermal cameras' FFF block and Casio QV cameras' QVCI block.
 
 exiv2 objects never leave this module, so callers can pickle the result
 across a process pool. exiv2's own warnings are silenced: a bad file is
@@ -115,7 +115,8 @@ class ImageMetadata:
     model: str | None = None
     orientation: int | None = None  # EXIF 1..8
     tags: dict[str, str] = field(default_factory=dict)  # raw strings of _WANTED keys
-    extra_dates: list[tuple[str, datetime]] = field(default_factory=list)  # (source, local value) from maker notes
+    # (source, local value, UTC offset in minutes or None) from maker notes and maker segments
+    extra_dates: list[tuple[str, datetime, int | None]] = field(default_factory=list)
     png_creation_time: str | None = None
     mime: str | None = None
 
@@ -137,7 +138,8 @@ class ImageMetadata:
         return out + self._other_candidates(now)
 
     def _other_candidates(self, now: datetime | None) -> list[Candidate]:
-        out = [candidate_from_datetime(src, value, raw=value.isoformat(sep=" "), now=now) for src, value in self.extra_dates]
+        out = [candidate_from_datetime(src, value, utc_offset=offset, raw=value.isoformat(sep=" "), now=now)
+               for src, value, offset in self.extra_dates]
         if self.png_creation_time:
             out.append(make_candidate("png:CreationTime", self.png_creation_time, now=now))
         return out
@@ -286,22 +288,36 @@ def _olympus_picture_info(data: bytes) -> datetime | None:
         return None
 
 
-def _jpeg_segments(data: bytes, marker: int):
-    """The bodies of a JPEG's `marker` segments before the image data."""
-    pos, n = 2, len(data)
-    while pos + 4 <= n and data[pos] == 0xFF:
-        m = data[pos + 1]
-        if m == 0xFF:  # fill byte
-            pos += 1
-            continue
-        if m in (0xDA, 0xD9):  # start of scan / end of image
-            return
-        length = int.from_bytes(data[pos + 2 : pos + 4], "big")
-        if length < 2:
-            return
-        if m == marker:
-            yield data[pos + 4 : pos + 2 + length]
-        pos += 2 + length
+class _JpegSegments:
+    """One walk over a JPEG's segment headers before the image data (a few
+    microseconds), keeping the bodies that the hand readers below need:
+    APP13 Photoshop blocks (IPTC), FLIR's APP1 chunks (in chunk order) and
+    Casio's APP1 QVCI block."""
+
+    def __init__(self, data: bytes):
+        self.app13: list[bytes] = []
+        self.qvci: bytes | None = None
+        flir: dict[int, bytes] = {}
+        pos, n = 2, len(data)
+        while pos + 4 <= n and data[pos] == 0xFF:
+            m = data[pos + 1]
+            if m == 0xFF:  # fill byte
+                pos += 1
+                continue
+            if m in (0xDA, 0xD9):  # start of scan / end of image
+                break
+            length = int.from_bytes(data[pos + 2 : pos + 4], "big")
+            if length < 2:
+                break
+            body = data[pos + 4 : pos + 2 + length]
+            if m == 0xED:
+                self.app13.append(body)
+            elif m == 0xE1 and body[:5] == b"FLIR\x00" and len(body) >= 8:
+                flir.setdefault(body[6], body[8:])  # byte 6: chunk number, 7: last chunk number
+            elif m == 0xE1 and body[:5] == b"QVCI\x00":
+                self.qvci = body
+            pos += 2 + length
+        self.flir = b"".join(flir[k] for k in sorted(flir))
 
 
 def _iim_dates(block: bytes) -> dict[str, str]:
@@ -323,12 +339,12 @@ def _iim_dates(block: bytes) -> dict[str, str]:
     return out
 
 
-def _jpeg_iptc_dates(data: bytes) -> dict[str, str]:
+def _jpeg_iptc_dates(app13: list[bytes]) -> dict[str, str]:
     """IPTC dates from every APP13 Photoshop segment and every IPTC resource
     (8BIM 0x0404) in it. exiv2 reads the first APP13 segment only; editors
     that append a second one leave the date there. Dates come in pairs: the
     time is taken from the block that gave the date."""
-    for body in _jpeg_segments(data, 0xED):
+    for body in app13:
         if not body.startswith(b"Photoshop 3.0\x00"):
             continue
         pos = 14
@@ -346,6 +362,58 @@ def _jpeg_iptc_dates(data: bytes) -> dict[str, str]:
                     return dates
             pos += size + (size & 1)
     return {}
+
+
+def _flir_date(fff: bytes) -> tuple[datetime, int | None] | None:
+    """DateTimeOriginal of a FLIR thermal camera's FFF block (the APP1 'FLIR'
+    chunks joined): the record directory's CameraInfo record (type 0x20)
+    holds at 0x384 the UTC seconds since 1970, milliseconds, and the zone as
+    signed minutes *west* of UTC. Returns the local time and its offset."""
+    if len(fff) < 0x40 or fff[:4] != b"FFF\x00":
+        return None
+    for order in (">", "<"):  # the header's byte order: the one with a sane version
+        version, dir_pos, count = struct.unpack_from(order + "III", fff, 0x14)
+        if 100 <= version < 200:
+            break
+    else:
+        return None
+    for i in range(min(count, 256)):
+        entry = dir_pos + 0x20 * i
+        if entry + 0x14 > len(fff):
+            return None
+        rtype = struct.unpack_from(order + "H", fff, entry)[0]
+        if rtype != 0x20:
+            continue
+        rpos, rlen = struct.unpack_from(order + "II", fff, entry + 0x0C)
+        rec = fff[rpos : rpos + rlen]
+        if len(rec) < 0x38E:
+            return None
+        rorder = "<" if struct.unpack_from("<H", rec, 0)[0] == 2 else ">"  # the record's own byte order
+        seconds, _ms = struct.unpack_from(rorder + "II", rec, 0x384)
+        west = struct.unpack_from(rorder + "h", rec, 0x38C)[0]
+        if not seconds:
+            return None
+        offset = -west if abs(west) <= 14 * 60 else None
+        try:
+            return datetime(1970, 1, 1) + timedelta(seconds=seconds + (offset or 0) * 60), offset
+        except OverflowError:
+            return None
+    return None
+
+
+_QVCI_DATE = re.compile(rb"(\d{4})\D(\d\d)\D(\d\d)\D(\d\d)\D(\d\d)\D(\d\d)")
+
+
+def _casio_qvci_date(body: bytes) -> datetime | None:
+    """Casio QV cameras' APP1 'QVCI' block: DateTimeOriginal as text at 0x4d
+    ('YYYY.MM.DD HH:MM:SS'-like), the camera's wall clock."""
+    m = _QVCI_DATE.match(body[0x4D : 0x4D + 20])
+    if not m:
+        return None
+    try:
+        return datetime(*(int(g) for g in m.groups()))
+    except ValueError:
+        return None
 
 
 def _png_creation_time(data: bytes) -> str | None:
@@ -424,17 +492,27 @@ def _read_metadata(source: bytes | str) -> ImageMetadata:
     if makernote is not None:
         d = _reconyx_date(makernote)
         if d:
-            md.extra_dates.append(("makernote:DateTimeOriginal", d))
+            md.extra_dates.append(("makernote:DateTimeOriginal", d, None))
             md.make = md.make or "RECONYX"
     if isinstance(source, (bytes, bytearray, memoryview)):
         data = bytes(source[:131072]) if not isinstance(source, bytes) else source
-        if data[:3] == b"\xff\xd8\xff" and "Exif.Photo.DateTimeOriginal" not in tags:
-            d = _olympus_picture_info(data)
-            if d:
-                md.extra_dates.append(("makernote:DateTimeOriginal", d))
-        if data[:3] == b"\xff\xd8\xff" and "Iptc.Application2.DateCreated" not in tags:
-            for key, value in _jpeg_iptc_dates(data).items():
-                tags.setdefault(key, value)
+        if data[:3] == b"\xff\xd8\xff":
+            if "Exif.Photo.DateTimeOriginal" not in tags:
+                d = _olympus_picture_info(data)
+                if d:
+                    md.extra_dates.append(("makernote:DateTimeOriginal", d, None))
+            segments = _JpegSegments(data)
+            if "Iptc.Application2.DateCreated" not in tags:
+                for key, value in _jpeg_iptc_dates(segments.app13).items():
+                    tags.setdefault(key, value)
+            if segments.flir:
+                flir = _flir_date(segments.flir)
+                if flir:
+                    md.extra_dates.append(("makernote:DateTimeOriginal", *flir))
+            if segments.qvci:
+                d = _casio_qvci_date(segments.qvci)
+                if d:
+                    md.extra_dates.append(("makernote:DateTimeOriginal", d, None))
         if data[:8] == b"\x89PNG\r\n\x1a\n":
             md.png_creation_time = _png_creation_time(data)
     return md
