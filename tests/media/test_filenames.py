@@ -6,7 +6,7 @@ from datetime import datetime
 import pytest
 
 from mediaparser.media.filenames import PATTERNS, filename_candidates, folder_candidates, match_name
-from mediaparser.media.timestamps import Precision
+from mediaparser.media.timestamps import Confidence, Precision, choose_capture_time, make_candidate
 
 NOW = datetime(2026, 6, 1)
 TABLE = [(p.name, example, expected) for p in PATTERNS for example, expected in p.examples]
@@ -104,3 +104,128 @@ def test_year_and_month_folders_give_a_month():
 def test_folders_above_the_import_root_are_not_evidence():
     assert folder_candidates("/backup-2021-05-01/photos/summer", "/backup-2021-05-01/photos", now=NOW) == []
     assert folder_candidates("/photos/Family", "/photos", now=NOW) == []
+
+
+# --- issue 10 item 4: the new spellings and their must-not-parse neighbours --------------
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "88-04-06 15-21-03.jpg",  # two-digit year 1988: no device wrote such names then
+        "27-04-06 15-21-03.jpg",  # 2027 is in the future (NOW is 2026)
+        "22-13-06 15-21-03.jpg",  # month 13
+        "22-04-06 66-22-03.jpg",  # hour 66
+        "22-04-06.jpg",  # a two-digit year without a time is too ambiguous
+        "122-04-06 15-21-03.jpg",  # not a two-digit year
+        "32.01.2015-19.20.00.jpg",  # day 32
+        "19.20.00.jpg",  # a time alone
+        "2023.02.29.jpg",  # not a leap year
+        "IMG_2024.08-31_195517.jpg",  # mixed separators
+        "IMG_2024.0831_195517.jpg",
+        "2018012611475210000.jpg",  # 19 digits
+        "Screenshot 2019_05-21 at 10.45.52.png",  # mixed separators
+    ],
+)
+def test_neighbours_of_the_new_spellings_give_no_confident_date(name):
+    assert not [c for c in filename_candidates(name, now=NOW) if c.accepted and c.source == "filename"]
+
+
+@pytest.mark.parametrize(
+    "name, day",
+    [
+        ("2020-01-30_25-57-18.jpg", datetime(2020, 1, 30)),  # hour 25
+        ("2020-01-30_09-87-18-23.jpg", datetime(2020, 1, 30)),  # minute 87
+        ("IMG_20170101_999999.jpg", datetime(2017, 1, 1)),  # _999999
+        ("2024-01-01-240000.jpg", datetime(2024, 1, 1)),
+        ("Screenshot 2019-05-21 at 25.45.52.png", datetime(2019, 5, 21)),
+    ],
+)
+def test_an_impossible_time_leaves_only_a_weak_day(name, day):
+    cands = filename_candidates(name, now=NOW)
+    assert any(not c.accepted and "not a real date" in c.reason for c in cands)
+    (c,) = [c for c in cands if c.accepted]
+    assert (c.source, c.value, c.precision) == ("filename:weak", day, Precision.DAY)
+    d = choose_capture_time(cands, "UTC", now=NOW)
+    assert d.confidence == Confidence.LOW
+
+
+def test_seven_digits_after_a_date_are_no_time_of_day():
+    (c,) = [c for c in filename_candidates("2019-10-31 1557031.jpg", now=NOW) if c.accepted]
+    assert (c.value, c.precision) == (datetime(2019, 10, 31), Precision.DAY)
+
+
+def test_two_digit_years_take_the_century_that_is_not_in_the_future():
+    def year(name):
+        (c,) = [c for c in filename_candidates(name, now=NOW) if c.accepted]
+        return c.value.year
+    assert year("26-04-06 15-21-03.jpg") == 2026
+    assert year("00-04-06 15-21-03.jpg") == 2000
+    assert year("99-04-06 15-21-03.jpg") == 1999
+    assert year("90-04-06 15-21-03.jpg") == 1990
+
+
+def test_a_name_without_an_extension_keeps_its_seconds():
+    (c,) = [c for c in filename_candidates("2020-11-01 02.31.02", now=NOW) if c.accepted]
+    assert (c.value, c.precision) == (datetime(2020, 11, 1, 2, 31, 2), Precision.SECOND)
+
+
+# --- issue 10 item 3: folder dates -------------------------------------------------------
+
+@pytest.mark.parametrize(
+    "folder, name, value, precision",
+    [
+        ("/p/2019/08/12", "IMG_0001.JPG", datetime(2019, 8, 12), Precision.DAY),
+        ("/p/2019/8/3", "IMG_0001.JPG", datetime(2019, 8, 3), Precision.DAY),
+        ("/p/2019/08", "12.jpg", datetime(2019, 8, 12), Precision.DAY),
+        ("/p/2019/08/12 Birthday", "IMG_0001.JPG", datetime(2019, 8, 12), Precision.DAY),
+        ("/p/2019-08-12", "IMG_0001.JPG", datetime(2019, 8, 12), Precision.DAY),
+        ("/p/Trip 20190812", "IMG_0001.JPG", datetime(2019, 8, 12), Precision.DAY),
+        ("/p/2019/08", "IMG_0001.JPG", datetime(2019, 8, 1), Precision.MONTH),
+        ("/p/2019/08 - August", "IMG_0001.JPG", datetime(2019, 8, 1), Precision.MONTH),
+        ("/p/2019-08", "IMG_0001.JPG", datetime(2019, 8, 1), Precision.MONTH),
+        ("/p/2019/08/12", "14-30-25.jpg", datetime(2019, 8, 12, 14, 30, 25), Precision.SECOND),
+        ("/p/2019/08/12", "143025.jpg", datetime(2019, 8, 12, 14, 30, 25), Precision.SECOND),
+        ("/p/2019/2019-08-12", "143025.jpg", datetime(2019, 8, 12, 14, 30, 25), Precision.SECOND),
+        ("/p/2018-04-12 19/24", "49.gif", datetime(2018, 4, 12, 19, 24, 49), Precision.SECOND),
+        ("/p/2019", "IMG_0001.JPG", datetime(2019, 1, 1), Precision.YEAR),
+        ("/p/2019 trip", "IMG_0001.JPG", datetime(2019, 1, 1), Precision.YEAR),
+        ("/p/Photos from 2019", "IMG_0001.JPG", datetime(2019, 1, 1), Precision.YEAR),
+        ("/p/2019/100CANON", "IMG_0001.JPG", datetime(2019, 1, 1), Precision.YEAR),
+    ],
+)
+def test_folder_dates_keep_the_precision_the_folders_give(folder, name, value, precision):
+    (c,) = folder_candidates(folder, "/p", now=NOW, name=name)
+    assert (c.source, c.value, c.precision) == ("folder", value, precision)
+
+
+@pytest.mark.parametrize(
+    "folder, name",
+    [
+        ("/p/1000 photos", "IMG_0001.JPG"),  # not a year
+        ("/p/100CANON", "IMG_0001.JPG"),  # a camera folder
+        ("/p/DCIM/101MSDCF", "DSC00001.JPG"),
+        ("/p/2019/21/05", "foo.jpg"),  # no month 21: only the year is left
+        ("/p/Summer 2018 - 2019", "IMG_0001.JPG"),  # two years: which one?
+        ("/p/2019/08/12", "IMG_0001.JPG"),
+    ],
+)
+def test_folder_false_positives(folder, name):
+    found = folder_candidates(folder, "/p", now=NOW, name=name)
+    if folder.endswith("2019/08/12"):
+        assert found[0].precision == Precision.DAY  # the control: the date folders do count
+    elif folder.endswith("2019/21/05"):
+        assert [(c.value, c.precision) for c in found] == [(datetime(2019, 1, 1), Precision.YEAR)]
+    else:
+        assert found == []
+
+
+def test_a_folder_date_never_beats_the_files_own_metadata_and_never_contradicts_it():
+    (folder,) = folder_candidates("/p/2019/08/12", "/p", now=NOW, name="14-30-25.jpg")
+    exif = make_candidate("exif:DateTimeOriginal", "2017:03:04 10:11:12", now=NOW)
+    d = choose_capture_time([folder, exif], "UTC", now=NOW)
+    assert d.source == "exif:DateTimeOriginal" and d.confidence == Confidence.MEDIUM
+    alone = choose_capture_time([folder], "UTC", now=NOW)
+    assert alone.captured_at == datetime(2019, 8, 12, 14, 30, 25) and alone.confidence == Confidence.LOW
+    (year,) = folder_candidates("/p/2019 trip", "/p", now=NOW, name="x.jpg")
+    d = choose_capture_time([year], "UTC", now=NOW)
+    assert (d.precision, d.confidence) == (Precision.YEAR, Confidence.LOW)

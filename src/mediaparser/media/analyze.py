@@ -246,7 +246,7 @@ def _analyze_open(path: str, f, result: AnalysisResult, zone: str, thumb_dir, wi
     cands: list[Candidate] = []
     with _Stage(result, "names"):
         cands += filename_candidates(name, now=now)
-        cands += folder_candidates(os.path.dirname(os.path.abspath(path)), root, now=now)
+        cands += folder_candidates(os.path.dirname(os.path.abspath(path)), root, now=now, name=name)
         side, used = sidecar_candidates(path, now=now, boundary=boundary)
         cands += side
         result.sidecars = used

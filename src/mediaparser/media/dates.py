@@ -24,6 +24,7 @@ class Precision(str, Enum):
     MINUTE = "minute"
     DAY = "day"
     MONTH = "month"
+    YEAR = "year"  # a folder named for a year; never from the parser (a year alone is no date string)
 
 
 

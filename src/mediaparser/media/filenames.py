@@ -68,8 +68,9 @@ PATTERNS: tuple[NamePattern, ...] = (
     ]),
     _p("macos-screenshot",
        r"^(?:Screenshot|Screen Shot|Screen Recording|Bildschirmfoto|Capture d.(?:é|e)cran|Schermafbeelding|Captura de pantalla)\s+"
-       r"(?P<y>\d{4})-(?P<mo>\d\d)-(?P<d>\d\d)\s+(?:at|um|à|a las|a la\(s\)|om)\s+(?P<h>\d{1,2})[.:](?P<mi>\d\d)[.:](?P<s>\d\d)" + _AMPM, S, [
+       r"(?P<y>\d{4})(?P<sep>[-_])(?P<mo>\d\d)(?P=sep)(?P<d>\d\d)\s+(?:at|um|à|a las|a la\(s\)|om)\s+(?P<h>\d{1,2})[.:](?P<mi>\d\d)[.:](?P<s>\d\d)" + _AMPM, S, [
         ("Screenshot 2021-03-09 at 08.15.27.png", "2021-03-09 08:15:27"),
+        ("Screenshot 2019_05_21 at 10.45.52.png", "2019-05-21 10:45:52"),
         ("Screen Shot 2019-03-09 at 8.15.27 PM.png", "2019-03-09 20:15:27"),
         ("Bildschirmfoto 2020-02-01 um 10.11.12.png", "2020-02-01 10:11:12"),
         ("Screen Recording 2022-01-02 at 10.11.12.mov", "2022-01-02 10:11:12"),
@@ -117,6 +118,11 @@ PATTERNS: tuple[NamePattern, ...] = (
         ("PANO_20190812_143025.jpg", "2019-08-12 14:30:25"),
         ("IMG_20190812_143025123.jpg", "2019-08-12 14:30:25"),
     ]),
+    # Some Android galleries and exports: YYYYMMDDHHMMSS and 3-4 digits of the second.
+    _p("compact-18", rf"(?<!\d)(?P<y>(?:19|20)\d\d)(?P<mo>\d\d)(?P<d>\d\d){_HMS}\d{{3,4}}(?!\d)", S, [
+        ("201801261147521000.jpg", "2018-01-26 11:47:52"),
+        ("20190812143025123.jpg", "2019-08-12 14:30:25"),
+    ]),
     _p("compact-14", rf"(?<!\d)(?P<y>(?:19|20)\d\d)(?P<mo>\d\d)(?P<d>\d\d){_HMS}(?!\d)", S, [
         ("20190812143025.jpg", "2019-08-12 14:30:25"),
         ("IMG20190812143025.jpg", "2019-08-12 14:30:25"),
@@ -149,6 +155,31 @@ PATTERNS: tuple[NamePattern, ...] = (
         ("2019-08-12_14-30-25.jpg", "2019-08-12 14:30:25"),
         ("export 2019-08-12T14.30.25.jpg", "2019-08-12 14:30:25"),
     ]),
+    _p("iso-date-compact-time",
+       rf"(?<!\d)(?P<y>\d{{4}})-(?P<mo>\d\d)-(?P<d>\d\d)[ _-]{_HMS}(?!\d)", S, [
+        ("2019-10-31 155703.jpg", "2019-10-31 15:57:03"),
+        ("2019-10-31_155703.mp4", "2019-10-31 15:57:03"),
+    ]),
+    # Nextcloud's and some cameras' two-digit years: yy-mm-dd hh-mm-ss. The
+    # century is the one that does not put the date in the future: 00 up to
+    # this year is 20xx, 90-99 is 19xx; anything between is refused, since no
+    # device that names files this way existed before 1990.
+    _p("two-digit-year",
+       r"(?<![\d-])(?P<yy>\d\d)-(?P<mo>\d\d)-(?P<d>\d\d)[ _](?P<h>\d\d)-(?P<mi>\d\d)-(?P<s>\d\d)(?!\d)", S, [
+        ("22-04-06 15-21-03 2160.jpg", "2022-04-06 15:21:03"),
+        ("90-04-06 15-21-03.jpg", "1990-04-06 15:21:03"),
+        ("05-04-06_15-21-03.jpg", "2005-04-06 15:21:03"),
+    ]),
+    _p("dotted-date-time",
+       rf"(?<![\d.])(?P<y>(?:18|19|20)\d\d)\.(?P<mo>\d\d)\.(?P<d>\d\d)[ _-]{_HMS}(?!\d)", S, [
+        ("IMG_2024.08.31_195517.jpg", "2024-08-31 19:55:17"),
+    ]),
+    # dd.mm.yyyy-hh.mm.ss: with dots the day comes first (European order).
+    _p("european-datetime",
+       r"(?<!\d)(?P<d>\d\d)\.(?P<mo>\d\d)\.(?P<y>(?:18|19|20)\d\d)[-_ ](?P<h>\d\d)\.(?P<mi>\d\d)\.(?P<s>\d\d)(?!\d)", S, [
+        ("IMG_27.01.2015-19.20.00.jpg", "2015-01-27 19:20:00"),
+        ("12.08.2019 14.30.25.jpg", "2019-08-12 14:30:25"),
+    ]),
     # Samsung, scanners, exporters: YYYYMMDD_HHMMSS anywhere in the name.
     _p("compact-datetime",
        rf"(?<!\d)(?P<y>(?:18|19|20)\d\d)(?P<mo>\d\d)(?P<d>\d\d)[_\- ]{_HMS}", S, [
@@ -166,6 +197,9 @@ PATTERNS: tuple[NamePattern, ...] = (
         ("2019_08_12.jpg", "2019-08-12 00:00:00"),
         ("Holiday_2019_08_12_beach.jpg", "2019-08-12 00:00:00"),
     ]),
+    _p("dotted-date", r"(?<![\d.])(?P<y>(?:18|19|20)\d\d)\.(?P<mo>\d\d)\.(?P<d>\d\d)(?![\d.])", D, [
+        ("2024.02.29.jpg", "2024-02-29 00:00:00"),
+    ], weak=True),
     _p("european-date", r"(?<!\d)(?P<d>\d\d)\.(?P<mo>\d\d)\.(?P<y>(?:18|19|20)\d\d)(?!\d)", D, [
         ("12.08.2019 Urlaub.jpg", "2019-08-12 00:00:00"),
     ], weak=True),
@@ -180,17 +214,31 @@ PATTERNS: tuple[NamePattern, ...] = (
 
 
 def strip_extension(name: str) -> str:
+    """The name without its extension. An extension has a letter: in
+    `2020-11-01 02.31.02` the `.02` is the seconds, not a file type."""
     base, ext = os.path.splitext(name)
-    return base if ext and len(ext) <= 6 else name
+    return base if ext and len(ext) <= 6 and any(ch.isalpha() for ch in ext) else name
 
 
 def has_force_marker(name: str) -> bool:
     return FORCE_MARKER in name
 
 
-def _value_from_match(m: re.Match[str]) -> datetime:
+def _century(yy: int, now: datetime | None) -> int:
+    """The year of a two-digit `yy`: never in the future, never before 1990."""
+    this_year = (now or datetime.now()).year
+    if 2000 + yy <= this_year:
+        return 2000 + yy
+    if yy >= 90:
+        return 1900 + yy
+    raise ValueError("a two-digit year that is neither 1990-1999 nor up to this year")
+
+
+def _value_from_match(m: re.Match[str], now: datetime | None = None) -> datetime:
     """Build the datetime; raises ValueError when it is not a calendar date."""
     g = m.groupdict()
+    if g.get("yy"):
+        g["y"] = str(_century(int(g["yy"]), now))
     if g.get("ms"):
         return datetime.fromtimestamp(int(g["ms"]) / 1000, tz=timezone.utc).replace(tzinfo=None, microsecond=0)
     if g.get("epoch"):
@@ -207,14 +255,14 @@ def _value_from_match(m: re.Match[str]) -> datetime:
     )
 
 
-def match_name(name: str) -> tuple[NamePattern, re.Match[str]] | None:
+def match_name(name: str, now: datetime | None = None) -> tuple[NamePattern, re.Match[str]] | None:
     """The first pattern that yields a real date from `name` (for tests/tools)."""
     stem = _clean(name)
     for pat in PATTERNS:
         m = pat.regex.search(stem)
         if m:
             try:
-                _value_from_match(m)
+                _value_from_match(m, now)
             except (ValueError, OverflowError, OSError):
                 continue
             return pat, m
@@ -237,34 +285,43 @@ def filename_candidates(name: str, *, now: datetime | None = None) -> list[Candi
         return [Candidate("filename", None, None, Precision.SECOND, False, False,
                           "rejected: [FORCE] marker but no date in the name", name)] if forced else []
     out: list[Candidate] = []
-    seen_spans: set[int] = set()
+    rejected_spans: list[tuple[int, int]] = []
+
+    def overlaps(m: re.Match[str]) -> bool:
+        return any(m.start() < end and start < m.end() for start, end in rejected_spans)
+
     for pat in PATTERNS:
         m = pat.regex.search(stem)
         if not m:
             continue
         raw = m.group(0)
         try:
-            value = _value_from_match(m)
+            value = _value_from_match(m, now)
         except (ValueError, OverflowError, OSError):
-            if m.start() not in seen_spans:
-                seen_spans.add(m.start())
+            if not overlaps(m):
                 out.append(Candidate(
                     "filename", None, None, pat.precision, pat.is_utc, False,
                     f"rejected: the digits in the name ({pat.name} pattern) are not a real date", raw,
                 ))
+            rejected_spans.append(m.span())
             continue
+        # A date found inside digits that a more specific pattern read as an
+        # impossible date and time (hour 25, minute 87, `_999999`) is only a
+        # weak clue: the name is not the tidy date-and-time it looks like.
+        weak = pat.weak or overlaps(m)
         c = Candidate(
-            "filename:weak" if pat.weak else "filename", value, None, pat.precision, pat.is_utc,
-            True, f"{pat.name} pattern" + (", forced" if forced else ""), raw, forced,
+            "filename:weak" if weak else "filename", value, None, pat.precision, pat.is_utc,
+            True, f"{pat.name} pattern" + (", the rest of the name is not a real time" if weak and not pat.weak else "")
+            + (", forced" if forced else ""), raw, forced,
         )
         check_plausible(c, now)
         if not c.accepted:
             # A shape that looks like a date but lands outside the plausible
             # years is a digit run, not a date; keep looking.
             c.reason = f"rejected: the digits in the name ({pat.name} pattern) are not a plausible date"
-            if m.start() not in seen_spans:
-                seen_spans.add(m.start())
+            if not overlaps(m):
                 out.append(c)
+            rejected_spans.append(m.span())
             continue
         out.append(c)
         return out
@@ -278,15 +335,23 @@ def filename_candidates(name: str, *, now: datetime | None = None) -> list[Candi
 _FOLDER_DAY = re.compile(r"(?<!\d)(?P<y>(?:18|19|20)\d\d)[-_. ]?(?P<mo>[01]\d)[-_. ]?(?P<d>[0-3]\d)(?!\d)")
 _FOLDER_MONTH = re.compile(r"^(?P<y>(?:18|19|20)\d\d)[-_. ](?P<mo>[01]\d)(?!\d)")
 _YEAR = re.compile(r"^(?:18|19|20)\d\d$")
-_MONTH_DIR = re.compile(r"^(?P<mo>0?[1-9]|1[0-2])(?:\b|[-_ ].*)$")
+# A month folder below a year folder: "8", "08", "08 - August", "08_Summer"
+# (not "100CANON" or "1000 photos": the number must end where the name does or
+# at a separator).
+_MONTH_DIR = re.compile(r"^(?P<mo>0?[1-9]|1[0-2])(?:$|[-_ .].*)$")
+# A day folder (or a file named by its day) below year and month folders:
+# "3", "18", "18 iPhone", "21.jpeg"'s stem "21".
+_DAY_DIR = re.compile(r"^(?P<d>0?[1-9]|[12]\d|3[01])(?:$|[-_ ].*)$")
+# A date and time split over folders and the name, as some exports write it:
+# 2019/08/12/14-30-25.jpg, 2019/2019-08-12/143025.jpg, 2018-04-12 19/24/49.gif.
+_SPLIT_TIME = re.compile(
+    r"(?<!\d)(?P<y>(?:18|19|20)\d\d)[-/](?P<mo>\d\d)[-/](?P<d>\d\d)[ _/-]"
+    r"(?P<h>\d\d)[-:._/]?(?P<mi>\d\d)[-:._/]?(?P<s>\d\d)$"
+)
+_TIME_ONLY = re.compile(r"^[\d\-_.: ]+$")
 
 
-def folder_candidates(dir_path: str, root: str | None = None, *, now: datetime | None = None) -> list[Candidate]:
-    """A day or month candidate from the folder path below `root`.
-
-    The deepest folder carrying a full date wins (`2019/2019-08-12 Trip`);
-    otherwise a year folder followed by a month folder (`2019/08`).
-    """
+def _folder_parts(dir_path: str, root: str | None) -> list[str]:
     path = os.path.normpath(dir_path)
     if root:
         root_n = os.path.normpath(root)
@@ -295,31 +360,95 @@ def folder_candidates(dir_path: str, root: str | None = None, *, now: datetime |
         rel = os.path.relpath(path, root_n)
         if rel.startswith(".."):
             rel = path
-        parts = [p for p in rel.split(os.sep) if p and p != "."]
-    else:
-        parts = [p for p in path.split(os.sep) if p]
-    for part in reversed(parts):
-        clean = _TAGS_RE.sub(" ", part)
-        m = _FOLDER_DAY.search(clean)
-        if m:
+        return [p for p in rel.split(os.sep) if p and p != "."]
+    return [p for p in path.split(os.sep) if p]
+
+
+def _folder(value: datetime, precision: Precision, reason: str, raw: str, now: datetime | None) -> list[Candidate]:
+    c = Candidate("folder", value, None, precision, False, True, reason, raw)
+    c = check_plausible(c, now)
+    return [c] if c.accepted else []
+
+
+def folder_candidates(dir_path: str, root: str | None = None, *, now: datetime | None = None,
+                      name: str | None = None) -> list[Candidate]:
+    """A date from the folder path below `root` (and the file's `name` where the
+    folders carry the rest of it).
+
+    Folder dates are weak evidence (people file pictures by trip or by import),
+    so they come at the precision the folders give — a day (`2019/08/12/`,
+    `2019/8/12/`, `2019/08/12.jpg`, `2019/08/12 Party/`, `2019-08-12/`,
+    `Trip 20190812/`) or a month (`2019/08/`, `2019-08/`) — and never beat a
+    date from the file itself. The deepest folder that dates the file wins.
+    A time split over folders and a name that is only a time
+    (`2019/08/12/14-30-25.jpg`) is read to the second, still as a folder date.
+    A year alone (`2019`, `2019 trip`, `Photos from 2019`) gives a year.
+    """
+    parts = _folder_parts(dir_path, root)
+    stem = strip_extension(os.path.basename(name)) if name else None
+    if stem and _TIME_ONLY.match(stem) and parts:
+        tail = "/".join(parts[-3:] + [stem])
+        m = _SPLIT_TIME.search(tail)
+        if m and "/" in m.group(0):
             try:
-                value = datetime(int(m["y"]), int(m["mo"]), int(m["d"]))
+                value = _value_from_match(m, now)
             except ValueError:
-                continue
-            c = Candidate("folder", value, None, Precision.DAY, False, True, f"folder {part!r}", part)
-            return [check_plausible(c, now)]
-    for i in range(len(parts) - 1, -1, -1):
-        part = parts[i]
+                value = None
+            if value is not None:
+                found = _folder(value, Precision.SECOND, f"date in the folders, time in the name {m.group(0)!r}",
+                                m.group(0), now)
+                if found:
+                    return found
+    # Deepest first: the stem when it is a bare day number, then each folder.
+    levels = parts + ([stem] if stem and stem.isdigit() and _DAY_DIR.match(stem) else [])
+    for i in range(len(levels) - 1, -1, -1):
+        part = levels[i]
+        is_stem = i >= len(parts)
+        if not is_stem:
+            clean = _TAGS_RE.sub(" ", part)
+            m = _FOLDER_DAY.search(clean)
+            if m:
+                try:
+                    value = datetime(int(m["y"]), int(m["mo"]), int(m["d"]))
+                except ValueError:
+                    value = None
+                if value is not None:
+                    found = _folder(value, Precision.DAY, f"folder {part!r}", part, now)
+                    if found:
+                        return found
+        # year / month / day
+        if i >= 2 and _YEAR.match(levels[i - 2]):
+            mm, dd = _MONTH_DIR.match(levels[i - 1]), _DAY_DIR.match(part)
+            if mm and dd:
+                raw = "/".join(levels[i - 2:i + 1])
+                try:
+                    value = datetime(int(levels[i - 2]), int(mm["mo"]), int(dd["d"]))
+                except ValueError:
+                    value = None
+                if value is not None:
+                    found = _folder(value, Precision.DAY, f"folders {raw!r}", raw, now)
+                    if found:
+                        return found
+        if is_stem:
+            continue
         m = _FOLDER_MONTH.match(part)
         if m and 1 <= int(m["mo"]) <= 12:
-            c = Candidate("folder", datetime(int(m["y"]), int(m["mo"]), 1), None, Precision.MONTH, False, True, f"folder {part!r}", part)
-            return [check_plausible(c, now)]
+            found = _folder(datetime(int(m["y"]), int(m["mo"]), 1), Precision.MONTH, f"folder {part!r}", part, now)
+            if found:
+                return found
         if i > 0 and _YEAR.match(parts[i - 1]):
             mm = _MONTH_DIR.match(part)
             if mm:
-                c = Candidate(
-                    "folder", datetime(int(parts[i - 1]), int(mm["mo"]), 1), None, Precision.MONTH, False, True,
-                    f"folders {parts[i - 1]!r}/{part!r}", f"{parts[i - 1]}/{part}",
-                )
-                return [check_plausible(c, now)]
+                raw = f"{parts[i - 1]}/{part}"
+                found = _folder(datetime(int(parts[i - 1]), int(mm["mo"]), 1), Precision.MONTH, f"folders {raw!r}", raw, now)
+                if found:
+                    return found
+    # A year alone: a folder whose only number is a year ("2019", "2019 trip",
+    # "Photos from 2019" as Google Takeout names them). Year precision.
+    for part in reversed(parts):
+        runs = re.findall(r"\d+", _TAGS_RE.sub(" ", part))
+        if len(runs) == 1 and _YEAR.match(runs[0]):
+            found = _folder(datetime(int(runs[0]), 1, 1), Precision.YEAR, f"folder {part!r} (the year only)", part, now)
+            if found:
+                return found
     return []

@@ -53,7 +53,8 @@ class Confidence(str, Enum):
     NONE = "none"
 
 
-_PRECISION_RANK = {Precision.SECOND: 3, Precision.MINUTE: 2, Precision.DAY: 1, Precision.MONTH: 0}
+_PRECISION_RANK = {Precision.SECOND: 3, Precision.MINUTE: 2, Precision.DAY: 1, Precision.MONTH: 0, Precision.YEAR: -1}
+_PARTIAL = (Precision.DAY, Precision.MONTH, Precision.YEAR)
 
 # Photography starts in 1826 (Niépce); anything earlier is a broken clock.
 MIN_YEAR = 1826
@@ -312,6 +313,8 @@ def _fmt(dt: datetime, precision: Precision) -> str:
         return dt.strftime("%Y-%m-%d")
     if precision == Precision.MONTH:
         return dt.strftime("%Y-%m")
+    if precision == Precision.YEAR:
+        return dt.strftime("%Y")
     if precision == Precision.MINUTE:
         return dt.strftime("%Y-%m-%d %H:%M")
     return dt.strftime("%Y-%m-%d %H:%M:%S")
@@ -372,13 +375,15 @@ def _compare(w: Candidate, wr: _Resolved, c: Candidate, zone) -> tuple[bool, str
     assert c.value is not None and w.value is not None
     tol = _tolerance(w, c)
     coarse = c.precision if _PRECISION_RANK[c.precision] < _PRECISION_RANK[w.precision] else w.precision
-    if coarse in (Precision.MONTH, Precision.DAY):
+    if coarse in _PARTIAL:
         if c.is_utc:
             off = wr.offset if wr.offset is not None else zone_offset_minutes(zone, c.value)
             c_local = utc_to_local(c.value, off)
         else:
             c_local = c.value
-        if coarse == Precision.MONTH:
+        if coarse == Precision.YEAR:
+            same = c_local.year == wr.local.year
+        elif coarse == Precision.MONTH:
             same = (c_local.year, c_local.month) == (wr.local.year, wr.local.month)
         else:
             same = c_local.date() == wr.local.date()
@@ -485,18 +490,19 @@ def choose_capture_time(
                     break
 
     # A day-precision winner is refined by a finer source that agrees on the day.
-    if winner.precision in (Precision.DAY, Precision.MONTH) and not winner.forced:
+    if winner.precision in _PARTIAL and not winner.forced:
         for c in ordered[1:]:
             if c.info.trust < STRONG_TRUST or _PRECISION_RANK[c.precision] <= _PRECISION_RANK[winner.precision]:
                 continue
             c_local = c.value
             if c.is_utc:
                 c_local = utc_to_local(c.value, zone_offset_minutes(zone, c.value))
-            same = (
-                c_local.date() == winner.value.date()
-                if winner.precision == Precision.DAY
-                else (c_local.year, c_local.month) == (winner.value.year, winner.value.month)
-            )
+            if winner.precision == Precision.DAY:
+                same = c_local.date() == winner.value.date()
+            elif winner.precision == Precision.MONTH:
+                same = (c_local.year, c_local.month) == (winner.value.year, winner.value.month)
+            else:
+                same = c_local.year == winner.value.year
             if same:
                 reasons.append(
                     f"{winner.info.label} gives only the {winner.precision.value} ({_fmt(winner.value, winner.precision)}); "
@@ -559,9 +565,9 @@ def choose_capture_time(
         confidence = Confidence.MEDIUM
     if winner.precision == Precision.DAY and confidence == Confidence.HIGH:
         confidence = Confidence.MEDIUM
-    if winner.precision == Precision.MONTH and confidence in (Confidence.HIGH, Confidence.MEDIUM):
+    if winner.precision in (Precision.MONTH, Precision.YEAR) and confidence in (Confidence.HIGH, Confidence.MEDIUM):
         confidence = Confidence.LOW
-    if winner.precision in (Precision.DAY, Precision.MONTH):
+    if winner.precision in _PARTIAL:
         reasons.append(f"Only the {winner.precision.value} is known; the time is set to 00:00:00.")
 
     _note_rejections(cands, reasons)

@@ -134,6 +134,8 @@ class Actor:
 
 
 def _fmt_local(dt: datetime, precision: str | None = "second") -> str:
+    if precision == "year":
+        return dt.strftime("%Y")
     if precision == "day":
         return dt.strftime("%Y-%m-%d")
     if precision == "month":

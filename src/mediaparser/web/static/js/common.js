@@ -81,6 +81,7 @@ export function fmtLocal(iso, precision = "second", { long = false } = {}) {
   if (!m) return iso;
   const [, y, mo, d, h, mi, s] = m;
   const month = monthName(+mo, long);
+  if (precision === "year") return y;
   if (precision === "month") return `${month} ${y}`;
   const date = `${+d} ${month} ${y}`;
   if (precision === "day") return date;
