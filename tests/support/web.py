@@ -12,6 +12,13 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--no-first-run", "--disable-sync"]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+# The screens of issue 14: a phone (touch, as a phone's browser lays a page out), a laptop, a wide monitor.
+SIZES: dict[str, dict[str, Any]] = {
+    "phone": {"viewport": {"width": 390, "height": 844}, "has_touch": True, "is_mobile": True},
+    "laptop": {"viewport": {"width": 1280, "height": 800}},
+    "wide": {"viewport": {"width": 1920, "height": 1080}},
+}
+PHONE_WIDTH = SIZES["phone"]["viewport"]["width"]
 
 
 class BrowserLikeClient:
@@ -120,9 +127,13 @@ class LiveServer:
         self.server.server_close()
 
 
+def is_phone(pg) -> bool:
+    return pg.viewport_size["width"] <= PHONE_WIDTH
+
+
 def shot(pg, name: str) -> Path:
-    """A 1280×800 screenshot under test-artifacts/screenshots/ (looked at by a person)."""
+    """A screenshot under test-artifacts/screenshots/ (looked at by a person); `name-phone.png` at phone size."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / f"{name}.png"
+    path = SCREENSHOTS / f"{name}{'-phone' if is_phone(pg) else ''}.png"
     pg.screenshot(path=str(path))
     return path

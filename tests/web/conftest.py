@@ -8,7 +8,7 @@ import os
 import pytest
 
 from tests.support.instance import build_app, instance_env
-from tests.support.web import CHROMIUM, CHROMIUM_ARGS, BrowserLikeClient, LiveServer
+from tests.support.web import CHROMIUM, CHROMIUM_ARGS, SIZES, BrowserLikeClient, LiveServer
 
 
 @pytest.fixture
@@ -61,8 +61,10 @@ def browser():
 
 
 @pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 800}, accept_downloads=False)
+def page(browser, request):
+    """A page at 1280×800; a test parametrized with `@pytest.mark.parametrize("page", ["laptop", "phone"],
+    indirect=True)` runs its flow at each of those sizes (SIZES: the phone is touch-first)."""
+    context = browser.new_context(**SIZES[getattr(request, "param", "laptop")], accept_downloads=False)
     pg = context.new_page()
     pg.set_default_timeout(15_000)
     errors: list[str] = []

@@ -81,8 +81,8 @@ def test_from_a_messy_folder_to_a_verified_archive_in_the_browser(tmp_path, work
     # 2. The grid marks the copies; the mark opens their group. Resolve both groups on the duplicates page
     #    with the keyboard: exact copies first, then the similar pair.
     page.goto(server.url + "/review")
-    expect(page.locator(".tile a.dup")).to_have_count(4)
-    page.locator(".tile", has_text="IMG_0102.JPG").locator("a.dup").click()
+    expect(page.locator(".tile .dup")).to_have_count(4)
+    page.locator(".tile", has_text="IMG_0102.JPG").locator(".dup").click()
     page.wait_for_url(re.compile(rf".*/duplicates\?group={groups['similar'].id}$"))
     expect(page.locator("#dup-group-title")).to_contain_text("similar")
     page.go_back()

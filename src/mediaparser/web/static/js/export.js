@@ -376,7 +376,9 @@ if (box && $("plan-section")) {
           "each one's archive copy is verified."]
         : "No original can be deleted now: none left has a verified export that qualifies."));
       if (data.count) {
-        const list = el("ul", { class: "errors-list x-delete-list", id: "cleanup-files" }, data.files.map(deletableItem));
+        const list = el("ul", { class: "errors-list x-delete-list", id: "cleanup-files",
+          // It scrolls: the keyboard must reach it to scroll it (tabindex), and a screen reader names it.
+          tabindex: "0", "aria-label": "Originals that will be deleted" }, data.files.map(deletableItem));
         parts.push(el("h3", { text: "Will be deleted" }), list);
         if (data.next_offset !== null) {
           let next = data.next_offset;

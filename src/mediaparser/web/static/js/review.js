@@ -332,11 +332,13 @@ function tile(item, pos) {
   },
   el("div", { class: "thumb" }, thumb, item.kind === "video" ? el("span", { class: "play", text: "▶ video" }) : null,
     item.group_id || item.similar_group_id
-      ? el("a", { class: "dup", href: `/duplicates?group=${item.group_id || item.similar_group_id}`, tabindex: "-1",
+      ? el("span", { class: "dup", "data-href": `/duplicates?group=${item.group_id || item.similar_group_id}`,
         title: "In a group of duplicates or similar pictures: open the group to compare and choose", text: "⧉ duplicates" })
       : null),
   el("span", { class: "check", "aria-hidden": "true", text: "✓" }),
-  el("button", { type: "button", class: "open small", tabindex: "-1", "data-open": item.id }, "Open"),
+  // The mark and "Open" are for the mouse and touch (a tile is an option: it holds no control of its own);
+  // by keyboard, Enter opens the file, and the examination view links its group.
+  el("span", { class: "open button", "aria-hidden": "true", "data-open": item.id }, "Open"),
   el("div", { class: "meta" },
     el("span", { class: "time", text: item.captured_at ? fmtLocal(item.captured_at, item.precision === "second" ? "minute" : item.precision) : "No date" }),
     el("div", { class: "row" }, badgeFor(item), el("span", { class: "name", text: item.name })),
@@ -475,7 +477,8 @@ function onTileClick(e, node) {
 }
 
 grid.addEventListener("click", (e) => {
-  if (e.target.closest("a.dup")) { e.stopPropagation(); return; }  // the link opens the group; no selection
+  const dup = e.target.closest(".dup[data-href]");
+  if (dup) { e.stopPropagation(); window.location.assign(dup.dataset.href); return; }  // opens the group; no selection
   const open = e.target.closest("[data-open]");
   if (open) { e.stopPropagation(); examiner.open(+open.dataset.open); return; }
   const node = e.target.closest(".tile");
