@@ -248,6 +248,32 @@ class ReviewDecision(db.Model):
     after: Mapped[dict] = mapped_column(JSON, nullable=False)
 
 
+class HistoryItem(db.Model):
+    """What one batch did to one thing other than a capture time (usecases/history.py).
+
+    `kind` says which thing: "tag" (tag_id), "link" (a file's tag: file_id,
+    tag_id), "member" (a file's decision in a duplicate group: group_id,
+    file_id), "group" (group_id) or "choice" (a file's machine-chosen capture
+    time and candidates: file_id). `before` and `after` are its state (None:
+    the row did not exist / no longer exists). `unit` names what an undo puts
+    back together or not at all ("file:12", "group:3", "batch", "tags").
+    The ids are plain numbers, not foreign keys: the history outlives the rows.
+    """
+
+    __tablename__ = "history_items"
+    __table_args__ = (Index("ix_history_items_batch", "batch_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("review_batches.id", ondelete="CASCADE"), nullable=False)
+    kind: Mapped[str] = mapped_column(String(8), nullable=False)
+    unit: Mapped[str] = mapped_column(String(32), nullable=False)
+    file_id: Mapped[int | None] = mapped_column(Integer)
+    tag_id: Mapped[int | None] = mapped_column(Integer)
+    group_id: Mapped[int | None] = mapped_column(Integer)
+    before: Mapped[dict | None] = mapped_column(JSON)
+    after: Mapped[dict | None] = mapped_column(JSON)
+
+
 class UploadStatus:
     OPEN = "open"  # receiving files
     STARTING = "starting"  # the import job is being created
@@ -321,7 +347,10 @@ class DupGroup(db.Model):
     """
 
     __tablename__ = "dup_groups"
-    __table_args__ = (UniqueConstraint("kind", "representative_id", name="uq_dup_groups_kind_rep"),)
+    # AUTOINCREMENT on SQLite (0008), as on PostgreSQL: an id is never given to a second row, so the
+    # history (usecases/history.py) can tell a group, a tag or a file's tag by its id.
+    __table_args__ = (UniqueConstraint("kind", "representative_id", name="uq_dup_groups_kind_rep"),
+                      {"sqlite_autoincrement": True})
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(8), nullable=False)
@@ -383,6 +412,7 @@ class Tag(db.Model):
     """A tag name, stored trimmed and case-folded (one spelling per tag)."""
 
     __tablename__ = "tags"
+    __table_args__ = {"sqlite_autoincrement": True}  # ids are never reused (see DupGroup)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200), nullable=False, unique=True)
@@ -393,6 +423,7 @@ class FileTag(db.Model):
     __table_args__ = (
         UniqueConstraint("file_id", "tag_id", name="uq_file_tags_file_tag"),
         Index("ix_file_tags_tag", "tag_id", "file_id"),
+        {"sqlite_autoincrement": True},  # ids are never reused (see DupGroup)
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

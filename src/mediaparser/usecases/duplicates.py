@@ -36,7 +36,9 @@ from mediaparser.library.in_archive import archive_rows
 from mediaparser.media.isotime import iso_local
 from mediaparser.media.keeper import KeeperRecommendation, QualityFacts, recommend_keeper
 from mediaparser.media.similarity import Group, GroupMember, Grouping, HashItem, SimilarityParams, update_grouping
-from mediaparser.store.models import (DupGroup, DupMember, FileStatus, GroupKind, GroupStatus, ManifestEntry, MediaFile, to_unsigned64, utcnow)
+from mediaparser.store.models import (DupGroup, DupMember, FileStatus, GroupKind, GroupStatus, ManifestEntry, MediaFile, Tag, to_unsigned64, utcnow)
+from mediaparser.usecases import history
+from mediaparser.usecases.history import Actor
 
 log = logging.getLogger(__name__)
 
@@ -422,7 +424,7 @@ def file_tags(file_ids: Iterable[int]) -> dict[int, set[str]]:
     return out
 
 
-def resolve_group(group_id: int, keep_ids: Sequence[int], *, timezone: str) -> DupGroup:
+def resolve_group(group_id: int, keep_ids: Sequence[int], *, timezone: str, actor: Actor | None = None) -> DupGroup:
     """A person's decision: keep `keep_ids`, set the other members aside.
 
     Keeping every member means "these are not duplicates". Each kept file
@@ -430,17 +432,35 @@ def resolve_group(group_id: int, keep_ids: Sequence[int], *, timezone: str) -> D
     of theirs stronger than its own (media.keeper.carry_over); its capture
     time is then decided again from the enlarged evidence, unless a person
     already set it in review.
+
+    The decision is one batch in the history (usecases/history.py): its undo
+    brings back the members' earlier decisions, the group's status, and the
+    kept files' tags and times as they were before the carry-over.
     """
     with write_transaction() as s:
         group = s.get(DupGroup, group_id, populate_existing=True)
         if group is None:
             raise GroupNotFound(f"group {group_id} does not exist")
-        _decide(s, group, keep_ids, timezone=timezone)
+        items: list[dict[str, Any]] = []
+        names: dict[int, str] = {}
+        kept, aside = _decide(s, group, keep_ids, timezone=timezone, items=items, names=names)
+        keep_names = [names[f] for f in sorted(set(keep_ids))]
+        if aside:
+            summary = (f"Kept {history.names_in_words(keep_names)}, set aside "
+                       f"{history.plural(aside, 'copy', 'copies')}")
+        else:
+            summary = f"Not duplicates: kept all {kept} files ({history.names_in_words(keep_names)})"
+        history.record(s, "dup_resolve", actor, summary, kept + aside, items)
     return group
 
 
-def _decide(s, group: DupGroup, keep_ids: Sequence[int], *, timezone: str) -> tuple[int, int]:
-    """resolve_group's work inside the caller's write transaction: (files kept, files set aside)."""
+def _decide(s, group: DupGroup, keep_ids: Sequence[int], *, timezone: str, items: list[dict[str, Any]],
+            names: dict[int, str]) -> tuple[int, int]:
+    """resolve_group's work inside the caller's write transaction: (files kept, files set aside).
+
+    Appends to `items` what the decision changed, before and after, for the history (one unit per group),
+    and fills `names` with the members' file names.
+    """
     from mediaparser.library import capture_time
     from mediaparser.media.keeper import MemberMetadata, carry_over
     from mediaparser.usecases import tagging as tag_service
@@ -455,21 +475,37 @@ def _decide(s, group: DupGroup, keep_ids: Sequence[int], *, timezone: str) -> tu
     rows = {r.id: r for r in s.execute(select(MediaFile).where(MediaFile.id.in_(list(members)))).scalars()}
     tags = file_tags(members)
     aside = [fid for fid in members if fid not in keep]
+    unit = f"group:{group_id}"
+    group_before = history.group_state(group)
+    names.update({fid: history.file_name(r.rel_path) for fid, r in rows.items()})
     for fid, m in members.items():
+        before = {"decision": m.decision}
         m.decision = "keep" if fid in keep else "discard"
+        items.append({"kind": "member", "unit": unit, "group_id": group_id, "file_id": fid, "before": before,
+                      "after": {"decision": m.decision}})
     if aside:
         others = [MemberMetadata(fid, frozenset(tags[fid]), tuple(rows[fid].candidates or ())) for fid in aside]
         for fid in sorted(keep):
             row = rows[fid]
             result = carry_over(MemberMetadata(fid, frozenset(tags[fid]), tuple(row.candidates or ())), others)
             # The one tag upsert: its lock order, and a name merged away meanwhile is created again.
-            tag_service.link(s, [(fid, name, "carried") for name in sorted(result.tags_added)])
+            new = tag_service.new_links(s, [(fid, name, "carried") for name in sorted(result.tags_added)])
+            tag_names = dict(s.execute(select(Tag.id, Tag.name).where(Tag.id.in_([r.tag_id for r in new])))
+                             .all()) if new else {}
+            items.extend({"kind": "link", "unit": unit, "file_id": r.file_id, "tag_id": r.tag_id, "before": None,
+                          "after": history.link_state(r.id, r.origin, r.created_at, tag_names.get(r.tag_id, ""))}
+                         for r in new)
             if result.candidates_added:
                 carried = ", ".join(sorted({str(c["source"]) for c in result.candidates_added}))
+                before = history.choice_state(row)
                 capture_time.add_evidence(row, result.candidates_added, timezone,
                                           f"evidence carried over from a set-aside duplicate: {carried}")
+                items.append({"kind": "choice", "unit": unit, "file_id": fid, "before": before,
+                              "after": history.choice_state(row)})
     s.flush()  # the carried tags are read by the next group's decision in the same transaction
     group.status, group.resolved_at, group.updated_at = GroupStatus.RESOLVED, utcnow(), utcnow()
+    items.append({"kind": "group", "unit": unit, "group_id": group_id, "before": group_before,
+                  "after": history.group_state(group)})
     return len(keep), len(aside)
 
 
@@ -706,7 +742,7 @@ class BulkResult:
     left_open: int = 0  # groups where no copy can be recommended (left for a person)
 
 
-def accept_all_exact(timezone: str, *, expected: int | None = None) -> BulkResult:
+def accept_all_exact(timezone: str, *, expected: int | None = None, actor: Actor | None = None) -> BulkResult:
     """Resolve every OPEN exact group with its recommended keeper, in one transaction.
 
     `expected` is the number of groups the person saw and confirmed: when the
@@ -715,6 +751,8 @@ def accept_all_exact(timezone: str, *, expected: int | None = None) -> BulkResul
     person never counted.
     """
     result = BulkResult(0, 0, 0)
+    items: list[dict[str, Any]] = []
+    names: dict[int, str] = {}
     with write_transaction() as s:
         groups = list(s.execute(select(DupGroup).where(DupGroup.kind == GroupKind.EXACT,
                                                        DupGroup.status == GroupStatus.OPEN)
@@ -729,10 +767,14 @@ def accept_all_exact(timezone: str, *, expected: int | None = None) -> BulkResul
                     result.left_open += 1  # no copy can be recommended: a person decides this one
                     continue
                 g = next(x for x in chunk if x.id == v.group_id)
-                kept, aside = _decide(s, g, [v.recommendation.keeper], timezone=timezone)
+                kept, aside = _decide(s, g, [v.recommendation.keeper], timezone=timezone, items=items, names=names)
                 result.groups += 1
                 result.kept += kept
                 result.set_aside += aside
+        if result.groups:
+            summary = (f"Kept the recommended copy in {history.plural(result.groups, 'exact-duplicate group')}, "
+                       f"set aside {history.plural(result.set_aside, 'copy', 'copies')}")
+            history.record(s, "dup_accept", actor, summary, result.kept + result.set_aside, items)
     log.info("accepted the recommendation for %d exact groups (%d files set aside)", result.groups, result.set_aside)
     return result
 
@@ -784,16 +826,18 @@ class RestoreResult:
     not_set_aside: list[int]
 
 
-def restore(file_ids: Sequence[int]) -> RestoreResult:
+def restore(file_ids: Sequence[int], actor: Actor | None = None) -> RestoreResult:
     """Bring set-aside files back: their decision becomes "keep" in every group, so they export again.
 
     The groups stay decided (all their files now kept). Ids that are not set
-    aside are reported, not treated as an error for the others.
+    aside are reported, not treated as an error for the others. A restore is
+    one batch in the history; its undo sets the files aside again.
     """
     wanted = sorted(set(file_ids))
     if not wanted:
         raise GroupDecisionError("name at least one file to restore")
     restored: set[int] = set()
+    items: list[dict[str, Any]] = []
     with write_transaction() as s:
         now = utcnow()
         for i in range(0, len(wanted), 500):
@@ -803,9 +847,20 @@ def restore(file_ids: Sequence[int]) -> RestoreResult:
             for m in rows:
                 m.decision = "keep"
                 restored.add(m.file_id)
+                items.append({"kind": "member", "unit": f"file:{m.file_id}", "group_id": m.group_id,
+                              "file_id": m.file_id, "before": {"decision": "discard"}, "after": {"decision": "keep"}})
             gids = {m.group_id for m in rows}
             if gids:
                 s.execute(update(DupGroup).where(DupGroup.id.in_(gids)).values(updated_at=now)
                           .execution_options(synchronize_session=False))
+        if restored:
+            first = sorted(restored)[:3]
+            names = [history.file_name(r) for r in s.execute(select(MediaFile.rel_path)
+                                                             .where(MediaFile.id.in_(first))
+                                                             .order_by(MediaFile.id)).scalars()]
+            summary = (f"Brought back {names[0]} from the set-aside copies" if len(restored) == 1 else
+                       f"Brought back {history.plural(len(restored), 'set-aside file')} "
+                       f"({history.names_in_words(names, total=len(restored))})")
+            history.record(s, "dup_restore", actor, summary, len(restored), items)
     log.info("restored %d set-aside files", len(restored))
     return RestoreResult(sorted(restored), [f for f in wanted if f not in restored])

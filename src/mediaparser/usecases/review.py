@@ -7,10 +7,10 @@ This module owns
 - decisions (`apply_action`, `undo`): confirm, clear, set a date, shift by an
   offset, pick a candidate. Each action is one `ReviewBatch` with one
   `ReviewDecision` per file holding the review fields before and after, so
-  every change says who made it, when and what it replaced, and can be undone.
-  Undo is itself a batch; it only reverts files still in the state the batch
-  left them in, and says how many it had to leave alone. The values written
-  come from `library.capture_time`, the one writer of capture-time fields.
+  every change says who made it, when and what it replaced, and can be undone
+  (usecases/history.py owns the history and undo of every kind of decision).
+  The values written come from `library.capture_time`, the one writer of
+  capture-time fields.
 - `interpret_date`: "type a date" — common spellings are rewritten to the
   project's one date parser (`media.dates.parse_date_string`), which
   decides precision, offset and validity.
@@ -28,13 +28,14 @@ from typing import Any, Mapping
 from sqlalchemy import select, update
 
 from mediaparser.library import capture_time
-from mediaparser.library.filters import PAGE_MAX, FilterError, Filter, Order, Target, review_state_of
+from mediaparser.library.filters import FilterError, Filter, Order, Target, review_state_of
 from mediaparser.library.queries import grid_page, split_path as _split
 from mediaparser.media.isotime import iso_local, iso_utc
 from mediaparser.media.dates import DateParseError, ParsedDate, Precision, format_offset, parse_date_string
 from mediaparser.media.timestamps import SOURCES, Candidate, check_plausible, describe_delta, source_info
 from mediaparser.store.db import db, write_transaction
 from mediaparser.store.models import FileStatus, MediaFile, ReviewBatch, ReviewDecision, ReviewState, utcnow
+from mediaparser.usecases.history import ActionResult, Actor
 from mediaparser.usecases.tagging import tags_of
 
 CHUNK = 2000  # files per write transaction of a bulk action
@@ -113,25 +114,6 @@ def _history_item(b: ReviewBatch, before: dict, after: dict) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------- decisions --
-
-@dataclass
-class ActionResult:
-    batch_id: int | None
-    changed: int
-    skipped: int
-    summary: str
-    notes: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"batch_id": self.batch_id, "changed": self.changed, "skipped": self.skipped,
-                "summary": self.summary, "notes": self.notes}
-
-
-@dataclass
-class Actor:
-    name: str
-    remote_addr: str | None = None
-
 
 def _fmt_local(dt: datetime, precision: str | None = "second") -> str:
     if precision == "year":
@@ -270,90 +252,6 @@ def _planner(action: str, params: Mapping[str, Any], now: datetime, zone: str, t
         new["review_note"] = f"Picked {label}: {_fmt_local(new['captured_at'], c.get('precision'))}"
         return new
     return pick, "Picked a capture-time candidate", notes
-
-
-# -------------------------------------------------------------------- undo --
-
-def undo(batch_id: int, actor: Actor) -> ActionResult:
-    """Revert a batch for the files still in the state it left them in."""
-    batch = db.session.get(ReviewBatch, batch_id, populate_existing=True)
-    db.session.commit()
-    if batch is None:
-        raise LookupError(f"change {batch_id} does not exist")
-    if batch.undone_at is not None:
-        raise ReviewError("this change has already been undone")
-    now = utcnow()
-    undo_id: int | None = None
-    changed = skipped = 0
-    last = 0
-    summary = f"Undid: {batch.summary}"
-
-    def _undo_batch(s) -> int:
-        """The undo's own batch, made when the first change (or the end) needs it."""
-        b = ReviewBatch(action="undo", actor=actor.name[:128], remote_addr=actor.remote_addr,
-                        created_at=now, summary=summary, file_count=0, undoes=batch_id)
-        s.add(b)
-        s.flush()
-        return b.id
-
-    while True:
-        with write_transaction() as s:
-            decisions = s.execute(select(ReviewDecision.id, ReviewDecision.file_id, ReviewDecision.before,
-                                         ReviewDecision.after)
-                                  .where(ReviewDecision.batch_id == batch_id, ReviewDecision.id > last)
-                                  .order_by(ReviewDecision.id).limit(CHUNK)).all()
-            if not decisions:
-                undo_id = undo_id or _undo_batch(s)
-                s.execute(update(ReviewBatch).where(ReviewBatch.id == batch_id)
-                          .values(undone_at=now, undone_by=undo_id))
-                s.execute(update(ReviewBatch).where(ReviewBatch.id == undo_id).values(file_count=changed))
-                break
-            last = decisions[-1].id
-            rows = {r.id: r for r in s.execute(select(MediaFile).where(
-                MediaFile.id.in_([d.file_id for d in decisions])).execution_options(populate_existing=True)).scalars()}
-            updates, new_decisions = [], []
-            for d in decisions:
-                row = rows.get(d.file_id)
-                if row is None:
-                    skipped += 1
-                    continue
-                current = capture_time.snapshot(row)
-                if current != d.after:
-                    skipped += 1  # changed again since: leave the later decision alone
-                    continue
-                updates.append({"_id": row.id, **capture_time.unsnapshot(d.before)})
-                new_decisions.append({"file_id": row.id, "before": current, "after": dict(d.before)})
-            if updates:
-                undo_id = undo_id or _undo_batch(s)
-                _write(s, updates, new_decisions, undo_id)
-                changed += len(updates)
-    notes = []
-    if skipped:
-        notes.append(f"{_plural(skipped, 'file')} were changed again afterwards and kept their later decision.")
-    return ActionResult(undo_id, changed, skipped, summary, notes)
-
-
-def batches(*, before: int | None = None, limit: int = 50) -> list[dict[str, Any]]:
-    limit = max(1, min(limit, PAGE_MAX))
-    q = select(ReviewBatch).order_by(ReviewBatch.id.desc()).limit(limit)
-    if before is not None:
-        q = q.where(ReviewBatch.id < before)
-    out = [{"id": b.id, "action": b.action, "actor": b.actor, "remote_addr": b.remote_addr,
-            "at": iso_utc(b.created_at), "summary": b.summary, "file_count": b.file_count,
-            "undone_at": iso_utc(b.undone_at), "undone_by": b.undone_by,
-            "undoes": b.undoes} for b in db.session.execute(q).scalars()]
-    db.session.commit()
-    return out
-
-
-def batch_files(batch_id: int, limit: int = 12) -> list[dict[str, Any]]:
-    rows = db.session.execute(
-        select(ReviewDecision.file_id, MediaFile.rel_path, ReviewDecision.before, ReviewDecision.after)
-        .join(MediaFile, MediaFile.id == ReviewDecision.file_id)
-        .where(ReviewDecision.batch_id == batch_id).order_by(ReviewDecision.id).limit(limit)).all()
-    db.session.commit()
-    return [{"file_id": r.file_id, "path": r.rel_path, "before": r.before.get("captured_at"),
-             "after": r.after.get("captured_at")} for r in rows]
 
 
 # ------------------------------------------------------------ typed dates --

@@ -37,6 +37,8 @@ from mediaparser.store.db import (DEADLOCK_DETECTED, FOREIGN_KEY_VIOLATION, SERI
 from mediaparser.media.tags import auto_tags, normalize
 from mediaparser.store.dialect import insert_ignore
 from mediaparser.store.models import FileTag, MediaFile, Tag, utcnow
+from mediaparser.usecases import history
+from mediaparser.usecases.history import Actor, quoted
 
 ORIGINS = ("folder", "filename", "user", "carried")
 MAX_NAMES = 100
@@ -96,8 +98,13 @@ def ensure_tags(session: Session, names: Sequence[str]) -> dict[str, int]:
 
 def link(session: Session, pairs: Sequence[tuple[int, str, str]]) -> int:
     """Attach (file_id, tag name, origin) triples; existing links are kept as they are."""
+    return len(new_links(session, pairs))
+
+
+def new_links(session: Session, pairs: Sequence[tuple[int, str, str]]) -> list:
+    """`link`, answering the links that were new: rows of (id, file_id, tag_id, origin, created_at)."""
     if not pairs:
-        return 0
+        return []
     ids = ensure_tags(session, [name for _f, name, _o in pairs])
     now = utcnow()
     rows = {(ids[name], f): {"file_id": f, "tag_id": ids[name], "origin": origin, "created_at": now}
@@ -109,8 +116,8 @@ def link(session: Session, pairs: Sequence[tuple[int, str, str]]) -> int:
     # rowcount is not reliable on PostgreSQL, where statements are batched).
     res = session.connection().execute(
         insert_ignore(session, FileTag, ["file_id", "tag_id"])
-        .returning(FileTag.id), rows)
-    return len(res.all())
+        .returning(FileTag.id, FileTag.file_id, FileTag.tag_id, FileTag.origin, FileTag.created_at), rows)
+    return res.all()
 
 
 def record_auto_tags(session: Session, files: Sequence[tuple[int, str]]) -> int:
@@ -137,6 +144,7 @@ class Changed:
     files: int
     links: int
     tags: list[str]
+    batch_id: int | None = None  # the decision in the history (None when nothing changed)
 
 
 def _chunks(ids: Sequence[int]) -> Iterable[list[int]]:
@@ -157,7 +165,7 @@ def _existing_files(session: Session, file_ids: Sequence[int]) -> list[int]:
     return ids
 
 
-def add_tags(file_ids: Sequence[int], names: Iterable[str]) -> Changed:
+def add_tags(file_ids: Sequence[int], names: Iterable[str], actor: Actor | None = None) -> Changed:
     """A person adds tags to a selection (origin "user"); tags already there stay as they were."""
     clean = _clean_names(names)
     if not clean:
@@ -165,12 +173,13 @@ def add_tags(file_ids: Sequence[int], names: Iterable[str]) -> Changed:
 
     def work(s: Session) -> Changed:
         ids = _existing_files(s, file_ids)
-        return Changed(len(ids), link(s, [(f, n, "user") for f in ids for n in clean]), clean)
+        new = new_links(s, [(f, n, "user") for f in ids for n in clean])
+        return Changed(len(ids), len(new), clean, _record_add(s, new, clean, actor))
 
     return run_write(work, retry_on=RETRY)
 
 
-def remove_tags(file_ids: Sequence[int], names: Iterable[str]) -> Changed:
+def remove_tags(file_ids: Sequence[int], names: Iterable[str], actor: Actor | None = None) -> Changed:
     """Remove tags from a selection, whatever their origin. Tags left unused are deleted too."""
     clean = _clean_names(names)
     if not clean:
@@ -182,15 +191,63 @@ def remove_tags(file_ids: Sequence[int], names: Iterable[str]) -> Changed:
         # removed too), a later one waits, so no add is lost to the clean-up below.
         tag_ids = list(s.execute(_locked(s, select(Tag.id).where(Tag.name.in_(clean)), exclusive=True)).scalars())
         removed = 0
+        batch_id = None
         if tag_ids:
+            names = dict(s.execute(select(Tag.id, Tag.name).where(Tag.id.in_(tag_ids))).all())
+            gone = []  # the links as they were, for the history
             for part in _chunks(ids):
+                gone += s.execute(select(FileTag.id, FileTag.file_id, FileTag.tag_id, FileTag.origin,
+                                         FileTag.created_at)
+                                  .where(FileTag.file_id.in_(part), FileTag.tag_id.in_(tag_ids))).all()
                 res = s.execute(delete(FileTag).where(FileTag.file_id.in_(part), FileTag.tag_id.in_(tag_ids))
                                 .execution_options(synchronize_session=False))
                 removed += res.rowcount or 0
             _drop_unused(s, tag_ids)
-        return Changed(len(ids), removed, clean)
+            batch_id = _record_remove(s, gone, names, actor)
+        return Changed(len(ids), removed, clean, batch_id)
 
     return run_write(work, retry_on=RETRY)
+
+
+def _tag_words(names: Sequence[str]) -> str:
+    return ("tag " if len(names) == 1 else "tags ") + history.names_in_words([quoted(n) for n in names], 3)
+
+
+def _record_add(s: Session, new: Sequence, typed: Sequence[str], actor: Actor | None) -> int | None:
+    """The history of an add: each new link, and the tags it created (no other file carries them)."""
+    if not new:
+        return None
+    tag_ids = sorted({r.tag_id for r in new})
+    names = dict(s.execute(select(Tag.id, Tag.name).where(Tag.id.in_(tag_ids))).all())
+    per_tag: dict[int, int] = {}
+    for r in new:
+        per_tag[r.tag_id] = per_tag.get(r.tag_id, 0) + 1
+    items = [{"kind": "link", "unit": f"file:{r.file_id}", "file_id": r.file_id, "tag_id": r.tag_id,
+              "before": None, "after": history.link_state(r.id, r.origin, r.created_at, names[r.tag_id])}
+             for r in new]
+    items += [{"kind": "tag", "unit": "tags", "tag_id": t, "before": None, "after": {"name": names[t]}}
+              for t in tag_ids if _uses(s, t) == per_tag[t]]
+    files = len({r.file_id for r in new})
+    order = [n.casefold() for n in typed]
+    in_order = sorted(tag_ids, key=lambda t: order.index(names[t].casefold()) if names[t].casefold() in order else 0)
+    summary = f"Added {_tag_words([names[t] for t in in_order])} to {history.plural(files, 'file')}"
+    return history.record(s, "tag_add", actor, summary, files, items)
+
+
+def _record_remove(s: Session, gone: Sequence, names: dict[int, str], actor: Actor | None) -> int | None:
+    """The history of a removal: each link as it was, and the tags deleted with their last link."""
+    if not gone:
+        return None
+    tag_ids = sorted({r.tag_id for r in gone})
+    left = set(s.execute(select(Tag.id).where(Tag.id.in_(tag_ids))).scalars())
+    items = [{"kind": "link", "unit": f"file:{r.file_id}", "file_id": r.file_id, "tag_id": r.tag_id,
+              "before": history.link_state(r.id, r.origin, r.created_at, names[r.tag_id]), "after": None}
+             for r in gone]
+    items += [{"kind": "tag", "unit": "tags", "tag_id": t, "before": {"name": names[t]}, "after": None}
+              for t in tag_ids if t not in left]
+    files = len({r.file_id for r in gone})
+    summary = f"Removed {_tag_words([names[t] for t in tag_ids])} from {history.plural(files, 'file')}"
+    return history.record(s, "tag_remove", actor, summary, files, items)
 
 
 def _drop_unused(s: Session, tag_ids: Sequence[int]) -> None:
@@ -206,6 +263,7 @@ class Renamed:
     files: int  # files carrying the old name
     merged: bool  # the new name existed: the two tags became one
     into_files: int = 0  # files that already carried the new name (0 for a plain rename)
+    batch_id: int | None = None  # the decision in the history (None for a preview or no change)
 
 
 def _rename_plan(s: Session, old: str, new: str, *, lock: bool = False) -> tuple[Renamed, Tag, Tag | None]:
@@ -234,7 +292,7 @@ def preview_rename(old: str, new: str) -> Renamed:
     return plan
 
 
-def rename_tag(old: str, new: str) -> Renamed:
+def rename_tag(old: str, new: str, actor: Actor | None = None) -> Renamed:
     """Rename a tag everywhere; when the new name exists the two are merged (each file keeps one link)."""
 
     def work(s: Session) -> Renamed:
@@ -245,7 +303,10 @@ def rename_tag(old: str, new: str) -> Renamed:
             try:
                 with s.begin_nested():
                     s.execute(Tag.__table__.update().where(Tag.id == src.id).values(name=plan.new))
-                return plan
+                summary = f"Renamed tag {quoted(src.name)} to {quoted(plan.new)}"
+                return replace(plan, batch_id=history.record(s, "tag_rename", actor, summary, plan.files, [
+                    {"kind": "tag", "unit": "batch", "tag_id": src.id, "before": {"name": src.name},
+                     "after": {"name": plan.new}}]))
             except IntegrityError as exc:
                 if sqlstate(exc) != UNIQUE_VIOLATION:
                     raise
@@ -258,11 +319,24 @@ def rename_tag(old: str, new: str) -> Renamed:
             plan = replace(plan, merged=True, into_files=_uses(s, dst.id))
         # Merge: files already carrying the target keep their link; the others move over.
         already = select(FileTag.file_id).where(FileTag.tag_id == dst.id)
+        moved = s.execute(select(FileTag.id, FileTag.file_id, FileTag.origin, FileTag.created_at)
+                          .where(FileTag.tag_id == src.id)).all()  # as they were, for the history
+        had_dst = set(s.execute(already).scalars())
         s.execute(delete(FileTag).where(FileTag.tag_id == src.id, FileTag.file_id.in_(already))
                   .execution_options(synchronize_session=False))
         s.execute(FileTag.__table__.update().where(FileTag.tag_id == src.id).values(tag_id=dst.id))
         s.execute(delete(Tag).where(Tag.id == src.id).execution_options(synchronize_session=False))
-        return plan
+        items = [{"kind": "tag", "unit": "batch", "tag_id": src.id, "before": {"name": src.name}, "after": None}]
+        for r in moved:
+            state = history.link_state(r.id, r.origin, r.created_at, src.name)
+            items.append({"kind": "link", "unit": "batch", "file_id": r.file_id, "tag_id": src.id,
+                          "before": state, "after": None})
+            if r.file_id not in had_dst:  # the same row, now on the target tag
+                items.append({"kind": "link", "unit": "batch", "file_id": r.file_id, "tag_id": dst.id,
+                              "before": None, "after": dict(state, tag=dst.name)})
+        summary = (f"Merged tag {quoted(src.name)} into {quoted(dst.name)} "
+                   f"({history.plural(len(moved), 'file')} had {quoted(src.name)})")
+        return replace(plan, batch_id=history.record(s, "tag_merge", actor, summary, len(moved), items))
 
     return run_write(work, retry_on=RETRY)
 

@@ -15,7 +15,8 @@ GET  /api/duplicates/set-aside       files set aside, each with the file(s) kept
 POST /api/duplicates/restore         {"file_ids": [...]}: set-aside files are kept again (they export again)
 
 Nothing is set aside except by one of these POSTs, and every POST passes
-the app's CSRF check.
+the app's CSRF check. Each decision and restore is a batch in the history
+(/history, /api/review/batches), where it can be undone.
 """
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ from flask import Blueprint, jsonify, request
 
 from mediaparser.usecases import duplicates
 from mediaparser.usecases.duplicates import GroupDecisionError, GroupNotFound, ReviewConflict
-from mediaparser.web.jsonapi import error as _error, whole_number
+from mediaparser.web.jsonapi import current_actor, error as _error, whole_number
 from mediaparser.web.context import current_settings
 
 bp = Blueprint("duplicates_api", __name__, url_prefix="/api/duplicates")
@@ -102,7 +103,7 @@ def resolve(group_id: int):
         keep_ids = [m["file_id"] for m in view["members"]]
     else:
         keep_ids = _ids(keep, "keep")
-    group = duplicates.resolve_group(group_id, keep_ids, timezone=_zone())
+    group = duplicates.resolve_group(group_id, keep_ids, timezone=_zone(), actor=current_actor())
     view = duplicates.review_group(group.id)
     return jsonify({"group": view, "next_open": view["next_open"] if view else duplicates.first_open_group(),
                     "counts": duplicates.review_counts()})
@@ -115,7 +116,7 @@ def accept_exact():
     if data.get("confirm") is not True or not isinstance(expected, int) or isinstance(expected, bool):
         raise GroupDecisionError('confirm with {"confirm": true, "expected": N}, N being the number of open '
                                  "exact groups you were shown")
-    result = duplicates.accept_all_exact(_zone(), expected=expected)
+    result = duplicates.accept_all_exact(_zone(), expected=expected, actor=current_actor())
     return jsonify({"groups": result.groups, "kept": result.kept, "set_aside": result.set_aside,
                     "left_open": result.left_open, "counts": duplicates.review_counts()})
 
@@ -127,6 +128,6 @@ def set_aside():
 
 @bp.post("/restore")
 def restore():
-    result = duplicates.restore(_ids(_body().get("file_ids"), "file_ids"))
+    result = duplicates.restore(_ids(_body().get("file_ids"), "file_ids"), current_actor())
     return jsonify({"restored": result.restored, "not_set_aside": result.not_set_aside,
                     "counts": duplicates.review_counts()})

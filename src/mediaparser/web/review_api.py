@@ -9,23 +9,31 @@ GET  /api/files/<id>/neighbours     previous / next in grid order, next that nee
 POST /api/review/actions            {"action": confirm|clear|set_date|shift|pick, "ids": [...] or
                                     "selection": {"all_matching": true, "filter": {...}, "except": [...]},
                                     "value": "2019-08-12 14:30" | "seconds": 4320 | "candidate": 2}
-GET  /api/review/batches            recent decisions, newest first (?before=ID&limit=N)
-GET  /api/review/batches/<id>       one decision and the first files it touched
-POST /api/review/batches/<id>/undo  revert it (files changed again since are left alone)
+GET  /api/review/batches            recent decisions of every kind (dates, tags, duplicates, restores, undos),
+                                    newest first (?before=ID&limit=N)
+GET  /api/review/batches/<id>       one decision, the first files it touched ("files", each with what changed)
+                                    and, for a decision about a tag rather than files, "about" in words
+POST /api/review/batches/<id>/undo  revert it (what was changed again since is left alone; 409 with the reason
+                                    when nothing can be undone)
 GET  /api/review/parse-date?text=   how a typed date is understood, before saving
 """
 from __future__ import annotations
 
-from flask import Blueprint, g, jsonify, request
+from flask import Blueprint, jsonify, request
 
 from mediaparser.library import queries
 from mediaparser.library.filters import PAGE_MAX, Filter, Order, Target
-from mediaparser.usecases import review
+from mediaparser.usecases import history, review
 from mediaparser.usecases.review import ReviewError
-from mediaparser.web.jsonapi import error as _error, whole_number
+from mediaparser.web.jsonapi import current_actor, error as _error, whole_number
 from mediaparser.web.context import current_settings
 
 bp = Blueprint("review_api", __name__, url_prefix="/api")
+
+
+@bp.errorhandler(history.UndoConflict)
+def _undo_conflict(exc: history.UndoConflict):
+    return _error(409, str(exc))
 
 
 @bp.errorhandler(ReviewError)
@@ -35,10 +43,6 @@ def _review_error(exc: ReviewError):
 
 def _zone() -> str:
     return current_settings().timezone
-
-
-def _actor() -> review.Actor:
-    return review.Actor(g.get("actor", "local user"), request.remote_addr)
 
 
 @bp.get("/files")
@@ -82,7 +86,7 @@ def review_action():
     if not isinstance(body, dict):
         return _error(400, "send a JSON object with an action and the files")
     target = Target.from_json(body)
-    result = review.apply_action(str(body.get("action")), target, body, _actor(), _zone())
+    result = review.apply_action(str(body.get("action")), target, body, current_actor(), _zone())
     return jsonify(result.to_dict())
 
 
@@ -94,22 +98,22 @@ def review_batches():
     except ValueError:
         return _error(400, "before must be a whole number")
     limit = whole_number("limit") or 50
-    items = review.batches(before=before_id, limit=limit)
+    items = history.batches(before=before_id, limit=limit)
     return jsonify({"batches": items, "next_before": items[-1]["id"] if len(items) == min(limit, PAGE_MAX) else None})
 
 
 @bp.get("/review/batches/<int:batch_id>")
 def review_batch(batch_id: int):
-    items = review.batches(before=batch_id + 1, limit=1)
+    items = history.batches(before=batch_id + 1, limit=1)
     if not items or items[0]["id"] != batch_id:
         return _error(404, f"change {batch_id} does not exist")
-    return jsonify({**items[0], "files": review.batch_files(batch_id)})
+    return jsonify({**items[0], "files": history.batch_files(batch_id), "about": history.batch_about(batch_id)})
 
 
 @bp.post("/review/batches/<int:batch_id>/undo")
 def review_undo(batch_id: int):
     try:
-        return jsonify(review.undo(batch_id, _actor()).to_dict())
+        return jsonify(history.undo(batch_id, current_actor()).to_dict())
     except LookupError as exc:
         return _error(404, str(exc))
 

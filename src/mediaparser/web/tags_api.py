@@ -9,6 +9,8 @@ POST /api/tags/on-selection         {"ids": [...] or "selection": {...}}: the ta
                                     how many of them carry it: {"files": n, "tags": [{"name", "files"}]}
 POST /api/tags/add                  {"ids": [...] or "selection": {...}, "tags": ["beach", "family"]}
 POST /api/tags/remove               same body; removes the tags from those files
+                                    (add, remove and rename are decisions in the history: /history, where
+                                    each can be undone)
 POST /api/tags/rename               {"from": "beech", "to": "beach"}: rename everywhere, merging if "to" exists;
                                     with "dry_run": true nothing changes and the answer says what would
                                     ({"merged": true, "files": n, "into_files": m}) so the page can ask first
@@ -21,7 +23,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request
 
 from mediaparser.usecases import tagging as tags
-from mediaparser.web.jsonapi import error as _error, whole_number
+from mediaparser.web.jsonapi import current_actor, error as _error, whole_number
 from mediaparser.library.filters import FilterError, Target
 
 bp = Blueprint("tags_api", __name__, url_prefix="/api")
@@ -73,14 +75,14 @@ def file_tags(file_id: int):
 @bp.post("/tags/add")
 def add():
     body = _body()
-    changed = tags.add_tags(Target.from_json(body).resolve(), _names(body))
+    changed = tags.add_tags(Target.from_json(body).resolve(), _names(body), current_actor())
     return jsonify({"files": changed.files, "added": changed.links, "tags": changed.tags})
 
 
 @bp.post("/tags/remove")
 def remove():
     body = _body()
-    changed = tags.remove_tags(Target.from_json(body).resolve(), _names(body))
+    changed = tags.remove_tags(Target.from_json(body).resolve(), _names(body), current_actor())
     return jsonify({"files": changed.files, "removed": changed.links, "tags": changed.tags})
 
 
@@ -90,6 +92,7 @@ def rename():
     old, new = body.get("from"), body.get("to")
     if not isinstance(old, str) or not isinstance(new, str):
         raise tags.TagError("give \"from\" and \"to\" tag names")
-    r = (tags.preview_rename if body.get("dry_run") is True else tags.rename_tag)(old, new)
+    dry = body.get("dry_run") is True
+    r = tags.preview_rename(old, new) if dry else tags.rename_tag(old, new, current_actor())
     return jsonify({"from": r.old, "to": r.new, "files": r.files, "merged": r.merged, "into_files": r.into_files,
-                    "dry_run": body.get("dry_run") is True})
+                    "dry_run": dry})
