@@ -543,8 +543,7 @@ def _refusal(s: Session, batch: ReviewBatch, file_ids: Sequence[int], tag_ids: S
     found = [c for c in candidates if c is not None]
     if found:
         later = max(found, key=lambda b: b.id)
-        return (f"This can no longer be undone: a later change, “{later.summary}” "
-                f"({iso_utc(later.created_at)[:16].replace('T', ' ')} UTC, by {later.actor}), changed the same "
-                "things. Undo that change first, then try again.")
+        return (f"This can no longer be undone: a later change by {later.actor}, “{later.summary}”, changed "
+                "the same things. Undo that change first, then try again.")
     return ("This can no longer be undone: what it changed was changed again afterwards (by a new import, "
             "a clean-up or another decision), so undoing it would overwrite that later change.")
