@@ -1,4 +1,4 @@
-"""What a person or a job does with the library: import, review, duplicates, tags, uploads,
+"""What a person or a job does with the library: import, review, duplicates, tags, history and undo, uploads,
 export (plan, run, verify, manifest), clean-up, previews, settings.
 
 No Flask and no Huey: a use case creates job rows and returns them; the web
