@@ -1,8 +1,9 @@
 // The examination view: one file large, every capture-time candidate side by
 // side, pick one / type a date / shift a camera's clock, the file's history
 // with undo. Keyboard: ← → move, Enter confirms and goes to the next file that
-// needs a look, Esc closes.
-import { api, el, fmtBytes, fmtDuration, fmtInt, fmtLocal, fmtWhen, toast, CONFIDENCE_WORDS, CONFIDENCE_HELP } from "./common.js";
+// needs a look, Esc closes. On a touch screen a swipe left or right over the
+// picture moves like the arrow keys, and a close button sits on the picture.
+import { api, el, fmtBytes, fmtDuration, fmtInt, fmtLocal, fmtWhen, icon, toast, CONFIDENCE_WORDS, CONFIDENCE_HELP } from "./common.js";
 import { TagField } from "./tagfield.js";
 
 const $ = (id) => document.getElementById(id);
@@ -15,6 +16,10 @@ const ORIGIN_HELP = {
   user: "Added by a person",
   carried: "Carried over from a duplicate that was set aside",
 };
+
+// A swipe: at least this far sideways (CSS pixels), and clearly more sideways than up or down.
+const SWIPE_MIN = 50;
+const SWIPE_RATIO = 1.5;
 
 const PRECISION_WORDS = { second: "to the second", minute: "to the minute", day: "day only", month: "month only" };
 
@@ -36,6 +41,14 @@ export class Examiner {
     $("exam-fwd").addEventListener("click", () => this.go("next"));
     $("exam-confirm").addEventListener("click", () => this.confirmAndNext());
     this.dialog.addEventListener("keydown", (e) => this.onKey(e));
+
+    // On a phone the side panel is below the picture: a close button on the picture keeps it in reach.
+    $("exam-media").append(el("button", { type: "button", class: "exam-close-float", "aria-label": "Close", title: "Close",
+      onclick: () => this.dialog.close() }, icon("close")));
+    $("exam-close").replaceChildren(icon("close"), el("span", { class: "kbd", text: "Esc" }));
+    $("exam-prev").replaceChildren(icon("prev"));
+    $("exam-next").replaceChildren(icon("next"));
+    this.listenForSwipes($("exam-media"));
 
     opts.interpreter($("exam-date"), $("exam-date-interp"), (r) => { this.typed = r; $("exam-date-save").disabled = !r; });
     $("exam-date-save").addEventListener("click", () => this.saveTyped());
@@ -120,13 +133,13 @@ export class Examiner {
 
     $("exam-time").textContent = f.captured_at ? fmtLocal(f.captured_at, f.precision, { long: true }) : "No date yet";
     const badges = [];
-    if (f.review === "reviewed") badges.push(el("span", { class: "badge reviewed" }, "✓ Checked by a person"));
+    if (f.review === "reviewed") badges.push(el("span", { class: "badge reviewed" }, icon("check"), " Checked by a person"));
     badges.push(el("span", { class: `badge ${f.confidence}`, title: CONFIDENCE_HELP[f.confidence] }, `Confidence: ${CONFIDENCE_WORDS[f.confidence]}`));
     if (f.utc_offset) badges.push(el("span", { class: "muted", text: `UTC${f.utc_offset}${f.offset_assumed ? " (assumed from the default time zone)" : ""}` }));
     else if (f.captured_at) badges.push(el("span", { class: "muted", text: "time zone unknown" }));
     if (f.precision && f.precision !== "second") badges.push(el("span", { class: "muted", text: PRECISION_WORDS[f.precision] }));
     const group = f.group_id || f.similar_group_id;
-    if (group) badges.push(el("a", { class: "exam-dup", href: `/duplicates?group=${group}`, text: "⧉ Has copies: compare them" }));
+    if (group) badges.push(el("a", { class: "exam-dup", href: `/duplicates?group=${group}` }, icon("copies"), " Has copies: compare them"));
     $("exam-badges").replaceChildren(...badges);
     const reasons = [];
     if (f.time_source_label) reasons.push(el("li", {}, el("strong", { text: `From: ${f.time_source_label}` })));
@@ -330,6 +343,38 @@ export class Examiner {
   go(which) {
     const id = this.nav[which];
     if (id) this.load(id);
+  }
+
+  /** Swipes over the picture (touch or pen, through pointer events): left goes to the next file, right to the
+   * previous one, as ← and → do. The picture follows the finger while it moves. */
+  listenForSwipes(area) {
+    let start = null;
+    const picture = () => $("exam-picture");
+    const reset = () => {
+      start = null;
+      picture().style.transform = "";
+      picture().classList.remove("swiping");
+    };
+    area.addEventListener("pointerdown", (e) => {
+      if (e.pointerType === "mouse" || !e.isPrimary || e.target.closest("button, video")) return;
+      start = { x: e.clientX, y: e.clientY, id: e.pointerId };
+    });
+    area.addEventListener("pointermove", (e) => {
+      if (!start || e.pointerId !== start.id) return;
+      const dx = e.clientX - start.x;
+      if (Math.abs(dx) > Math.abs(e.clientY - start.y)) {
+        picture().classList.add("swiping");
+        picture().style.transform = `translateX(${dx}px)`;
+      }
+    });
+    area.addEventListener("pointerup", (e) => {
+      if (!start || e.pointerId !== start.id) return;
+      const dx = e.clientX - start.x;
+      const dy = e.clientY - start.y;
+      reset();
+      if (Math.abs(dx) >= SWIPE_MIN && Math.abs(dx) > SWIPE_RATIO * Math.abs(dy)) this.go(dx < 0 ? "next" : "previous");
+    });
+    area.addEventListener("pointercancel", reset);
   }
 
   onKey(e) {

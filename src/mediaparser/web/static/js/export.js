@@ -37,12 +37,12 @@ if (indexBox) {
   function row(imp) {
     const href = `/export/${imp.id}`;
     return el("tr", { class: "clickable", "data-import": imp.id, onclick: () => { window.location.href = href; } },
-      el("td", {}, el("a", { href }, `#${imp.id}`)),
-      el("td", { class: "what" }, imp.uploaded ? "Files uploaded from a computer" : imp.path || "",
+      el("td", { "data-label": "Import" }, el("a", { href }, `#${imp.id}`)),
+      el("td", { class: "what", "data-label": "From" }, imp.uploaded ? "Files uploaded from a computer" : imp.path || "",
         el("div", { class: "muted small-note", text: `finished ${fmtWhen(imp.completed_at)}` })),
-      el("td", {}, plural(imp.analysed, "file"),
+      el("td", { "data-label": "Files" }, plural(imp.analysed, "file"),
         imp.failed ? el("span", { class: "bad", text: ` · ${fmtInt(imp.failed)} unreadable` }) : null),
-      el("td", {}, lastExport(imp.latest_export)),
+      el("td", { "data-label": "Last export" }, lastExport(imp.latest_export)),
       el("td", {}, el("a", { class: "button small-button", href }, imp.latest_export ? "Open" : "Export…")));
   }
 
@@ -145,9 +145,9 @@ if (box && $("plan-section")) {
       parts.push(el("table", { class: "jobs x-plan-folders", id: "plan-folders" },
         el("thead", {}, el("tr", {}, el("th", { text: "Folder" }), el("th", { text: "Files" }), el("th", { text: "For example" }))),
         el("tbody", {}, p.folders.map((f) => el("tr", { "data-folder": f.folder },
-          el("td", { class: "path", text: `${f.folder}/` }),
-          el("td", { text: fmtInt(f.count) }),
-          el("td", { class: "muted path", text: f.example }))))));
+          el("td", { class: "path", "data-label": "Folder", text: `${f.folder}/` }),
+          el("td", { "data-label": "Files", text: fmtInt(f.count) }),
+          el("td", { class: "muted path", "data-label": "For example", text: f.example }))))));
       parts.push(el("p", { class: "field-note" }, "Names come from each file's local capture time and corrected extension (layout ",
         el("code", { text: p.layout }), ")."));
     } else {
@@ -483,12 +483,13 @@ if (yearBox && yearBox.dataset.exportId) {
 
   const row = (f) => el("tr", { "data-file": f.file_id ?? "", "data-name": f.name },
     el("td", {}, thumb(f)),
-    el("td", {}, el("div", { class: "path x-name", text: f.name }),
+    el("td", { "data-label": "Name" }, el("div", { class: "path x-name", text: f.name }),
       f.action !== "copied" ? el("span", { class: "badge", text: f.action }) : null),
-    el("td", {}, el("div", { text: f.captured_at ? fmtLocal(f.captured_at) : "No date" }),
+    el("td", { "data-label": "Taken" }, el("div", { text: f.captured_at ? fmtLocal(f.captured_at) : "No date" }),
       f.time_source ? el("div", { class: "muted small-note", text: `from ${f.time_source}` }) : null),
-    el("td", { class: "path muted", text: f.source }),
-    el("td", {}, (f.tags || []).map((t) => el("span", { class: "badge x-tag", text: t }))));
+    el("td", { class: "path muted", "data-label": "Original" }, f.source),
+    (f.tags || []).length ? el("td", { "data-label": "Tags" }, f.tags.map((t) => el("span", { class: "badge x-tag", text: t })))
+      : el("td", {}));
 
   async function load() {
     try {

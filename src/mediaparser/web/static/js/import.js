@@ -1,5 +1,5 @@
 // The import page: uploads (drop zone, choose files/folder) and the server-folder browser.
-import { api, ApiError, el, fmtBytes, fmtInt, toast } from "./common.js";
+import { api, ApiError, el, fmtBytes, fmtInt, icon, toast } from "./common.js";
 
 const zone = document.getElementById("dropzone");
 const LIMITS = {
@@ -263,7 +263,7 @@ if (browser) {
     if (roots.length === 1) return open(0, "");
     current = null;
     crumbs.replaceChildren(el("span", { text: "Folders you may import from" }));
-    list.replaceChildren(...roots.map((r) => el("li", {}, el("button", { type: "button", onclick: () => open(r.root, "") }, `📁 ${r.path}`))));
+    list.replaceChildren(...roots.map((r) => el("li", {}, el("button", { type: "button", onclick: () => open(r.root, "") }, icon("folder"), el("span", { class: "fname", text: r.path })))));
     info.textContent = "Choose a folder.";
     importBtn.disabled = true;
   }
@@ -275,13 +275,13 @@ if (browser) {
       current = data;
       const parts = [];
       data.breadcrumbs.forEach((c, i) => {
-        if (i) parts.push(el("span", { class: "sep", text: "›" }));
+        if (i) parts.push(el("span", { class: "sep", "aria-hidden": "true" }, icon("next")));
         parts.push(el("button", { type: "button", onclick: () => open(root, c.path) }, c.name));
       });
       crumbs.replaceChildren(...parts);
       const items = [];
-      if (data.parent !== null) items.push(el("li", {}, el("button", { type: "button", onclick: () => open(root, data.parent) }, "⬑ Up one level")));
-      for (const f of data.folders) items.push(el("li", {}, el("button", { type: "button", "data-folder": f.name, onclick: () => open(root, f.path) }, `📁 ${f.name}`)));
+      if (data.parent !== null) items.push(el("li", {}, el("button", { type: "button", onclick: () => open(root, data.parent) }, icon("up"), "Up one level")));
+      for (const f of data.folders) items.push(el("li", {}, el("button", { type: "button", "data-folder": f.name, onclick: () => open(root, f.path) }, icon("folder"), el("span", { class: "fname", text: f.name }))));
       if (!data.folders.length) items.push(el("li", { class: "empty", text: "No folders inside." }));
       list.replaceChildren(...items);
       info.replaceChildren(el("strong", { text: data.absolute }), el("br"),

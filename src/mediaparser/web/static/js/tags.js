@@ -43,8 +43,8 @@ function row(t) {
 
 function fill(tr, t) {
   tr.replaceChildren(
-    el("td", { class: "name" }, el("span", { class: "tag-chip" }, el("span", { class: "n", text: t.name }))),
-    el("td", { class: "num", text: fmtInt(t.uses) }),
+    el("td", { class: "name" }, el("span", { class: "tag-chip", title: t.name }, el("span", { class: "n", text: t.name }))),
+    el("td", { class: "num", "data-unit": t.uses === 1 ? "file" : "files", text: fmtInt(t.uses) }),
     el("td", { class: "acts" },
       el("a", { class: "button small", href: `/review?tag=${encodeURIComponent(t.name)}`, title: `Open the review grid with the files tagged ${t.name}` }, "Show files"),
       el("button", { type: "button", class: "small", onclick: () => edit(tr, t) }, "Rename")),
