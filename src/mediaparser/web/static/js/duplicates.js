@@ -2,7 +2,7 @@
 // group side by side with what differs, decisions by button or keyboard, the
 // bulk accept for exact copies, and the set-aside files with Restore.
 // The URL holds the place (?tab=… or ?group=ID), so a reload keeps it.
-import { api, el, fmtBytes, fmtInt, fmtLocal, toast } from "./common.js";
+import { api, el, fmtBytes, fmtInt, fmtLocal, icon, toast } from "./common.js";
 
 const $ = (id) => document.getElementById(id);
 const TABS = ["exact", "similar", "resolved", "set-aside"];
@@ -133,7 +133,7 @@ function emptyList() {
 function groupCard(g) {
   const thumbs = el("div", { class: "dup-thumbs" },
     g.file_ids.slice(0, 4).map((id) => el("div", { class: "dup-thumb" + (id === g.keeper ? " keeper" : "") },
-      picture(id, { alt: "" }))));
+      picture(id, { alt: "" }), id === g.keeper ? icon("star", "recommended to keep") : null)));
   const decided = g.status === "resolved"
     ? el("span", { class: "muted" }, g.set_aside.length
       ? `kept ${g.kept.length}, set aside ${g.set_aside.length}` : "all kept (not duplicates)")
@@ -232,7 +232,7 @@ function memberCard(g, m, i) {
   el("header", {},
     el("span", { class: "dup-no", title: `Press ${i + 1} to keep only this one` }, String(i + 1)),
     el("span", { class: "dup-name", title: m.path }, m.name),
-    m.recommended_keeper ? el("span", { class: "badge reviewed" }, "★ Recommended") : null,
+    m.recommended_keeper ? el("span", { class: "badge reviewed" }, icon("star"), " Recommended") : null,
     status),
   el("div", { class: "dup-media" }, picture(m.file_id, { big: true, alt: m.name }),
     m.rotation ? el("span", { class: "dup-rot" }, `turned ${m.rotation}°`) : null),
