@@ -1,7 +1,7 @@
 // The review grid: filters (kept in the URL), the month timeline, keyset-paged
 // tiles with lazy thumbnails, selection, bulk actions. The examination view
 // lives in examine.js.
-import { api, el, fmtInt, fmtLocal, monthName, toast, CONFIDENCE_WORDS, CONFIDENCE_HELP } from "./common.js";
+import { api, el, fmtInt, fmtLocal, icon, monthName, toast, CONFIDENCE_WORDS, CONFIDENCE_HELP } from "./common.js";
 import { Examiner } from "./examine.js";
 import { TagField } from "./tagfield.js";
 
@@ -330,10 +330,10 @@ function tile(item, pos) {
     class: "tile", role: "option", tabindex: "0", "data-id": item.id, "aria-selected": "false",
     title: `${item.folder ? item.folder + "/" : ""}${item.name}`,
   },
-  el("div", { class: "thumb" }, thumb, item.kind === "video" ? el("span", { class: "play", text: "▶ video" }) : null,
+  el("div", { class: "thumb" }, thumb, item.kind === "video" ? el("span", { class: "play" }, icon("play"), " video") : null,
     item.group_id || item.similar_group_id
       ? el("span", { class: "dup", "data-href": `/duplicates?group=${item.group_id || item.similar_group_id}`,
-        title: "In a group of duplicates or similar pictures: open the group to compare and choose", text: "⧉ duplicates" })
+        title: "In a group of duplicates or similar pictures: open the group to compare and choose" }, icon("copies"), " duplicates")
       : null),
   el("span", { class: "check", "aria-hidden": "true", text: "✓" }),
   // The mark and "Open" are for the mouse and touch (a tile is an option: it holds no control of its own);
