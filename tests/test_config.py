@@ -71,3 +71,23 @@ def test_db_upgrade_is_idempotent(tmp_path):
     s = Settings.load(environ={"MEDIAPARSER_HOME": str(tmp_path)})
     assert upgrade(s) == head_revision()
     assert upgrade(s) == head_revision()
+
+
+def test_upgrading_to_0009_keys_the_tags_made_before_and_keeps_one_tag_per_key(tmp_path):
+    import sqlalchemy as sa
+
+    from mediaparser.store.migrate import upgrade
+
+    s = Settings.load(environ={"MEDIAPARSER_HOME": str(tmp_path)})
+    assert upgrade(s, "0008") == "0008"
+    engine = sa.create_engine(s.database_url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO tags (name) VALUES ('holiday 2019'), ('oma')"))
+    upgrade(s, "0009")
+    with engine.begin() as conn:
+        assert sorted(conn.execute(sa.text("SELECT name, key FROM tags")).all()) == [
+            ("holiday 2019", "holiday 2019"), ("oma", "oma")]
+        assert conn.execute(sa.text("SELECT error_detail FROM media_files")).all() == []
+    with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO tags (name, key) VALUES ('Holiday 2019', 'holiday 2019')"))
+    engine.dispose()

@@ -130,6 +130,9 @@ def test_tags_of_all_members_end_on_the_keeper():
     r = carry_over(MemberMetadata(1, frozenset({"holiday"})),
                    [MemberMetadata(2, frozenset({"holiday", "beach"})), MemberMetadata(3, frozenset({"2019"}))])
     assert r.tags == {"holiday", "beach", "2019"} and r.tags_added == {"beach", "2019"}
+    # Tags differing only in case are one: the keeper's spelling stays, none is added.
+    r = carry_over(MemberMetadata(1, frozenset({"Holiday"})), [MemberMetadata(2, frozenset({"holiday", "Beach"}))])
+    assert r.tags == {"Holiday", "Beach"} and r.tags_added == {"Beach"}
 
 
 def test_a_better_capture_time_is_carried_over_with_its_origin():

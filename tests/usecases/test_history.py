@@ -344,7 +344,7 @@ def test_0008_upgrades_an_instance_at_0007(tmp_path, env):
                 # Ids are never handed out twice: the deleted last tag's id is not the next tag's.
                 c.execute(text("DELETE FROM file_tags"))
                 c.execute(text("DELETE FROM tags"))
-                c.execute(text("INSERT INTO tags (name) VALUES ('sun')"))
+                c.execute(text("INSERT INTO tags (name, key) VALUES ('sun', 'sun')"))
                 assert c.execute(text("SELECT id FROM tags")).scalar_one() == 6
     finally:
         engine.dispose()

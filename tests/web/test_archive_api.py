@@ -68,7 +68,7 @@ def test_the_files_of_one_archive_folder_come_from_the_manifest(app, tmp_path):
         assert f["captured_at"] == "2019-08-12T14:30:25" and f["action"] == "copied"
     beach = next(f for f in data["files"] if f["source"] == str(files["beach"]))
     assert beach["file_id"] == ids["Holidays/IMG_0002 {beach,Family}.jpg"]
-    assert {"beach", "family"} <= set(beach["tags"])
+    assert {"beach", "Family"} <= set(beach["tags"])
 
     unknown = api.get(f"/api/exports/{export_id}/files?folder=unknown").get_json()
     assert [f["name"] for f in unknown["files"]] == ["really_png.JPG", "scan.png"]

@@ -139,9 +139,9 @@ def test_from_a_messy_folder_to_a_verified_archive_in_the_browser(tmp_path, work
     assert tree == ["2023/20230714_091500.jpg", "2023/20230714_184010.jpg", "2023/20230715_110203.jpg",
                     "manifest.jsonl"]
     expected = {
-        "2023/20230714_091500.jpg": ("2023:07:14 09:15:00", ["crete", "sent to grandma"]),  # tags of the copy carried over
-        "2023/20230714_184010.jpg": ("2023:07:14 18:40:10", ["crete", "sent to grandma"]),
-        "2023/20230715_110203.jpg": ("2023:07:15 11:02:03", ["beach", "crete", "family"]),  # braces gone from the name
+        "2023/20230714_091500.jpg": ("2023:07:14 09:15:00", ["Crete", "sent to grandma"]),  # tags of the copy carried over
+        "2023/20230714_184010.jpg": ("2023:07:14 18:40:10", ["Crete", "sent to grandma"]),
+        "2023/20230715_110203.jpg": ("2023:07:15 11:02:03", ["Crete", "Family", "beach"]),  # braces gone; case as found
     }
     for rel, (when, tags) in expected.items():
         emb = read_embedded(str(out / rel))

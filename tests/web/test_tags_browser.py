@@ -63,7 +63,7 @@ def test_tag_a_selection_filter_edit_one_file_then_rename_and_merge(tmp_path, li
 
     page.goto(server.url + "/review")
     expect(page.locator(".tile")).to_have_count(6)
-    assert _tile_tags(page, ids[2]) == ["beach", "summer"]  # the grid shows each file's tags
+    assert _tile_tags(page, ids[2]) == ["beach", "Summer"]  # the grid shows each file's tags
 
     # Select the first two files and open the tags dialog from the selection bar.
     tiles = page.locator(".tile")
@@ -75,7 +75,7 @@ def test_tag_a_selection_filter_edit_one_file_then_rename_and_merge(tmp_path, li
     expect(page.locator("#tags-title")).to_have_text("Tags of 2 selected files")
     # What the two carry now: the folder tag, on both.
     expect(page.locator("#tags-present li")).to_have_count(1)
-    expect(page.locator('#tags-present li[data-tag="summer"]')).to_contain_text("2 of 2")
+    expect(page.locator('#tags-present li[data-tag="Summer"]')).to_contain_text("2 of 2")
 
     # "bea" suggests the existing "beach" (1 file); ↓ and Enter take it as a chip; "family," makes another.
     field = page.locator("#tags-add-field input")
@@ -94,13 +94,13 @@ def test_tag_a_selection_filter_edit_one_file_then_rename_and_merge(tmp_path, li
     expect(page.locator("#toast")).to_contain_text("Added beach, family to 2 files")
     expect(page.locator('#tags-present li[data-tag="beach"]')).to_contain_text("2 of 2")
     expect(page.locator('#tags-present li[data-tag="family"]')).to_contain_text("2 of 2")
-    assert _tags(app, ids[0]) == {"beach": "user", "family": "user", "summer": "folder"}
-    assert _tags(app, ids[1]) == {"beach": "user", "family": "user", "summer": "folder"}
+    assert _tags(app, ids[0]) == {"beach": "user", "family": "user", "Summer": "folder"}
+    assert _tags(app, ids[1]) == {"beach": "user", "family": "user", "Summer": "folder"}
     assert _tags(app, ids[5]) == {}
     page.click("#tags-dialog button[value=done]")
     expect(page.locator("#tags-dialog")).to_be_hidden()
     # The tiles show the new tags.
-    expect(page.locator(f'.tile[data-id="{ids[0]}"] .tile-tags .tt')).to_have_text(["beach", "family", "summer"])
+    expect(page.locator(f'.tile[data-id="{ids[0]}"] .tile-tags .tt')).to_have_text(["beach", "family", "Summer"])
 
     # Filter the grid by tag (with suggestions), then bulk-remove "beach" from every matching file.
     page.fill("#f-tag", "family")
@@ -116,9 +116,9 @@ def test_tag_a_selection_filter_edit_one_file_then_rename_and_merge(tmp_path, li
     expect(page.locator("#toast")).to_contain_text("Removed “beach” from 2 files.")
     expect(page.locator("#tags-present li")).to_have_count(2)
     page.keyboard.press("Escape")
-    expect(page.locator(f'.tile[data-id="{ids[0]}"] .tile-tags .tt')).to_have_text(["family", "summer"])
+    expect(page.locator(f'.tile[data-id="{ids[0]}"] .tile-tags .tt')).to_have_text(["family", "Summer"])
     assert "beach" not in _tags(app, ids[0]) and "beach" not in _tags(app, ids[1])
-    assert _tags(app, ids[2]) == {"beach": "filename", "summer": "folder"}  # outside the selection: untouched
+    assert _tags(app, ids[2]) == {"beach": "filename", "Summer": "folder"}  # outside the selection: untouched
 
     # The examination view: chips with their origin; remove one, add one with the keyboard.
     page.locator(f'.tile[data-id="{ids[0]}"]').dblclick()
@@ -126,14 +126,14 @@ def test_tag_a_selection_filter_edit_one_file_then_rename_and_merge(tmp_path, li
     chips = page.locator("#exam-tags li.tag-chip")
     expect(chips).to_have_count(2)
     expect(page.locator('#exam-tags li[data-tag="family"] .origin')).to_have_text("you")
-    expect(page.locator('#exam-tags li[data-tag="summer"] .origin')).to_have_text("folder")
+    expect(page.locator('#exam-tags li[data-tag="Summer"] .origin')).to_have_text("folder")
     page.get_by_role("button", name="Remove the tag family").click()
     expect(chips).to_have_count(1)
     expect(page.locator("#exam-status")).to_have_text("Removed the tag family.")
     exam_field = page.locator("#exam-tag-field input")
     exam_field.press_sequentially("Sunset")
     exam_field.press("Enter")
-    expect(page.locator('#exam-tags li[data-tag="sunset"] .origin')).to_have_text("you")
+    expect(page.locator('#exam-tags li[data-tag="Sunset"] .origin')).to_have_text("you")
     expect(page.locator("#examine")).to_be_visible()  # Enter in the tag field did not confirm or close
     # Suggestions leave out the tags the file already has; Esc closes them, not the view.
     exam_field.press_sequentially("fa")
@@ -145,9 +145,9 @@ def test_tag_a_selection_filter_edit_one_file_then_rename_and_merge(tmp_path, li
     exam_field.fill("")
     exam_field.press("ArrowDown")
     expect(page.locator('#exam-tag-field [role="option"]')).to_have_text(
-        ["beech2 files", "oma2 files", "beach1 file", "family1 file"])
+        ["beech2 files", "Oma2 files", "beach1 file", "family1 file"])
     shot(page, "tags-examine")
-    assert _tags(app, ids[0]) == {"summer": "folder", "sunset": "user"}
+    assert _tags(app, ids[0]) == {"Summer": "folder", "Sunset": "user"}
     page.keyboard.press("Escape")  # the suggestions first
     expect(page.locator('#exam-tag-field [role="listbox"]')).to_be_hidden()
     page.keyboard.press("Escape")  # then the view
@@ -159,17 +159,17 @@ def test_tag_a_selection_filter_edit_one_file_then_rename_and_merge(tmp_path, li
     page.goto(server.url + "/tags")
     expect(page.locator("#tag-rows tr")).to_have_count(6)
     names = page.locator("#tag-rows tr td.name").all_inner_texts()
-    assert names[0] == "summer" and set(names) == {"summer", "beech", "oma", "beach", "family", "sunset"}
-    expect(page.locator('#tag-rows tr[data-tag="summer"] td.num')).to_have_text("3")
-    assert page.get_attribute('#tag-rows tr[data-tag="oma"] a', "href") == "/review?tag=oma"
+    assert names[0] == "Summer" and set(names) == {"Summer", "beech", "Oma", "beach", "family", "Sunset"}
+    expect(page.locator('#tag-rows tr[data-tag="Summer"] td.num')).to_have_text("3")
+    assert page.get_attribute('#tag-rows tr[data-tag="Oma"] a', "href") == "/review?tag=Oma"
     page.fill("#tag-filter", "su")
     expect(page.locator("#tag-rows tr")).to_have_count(2)
     expect(page.locator("#tag-count")).to_have_text("2 tags matching “su”")
-    page.locator('#tag-rows tr[data-tag="sunset"]').get_by_role("button", name="Rename").click()
-    page.get_by_label("New name for sunset").fill("Evening")
-    page.get_by_label("New name for sunset").press("Enter")
-    expect(page.locator("#toast")).to_contain_text("Renamed “sunset” to “evening” on 1 file.")
-    assert _tags(app, ids[0]) == {"summer": "folder", "evening": "user"}
+    page.locator('#tag-rows tr[data-tag="Sunset"]').get_by_role("button", name="Rename").click()
+    page.get_by_label("New name for Sunset").fill("Evening")
+    page.get_by_label("New name for Sunset").press("Enter")
+    expect(page.locator("#toast")).to_contain_text("Renamed “Sunset” to “Evening” on 1 file.")
+    assert _tags(app, ids[0]) == {"Summer": "folder", "Evening": "user"}
     page.fill("#tag-filter", "")
     expect(page.locator("#tag-rows tr")).to_have_count(6)
     shot(page, "tags-page")
@@ -183,7 +183,7 @@ def test_tag_a_selection_filter_edit_one_file_then_rename_and_merge(tmp_path, li
     # Cancel first: nothing changes.
     page.locator("#merge-dialog").get_by_role("button", name="Cancel").click()
     expect(page.locator("#merge-dialog")).to_be_hidden()
-    assert _tags(app, ids[3]) == {"beech": "user", "oma": "folder"}
+    assert _tags(app, ids[3]) == {"beech": "user", "Oma": "folder"}
     page.locator('#tag-rows tr[data-tag="beech"]').get_by_role("button", name="Save").click()
     page.locator("#merge-dialog").get_by_role("button", name="Merge").click()
     expect(page.locator("#toast")).to_contain_text("Merged “beech” into “beach”: 2 files moved over.")

@@ -34,7 +34,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.visitors import InternalTraversal
 
-from mediaparser.media.tags import normalize as normalize_tag
+from mediaparser.media.tags import normalize as normalize_tag, tag_key
 from mediaparser.store.db import db
 from mediaparser.store.dialect import indexed
 from mediaparser.store.models import FileStatus, FileTag, MediaFile, ReviewState, Tag
@@ -223,7 +223,7 @@ class Filter:
         if self.camera:
             conds.append(_u(m.model) == self.camera)
         if self.tag:
-            tag_id = select(Tag.id).where(Tag.name == self.tag).scalar_subquery()
+            tag_id = select(Tag.id).where(Tag.key == tag_key(self.tag)).scalar_subquery()
             conds.append(select(FileTag.id).where(FileTag.file_id == m.id, FileTag.tag_id == tag_id).exists())
         return conds
 

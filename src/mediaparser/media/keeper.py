@@ -51,6 +51,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from mediaparser.media.tags import tag_key
 from mediaparser.media.timestamps import source_info
 
 ItemId = int | str
@@ -359,7 +360,15 @@ def carry_over(keeper: MemberMetadata, others: Iterable[MemberMetadata], *,
     others are given; each copy records `carried_from`.
     """
     others = [o for o in others if o.id != keeper.id]
-    tags = frozenset(keeper.tags).union(*(o.tags for o in others)) if others else frozenset(keeper.tags)
+    # One spelling per tag (media.tags.tag_key): "Holiday" on the keeper and "holiday" on a copy are one.
+    keys = {tag_key(t) for t in keeper.tags}
+    carried = set()
+    for o in others:
+        for t in sorted(o.tags):
+            if tag_key(t) not in keys:
+                keys.add(tag_key(t))
+                carried.add(t)
+    tags = frozenset(keeper.tags) | carried
     own = [c for c in keeper.candidates if _accepted(c)]
     floor = max((strength(c) for c in own), default=None)
     seen = {(c.get("source"), c.get("value"), c.get("utc_offset")) for c in keeper.candidates}

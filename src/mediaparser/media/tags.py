@@ -5,14 +5,27 @@ applies it to every file it records (usecases/importing.py); people add and
 remove tags afterwards (usecases/tagging.py), and the export writes them into the
 copies.
 
-Two sources, both case-folded and trimmed so one tag has one spelling:
+A tag keeps the spelling it was first given ("Holiday 2019", a folder "Summer
+Trip 2019"): `normalize` only collapses whitespace and trims. Two spellings
+that differ only in case are one tag: `tag_key` (the case-folded spelling) is
+what tags are matched, filtered and kept unique by.
+
+Two sources:
 
 * folder names between the import (or upload) root and the file —
-  `Holidays/Beach 2019/IMG_1.jpg` → "holidays", "beach 2019" — except names
-  that say nothing about the content: camera and phone folders (DCIM, Camera,
-  100APPLE, 101_PANA, 100CANON …), numbers only (2019, 08), one-letter names;
+  `Holidays/Beach 2019/IMG_1.jpg` → "Holidays", "Beach 2019" — except names
+  that say nothing about the content (`is_generic_folder`):
+  - camera, phone and sync-tool folders: DCIM, Camera, Camera Roll, Pictures,
+    Photos, Images, img, Videos, Screenshots, Downloads, WhatsApp Images, …
+    (GENERIC_FOLDERS) and DCF camera folders: three digits then five
+    letters, digits or underscores (100APPLE, 101_PANA, 100CANON, 100MSDCF);
+  - file-type names (jpg, jpeg, heic, raw, mp4, mov, …: FILE_TYPE_FOLDERS);
+  - work folders: tmp, temp, test, testdata, export, import, upload, new, old,
+    … (WORK_FOLDERS), and backup dumps: any name with the word "backup"
+    ("Handy Backup", "iPhone Backup 2019", "backups");
+  - numbers only (2019, 08, 2019-08) and one-letter names;
 * `{tag1,tag2}` groups in the file name — `IMG_1 {beach, Family}.jpg` →
-  "beach", "family". The braces never reach the archive: the export names
+  "beach", "Family". The braces never reach the archive: the export names
   files by capture time.
 """
 from __future__ import annotations
@@ -28,11 +41,24 @@ GENERIC_FOLDERS = frozenset({
     "dcim", "camera", "camera roll", "pictures", "photos", "images", "videos", "movies", "img", "misc",
     "screenshots", "download", "downloads", "whatsapp images", "whatsapp video", "sent", "private",
     "media", "thumbnails", ".thumbnails", "new folder", "untitled folder", "mp_root", "avchd",
-    "bdmv", "stream", "clip", "100media",
+    "bdmv", "stream", "clip", "100media", "all photos", "camera uploads", "icloud photos", "photo library",
+    "google photos", "takeout", "sdcard", "sd card", "internal storage", "storage", "emulated", "phone",
+    "originals", "pics", "pictures and videos", "photos and videos",
+})
+FILE_TYPE_FOLDERS = frozenset({
+    "jpg", "jpeg", "jpe", "png", "gif", "bmp", "tif", "tiff", "webp", "heic", "heif", "avif", "raw", "dng",
+    "cr2", "cr3", "nef", "arw", "orf", "rw2", "raf", "mp4", "mov", "m4v", "avi", "mkv", "mts", "3gp",
+    "wmv", "mpg", "mpeg", "webm", "video", "jpgs", "jpegs", "raws",
+})
+WORK_FOLDERS = frozenset({
+    "tmp", "temp", "test", "tests", "testdata", "test data", "sample", "samples", "export", "exports",
+    "exported", "import", "imports", "imported", "upload", "uploads", "new", "old", "unsorted", "sorted",
+    "to sort", "inbox", "copy", "copies", "dump", "data", "files", "archive", "output", "input",
 })
 # DCF camera folders: three digits then five characters (100APPLE, 101_PANA, 100CANON, 100MSDCF).
 _CAMERA_FOLDER = re.compile(r"^\d{3}[0-9a-z_]{5}$", re.IGNORECASE)
 _NUMERIC = re.compile(r"^[\d\s._-]+$")
+_BACKUP = re.compile(r"\bbackups?\b")
 _BRACES = re.compile(r"\{([^{}]*)\}")
 _SPACES = re.compile(r"\s+")
 
@@ -44,14 +70,24 @@ class AutoTag:
 
 
 def normalize(name: str) -> str:
-    """The one spelling of a tag: whitespace collapsed, trimmed, case-folded ('' when nothing is left)."""
-    return _SPACES.sub(" ", name or "").strip().casefold()[:MAX_TAG_LEN]
+    """A tag as it is shown and stored: whitespace collapsed and trimmed, the case kept ('' when nothing is left)."""
+    return _SPACES.sub(" ", name or "").strip()[:MAX_TAG_LEN]
+
+
+def tag_key(name: str) -> str:
+    """What a tag is matched by: its spelling case-folded, so "Holiday 2019" and "holiday 2019" are one tag."""
+    return normalize(name).casefold()
 
 
 def is_generic_folder(name: str) -> bool:
-    n = normalize(name)
-    return (len(n) <= 1 or n in GENERIC_FOLDERS or bool(_CAMERA_FOLDER.match(n))
-            or bool(_NUMERIC.match(n)))
+    n = tag_key(name)
+    return (len(n) <= 1 or n in GENERIC_FOLDERS or n in FILE_TYPE_FOLDERS or n in WORK_FOLDERS
+            or bool(_CAMERA_FOLDER.match(n)) or bool(_NUMERIC.match(n)) or bool(_BACKUP.search(n)))
+
+
+def _add_once(out: list[str], tag: str) -> None:
+    if tag and tag_key(tag) not in {tag_key(t) for t in out}:
+        out.append(tag)
 
 
 def folder_tags(rel_path: str) -> list[str]:
@@ -60,9 +96,7 @@ def folder_tags(rel_path: str) -> list[str]:
     for part in PurePosixPath(rel_path.replace("\\", "/")).parts[:-1]:
         if part in ("", ".", "..", "/") or is_generic_folder(part):
             continue
-        tag = normalize(part)
-        if tag and tag not in out:
-            out.append(tag)
+        _add_once(out, normalize(part))
     return out
 
 
@@ -71,9 +105,7 @@ def filename_tags(name: str) -> list[str]:
     out: list[str] = []
     for group in _BRACES.findall(PurePosixPath(name.replace("\\", "/")).name):
         for raw in group.split(","):
-            tag = normalize(raw)
-            if tag and tag not in out:
-                out.append(tag)
+            _add_once(out, normalize(raw))
     return out
 
 
@@ -88,5 +120,6 @@ def auto_tags(rel_path: str) -> list[AutoTag]:
     """Every automatic tag of a file, once each; a name tag wins over the same folder tag."""
     names = filename_tags(rel_path)
     tags = [AutoTag(t, "filename") for t in names]
-    tags += [AutoTag(t, "folder") for t in folder_tags(rel_path) if t not in names]
+    keys = {tag_key(t) for t in names}
+    tags += [AutoTag(t, "folder") for t in folder_tags(rel_path) if tag_key(t) not in keys]
     return tags

@@ -11,6 +11,7 @@ from sqlalchemy import (JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, 
                         String, Text, UniqueConstraint, false)
 from sqlalchemy.orm import Mapped, mapped_column
 
+from mediaparser.media.tags import tag_key
 from mediaparser.store.db import db
 
 ERROR_MESSAGE_MAX = 500
@@ -120,7 +121,8 @@ class MediaFile(db.Model):
     size: Mapped[int | None] = mapped_column(BigInteger)
     mtime: Mapped[float | None] = mapped_column(Float)
     status: Mapped[str] = mapped_column(String(16), nullable=False, default=FileStatus.PENDING)
-    error: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)  # why it failed, in plain words (media/errors.py)
+    error_detail: Mapped[str | None] = mapped_column(Text)  # the technical detail behind it (0009; NULL before)
     sha256: Mapped[str | None] = mapped_column(String(64), index=True)
     file_type: Mapped[str | None] = mapped_column(String(16))
     mime: Mapped[str | None] = mapped_column(String(64))
@@ -409,13 +411,16 @@ class ManifestEntry(db.Model):
 
 
 class Tag(db.Model):
-    """A tag name, stored trimmed and case-folded (one spelling per tag)."""
+    """A tag: its name as first typed or found (trimmed, case kept), unique by its case-folded key."""
 
     __tablename__ = "tags"
     __table_args__ = {"sqlite_autoincrement": True}  # ids are never reused (see DupGroup)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200), nullable=False, unique=True)
+    # media.tags.tag_key(name): "Holiday 2019" and "holiday 2019" are one tag (0009).
+    key: Mapped[str] = mapped_column(String(200), nullable=False, unique=True,
+                                     default=lambda ctx: tag_key(ctx.get_current_parameters()["name"]))
 
 
 class FileTag(db.Model):

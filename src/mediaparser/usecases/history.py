@@ -43,6 +43,7 @@ from sqlalchemy.orm import Session
 from mediaparser.library import capture_time
 from mediaparser.library.filters import PAGE_MAX, FilterError
 from mediaparser.media.isotime import iso_utc
+from mediaparser.media.tags import tag_key
 from mediaparser.store.db import (DEADLOCK_DETECTED, SERIALIZATION_FAILURE, UNIQUE_VIOLATION, db, run_write,
                                   write_transaction)
 from mediaparser.store.models import (DupGroup, DupMember, FileTag, HistoryItem, MediaFile, ReviewBatch,
@@ -397,7 +398,7 @@ class _Current:
 
 def _name_taken(s: Session, name: str, tag_id: int) -> str | None:
     """The tag other than `tag_id` that has this name now (compared regardless of case), if any."""
-    return s.execute(select(Tag.name).where(func.lower(Tag.name) == name.lower(), Tag.id != tag_id)
+    return s.execute(select(Tag.name).where(Tag.key == tag_key(name), Tag.id != tag_id)
                      .limit(1)).scalar()
 
 
@@ -483,9 +484,9 @@ def _apply(s: Session, todo: Sequence[HistoryItem], cur: _Current, tag_names: di
     for tid, name in sorted(tag_names.items()):
         if tid in cur.tags:
             if cur.tags[tid] != name:
-                s.execute(update(Tag).where(Tag.id == tid).values(name=name))
+                s.execute(update(Tag).where(Tag.id == tid).values(name=name, key=tag_key(name)))
         else:
-            s.execute(Tag.__table__.insert(), [{"id": tid, "name": name}])
+            s.execute(Tag.__table__.insert(), [{"id": tid, "name": name, "key": tag_key(name)}])
     rows = [{"id": i.before["id"], "file_id": i.file_id, "tag_id": i.tag_id, "origin": i.before["origin"],
              "created_at": datetime.fromisoformat(i.before["created_at"]) if i.before.get("created_at") else utcnow()}
             for i in todo if i.kind == "link" and i.before is not None

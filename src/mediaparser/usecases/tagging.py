@@ -5,8 +5,9 @@ module writes them. `record_auto_tags` runs inside the importer's checkpoint
 transaction (usecases/importing.py), so a file's tags land together with its
 analysis result or not at all — a worker killed mid-batch leaves neither.
 
-Every name goes through `media.tags.normalize`, so "Beach", " beach " and
-"BEACH" are one tag.
+Every name goes through `media.tags.normalize` (whitespace trimmed, case
+kept) and is matched by `media.tags.tag_key` (case-folded): "Beach", " beach "
+and "BEACH" are one tag, shown with the spelling it was first given.
 
 Concurrency (PostgreSQL runs writers side by side; SQLite's BEGIN IMMEDIATE
 makes them take turns, and the locks below are no-ops there). One lock order
@@ -34,7 +35,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from mediaparser.store.db import (DEADLOCK_DETECTED, FOREIGN_KEY_VIOLATION, SERIALIZATION_FAILURE, UNIQUE_VIOLATION, db, run_write, sqlstate)
-from mediaparser.media.tags import auto_tags, normalize
+from mediaparser.media.tags import auto_tags, normalize, tag_key
 from mediaparser.store.dialect import insert_ignore
 from mediaparser.store.models import FileTag, MediaFile, Tag, utcnow
 from mediaparser.usecases import history
@@ -60,7 +61,7 @@ def _clean_names(names: Iterable[str]) -> list[str]:
         if not isinstance(raw, str):
             raise TagError("tags are text")
         n = normalize(raw)
-        if n and n not in out:
+        if n and tag_key(n) not in {tag_key(o) for o in out}:
             out.append(n)
     if len(out) > MAX_NAMES:
         raise TagError(f"at most {MAX_NAMES} tags at once")
@@ -74,25 +75,29 @@ def _locked(session: Session, query, *, exclusive: bool):
 
 
 def ensure_tags(session: Session, names: Sequence[str]) -> dict[str, int]:
-    """Tag ids by (already normalised) name, creating missing tags; safe against concurrent writers.
+    """Tag ids by key (`tag_key`) of (already normalised) names, creating missing tags with the
+    first spelling given; safe against concurrent writers. A tag that exists keeps its spelling.
 
     The tags stay locked FOR KEY SHARE until the caller's transaction ends, so
     the ids answered still name these tags when the caller links files to them.
     """
-    wanted = sorted(set(names))
+    spelling: dict[str, str] = {}
+    for n in names:
+        spelling.setdefault(tag_key(n), n)
+    wanted = sorted(spelling)
     ids: dict[str, int] = {}
     for _round in range(ENSURE_ROUNDS):
         # Lock what exists before creating the rest: a rename holding one of these
         # tags may be waiting for a name we would create, and must not wait on us.
         missing = [n for n in wanted if n not in ids]
-        ids.update(session.execute(_locked(session, select(Tag.name, Tag.id).where(Tag.name.in_(missing)),
+        ids.update(session.execute(_locked(session, select(Tag.key, Tag.id).where(Tag.key.in_(missing)),
                                            exclusive=False)).all())
         missing = [n for n in wanted if n not in ids]
         if not missing:
             return ids
         # New rows: the next round locks them (their ids are the newest, so the order holds).
-        session.connection().execute(insert_ignore(session, Tag, ["name"]),
-                                     [{"name": n} for n in missing])
+        session.connection().execute(insert_ignore(session, Tag, ["key"]),
+                                     [{"name": spelling[k], "key": k} for k in missing])
     raise TagError("the tags kept being renamed while they were added; try again")
 
 
@@ -107,7 +112,8 @@ def new_links(session: Session, pairs: Sequence[tuple[int, str, str]]) -> list:
         return []
     ids = ensure_tags(session, [name for _f, name, _o in pairs])
     now = utcnow()
-    rows = {(ids[name], f): {"file_id": f, "tag_id": ids[name], "origin": origin, "created_at": now}
+    rows = {(ids[tag_key(name)], f): {"file_id": f, "tag_id": ids[tag_key(name)], "origin": origin,
+                                      "created_at": now}
             for f, name, origin in reversed(pairs)}  # the first origin given for a link wins
     # Inserted in (tag, file) order: two adds over the same links wait for each
     # other instead of each holding one the other needs.
@@ -132,7 +138,7 @@ def tags_of(file_ids: Iterable[int]) -> dict[int, list[dict[str, str]]]:
     if ids:
         rows = db.session.execute(select(FileTag.file_id, Tag.name, FileTag.origin)
                                   .join(Tag, Tag.id == FileTag.tag_id)
-                                  .where(FileTag.file_id.in_(ids)).order_by(Tag.name)).all()
+                                  .where(FileTag.file_id.in_(ids)).order_by(Tag.key)).all()
         db.session.commit()
         for fid, name, origin in rows:
             out[fid].append({"name": name, "origin": origin})
@@ -189,7 +195,8 @@ def remove_tags(file_ids: Sequence[int], names: Iterable[str], actor: Actor | No
         ids = _existing_files(s, file_ids)
         # Held FOR UPDATE: an add in flight on these tags finishes first (and is
         # removed too), a later one waits, so no add is lost to the clean-up below.
-        tag_ids = list(s.execute(_locked(s, select(Tag.id).where(Tag.name.in_(clean)), exclusive=True)).scalars())
+        keys = [tag_key(n) for n in clean]
+        tag_ids = list(s.execute(_locked(s, select(Tag.id).where(Tag.key.in_(keys)), exclusive=True)).scalars())
         removed = 0
         batch_id = None
         if tag_ids:
@@ -270,15 +277,18 @@ def _rename_plan(s: Session, old: str, new: str, *, lock: bool = False) -> tuple
     o, n = normalize(old), normalize(new)
     if not o or not n:
         raise TagError("give the tag and its new name")
-    query = select(Tag).where(Tag.name.in_({o, n}))
+    query = select(Tag).where(Tag.key.in_({tag_key(o), tag_key(n)}))
     # Both tags FOR UPDATE, in id order, before any link is read or moved.
-    found = {t.name: t for t in s.execute(_locked(s, query, exclusive=True) if lock else query).scalars()}
-    src = found.get(o)
+    found = {t.key: t for t in s.execute(_locked(s, query, exclusive=True) if lock else query).scalars()}
+    src = found.get(tag_key(o))
     if src is None:
         raise TagError(f"there is no tag “{o}”")
 
-    dst = None if o == n else found.get(n)
-    return Renamed(o, n, _uses(s, src.id), dst is not None, _uses(s, dst.id) if dst is not None else 0), src, dst
+    # The same key: a new spelling of the same tag ("holiday" → "Holiday"), a plain rename.
+    dst = None if tag_key(o) == tag_key(n) else found.get(tag_key(n))
+    # A merge keeps the spelling of the tag merged into.
+    return (Renamed(src.name, dst.name if dst is not None else n, _uses(s, src.id), dst is not None,
+                    _uses(s, dst.id) if dst is not None else 0), src, dst)
 
 
 def _uses(s: Session, tag_id: int) -> int:
@@ -302,7 +312,8 @@ def rename_tag(old: str, new: str, actor: Actor | None = None) -> Renamed:
         if dst is None:
             try:
                 with s.begin_nested():
-                    s.execute(Tag.__table__.update().where(Tag.id == src.id).values(name=plan.new))
+                    s.execute(Tag.__table__.update().where(Tag.id == src.id).values(name=plan.new,
+                                                                                   key=tag_key(plan.new)))
                 summary = f"Renamed tag {quoted(src.name)} to {quoted(plan.new)}"
                 return replace(plan, batch_id=history.record(s, "tag_rename", actor, summary, plan.files, [
                     {"kind": "tag", "unit": "batch", "tag_id": src.id, "before": {"name": src.name},
@@ -312,7 +323,7 @@ def rename_tag(old: str, new: str, actor: Actor | None = None) -> Renamed:
                     raise
                 # Someone created the new name meanwhile (PostgreSQL waited for them
                 # to commit before refusing): it is there now, so this is a merge.
-                dst = s.execute(_locked(s, select(Tag).where(Tag.name == plan.new), exclusive=True)
+                dst = s.execute(_locked(s, select(Tag).where(Tag.key == tag_key(plan.new)), exclusive=True)
                                 ).scalar_one_or_none()
                 if dst is None:
                     raise  # gone again already: run_write runs the rename from the top
@@ -342,22 +353,23 @@ def rename_tag(old: str, new: str, actor: Actor | None = None) -> Renamed:
 
 
 def _containing(text: str):
-    """Tag names containing `text` literally (LIKE's wildcards escaped)."""
-    like = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return Tag.name.like(f"%{like}%", escape="\\")
+    """Tags whose name contains `text` literally, in any case (the keys are compared; LIKE's wildcards escaped)."""
+    like = tag_key(text).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return Tag.key.like(f"%{like}%", escape="\\")
 
 
 def autocomplete(prefix: str = "", limit: int = 20) -> list[dict[str, object]]:
     """Tags starting with `prefix` (then containing it), most used first."""
-    p = normalize(prefix)
+    p = tag_key(prefix)
     limit = max(1, min(int(limit), 100))
     uses = func.count(FileTag.id).label("uses")
-    q = (select(Tag.name, uses).outerjoin(FileTag, FileTag.tag_id == Tag.id).group_by(Tag.id, Tag.name))
+    q = (select(Tag.name, Tag.key, uses).outerjoin(FileTag, FileTag.tag_id == Tag.id)
+         .group_by(Tag.id, Tag.name, Tag.key))
     if p:
         q = q.where(_containing(p))
     rows = db.session.execute(q).all()
     db.session.commit()
-    rows.sort(key=lambda r: (not r.name.startswith(p), -r.uses, r.name))
+    rows.sort(key=lambda r: (not r.key.startswith(p), -r.uses, r.key, r.name))
     return [{"name": r.name, "uses": r.uses} for r in rows[:limit]]
 
 
@@ -367,13 +379,14 @@ def listing(q: str = "", limit: int = 200, offset: int = 0) -> dict[str, object]
     limit = max(1, min(int(limit), LIST_MAX))
     offset = max(0, int(offset))
     uses = func.count(FileTag.id).label("uses")
-    base = select(Tag.id, Tag.name, uses).outerjoin(FileTag, FileTag.tag_id == Tag.id).group_by(Tag.id, Tag.name)
+    base = (select(Tag.id, Tag.name, uses).outerjoin(FileTag, FileTag.tag_id == Tag.id)
+            .group_by(Tag.id, Tag.name, Tag.key))
     total_q = select(func.count()).select_from(Tag)
     if p:
         like = _containing(p)
         base = base.where(like)
         total_q = total_q.where(like)
-    rows = db.session.execute(base.order_by(uses.desc(), Tag.name).limit(limit).offset(offset)).all()
+    rows = db.session.execute(base.order_by(uses.desc(), Tag.key).limit(limit).offset(offset)).all()
     total = db.session.execute(total_q).scalar_one()
     db.session.commit()
     return {"tags": [{"name": r.name, "uses": r.uses} for r in rows], "total": total,
@@ -394,5 +407,5 @@ def on_files(file_ids: Sequence[int]) -> list[dict[str, object]]:
         names.update(db.session.execute(select(Tag.id, Tag.name).where(Tag.id.in_(part))).all())
     db.session.commit()
     out = [{"name": names[t], "files": n} for t, n in counts.items() if t in names]
-    out.sort(key=lambda d: (-d["files"], d["name"]))
+    out.sort(key=lambda d: (-d["files"], tag_key(d["name"])))
     return out

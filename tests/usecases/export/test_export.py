@@ -80,13 +80,13 @@ def test_export_writes_the_archive_with_local_names_embedded_time_tags_and_a_man
     assert emb.tags["Exif.Photo.DateTimeOriginal"] == "2024:12:31 20:00:00"
     assert emb.tags["Exif.Photo.DateTimeDigitized"] == "2024:12:31 20:00:00"
     assert emb.tags["Exif.Photo.OffsetTimeOriginal"] == "-05:00"
-    assert emb.subject == emb.keywords == ["holidays"]  # DCIM is generic
+    assert emb.subject == emb.keywords == ["Holidays"]  # DCIM is generic; the case as found
     # mtime is the capture instant.
     expected = datetime(2025, 1, 1, 1, 0, tzinfo=timezone.utc).timestamp()
     assert os.stat(out / "2024/20241231_200000.jpg").st_mtime == pytest.approx(expected)
 
     beach = read_embedded(str(out / "2019/20190812_143025.jpg"))
-    assert sorted(beach.subject) == sorted(beach.keywords) == ["beach", "family", "holidays"]
+    assert sorted(beach.subject) == sorted(beach.keywords) == ["Family", "Holidays", "beach"]
     assert "Exif.Photo.OffsetTimeOriginal" not in beach.tags  # the offset was not known: none is invented
     assert analyze_file(out / "2019/20190812_143025.jpg").captured_at == datetime(2019, 8, 12, 14, 30, 25)
 
@@ -119,7 +119,7 @@ def test_export_writes_the_archive_with_local_names_embedded_time_tags_and_a_man
         assert e.verified and e.sha256 == before[e.source_path]
         assert e.final_sha256 == tree[e.destination]
     beach_line = next(x for x in lines if x["destination"] == "2019/20190812_143025.jpg")
-    assert beach_line["tags"] == ["beach", "family", "holidays"] and beach_line["time_source"] == "exif:DateTimeOriginal"
+    assert beach_line["tags"] == ["beach", "Family", "Holidays"] and beach_line["time_source"] == "exif:DateTimeOriginal"
     assert beach_line["captured_at"] == "2019-08-12T14:30:25" and beach_line["source"] == str(files["beach"])
     # The set-aside duplicate and the broken file are skipped with reasons.
     aside = items[ids["copies/IMG_0003 copy.jpg"]] if items[ids["copies/IMG_0003 copy.jpg"]].status == "SKIPPED" \

@@ -130,7 +130,7 @@ def test_the_in_memory_and_the_on_disk_paths_write_the_same_archive(app, tmp_pat
     a, b = tree_digest(mem), tree_digest(disk)
     a.pop(exporter.MANIFEST_NAME), b.pop(exporter.MANIFEST_NAME)
     assert a == b and len(a) == 5
-    assert read_embedded(str(mem / "2022/20220304_100000.jpg")).subject == ["trip"]
+    assert read_embedded(str(mem / "2022/20220304_100000.jpg")).subject == ["Trip"]
     with app.app_context():
         finals = db.session.execute(select(ManifestEntry.destination, ManifestEntry.final_sha256).where(
             ManifestEntry.output_root == str(mem))).all()

@@ -5,6 +5,12 @@
 // `onAdd` at once instead of collecting chips (the examination view).
 import { api, el, fmtInt } from "./common.js";
 
+/** Names once each, compared without case; the first spelling wins. */
+function onceEach(names) {
+  const seen = new Set();
+  return names.filter((n) => { const k = n.toLowerCase(); if (seen.has(k)) return false; seen.add(k); return true; });
+}
+
 let seq = 0;
 
 export class TagField {
@@ -44,8 +50,8 @@ export class TagField {
 
   /** The chips plus whatever is still typed in the field. */
   values() {
-    const typed = this.input.value.split(",").map((s) => s.trim()).filter(Boolean);
-    return [...new Set([...this.names, ...typed.map((s) => s.toLowerCase())])];
+    const typed = this.input.value.split(",").map((s) => s.trim().replace(/\s+/g, " ")).filter(Boolean);
+    return onceEach([...this.names, ...typed]);
   }
 
   clear() {
@@ -56,10 +62,11 @@ export class TagField {
   }
 
   take(raw) {
-    const names = raw.map((s) => s.trim().replace(/\s+/g, " ").toLowerCase()).filter(Boolean);
+    // The case stays as typed; "Holiday" and "holiday" are one tag (the server matches case-folded).
+    const names = onceEach(raw.map((s) => s.trim().replace(/\s+/g, " ")).filter(Boolean));
     if (!names.length) return;
     if (this.immediate) { if (this.onAdd) this.onAdd(names); return; }
-    for (const n of names) if (!this.names.includes(n)) this.names.push(n);
+    this.names = onceEach([...this.names, ...names]);
     this.renderChips();
   }
 
