@@ -85,3 +85,16 @@ def test_jpeg_opened_and_saved_the_day_it_was_made_keeps_its_xmp_create_date(tmp
     r = analyze_file(p, timezone="UTC", with_thumbnail=False, now=NOW)
     assert r.source == "xmp:CreateDate"
     assert r.captured_at == datetime(2019, 5, 4, 6, 14, 51)
+
+
+def test_a_time_split_over_folders_and_the_name_dates_an_undated_file_at_low(tmp_path):
+    folder = tmp_path / "export" / "2019" / "08" / "12"
+    folder.mkdir(parents=True)
+    p = str(folder / "14-30-25.jpg")
+    gen.photo().save(p, "JPEG")
+    r = analyze_file(p, timezone="UTC", root=str(tmp_path / "export"), with_thumbnail=False, now=NOW)
+    assert (r.source, r.captured_at, r.confidence) == ("folder", datetime(2019, 8, 12, 14, 30, 25), Confidence.LOW)
+    # ...and the same folders never beat the file's own date.
+    q = gen.jpeg(str(folder / "15-00-00.jpg"), exif={"Exif.Photo.DateTimeOriginal": "2017:03:04 10:11:12"})
+    r = analyze_file(q, timezone="UTC", root=str(tmp_path / "export"), with_thumbnail=False, now=NOW)
+    assert (r.source, r.captured_at) == ("exif:DateTimeOriginal", datetime(2017, 3, 4, 10, 11, 12))
