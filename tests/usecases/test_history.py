@@ -333,7 +333,8 @@ def test_0008_upgrades_an_instance_at_0007(tmp_path, env):
         insp = inspect(engine)
         cols = {c["name"] for c in insp.get_columns("history_items")}
         assert cols == {"id", "batch_id", "kind", "unit", "file_id", "tag_id", "group_id", "before", "after"}
-        assert "ix_history_items_batch" in {i["name"] for i in insp.get_indexes("history_items")}
+        assert {"ix_history_items_batch", "ix_history_items_file"} <= {i["name"] for i in
+                                                                         insp.get_indexes("history_items")}
         assert "ix_file_tags_tag" in {i["name"] for i in insp.get_indexes("file_tags")}
         assert "ix_dup_groups_status" in {i["name"] for i in insp.get_indexes("dup_groups")}
         with engine.begin() as c:

@@ -71,6 +71,10 @@ def test_every_kind_of_decision_is_listed_with_its_words_files_and_undo(api, web
     group = api.get(f"/api/review/batches/{by['dup_resolve']}").get_json()
     assert [(f["path"], f["change"]) for f in group["files"]] == [("Trip/IMG_1.jpg", "kept"),
                                                                   ("Trip/IMG_1 copy.jpg", "set aside")]
+    # The examination view's "Changes to this file" lists them too.
+    assert [h["summary"] for h in api.get(f"/api/files/{ids[1]}").get_json()["history"]] == [
+        "Brought back IMG_1 copy.jpg from the set-aside copies", "Kept IMG_1.jpg, set aside 1 copy",
+        "Added tag ‘familienfeier’ to 2 files"]
     shift = api.get(f"/api/review/batches/{by['shift']}").get_json()
     assert shift["files"][0]["before"] == "2019-08-12T14:30:00" and shift["files"][0]["after"] == "2019-08-12T15:30:00"
 

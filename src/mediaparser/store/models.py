@@ -263,7 +263,8 @@ class HistoryItem(db.Model):
     """
 
     __tablename__ = "history_items"
-    __table_args__ = (Index("ix_history_items_batch", "batch_id", "id"),)
+    __table_args__ = (Index("ix_history_items_batch", "batch_id", "id"),
+                      Index("ix_history_items_file", "file_id", "batch_id"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     batch_id: Mapped[int] = mapped_column(ForeignKey("review_batches.id", ondelete="CASCADE"), nullable=False)

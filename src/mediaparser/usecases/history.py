@@ -247,6 +247,16 @@ def batch_about(batch_id: int) -> str | None:
     return out
 
 
+def file_decisions(file_id: int, limit: int = 20) -> list[dict[str, Any]]:
+    """The latest batches other than date changes that touched one file (its tags, its duplicate decisions),
+    newest first, in the shape of a file's date history (`before`/`after` empty: no capture time changed)."""
+    ids = select(HistoryItem.batch_id).where(HistoryItem.file_id == file_id).distinct()
+    rows = db.session.execute(select(ReviewBatch).where(ReviewBatch.id.in_(ids))
+                              .order_by(ReviewBatch.id.desc()).limit(limit)).scalars().all()
+    return [{"batch_id": b.id, "action": b.action, "actor": b.actor, "at": iso_utc(b.created_at),
+             "summary": b.summary, "before": {}, "after": {}, "undone": b.undone_at is not None} for b in rows]
+
+
 def has_items(batch_id: int) -> bool:
     found = db.session.execute(select(HistoryItem.id).where(HistoryItem.batch_id == batch_id).limit(1)).first()
     db.session.commit()

@@ -35,7 +35,7 @@ from mediaparser.media.dates import DateParseError, ParsedDate, Precision, forma
 from mediaparser.media.timestamps import SOURCES, Candidate, check_plausible, describe_delta, source_info
 from mediaparser.store.db import db, write_transaction
 from mediaparser.store.models import FileStatus, MediaFile, ReviewBatch, ReviewDecision, ReviewState, utcnow
-from mediaparser.usecases.history import ActionResult, Actor
+from mediaparser.usecases.history import ActionResult, Actor, file_decisions as history_file_decisions
 from mediaparser.usecases.tagging import tags_of
 
 CHUNK = 2000  # files per write transaction of a bulk action
@@ -94,7 +94,9 @@ def file_detail(file_id: int, default_zone: str = "UTC") -> dict[str, Any] | Non
         "reasons": list(f.reasons or []), "warnings": list(f.warnings or []), "sidecars": list(f.sidecars or []),
         "candidates": cands, "thumb": bool(f.thumbnail), "group_id": f.group_id,
         "similar_group_id": f.similar_group_id,
-        "history": [_history_item(b, before, after) for before, after, b in history],
+        # Every decision about this file, newest first: its dates, and its tags and duplicate decisions.
+        "history": sorted([_history_item(b, before, after) for before, after, b in history]
+                          + history_file_decisions(file_id), key=lambda h: -h["batch_id"])[:20],
     }
     db.session.commit()
     return out

@@ -41,6 +41,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('history_items', schema=None) as batch_op:
         batch_op.create_index('ix_history_items_batch', ['batch_id', 'id'], unique=False)
+        batch_op.create_index('ix_history_items_file', ['file_id', 'batch_id'], unique=False)
     if op.get_bind().dialect.name == 'sqlite':
         for table in ('tags', 'file_tags', 'dup_groups'):
             with op.batch_alter_table(table, recreate='always',
@@ -51,6 +52,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     # AUTOINCREMENT stays: ids that are never reused harm nothing.
     with op.batch_alter_table('history_items', schema=None) as batch_op:
+        batch_op.drop_index('ix_history_items_file')
         batch_op.drop_index('ix_history_items_batch')
 
     op.drop_table('history_items')
