@@ -229,3 +229,26 @@ def test_a_folder_date_never_beats_the_files_own_metadata_and_never_contradicts_
     (year,) = folder_candidates("/p/2019 trip", "/p", now=NOW, name="x.jpg")
     d = choose_capture_time([year], "UTC", now=NOW)
     assert (d.precision, d.confidence) == (Precision.YEAR, Confidence.LOW)
+
+
+@pytest.mark.parametrize(
+    "name, offset",
+    [
+        ("2024-01-01 12:34:56+02:00.jpg", 120),
+        ("2024-01-01T12:34:56-0330.jpg", -210),
+        ("20240101T123456Z.jpg", 0),
+        ("2024-01-01 12:34:56.123+0200.jpg", 120),
+        ("PHOTO-2024-07-02-15-15-31-0330.jpg", None),  # after a dashed time it is a copy counter
+        ("2024-01-01 12:34:56.jpg", None),
+    ],
+)
+def test_an_iso_offset_after_an_iso_time_in_the_name_is_kept_as_a_label(name, offset):
+    (c,) = [c for c in filename_candidates(name, now=NOW) if c.accepted]
+    assert c.source == "filename" and c.utc_offset == offset and not c.is_utc
+
+
+@pytest.mark.parametrize("name", ["2024-01-01 12:34:56+24:00.jpg", "2024-01-01 12:34:56-02:60.jpg",
+                                  "2024-01-01 12:34:56-2400.jpg"])
+def test_an_impossible_offset_makes_the_name_a_weak_clue(name):
+    (c,) = [c for c in filename_candidates(name, now=NOW) if c.accepted]
+    assert c.source == "filename:weak" and c.utc_offset is None

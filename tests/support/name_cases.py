@@ -162,6 +162,24 @@ CASES: tuple[NameCase, ...] = (
     _c(ENTE, "2024-01-01-edited.jpg", "2024-01-01"),
     _c(ENTE, "IMG_20240101_HDR.jpg", "2024-01-01"),
     _c(ENTE, "2024-02-29 23:59:59.jpg", "2024-02-29 23:59:59"),
+    _c(ENTE, "20240101T123456Z.jpg", "2024-01-01 12:34:56"),
+    _c(ENTE, "20240101T123456-0330.jpg", "2024-01-01 12:34:56"),  # ours: local time with the offset -03:30
+    _c(ENTE, "2024-01-01 12:34:56+02:00.jpg", "2024-01-01 12:34:56"),  # ente gives the UTC instant, we the wall clock + offset
+    _c(ENTE, "2024-01-01 12:34:56,789.jpg", "2024-01-01 12:34:56"),
+    _c(ENTE, "signal-2026-08-31-195517-0100.jpeg", "2026-08-31 19:55:17"),
+    _c(ENTE, "PHOTO-2026-07-02-15-15-31-0330.jpg", "2026-07-02 15:15:31"),
+    _c(ENTE, "2024-01-01 12:34:56+24:00.jpg", None),
+    _c(ENTE, "2024-01-01 12:34:56-02:60.jpg", None),
+    _c(ENTE, "2024-02-30.jpg", None),
+    _c(ENTE, "19891231.jpg", None),
+    _c(ENTE, "2024-01-01 12:34:56 extra.jpg", None,
+       disagree="ente reads a date only when it is the whole name; a date and time followed by words "
+                "is still that date and time to us", ours="2024-01-01 12:34:56"),
+    _c(ENTE, "2024-01-01-12-34.jpg", None,
+       disagree="ente refuses a date followed by digits that are no full time; the day itself is "
+                "well formed, so we keep the day", ours="2024-01-01"),
+    _c(ENTE, "2024-01-01.123456.jpg", None,
+       disagree="as above: the digits after the day are no time, the day stands", ours="2024-01-01"),
     _c(ENTE, "Snapchat-431959199.mp4.", None),
     _c(ENTE, "Snapchat-400000000.mp4", None),
     _c(ENTE, "Snapchat-100-10-20-19-15-12", None),

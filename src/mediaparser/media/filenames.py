@@ -22,6 +22,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
+from mediaparser.media.dates import parse_offset
 from mediaparser.media.timestamps import Candidate, Precision, check_plausible
 
 FORCE_MARKER = "[FORCE]"
@@ -155,6 +156,12 @@ PATTERNS: tuple[NamePattern, ...] = (
         ("2019-08-12_14-30-25.jpg", "2019-08-12 14:30:25"),
         ("export 2019-08-12T14.30.25.jpg", "2019-08-12 14:30:25"),
     ]),
+    # ISO 8601 basic form, from exporters and cameras that write it: 20240101T123456[Z|±hhmm].
+    _p("iso-basic", rf"(?<!\d)(?P<y>(?:18|19|20)\d\d)(?P<mo>\d\d)(?P<d>\d\d)T{_HMS}(?!\d)", S, [
+        ("20240101T123456.jpg", "2024-01-01 12:34:56"),
+        ("20240101T123456Z.jpg", "2024-01-01 12:34:56"),
+        ("VID_20240101T123456-0330.mp4", "2024-01-01 12:34:56"),
+    ]),
     _p("iso-date-compact-time",
        rf"(?<!\d)(?P<y>\d{{4}})-(?P<mo>\d\d)-(?P<d>\d\d)[ _-]{_HMS}(?!\d)", S, [
         ("2019-10-31 155703.jpg", "2019-10-31 15:57:03"),
@@ -275,6 +282,28 @@ def _clean(name: str) -> str:
     return _TAGS_RE.sub(" ", stem).strip()
 
 
+# An ISO 8601 offset right after a time written the ISO way (colons, or the
+# basic form with T): "2024-01-01 12:34:56+02:00", "20240101T123456Z".
+_OFFSET_AFTER = re.compile(r"^(?:[.,]\d{1,6})?(?P<tz>[Zz]|[+-]\d\d(?::?\d\d)?)(?![\d:])")
+_ISO_TIME = re.compile(r"(?:\d:\d\d:\d\d|\d[Tt]\d{6})$")
+
+
+def _offset_after(stem: str, m: re.Match[str]) -> tuple[int | None, bool]:
+    """(the UTC offset written after the match, whether an offset-shaped suffix is impossible).
+
+    Only after an ISO-style time: after `15-15-31` a `-0330` is a copy counter."""
+    if not _ISO_TIME.search(m.group(0)):
+        return None, False
+    om = _OFFSET_AFTER.match(stem[m.end():])
+    if not om:
+        return None, False
+    tz = om.group("tz")
+    if tz in ("Z", "z"):
+        return 0, False
+    offset = parse_offset(tz)
+    return offset, offset is None
+
+
 def filename_candidates(name: str, *, now: datetime | None = None) -> list[Candidate]:
     """Candidates from a file name: at most one accepted, plus rejections."""
     stem = _clean(name)
@@ -309,10 +338,13 @@ def filename_candidates(name: str, *, now: datetime | None = None) -> list[Candi
         # impossible date and time (hour 25, minute 87, `_999999`) is only a
         # weak clue: the name is not the tidy date-and-time it looks like.
         weak = pat.weak or overlaps(m)
+        note = ", the rest of the name is not a real time" if weak and not pat.weak else ""
+        offset, bad_offset = _offset_after(stem, m)
+        if bad_offset:
+            weak, note = True, ", followed by an impossible UTC offset"
         c = Candidate(
-            "filename:weak" if weak else "filename", value, None, pat.precision, pat.is_utc,
-            True, f"{pat.name} pattern" + (", the rest of the name is not a real time" if weak and not pat.weak else "")
-            + (", forced" if forced else ""), raw, forced,
+            "filename:weak" if weak else "filename", value, offset, pat.precision, pat.is_utc,
+            True, f"{pat.name} pattern" + note + (", forced" if forced else ""), raw, forced,
         )
         check_plausible(c, now)
         if not c.accepted:
