@@ -38,7 +38,7 @@ class NameCase:
     ours: str | None = None  # what we answer instead (same spelling), when we disagree
 
 
-PHOTOPRISM = "PhotoPrism (pkg/txt/datetime_filepath_test.go, DateFromFilePath)"
+PHOTOPRISM = "PhotoPrism (pkg/txt/datetime_filepath_test.go DateFromFilePath, datetime_year_test.go Year)"
 GPTH = "Google Photos Takeout Helper (test/gpth_test.dart guess extractor; Neo test/unit/date_extractors_test.dart)"
 PHOCKUP = "phockup (tests/test_date.py, tests/test_phockup.py)"
 ENTE = "ente (web upload date tests; mobile test/utils date_time_util_test.dart)"
@@ -104,6 +104,18 @@ CASES: tuple[NameCase, ...] = (
     _c(PHOTOPRISM, "2020-01-00.jpg", None),
     _c(PHOTOPRISM, "IMG-20191120-WA0001.jpg", "2019-11-20"),
     _c(PHOTOPRISM, "VID-20191120-WA0001.jpg", "2019-11-20"),
+    # PhotoPrism's year from folder names (pkg/txt/datetime_year_test.go, Year): a folder
+    # whose only number is a year gives that year.
+    _c(PHOTOPRISM, "/2002/London 81/", "2002"),
+    _c(PHOTOPRISM, "San Francisco 2019/", "2019"),
+    _c(PHOTOPRISM, "Born in the U.S.A. is a song written and performed by Bruce Springsteen/", None),
+    _c(PHOTOPRISM, "/share/photos/243546/2003/01/myfile.jpg", "2003"),
+    _c(PHOTOPRISM, "/root/1981/London 2005/", "1981",
+       disagree="two year folders: PhotoPrism takes the first year after 1970, we the deepest folder, "
+                "the one the file was put in (both only at LOW)", ours="2005"),
+    _c(PHOTOPRISM, "/root/1970/London 2005/", "2005"),
+    _c(PHOTOPRISM, "/root/1969/London 2005/", "2005"),
+    _c(PHOTOPRISM, "/root/1950/London 2005/", "2005"),
     # --- Google Photos Takeout Helper: names, and Takeout's year folders -----
     _c(GPTH, "Screenshot_20190919-053857_Camera-edited.jpg", "2019-09-19 05:38:57"),
     _c(GPTH, "MVIMG_20190215_193501.MP4", "2019-02-15 19:35:01"),
