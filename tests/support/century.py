@@ -84,7 +84,6 @@ def _century_rows(thumbs: list[Path], count: int) -> list[dict]:
             "captured_at": None if confidence == "none" else datetime(year, month, day, 8 + i % 12, i % 60, 0),
             "precision": None if confidence == "none" else "second",
             "time_source": None if confidence == "none" else ("filename" if confidence == "low" else "exif:DateTimeOriginal"),
-            "review_state": "needs_review" if confidence in ("low", "none") else "auto",
             "duration": 12.5 if video else None,
         }
         rows.append(row)

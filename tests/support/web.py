@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import threading
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,13 @@ SIZES: dict[str, dict[str, Any]] = {
     "wide": {"viewport": {"width": 1920, "height": 1080}},
 }
 PHONE_WIDTH = SIZES["phone"]["viewport"]["width"]
+
+
+def at_laptop_and_phone(test):
+    """Run a browser flow twice: at 1280×800 and on a phone (the `page` fixture takes the size)."""
+    import pytest
+
+    return pytest.mark.parametrize("page", ["laptop", "phone"], indirect=True)(test)
 
 
 class BrowserLikeClient:
@@ -137,3 +145,18 @@ def shot(pg, name: str) -> Path:
     path = SCREENSHOTS / f"{name}{'-phone' if is_phone(pg) else ''}.png"
     pg.screenshot(path=str(path))
     return path
+
+
+@contextmanager
+def review_filters(pg):
+    """Use the review page's filters: beside the grid on a wide screen; on a phone they are a drawer,
+    opened by its button for the block and closed after, as a person would."""
+    toggle = pg.locator("#filters-toggle")
+    if not toggle.is_visible():
+        yield
+        return
+    if toggle.get_attribute("aria-expanded") != "true":
+        toggle.click()
+    yield
+    if toggle.is_visible() and toggle.get_attribute("aria-expanded") == "true":  # (a link may have left the page)
+        pg.locator("#filters-close").click()

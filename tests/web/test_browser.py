@@ -19,14 +19,14 @@ from mediaparser.store.models import Job, JobStatus, MediaFile
 
 from tests.support import media as gen
 from tests.support.instance import build_app, instance_env, make_images, wait_until
-from tests.support.web import shot
+from tests.support.web import at_laptop_and_phone, review_filters, shot
 
 pytestmark = pytest.mark.slow
 
 
 def _generate_holiday(folder) -> None:
     """Real JPEGs: four dated by EXIF, two whose names contradict their EXIF
-    (low confidence), one in a Unicode sub-folder, one with no date at all."""
+    (low confidence), one in a Unicode sub-folder, one whose only date is its folder's year."""
     trip = folder / "Summer 2019"
     trip.mkdir(parents=True)
     for i in range(4):
@@ -49,6 +49,7 @@ def _job(app, job_id: int) -> Job:
         return job
 
 
+@at_laptop_and_phone
 def test_upload_a_folder_then_review_a_file_that_needs_a_look(tmp_path, workers, live_server, page):
     src = tmp_path / "on-my-computer"
     _generate_holiday(src)
@@ -81,9 +82,10 @@ def test_upload_a_folder_then_review_a_file_that_needs_a_look(tmp_path, workers,
     page.wait_for_selector(".tile")
     assert page.locator(".tile").count() == 8
     assert page.locator(".tile img[loading=lazy]").count() >= 7, "thumbnails load lazily"
-    page.check('input[name="state"][value="needs_review"]')
-    expect(page.locator(".tile")).to_have_count(3)
-    assert page.inner_text('[data-count="needs_review"]') == "3"
+    with review_filters(page):
+        page.check('input[name="state"][value="needs_review"]')
+        expect(page.locator(".tile")).to_have_count(3)
+        assert page.inner_text('[data-count="needs_review"]') == "3"
     shot(page, "review-needs-a-look")
 
     # Open the first low-confidence file (double-click) and use the date in its name.
@@ -102,11 +104,11 @@ def test_upload_a_folder_then_review_a_file_that_needs_a_look(tmp_path, workers,
     page.locator("#examine").press("Enter")
     expect(page.locator("#exam-name")).not_to_have_text("IMG_20190812_160025.jpg")
     shot(page, "examine-next")
-    # Arrows move through the files of the current view.
+    # Arrows move through the files of the current view (the scan, dated only by its folder's year, sorts first).
     expect(page.locator("#exam-name")).to_have_text("scan.jpg")
-    page.locator("#examine").press("ArrowLeft")
-    expect(page.locator("#exam-name")).to_have_text("IMG_20190812_160125.jpg")
     page.locator("#examine").press("ArrowRight")
+    expect(page.locator("#exam-name")).to_have_text("IMG_20190812_160125.jpg")
+    page.locator("#examine").press("ArrowLeft")
     expect(page.locator("#exam-name")).to_have_text("scan.jpg")
     page.keyboard.press("Escape")
     page.wait_for_selector("#examine", state="hidden")
@@ -118,7 +120,8 @@ def test_upload_a_folder_then_review_a_file_that_needs_a_look(tmp_path, workers,
         assert row.time_source == "filename"
 
     # Select two files (click, then Ctrl-click), shift them by one hour, undo from the toast.
-    page.check('input[name="state"][value="all"]')
+    with review_filters(page):
+        page.check('input[name="state"][value="all"]')
     expect(page.locator(".tile")).to_have_count(8)
     tiles = page.locator(".tile")
     first_id, third_id = int(tiles.nth(1).get_attribute("data-id")), int(tiles.nth(3).get_attribute("data-id"))
@@ -213,6 +216,7 @@ def test_the_page_says_when_no_worker_is_running(tmp_path, live_server, page):
     shot(page, "no-worker")
 
 
+@at_laptop_and_phone
 def test_login_is_required_when_listening_beyond_localhost(tmp_path, live_server, page):
     app = build_app(instance_env(tmp_path, MEDIAPARSER_HOST="0.0.0.0", MEDIAPARSER_PASSWORD="open sesame"))
     server = live_server(app)  # the test binds 127.0.0.1; the app believes it is exposed

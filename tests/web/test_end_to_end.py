@@ -23,7 +23,7 @@ from mediaparser.store.models import DupGroup, DupMember, Job, JobStatus, Manife
 from tests.support import media as gen
 from tests.support.instance import build_app, instance_env, outside_roots
 from tests.support.photos import photo
-from tests.support.web import shot
+from tests.support.web import at_laptop_and_phone, review_filters, shot
 
 pytestmark = pytest.mark.slow
 
@@ -54,6 +54,7 @@ def _digests(root: Path) -> dict[str, str]:
             for p in sorted(root.rglob("*")) if p.is_file()}
 
 
+@at_laptop_and_phone
 def test_from_a_messy_folder_to_a_verified_archive_in_the_browser(tmp_path, workers, live_server, page):
     src = _dump(tmp_path / "on-my-computer")
     before_local = _digests(src)
@@ -86,7 +87,8 @@ def test_from_a_messy_folder_to_a_verified_archive_in_the_browser(tmp_path, work
     page.wait_for_url(re.compile(rf".*/duplicates\?group={groups['similar'].id}$"))
     expect(page.locator("#dup-group-title")).to_contain_text("similar")
     page.go_back()
-    page.get_by_role("link", name="Compare the groups side by side →").click()
+    with review_filters(page):
+        page.get_by_role("link", name="Compare the groups side by side →").click()
     page.wait_for_url(server.url + "/duplicates")
     expect(page.locator('[data-count="exact"]')).to_have_text("1")
     expect(page.locator('[data-count="similar"]')).to_have_text("1")

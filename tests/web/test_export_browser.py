@@ -22,7 +22,7 @@ from mediaparser.usecases.duplicates import resolve_group
 from tests.support import media as gen
 from tests.support.export import import_and_resolve
 from tests.support.instance import build_app, instance_env, outside_roots, wait_until
-from tests.support.web import shot
+from tests.support.web import at_laptop_and_phone, shot
 
 pytestmark = pytest.mark.slow
 
@@ -100,6 +100,7 @@ def _fact(page, key: str) -> str:
     return page.inner_text(f'#plan-facts [data-fact="{key}"] dd')
 
 
+@at_laptop_and_phone
 def test_plan_export_year_folder_and_clean_up_through_the_pages(tmp_path, workers, live_server, page):
     src = tmp_path / "dump"
     files = _dump(src)

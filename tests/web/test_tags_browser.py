@@ -17,7 +17,7 @@ from mediaparser.usecases import tagging as tag_service
 
 from tests.support import media as gen
 from tests.support.instance import build_app, instance_env
-from tests.support.web import seed, shot
+from tests.support.web import at_laptop_and_phone, review_filters, seed, shot
 
 pytestmark = pytest.mark.slow
 
@@ -56,6 +56,7 @@ def _tile_tags(page, file_id: int) -> list[str]:
     return page.locator(f'.tile[data-id="{file_id}"] .tile-tags .tt').all_inner_texts()
 
 
+@at_laptop_and_phone
 def test_tag_a_selection_filter_edit_one_file_then_rename_and_merge(tmp_path, live_server, page):
     app = build_app(instance_env(tmp_path))
     ids = _files(app, tmp_path)
@@ -103,8 +104,9 @@ def test_tag_a_selection_filter_edit_one_file_then_rename_and_merge(tmp_path, li
     expect(page.locator(f'.tile[data-id="{ids[0]}"] .tile-tags .tt')).to_have_text(["beach", "family", "Summer"])
 
     # Filter the grid by tag (with suggestions), then bulk-remove "beach" from every matching file.
-    page.fill("#f-tag", "family")
-    page.dispatch_event("#f-tag", "change")
+    with review_filters(page):
+        page.fill("#f-tag", "family")
+        page.dispatch_event("#f-tag", "change")
     expect(page.locator(".tile")).to_have_count(2)
     expect(page.locator("#match-count")).to_have_text("2 files")
     page.click("#select-all")
