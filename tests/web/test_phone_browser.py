@@ -65,6 +65,8 @@ def test_the_menu_button_opens_and_closes_the_menu_on_a_phone(tmp_path, live_ser
         expect(button).to_have_attribute("aria-expanded", "true")
         pg.keyboard.press("Tab")
         expect(nav.get_by_role("link", name="Import")).to_be_focused()
+        outline = pg.evaluate("() => { const s = getComputedStyle(document.activeElement); return [s.outlineStyle, s.outlineWidth]; }")
+        assert outline[0] != "none" and outline[1] != "0px", f"the focused link shows where the focus is: {outline}"
         nav.get_by_role("link", name="Settings").click()
         expect(pg).to_have_url(server.url + "/settings")
         expect(pg.get_by_role("button", name="Menu")).to_have_attribute("aria-expanded", "false")

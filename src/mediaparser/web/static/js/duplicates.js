@@ -139,7 +139,7 @@ function groupCard(g) {
       ? `kept ${g.kept.length}, set aside ${g.set_aside.length}` : "all kept (not duplicates)")
     : null;
   const card = el("a", {
-    class: "dup-card", role: "listitem", href: `?group=${g.group_id}`, dataset: { group: g.group_id },
+    class: "dup-card", href: `?group=${g.group_id}`, dataset: { group: g.group_id },
     onclick: (ev) => { ev.preventDefault(); go({ group: g.group_id }); },
   },
   thumbs,
@@ -152,7 +152,7 @@ function groupCard(g) {
     decided,
     g.differences.length && g.kind === "similar"
       ? el("div", { class: "dup-diffnote" }, "Differ in " + g.differences.map(diffWord).join(", ")) : null));
-  return card;
+  return el("div", { role: "listitem", class: "dup-card-item" }, card);  // a link may not be a list item itself
 }
 
 const confidenceClass = (label) => ({ high: "high", medium: "medium", low: "low" }[label] || "medium");
@@ -224,7 +224,7 @@ function memberCard(g, m, i) {
   tick.addEventListener("change", () => { toggleTick(m.file_id, tick.checked); });
   const status = m.decision === "keep" ? el("span", { class: "badge high" }, "Kept")
     : m.decision === "discard" ? el("span", { class: "badge none" }, "Set aside") : null;
-  const card = el("article", {
+  const card = el("div", {
     class: "dup-member" + (m.recommended_keeper ? " recommended" : "") + (m.decision === "discard" ? " discarded" : ""),
     role: "listitem", tabindex: "0", dataset: { file: m.file_id, index: i + 1 },
     "aria-label": `Copy ${i + 1}: ${m.name}`,
