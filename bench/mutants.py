@@ -1,5 +1,5 @@
 """Targeted mutants: does breaking one rule that protects originals, the lease, the CSRF check or
-the capture-time ranking fail some test?
+the capture-time ranking or the name and folder date rules fail some test?
 
     .venv/bin/python bench/mutants.py                 # every mutant, on the working tree
     .venv/bin/python bench/mutants.py --ref HEAD      # on a commit (src/ and tests/ from git)
@@ -54,6 +54,7 @@ EXPORT_TESTS = ("tests/usecases/export/test_export_write.py", "tests/usecases/ex
 LEASE_TESTS = ("tests/runtime/test_lifecycle.py",)
 CSRF_TESTS = ("tests/web/test_security.py",)
 TIME_TESTS = ("tests/media/test_timestamps.py",)
+NAME_TESTS = ("tests/media/test_filenames.py", "tests/media/test_name_cases.py")
 
 
 @dataclass(frozen=True)
@@ -213,8 +214,14 @@ MUTANTS: list[Mutant] = [
            "if c.value.year < MIN_YEAR:", "if False:",
            "years before the first photograph are rejected", TIME_TESTS),
     Mutant("time-reject-future", "media/timestamps.py",
-           "elif c.value.year > year_now + 1:", "elif False:",
-           "years after next year are rejected", TIME_TESTS),
+           "    elif is_future(c.value, now):\n        if keep_future:", "    elif False:\n        if keep_future:",
+           "a future date is rejected in names and typed dates, flagged in the file's own tags", TIME_TESTS),
+    Mutant("time-future-is-low", "media/timestamps.py",
+           "    elif is_future(winner.value, now):\n        confidence = Confidence.LOW\n", "",
+           "a camera clock in the future is kept but only at LOW", TIME_TESTS),
+    Mutant("time-gps-fix-not-shutter", "media/timestamps.py",
+           'if winner.source.startswith("gps:") and not winner.forced:', "if False:",
+           "a camera ModifyDate one zone shift from the GPS time is the capture, not the GPS fix", TIME_TESTS),
     Mutant("time-default-dates", "media/timestamps.py",
            "if better:\n        for c in usable:", "if False:\n        for c in usable:",
            "a camera's default date loses to anything better", TIME_TESTS),
@@ -234,6 +241,17 @@ MUTANTS: list[Mutant] = [
     Mutant("time-weak-is-low", "media/timestamps.py",
            "    elif not strong:\n        confidence = Confidence.LOW\n", "",
            "a weak source alone is LOW", TIME_TESTS),
+    # --- dates in names and folders (media/filenames.py) ----------------------------------------
+    Mutant("name-impossible-time-is-weak", "media/filenames.py",
+           "weak = pat.weak or overlaps(m)", "weak = pat.weak",
+           "a day left over from an impossible time (hour 25, _999999) is only a weak clue", NAME_TESTS),
+    Mutant("name-two-digit-century", "media/filenames.py",
+           "if yy >= 90:", "if yy >= 70:",
+           "a two-digit year between this year and 1990 is refused", NAME_TESTS),
+    Mutant("name-folder-camera-dirs", "media/filenames.py",
+           '_MONTH_DIR = re.compile(r"^(?P<mo>0?[1-9]|1[0-2])(?:$|[-_ .].*)$")',
+           '_MONTH_DIR = re.compile(r"^(?P<mo>0?[1-9]|1[0-2])")',
+           "camera folders and counts (100CANON) are no month folders", NAME_TESTS),
     Mutant("time-day-at-most-medium", "media/timestamps.py",
            "if winner.precision == Precision.DAY and confidence == Confidence.HIGH:", "if False:",
            "a day-precision winner is at most MEDIUM", TIME_TESTS),
