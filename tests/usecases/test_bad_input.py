@@ -9,6 +9,7 @@ import textwrap
 
 from sqlalchemy import select
 
+from mediaparser.media.errors import GENERIC, explain
 from mediaparser.store.db import db
 from mediaparser.store.models import FileStatus, Job, JobStatus, MediaFile
 
@@ -106,7 +107,9 @@ def test_bad_entries_become_per_file_errors_and_the_job_completes(tmp_path):
         for rel, fragment in expected_errors.items():
             assert rel in rows, f"{rel} was not recorded; recorded: {sorted(rows)}"
             assert rows[rel].status == FileStatus.FAILED, rel
-            assert fragment in rows[rel].error, (rel, rows[rel].error)
+            # The technical text is the detail; the error itself is a plain sentence (media/errors.py).
+            assert fragment in rows[rel].error_detail, (rel, rows[rel].error_detail)
+            assert rows[rel].error == explain(rows[rel].error_detail).sentence != GENERIC, rel
         ok = {str(p.relative_to(src)) for p in good}
         assert {k for k, r in rows.items() if r.status == FileStatus.DONE} == ok
         # Every entry is accounted for and the counts add up.
@@ -135,5 +138,7 @@ def test_status_json_reports_errors(tmp_path):
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     assert data["status"] == "COMPLETED" and data["error_count"] == 2
-    assert {e["path"]: e["error"] for e in data["errors"]} == {
-        "zero.jpg": "empty file (0 bytes)", "z_00000.jpg": "the file disappeared before it could be read"}
+    assert {e["path"]: (e["error"], e["error_detail"]) for e in data["errors"]} == {
+        "zero.jpg": ("The file is empty (0 bytes) — the copy it came from probably failed.", "empty file (0 bytes)"),
+        "z_00000.jpg": ("The file was gone when MediaParser came to read it (moved or deleted meanwhile).",
+                        "the file disappeared before it could be read")}

@@ -293,6 +293,8 @@ def export(job_id: int, dry_run: bool, output: str | None, wait: bool, allow_unr
                        f"{s['failed']} failed; output {s['output']}")
             for f in s["failed_files"]:
                 click.echo(f"  ! {f['source']}: {f['reason']}")
+                if f.get("detail") and f["detail"] != f["reason"]:
+                    click.echo(f"      details: {f['detail']}")
 
 
 @main.command("clean-sources")
@@ -348,6 +350,8 @@ def status(job_id: int | None, as_json: bool) -> None:
                 _print_job(summary)
                 for e in summary.get("errors", []):
                     click.echo(f"  ! {e['path']}: {e['error']}")
+                    if e.get("error_detail") and e["error_detail"] != e["error"]:
+                        click.echo(f"      details: {e['error_detail']}")
             return
         ok, health = control.health()
         summaries = [job_service.job_summary(j) for j in job_service.list_jobs(limit=20)]

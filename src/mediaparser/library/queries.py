@@ -23,6 +23,7 @@ from sqlalchemy import bindparam, case, func, literal, select, tuple_
 from sqlalchemy.sql.elements import ColumnElement
 
 from mediaparser.library.filters import (GRID_INDEX, PAGE_DEFAULT, PAGE_MAX, REVIEW_INDEX, Cursor, Filter, Order, indexed_by as _indexed, month_range, needs_review_clause, review_state_of, unindexed as _u)
+from mediaparser.media.errors import stored as stored_error
 from mediaparser.media.isotime import iso_local
 from mediaparser.media.timestamps import format_offset
 from mediaparser.store.db import db
@@ -31,6 +32,7 @@ from mediaparser.store.models import FileStatus, MediaFile, ReviewState
 
 _GRID_COLUMNS = (
     MediaFile.id, MediaFile.job_id, MediaFile.rel_path, MediaFile.size, MediaFile.status, MediaFile.error,
+    MediaFile.error_detail,
     MediaFile.kind, MediaFile.captured_at, MediaFile.utc_offset, MediaFile.precision, MediaFile.confidence,
     MediaFile.review_state, MediaFile.thumbnail, MediaFile.width, MediaFile.height, MediaFile.duration,
     MediaFile.model, MediaFile.group_id, MediaFile.similar_group_id,
@@ -109,6 +111,12 @@ def split_path(rel_path: str) -> tuple[str, str]:
     return folder, name
 
 
+def _error_sentence(r) -> str | None:
+    """The plain sentence of a row's error (older rows hold raw text: explained by media/errors.py)."""
+    e = stored_error(r.error, getattr(r, "error_detail", None))
+    return e.sentence[:200] if e else None
+
+
 def grid_item(r) -> dict[str, Any]:
     folder, name = split_path(r.rel_path)
     return {
@@ -119,7 +127,7 @@ def grid_item(r) -> dict[str, Any]:
         "size": r.size,
         "kind": r.kind,
         "status": r.status,
-        "error": (r.error[:200] if r.error else None),
+        "error": _error_sentence(r),
         "captured_at": iso_local(r.captured_at),
         "utc_offset": format_offset(r.utc_offset),
         "precision": r.precision,

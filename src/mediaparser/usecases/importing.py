@@ -29,6 +29,7 @@ from mediaparser.store.models import FileStatus, Job, JobStatus, JobType, MediaF
 from mediaparser.usecases import duplicates, tagging as tags
 from mediaparser.library import capture_time
 from mediaparser.library.in_archive import ArchiveIndex
+from mediaparser.media.errors import explain
 from mediaparser.media.fsguard import in_system_folder
 from mediaparser.usecases.jobsteps import Batch, Control
 from mediaparser.usecases.source_access import boundary_options, job_boundary
@@ -190,7 +191,7 @@ def _enumerate(control: Control, job: Job) -> str | None:
                "inode": item.identity[1] if item.identity else None}
         if item.error:
             errors_seen += 1
-            row.update(status=FileStatus.FAILED, error=item.error, processed_at=utcnow())
+            row.update(status=FileStatus.FAILED, **_error_columns(item.error), processed_at=utcnow())
         batch.append(row)
         if len(batch) >= batch_limit or time.monotonic() - last > COMMIT_INTERVAL:
             stop = control.stop_reason(flush(False))
@@ -273,7 +274,7 @@ def _same_content_in_library(job_id: int, rows: list[dict]) -> set[str]:
 # -------------------------------------------------------------- processing --
 
 _RESULT_COLUMNS = (
-    "size", "mtime", "sha256", "file_type", "mime", "error", "status", "processed_at",
+    "size", "mtime", "sha256", "file_type", "mime", "error", "error_detail", "status", "processed_at",
     "kind", "extension", "extension_ok", "width", "height", "duration", "make", "model", "orientation",
     "captured_at", "utc_offset", "offset_assumed", "precision", "time_source", "confidence", "reasons",
     "candidates", "phash", "dhash", "detail", "low_detail", "thumbnail", "sidecars", "warnings",
@@ -291,12 +292,18 @@ def _row_values(item_id: int, result: Any) -> tuple[dict, bool]:
     now = utcnow()
     if isinstance(result, TimedOut):
         values = dict.fromkeys(_RESULT_COLUMNS)
-        values.update(_id=item_id, status=FileStatus.FAILED, error=result.error, processed_at=now)
+        values.update(_id=item_id, status=FileStatus.FAILED, **_error_columns(result.error), processed_at=now)
         return values, True
     values = analysis_columns(result)
     values.update(_id=item_id, processed_at=now,
                   status=FileStatus.FAILED if result.error else FileStatus.DONE)
     return values, bool(result.error)
+
+
+def _error_columns(raw: str | None) -> dict[str, str | None]:
+    """A file's error as stored: the plain sentence and the technical detail (media/errors.py)."""
+    e = explain(raw)
+    return {"error": e.sentence if e else None, "error_detail": e.detail if e else None}
 
 
 def analysis_columns(result: AnalysisResult) -> dict[str, Any]:
@@ -307,7 +314,7 @@ def analysis_columns(result: AnalysisResult) -> dict[str, Any]:
         "sha256": result.sha256,
         "file_type": result.type,
         "mime": result.mime,
-        "error": result.error,
+        **_error_columns(result.error),
         "kind": result.kind,
         "extension": result.extension,
         "extension_ok": result.extension_ok,

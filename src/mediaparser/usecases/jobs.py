@@ -11,6 +11,7 @@ from typing import Any, Callable, Sequence
 from sqlalchemy import select, text
 
 from mediaparser.config import Settings
+from mediaparser.media.errors import stored
 from mediaparser.media.isotime import iso_utc
 from mediaparser.store.db import db
 from mediaparser.store.models import FileStatus, Job, JobStatus, JobType, MediaFile, WorkerBeat, utcnow
@@ -89,11 +90,17 @@ def job_summary(job: Job, *, with_errors: bool = False) -> dict[str, Any]:
 def failed_files(job_id: int, *, after: int = 0, limit: int = 50) -> list[dict[str, Any]]:
     limit = max(1, min(limit, PAGE_MAX))
     rows = db.session.execute(
-        select(MediaFile.id, MediaFile.rel_path, MediaFile.error)
+        select(MediaFile.id, MediaFile.rel_path, MediaFile.error, MediaFile.error_detail)
         .where(MediaFile.job_id == job_id, MediaFile.status == FileStatus.FAILED, MediaFile.id > after)
         .order_by(MediaFile.id).limit(limit)
     ).all()
-    return [{"file_id": r.id, "path": r.rel_path, "error": r.error} for r in rows]
+    # The plain sentence and the technical detail (older rows: their raw text explained now).
+    return [{"file_id": r.id, "path": r.rel_path, **_explained(r.error, r.error_detail)} for r in rows]
+
+
+def _explained(error: str | None, detail: str | None) -> dict[str, str | None]:
+    e = stored(error, detail)
+    return e.to_dict() if e else {"error": None, "error_detail": None}
 
 
 def list_jobs(*, before: int | None = None, limit: int = 50) -> list[Job]:

@@ -30,6 +30,7 @@ from sqlalchemy import select, update
 from mediaparser.library import capture_time
 from mediaparser.library.filters import FilterError, Filter, Order, Target, review_state_of
 from mediaparser.library.queries import grid_page, split_path as _split
+from mediaparser.media.errors import stored as stored_error
 from mediaparser.media.isotime import iso_local, iso_utc
 from mediaparser.media.dates import DateParseError, ParsedDate, Precision, format_offset, parse_date_string
 from mediaparser.media.timestamps import SOURCES, Candidate, check_plausible, describe_delta, source_info
@@ -82,7 +83,7 @@ def file_detail(file_id: int, default_zone: str = "UTC") -> dict[str, Any] | Non
     ).all()
     out = {
         "id": f.id, "job_id": f.job_id, "name": name, "folder": folder, "rel_path": f.rel_path,
-        "size": f.size, "status": f.status, "error": f.error, "kind": f.kind, "type": f.file_type, "mime": f.mime,
+        "size": f.size, "status": f.status, **_error_of(f), "kind": f.kind, "type": f.file_type, "mime": f.mime,
         "extension": f.extension, "width": f.width, "height": f.height, "duration": f.duration,
         "make": f.make, "camera": f.model, "captured_at": iso_local(f.captured_at),
         "utc_offset": format_offset(f.utc_offset), "offset_assumed": bool(f.offset_assumed),
@@ -100,6 +101,12 @@ def file_detail(file_id: int, default_zone: str = "UTC") -> dict[str, Any] | Non
     }
     db.session.commit()
     return out
+
+
+def _error_of(f: MediaFile) -> dict[str, str | None]:
+    """A file's error in plain words and its technical detail (media/errors.py)."""
+    e = stored_error(f.error, f.error_detail)
+    return e.to_dict() if e else {"error": None, "error_detail": None}
 
 
 def _source_words(source: str | None) -> str | None:

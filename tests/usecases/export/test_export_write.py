@@ -77,6 +77,11 @@ def test_a_source_changed_since_the_import_is_not_exported(app, tmp_path):
     failed = {name: i for name, i in items.items() if i.status == ExportItemStatus.FAILED}
     assert sorted(failed) == ["IMG_0001.jpg", "IMG_0002.jpg"]
     assert {i.reason for i in failed.values()} == {exporter.SOURCE_CHANGED}
+    with app.app_context():  # the done screen: a plain sentence, what the export saw as the detail
+        shown = exporter.export_summary(export_id)["failed_files"]
+    assert [(f["reason"], f["detail"]) for f in shown] == [(
+        "The file changed after MediaParser read it; import the folder again to pick up the new version.",
+        exporter.SOURCE_CHANGED)] * 2
     assert not (out / "2022/20220304_100001.jpg").exists() and not (out / "2022/20220304_100002.jpg").exists()
     assert sorted(entries) == ["2022/20220304_100000.jpg", "2022/20220304_100003.jpg"]
     _no_temps(out)

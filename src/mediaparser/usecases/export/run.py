@@ -48,6 +48,7 @@ from sqlalchemy.orm import Session
 
 from mediaparser.config import Settings
 from mediaparser.media.embed import EmbedError, embeddable, embedded, sidecar_xmp, write_embedded
+from mediaparser.media.errors import explain
 from mediaparser.media.probe import sha256_file
 from mediaparser.store.db import db
 from mediaparser.store.dialect import insert_ignore
@@ -658,6 +659,11 @@ class ExportWork:
 
 # --------------------------------------------------------------- results --
 
+def _failed_file(source: str, reason: str | None) -> dict[str, str | None]:
+    e = explain(reason)
+    return {"source": source, "reason": e.sentence if e else None, "detail": e.detail if e else None}
+
+
 def export_summary(job_id: int) -> dict[str, Any]:
     """Counts by outcome, the output folder and the year folders (for the done screen and the CLI)."""
     job = db.session.get(Job, job_id, populate_existing=True)
@@ -685,5 +691,6 @@ def export_summary(job_id: int) -> dict[str, Any]:
         "skipped": counts.get(ExportItemStatus.SKIPPED, 0), "failed": counts.get(ExportItemStatus.FAILED, 0),
         "pending": counts.get(ExportItemStatus.PENDING, 0),
         "folders": [{"folder": k, "count": v} for k, v in sorted(years.items())],
-        "failed_files": [{"source": s, "reason": r} for s, r in failed],
+        # Each reason in plain words, with what the export saw behind a "details" toggle.
+        "failed_files": [_failed_file(s, r) for s, r in failed],
     }

@@ -183,3 +183,11 @@ if (document.body.dataset.page !== "login") {
   checkWorker();
   setInterval(checkWorker, 5000);
 }
+
+/** A file's error: the plain sentence (media/errors.py), and the technical detail behind a "details" toggle. */
+export function errorWhy(sentence, detail, { tag = "div", cls = "why" } = {}) {
+  return el(tag, { class: cls }, el("span", { class: "why-text", text: sentence || "" }),
+    detail && detail !== sentence
+      ? el("details", { class: "why-detail" }, el("summary", {}, "details"), el("code", { text: detail }))
+      : null);
+}

@@ -3,7 +3,7 @@
 // with undo. Keyboard: ← → move, Enter confirms and goes to the next file that
 // needs a look, Esc closes. On a touch screen a swipe left or right over the
 // picture moves like the arrow keys, and a close button sits on the picture.
-import { api, el, fmtBytes, fmtDuration, fmtInt, fmtLocal, fmtWhen, icon, toast, CONFIDENCE_WORDS, CONFIDENCE_HELP } from "./common.js";
+import { api, el, errorWhy, fmtBytes, fmtDuration, fmtInt, fmtLocal, fmtWhen, icon, toast, CONFIDENCE_WORDS, CONFIDENCE_HELP } from "./common.js";
 import { TagField } from "./tagfield.js";
 
 const $ = (id) => document.getElementById(id);
@@ -124,7 +124,7 @@ export class Examiner {
       pic.replaceChildren(el("img", { src: `/files/${f.id}/preview`, alt: f.name }));
     } else {
       pic.replaceChildren(el("div", { class: "no-preview" }, el("p", { text: f.status === "FAILED" ? "This file could not be read." : "No preview for this kind of file." }),
-        f.error ? el("p", { text: f.error }) : null));
+        f.error ? errorWhy(f.error, f.error_detail) : null));
     }
     $("exam-prev").disabled = !this.nav.previous;
     $("exam-back").disabled = !this.nav.previous;
@@ -146,7 +146,7 @@ export class Examiner {
     if (f.review_note) reasons.push(el("li", {}, el("strong", { text: f.review_note })));
     for (const r of f.reasons) reasons.push(el("li", { text: r }));
     for (const w of f.warnings) reasons.push(el("li", { class: "bad", text: w }));
-    if (f.error) reasons.push(el("li", { class: "bad", text: f.error }));
+    if (f.error) reasons.push(errorWhy(f.error, f.error_detail, { tag: "li", cls: "bad why" }));
     $("exam-reasons").replaceChildren(...reasons);
     $("exam-why").open = f.confidence === "low" || f.confidence === "none";
 

@@ -5,7 +5,7 @@
 // refusal while duplicate groups are open, what clean-up may delete — this
 // file only shows it and asks. Jobs live on the server, so a reload finds the
 // running or last export again.
-import { api, checkWorker, el, fmtBytes, fmtDuration, fmtInt, fmtLocal, fmtWhen, toast } from "./common.js";
+import { api, checkWorker, el, errorWhy, fmtBytes, fmtDuration, fmtInt, fmtLocal, fmtWhen, toast } from "./common.js";
 import { FINISHED, STATE_WORDS, progressBar, wireControls } from "./jobs.js";
 
 const $ = (id) => document.getElementById(id);
@@ -341,7 +341,7 @@ if (box && $("plan-section")) {
       : [el("li", { class: "muted", text: "No files were exported." })]));
     $("done-failed-box").hidden = !res.failed_files.length;
     $("done-failed").replaceChildren(...res.failed_files.map((f) => el("li", {},
-      el("div", { class: "path", text: f.source }), el("div", { class: "why", text: f.reason || "" }))));
+      el("div", { class: "path", text: f.source }), errorWhy(f.reason, f.detail))));
     show("cleanup-section", true);
     loadCleanup();
   }

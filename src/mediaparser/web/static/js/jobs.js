@@ -1,7 +1,7 @@
 // The jobs list and one job's live progress panel (light polling: the page
 // can be reloaded or closed at any time, the job lives on the server).
 // STATE_WORDS, FINISHED, progressBar and wireControls are shared with the export page (export.js).
-import { api, checkWorker, el, fmtDuration, fmtInt, fmtWhen, toast } from "./common.js";
+import { api, checkWorker, el, errorWhy, fmtDuration, fmtInt, fmtWhen, toast } from "./common.js";
 
 export const STATE_WORDS = {
   PENDING: "waiting", RUNNING: "running", PAUSED: "paused", COMPLETED: "finished", FAILED: "failed", CANCELLED: "cancelled",
@@ -168,7 +168,7 @@ if (panel) {
     if (shownErrors.has(e.file_id)) return;
     shownErrors.set(e.file_id, e);
     lastErrorId = Math.max(lastErrorId, e.file_id);
-    $("errors").append(el("li", {}, el("div", { class: "path", text: e.path }), el("div", { class: "why", text: e.error })));
+    $("errors").append(el("li", {}, el("div", { class: "path", text: e.path }), errorWhy(e.error, e.error_detail)));
   }
 
   async function poll() {
