@@ -24,6 +24,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from mediaparser import output_rule
 
 ENV_PREFIX = "MEDIAPARSER_"
+ETC = Path("/etc")  # where the computer's own time zone is read from (tests point it elsewhere)
+# Names the system may use for UTC; shown as "UTC", the name the time zone lists use.
+_UTC_NAMES = frozenset({"UTC", "Etc/UTC", "Etc/UCT", "UCT", "Etc/Universal", "Universal", "Etc/Zulu", "Zulu",
+                        "Etc/GMT", "GMT", "Etc/GMT0", "GMT0", "Etc/Greenwich", "Greenwich"})
 
 
 class ConfigError(ValueError):
@@ -39,6 +43,9 @@ class Settings:
     import_roots: tuple[Path, ...] = ()
     output: Path | None = None
     timezone: str = "UTC"
+    # Where `timezone` came from: "override", "env", "config" (config.json), "system:<what said so>"
+    # (TZ, /etc/localtime, /etc/timezone) or "default" (nothing named a zone: UTC).
+    timezone_origin: str = "default"
     host: str = "127.0.0.1"
     port: int = 5000
     password: str | None = None
@@ -128,7 +135,15 @@ class Settings:
             var = ENV_PREFIX + name.upper()
             if var in env and env[var] != "":
                 raw[name] = env[var]
+        if raw.get("timezone"):
+            raw["timezone_origin"] = "env" if env.get(ENV_PREFIX + "TIMEZONE") else "config"
         raw.update(overrides)
+        if overrides.get("timezone"):
+            raw["timezone_origin"] = "override"
+        if not raw.get("timezone"):
+            found = system_zone(env)
+            if found is not None:
+                raw["timezone"], raw["timezone_origin"] = found[0], f"system:{found[1]}"
         raw["home"] = home_path
         settings = cls._from_raw(raw)
         # The output rule (output_rule.py) at start-up, wherever the value came from.
@@ -175,6 +190,7 @@ class Settings:
         values["password"] = _password(raw.get("password"))
         values["secret_key"] = str(raw["secret_key"]) if raw.get("secret_key") else None
         tz = str(raw.get("timezone") or "UTC")
+        values["timezone_origin"] = str(raw.get("timezone_origin") or "default")
         try:
             ZoneInfo(tz)
         except (ZoneInfoNotFoundError, ValueError) as exc:
@@ -256,6 +272,49 @@ def _float(raw: Mapping[str, Any], name: str, *, minimum: float, default: float)
     if x < minimum:
         raise ConfigError(f"{ENV_PREFIX}{name.upper()} must be at least {minimum}, got {x}")
     return x
+
+
+def system_zone(environ: Mapping[str, str] | None = None) -> tuple[str, str] | None:
+    """This computer's own time zone as (IANA name, what said so), or None when nothing names one.
+
+    Asked in order: the TZ variable (a name, or a path into a zoneinfo folder),
+    the /etc/localtime link (its target ends in zoneinfo/<name>), and Debian's
+    /etc/timezone. Only names Python's zoneinfo knows count; the UTC aliases
+    (Etc/UTC, Zulu…) become "UTC".
+    """
+    env = os.environ if environ is None else environ
+
+    def known(name: str) -> str | None:
+        name = name.strip().lstrip(":")
+        if "zoneinfo/" in name:
+            name = name.rsplit("zoneinfo/", 1)[1]
+        for prefix in ("posix/", "right/"):
+            name = name.removeprefix(prefix)
+        if not name or name.startswith("/"):
+            return None
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            return None
+        return "UTC" if name in _UTC_NAMES else name
+
+    if env.get("TZ"):
+        name = known(env["TZ"])
+        if name:
+            return name, "TZ"
+    try:
+        name = known(os.readlink(ETC / "localtime"))
+    except OSError:
+        name = None
+    if name:
+        return name, str(ETC / "localtime")
+    try:
+        name = known((ETC / "timezone").read_text(encoding="utf-8").splitlines()[0])
+    except (OSError, ValueError, IndexError):
+        name = None
+    if name:
+        return name, str(ETC / "timezone")
+    return None
 
 
 def is_loopback(host: str) -> bool:

@@ -16,6 +16,8 @@ from functools import partial
 
 import click
 
+from mediaparser.config import system_zone
+
 from mediaparser.media.analyze import DEFAULT_TIME_LIMIT, analysis_dict, analysis_dicts
 from mediaparser.media.timestamps import resolve_zone
 from mediaparser.media.walk import iter_media_paths_with_roots
@@ -24,7 +26,8 @@ from mediaparser.media.walk import iter_media_paths_with_roots
 @click.command("analyze")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, file_okay=True, dir_okay=True))
 @click.option("--jsonl", is_flag=True, help="One compact JSON object per line instead of pretty JSON.")
-@click.option("--timezone", "zone", default=lambda: os.environ.get("MEDIAPARSER_TIMEZONE", "UTC"), show_default="UTC or $MEDIAPARSER_TIMEZONE",
+@click.option("--timezone", "zone", default=lambda: os.environ.get("MEDIAPARSER_TIMEZONE") or (system_zone() or ("UTC",))[0],
+              show_default="$MEDIAPARSER_TIMEZONE, else this computer's zone, else UTC",
               help="Time zone for times stored only in UTC (video headers, GPS), e.g. Europe/Berlin.")
 @click.option("--workers", type=click.IntRange(min=1), default=lambda: os.cpu_count() or 1,
               show_default="all cores", help="Parallel worker processes.")

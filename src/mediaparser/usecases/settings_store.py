@@ -13,6 +13,13 @@
   refuses unknown keys), so it lives in the `app_settings` table, shared by
   every process that uses the database.
 
+The default time zone starts as this computer's own (config.system_zone);
+`timezone_info` says where the current one came from, and whether the import
+page should still ask "Where were most of these taken?" — once, until a person
+answers (their choice is kept in config.json like any other, and when and
+which zone they chose in `app_settings`, so the pages can say "set by you on
+7 Dec 2026").
+
 The web process uses new values at once; a running worker reads its
 settings when it starts (the page says so).
 """
@@ -20,6 +27,7 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
@@ -29,8 +37,10 @@ from mediaparser.store.db import db, write_transaction
 from mediaparser.store.models import AppSetting, utcnow
 from mediaparser.media import layout
 from mediaparser.media.atomic import atomic_write
+from mediaparser.media.isotime import iso_utc
 
 LAYOUT_KEY = "archive_layout"
+TZ_CHOICE_KEY = "timezone_choice"  # {"zone": name, "at": ISO UTC}: a person chose the default time zone
 FILE_KEYS = ("output", "timezone")
 
 
@@ -81,6 +91,7 @@ def refreshed(settings: Settings, environ: Mapping[str, str] | None = None) -> S
         changes["output"] = Path(output)
     if "timezone" not in locked and isinstance(tz, str) and tz in time_zones():
         changes["timezone"] = tz
+        changes["timezone_origin"] = "config"
     changes = {k: v for k, v in changes.items() if getattr(settings, k) != v}
     return settings.with_overrides(**changes) if changes else settings
 
@@ -131,12 +142,51 @@ def web_export_output(settings: Settings, requested: str | None) -> str | None:
     return chk.path
 
 
+def _tz_choice() -> dict[str, Any] | None:
+    row = db.session.get(AppSetting, TZ_CHOICE_KEY)
+    db.session.commit()
+    return row.value if row is not None and isinstance(row.value, dict) else None
+
+
+def _day(iso: str | None) -> str:
+    try:
+        d = datetime.fromisoformat(str(iso).replace("Z", "+00:00"))
+    except ValueError:
+        return "an earlier day"
+    return f"{d.day} {d:%b %Y}"
+
+
+def timezone_info(settings: Settings) -> dict[str, Any]:
+    """Where the default time zone came from, in words, and whether the import page should ask for it.
+
+    {"origin": "person" | "env" | "config" | "system" | "start" | "default", "words": "...",
+     "ask": bool}. The question is asked while nobody chose a zone and nothing an operator set
+    (environment, config file) names one: the zone is then the computer's guess (or UTC).
+    """
+    origin = settings.timezone_origin
+    choice = _tz_choice()
+    if origin == "env":
+        kind, words = "env", f"from the environment variable {ENV_PREFIX}TIMEZONE"
+    elif origin == "config" and choice and choice.get("zone") == settings.timezone:
+        kind, words = "person", f"set by you on {_day(choice.get('at'))}"
+    elif origin == "config":
+        kind, words = "config", f"from the config file {settings.home / 'config.json'}"
+    elif origin.startswith("system:"):
+        kind, words = "system", f"from this computer's system settings ({origin.split(':', 1)[1]})"
+    elif origin == "override":
+        kind, words = "start", "set when MediaParser was started"
+    else:
+        kind, words = "default", "the default, as nothing on this computer names a time zone"
+    return {"origin": kind, "words": words, "ask": kind in ("system", "default") and choice is None}
+
+
 def current(settings: Settings) -> dict[str, Any]:
     tpl = get_layout()
     return {
         "output": str(settings.output),
         "output_check": check_output(settings, str(settings.output)),
         "timezone": settings.timezone,
+        "timezone_origin": timezone_info(settings),
         "import_roots": [str(r) for r in settings.import_roots],
         "layout": tpl,
         "layout_example": layout.example(tpl),
@@ -183,18 +233,26 @@ def save(settings: Settings, changes: Mapping[str, Any]) -> Settings:
     if file_updates:
         _write_config(settings.home / "config.json", file_updates)
     if new_layout is not None:
-        with write_transaction() as s:
-            row = s.get(AppSetting, LAYOUT_KEY)
-            if row is None:
-                s.add(AppSetting(key=LAYOUT_KEY, value=new_layout, updated_at=utcnow()))
-            else:
-                row.value, row.updated_at = new_layout, utcnow()
+        _put(LAYOUT_KEY, new_layout)
+    if "timezone" in file_updates:
+        # A person answered: the import page stops asking, and the pages say who set it and when.
+        _put(TZ_CHOICE_KEY, {"zone": file_updates["timezone"], "at": iso_utc(utcnow())})
     overrides: dict[str, Any] = {}
     if "output" in file_updates:
         overrides["output"] = Path(file_updates["output"])
     if "timezone" in file_updates:
         overrides["timezone"] = file_updates["timezone"]
+        overrides["timezone_origin"] = "config"
     return settings.with_overrides(**overrides) if overrides else settings
+
+
+def _put(key: str, value: Any) -> None:
+    with write_transaction() as s:
+        row = s.get(AppSetting, key)
+        if row is None:
+            s.add(AppSetting(key=key, value=value, updated_at=utcnow()))
+        else:
+            row.value, row.updated_at = value, utcnow()
 
 
 def _write_config(path: Path, updates: Mapping[str, Any]) -> None:

@@ -35,8 +35,13 @@ def home():
 
 @bp.get("/import")
 def import_page():
-    return render_template("import.html", page="import", roots=folders.roots(current_settings()),
-                           limits=Limits.from_config(current_app.config))
+    settings = current_settings()
+    tz = settings_store.timezone_info(settings)
+    return render_template("import.html", page="import", roots=folders.roots(settings),
+                           limits=Limits.from_config(current_app.config),
+                           # "Where were most of these taken?", asked once while nobody chose a zone
+                           zone_question=tz["ask"], zone=settings.timezone, zone_words=tz["words"],
+                           zones=settings_store.time_zones() if tz["ask"] else [])
 
 
 @bp.get("/jobs")
@@ -65,8 +70,11 @@ def history():
 
 @bp.get("/settings")
 def settings_page():
-    return render_template("settings.html", page="settings", current=settings_store.current(current_settings()),
-                           zones=settings_store.time_zones())
+    current = settings_store.current(current_settings())
+    zones = settings_store.time_zones()
+    if current["timezone"] not in zones:  # a zone from the system or a file that the list leaves out
+        zones = sorted([*zones, current["timezone"]])
+    return render_template("settings.html", page="settings", current=current, zones=zones)
 
 
 @bp.get("/duplicates")

@@ -308,3 +308,19 @@ if (browser) {
   });
   showRoots().catch((e) => { info.textContent = e.message; });
 }
+
+// ---- "Where were most of these taken?" (asked once, until a person answers) ----
+const zoneQuestion = document.getElementById("zone-question");
+if (zoneQuestion) {
+  document.getElementById("zone-save").addEventListener("click", async () => {
+    const result = document.getElementById("zone-result");
+    try {
+      const r = await api("/api/settings", { method: "POST", json: { timezone: document.getElementById("zone-choice").value } });
+      zoneQuestion.hidden = true;
+      toast(`Time zone ${r.timezone.replaceAll("_", " ")} saved; change it any time in Settings.`);
+    } catch (err) {
+      result.textContent = err.message;
+      result.className = "bad";
+    }
+  });
+}

@@ -38,6 +38,7 @@ form.addEventListener("submit", async (e) => {
     const r = await api("/api/settings", { method: "POST", json: changes });
     Object.assign(initial, { output: r.output, timezone: r.timezone, layout: r.layout });
     $("s-output").value = r.output;
+    $("s-timezone-origin").textContent = `${r.timezone.replaceAll("_", " ")}: ${r.timezone_origin.words}.`;
     $("s-result").textContent = r.notice;
     $("s-result").className = "ok";
     toast(r.notice);
