@@ -33,6 +33,8 @@ def test_environment_overrides_instance_file(tmp_path):
     assert s.port == 7000 and s.timezone == "Europe/Berlin" and s.workers == 3
     assert s.import_roots == tuple(r.resolve() for r in roots)
     assert s.queue_is_redis and s.queue_path is None
+    assert s.exiftool == "off"  # ExifTool's second opinion is opt-in
+    assert Settings.load(environ={"MEDIAPARSER_HOME": str(home), "MEDIAPARSER_EXIFTOOL": "Auto"}).exiftool == "auto"
 
 
 @pytest.mark.parametrize("var,value,fragment", [
@@ -44,6 +46,7 @@ def test_environment_overrides_instance_file(tmp_path):
     ("MEDIAPARSER_IMPORT_ROOTS", "/no/such/folder", "is not an existing folder"),
     ("MEDIAPARSER_DATABASE_URL", "mysql://x", "MEDIAPARSER_DATABASE_URL must be"),
     ("MEDIAPARSER_QUEUE_URL", "amqp://x", "MEDIAPARSER_QUEUE_URL must be"),
+    ("MEDIAPARSER_EXIFTOOL", "/no/such/exiftool", "MEDIAPARSER_EXIFTOOL must be off, auto or the path"),
 ])
 def test_bad_values_are_rejected_with_a_clear_message(tmp_path, var, value, fragment):
     with pytest.raises(ConfigError, match=fragment.replace("(", r"\(")):

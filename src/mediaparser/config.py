@@ -58,11 +58,15 @@ class Settings:
     preview_max_bytes: int = 256 * 1024**2  # larger pictures get no screen-size preview (usecases/previews.py)
     preview_timeout: float = 20.0  # seconds one preview may take to make
     secret_key: str | None = None
+    # ExifTool's second opinion on files our readers cannot date (media/exiftool.py):
+    # "off", "auto" (when it is on PATH) or the program's path.
+    exiftool: str = "off"
 
     ENV_NAMES = (
         "home", "database_url", "queue_url", "workers", "import_roots", "output",
         "timezone", "host", "port", "password", "lease_seconds", "max_attempts",
         "reap_interval", "retry_delay", "file_timeout", "secret_key", "preview_max_bytes", "preview_timeout",
+        "exiftool",
     )
 
     # -- derived paths -------------------------------------------------------
@@ -189,6 +193,10 @@ class Settings:
         values["host"] = str(raw.get("host") or "127.0.0.1")
         values["password"] = _password(raw.get("password"))
         values["secret_key"] = str(raw["secret_key"]) if raw.get("secret_key") else None
+        exiftool = str(raw.get("exiftool") or "off").strip()
+        if exiftool.lower() not in ("off", "auto") and not (os.path.isfile(exiftool) and os.access(exiftool, os.X_OK)):
+            raise ConfigError(f"MEDIAPARSER_EXIFTOOL must be off, auto or the path of the exiftool program, got {exiftool!r}")
+        values["exiftool"] = exiftool.lower() if exiftool.lower() in ("off", "auto") else exiftool
         tz = str(raw.get("timezone") or "UTC")
         values["timezone_origin"] = str(raw.get("timezone_origin") or "default")
         try:

@@ -94,3 +94,22 @@ def test_a_file_stuck_past_the_hard_deadline_is_stopped(tmp_path):
     assert [d["path"] for d in out] == [i[0] for i in items]
     assert [d["path"] for d in out if d["error"]] == [str(tmp_path / "hang.jpg")]
     assert "did not finish within 1.5 s" in out[1]["error"]
+
+
+def test_summary_says_whether_exiftool_gave_a_second_opinion(tmp_path, monkeypatch):
+    import shutil
+
+    root = tmp_path / "dump"
+    root.mkdir()
+    gen.gif_with_xmp(str(root / "anim.gif"), 'exif:DateTimeOriginal="2019-08-12T14:30:25+02:00"')
+    res = _run([str(root), "--jsonl", "--no-thumbnails", "--workers", "1"])
+    assert "exiftool second opinion: off" in res.stderr
+    if shutil.which("exiftool"):
+        res = _run([str(root), "--jsonl", "--no-thumbnails", "--workers", "1", "--exiftool", "auto"])
+        d = json.loads(res.stdout)
+        assert (d["captured_at"], d["exiftool"]) == ("2019-08-12T14:30:25", "dated")
+        assert "asked about 1 file(s) with no date, 1 dated by it" in res.stderr
+    monkeypatch.setenv("PATH", str(tmp_path))
+    res = _run([str(root), "--jsonl", "--no-thumbnails", "--workers", "1", "--exiftool", "auto"])
+    assert json.loads(res.stdout)["captured_at"] is None
+    assert "exiftool second opinion: absent (exiftool is not installed)" in res.stderr

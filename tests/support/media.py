@@ -241,6 +241,22 @@ def casio_qvci_jpeg(path: str, when: datetime) -> str:
     return _jpeg_with_segments(path, [_app1(bytes(body))])
 
 
+def gif_with_xmp(path: str, xmp_attrs: str) -> str:
+    """A GIF with an XMP application extension ('XMP DataXMP', the packet,
+    then the 258-byte magic trailer): a date our readers do not look for
+    (exiv2 reads no GIF metadata) but ExifTool does."""
+    buf = io.BytesIO()
+    photo(16, 16).convert("P").save(buf, "GIF")
+    data = buf.getvalue()
+    packet = ('<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+              f'<rdf:Description rdf:about="" xmlns:exif="http://ns.adobe.com/exif/1.0/" {xmp_attrs}/>'
+              '</rdf:RDF></x:xmpmeta>').encode()
+    ext = b"!\xff\x0bXMP DataXMP" + packet + bytes([1]) + bytes(range(255, -1, -1)) + b"\x00"
+    with open(path, "wb") as f:
+        f.write(data[:-1] + ext + data[-1:])  # before the trailer byte ';'
+    return path
+
+
 def _chunk(cid: bytes, body: bytes) -> bytes:
     return cid + struct.pack("<I", len(body)) + body + (b"\x00" if len(body) % 2 else b"")
 

@@ -19,6 +19,7 @@ import click
 from mediaparser.config import system_zone
 
 from mediaparser.media.analyze import DEFAULT_TIME_LIMIT, analysis_dict, analysis_dicts
+from mediaparser.media.exiftool import exiftool_version, find_exiftool
 from mediaparser.media.timestamps import resolve_zone
 from mediaparser.media.walk import iter_media_paths_with_roots
 
@@ -37,16 +38,22 @@ from mediaparser.media.walk import iter_media_paths_with_roots
 @click.option("--time-limit", type=float, default=DEFAULT_TIME_LIMIT, show_default=True,
               help="Seconds allowed per file before it is reported as an error.")
 @click.option("--timings", is_flag=True, help="Add per-stage timings (ms) to each object.")
+@click.option("--exiftool", "exiftool_setting", default=lambda: os.environ.get("MEDIAPARSER_EXIFTOOL", "off"),
+              show_default="off or $MEDIAPARSER_EXIFTOOL", metavar="off|auto|PATH",
+              help="Ask ExifTool (when installed) about the files our readers found no date in.")
 def analyze_command(paths: tuple[str, ...], jsonl: bool, zone: str, workers: int, no_thumbnails: bool,
-                    thumb_dir: str | None, time_limit: float, timings: bool) -> None:
+                    thumb_dir: str | None, time_limit: float, timings: bool, exiftool_setting: str) -> None:
     """Analyse photos and videos: real type, hash, metadata, capture time with
     confidence and reasons, perceptual hashes. Prints one JSON object per file."""
     try:
         resolve_zone(zone)
     except ValueError as e:
         raise click.BadParameter(str(e), param_hint="--timezone") from None
+    exe = find_exiftool(exiftool_setting)
+    if exiftool_setting.strip().lower() not in ("", "off") and exe is None:
+        click.echo(f"exiftool: not installed ({exiftool_setting!r} not found); no second opinion", err=True)
     work = partial(analysis_dict, timezone=zone, thumb_dir=thumb_dir, with_thumbnail=not no_thumbnails,
-                   timings=timings)
+                   timings=timings, exiftool=exe)
     skipped = 0
 
     def skip(path: str, why: str) -> None:
@@ -56,11 +63,14 @@ def analyze_command(paths: tuple[str, ...], jsonl: bool, zone: str, workers: int
 
     items = iter_media_paths_with_roots(paths, on_skip=skip)
     count = errors = 0
+    second_opinion: dict[str, int] = {}
 
     def emit(d: dict) -> None:
         nonlocal count, errors
         count += 1
         errors += d["error"] is not None
+        if d.get("exiftool"):
+            second_opinion[d["exiftool"]] = second_opinion.get(d["exiftool"], 0) + 1
         text = json.dumps(d, ensure_ascii=False, separators=(",", ":")) if jsonl else json.dumps(d, ensure_ascii=False, indent=2)
         click.echo(text)
 
@@ -70,4 +80,17 @@ def analyze_command(paths: tuple[str, ...], jsonl: bool, zone: str, workers: int
         emit(d)
     click.echo(f"{count} file(s) analysed, {errors} with errors"
                + (f", {skipped} skipped" if skipped else ""), err=True)
+    click.echo(_exiftool_summary(exiftool_setting, exe, second_opinion), err=True)
     sys.stdout.flush()
+
+
+def _exiftool_summary(setting: str, exe: str | None, asked: dict[str, int]) -> str:
+    """The summary's line about ExifTool's second opinion: off, absent, or what it added."""
+    if setting.strip().lower() in ("", "off"):
+        return "exiftool second opinion: off (--exiftool auto asks it about files with no date)"
+    if exe is None:
+        return "exiftool second opinion: absent (exiftool is not installed)"
+    total = sum(asked.values())
+    return (f"exiftool second opinion: on (ExifTool {exiftool_version(exe) or '?'}): asked about {total} file(s) "
+            f"with no date, {asked.get('dated', 0)} dated by it"
+            + (f", {asked['no answer']} without an answer" if asked.get("no answer") else ""))

@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from mediaparser.media import hashes as phashes
+from mediaparser.media.exiftool import exiftool_candidates, find_exiftool
 from mediaparser.media.filenames import filename_candidates, folder_candidates
 from mediaparser.media.metadata import ImageMetadata, MetadataError, read_metadata
 from mediaparser.media.fsguard import FileReplaced, NotRegularFile, fd_path, open_regular
@@ -54,6 +55,9 @@ _IMAGE_TYPES = {"jpeg", "png", "gif", "webp", "tiff", "bmp", "heic", "heif", "av
                 "nef", "nrw", "dng", "cr2", "cr3", "crw", "arw", "srw", "pef", "orf", "rw2", "raf"}
 _RAW_TYPES = {"nef", "nrw", "dng", "cr2", "cr3", "crw", "arw", "srw", "pef", "orf", "rw2", "raf"}
 _VIDEO_TYPES = {"mp4", "mov", "m4v", "3gp", "avi", "mkv", "webm", "mts", "mpeg"}
+# Candidates that come from the file's content or its sidecars: with none of
+# them, ExifTool is asked for a second opinion (when allowed).
+_CONTENT_FAMILIES = frozenset({"embedded", "xmp-sidecar", "takeout"})
 
 
 @dataclass
@@ -101,6 +105,9 @@ class AnalysisResult:
     sidecars: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  # non-fatal problems
     error: str | None = None  # None, or why the file could not be analysed
+    # ExifTool's second opinion (media/exiftool.py), when it was asked:
+    # "dated" (it found a capture date), "no date", or "no answer".
+    exiftool: str | None = None
     timings: dict[str, float] = field(default_factory=dict)  # ms per stage
 
     def to_dict(self, *, timings: bool = False) -> dict:
@@ -143,6 +150,7 @@ class AnalysisResult:
             "sidecars": list(self.sidecars),
             "warnings": list(self.warnings),
             "error": self.error,
+            "exiftool": self.exiftool,
         }
         if timings:
             d["timings"] = {k: round(v, 3) for k, v in self.timings.items()}
@@ -178,6 +186,7 @@ def analyze_file(
     now: datetime | None = None,
     expect: tuple[int, int] | None = None,
     boundary: list[str] | None = None,
+    exiftool: str | None = None,
 ) -> AnalysisResult:
     """Analyse one file. Never raises for a bad file: see `AnalysisResult.error`.
 
@@ -188,6 +197,8 @@ def analyze_file(
     `expect` is the (device, inode) the import's walk saw (`fsguard.file_identity`):
     a file swapped in since (another file, a link, a pipe) is not read.
     `boundary` (real folder paths) limits where sidecar links may lead.
+    `exiftool` ("auto", "off" or a program path; default off) lets ExifTool
+    give a second opinion on a file whose content gave no date (media/exiftool.py).
     """
     path = os.fspath(path)
     result = AnalysisResult(path=path)
@@ -197,7 +208,8 @@ def analyze_file(
         result.error = str(e)
         return result
     try:
-        _analyze(path, result, timezone, thumb_dir, with_thumbnail, root, now, expect, boundary)
+        _analyze(path, result, timezone, thumb_dir, with_thumbnail, root, now, expect, boundary,
+                 _exiftool_program(exiftool))
     except FileTimeout:
         raise  # the pool's alarm: not this file's error, the pool reports it
     except MemoryError:
@@ -207,8 +219,17 @@ def analyze_file(
     return result
 
 
+_EXIFTOOL_PROGRAMS: dict[str | None, str | None] = {}
+
+
+def _exiftool_program(setting: str | None) -> str | None:
+    if setting not in _EXIFTOOL_PROGRAMS:  # once per process: PATH is not searched per file
+        _EXIFTOOL_PROGRAMS[setting] = find_exiftool(setting)
+    return _EXIFTOOL_PROGRAMS[setting]
+
+
 def _analyze(path, result: AnalysisResult, zone: str, thumb_dir, with_thumbnail, root, now, expect,
-             boundary) -> None:
+             boundary, exiftool: str | None) -> None:
     with _Stage(result, "read_hash"):
         try:
             # Never blocks, opens nothing but a regular file, and only the one expected.
@@ -220,11 +241,11 @@ def _analyze(path, result: AnalysisResult, zone: str, thumb_dir, with_thumbnail,
             result.error = describe_os_error(e)
             return
     with f:
-        _analyze_open(path, f, result, zone, thumb_dir, with_thumbnail, root, now, boundary)
+        _analyze_open(path, f, result, zone, thumb_dir, with_thumbnail, root, now, boundary, exiftool)
 
 
 def _analyze_open(path: str, f, result: AnalysisResult, zone: str, thumb_dir, with_thumbnail, root, now,
-                  boundary) -> None:
+                  boundary, exiftool: str | None = None) -> None:
     name = os.path.basename(path)
     ext = os.path.splitext(name)[1].lower().lstrip(".")
     # Readers that take a path (the video readers, FFmpeg) get one that reopens
@@ -280,6 +301,16 @@ def _analyze_open(path: str, f, result: AnalysisResult, zone: str, thumb_dir, wi
                 f.seek(0)  # larger than the in-memory limit
                 data = f.read()
         _analyze_image(data, ft.type, result, cands, thumb_dir, with_thumbnail, now)
+    if exiftool and not any(c.accepted and c.value is not None and c.info.family in _CONTENT_FAMILIES for c in cands):
+        with _Stage(result, "exiftool"):
+            # The very file opened above, through this process's descriptor.
+            fd = f"/proc/{os.getpid()}/fd/{f.fileno()}"
+            extra = exiftool_candidates(exiftool, fd if os.path.exists(fd) else os.path.abspath(path), now=now)
+        if extra is None:
+            result.exiftool = "no answer"
+        else:
+            cands += extra
+            result.exiftool = "dated" if any(c.accepted for c in extra) else "no date"
     _decide(result, cands, zone, now)
 
 
@@ -385,12 +416,12 @@ def analyze_file_limited(path: str | os.PathLike, *, time_limit_s: float = DEFAU
 
 
 def analysis_dict(item: tuple[str, str], *, timezone: str, thumb_dir: str | None, with_thumbnail: bool,
-                  timings: bool = False) -> dict:
+                  timings: bool = False, exiftool: str | None = None) -> dict:
     """The analysis of one walked (path, root) as the JSON-ready dict the
     `analyze` command prints and `duplicates` groups."""
     path, root = item
     result = analyze_file(path, timezone=timezone, thumb_dir=thumb_dir, with_thumbnail=with_thumbnail,
-                          root=root, boundary=[os.path.realpath(root)])
+                          root=root, boundary=[os.path.realpath(root)], exiftool=exiftool)
     return result.to_dict(timings=timings)
 
 

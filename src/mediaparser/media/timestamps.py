@@ -136,8 +136,26 @@ STRONG_TRUST = 50
 _UNKNOWN_SOURCE = SourceInfo(45, "other", "an unknown source", can_contradict=False)
 
 
+# ExifTool's second opinion (media/exiftool.py): `exiftool:<Group>:<Tag>`,
+# below every reader of ours; a capture tag just above a date in the file name.
+_EXIFTOOL_ORIGINAL = frozenset({"DateTimeOriginal", "SubSecDateTimeOriginal", "DateCreated", "DateTimeCreated",
+                                "CreationDate", "ContentCreateDate", "DateTimeRecorded", "RecordingTime"})
+
+
+def _exiftool_source(source: str) -> SourceInfo:
+    name = source[len("exiftool:"):]
+    tag = name.rpartition(":")[2]
+    label = f"ExifTool {name}"
+    if tag == "GPSDateTime":
+        return SourceInfo(52, "exiftool-gps", label, can_contradict=False, embedded=True)
+    return SourceInfo(62 if tag in _EXIFTOOL_ORIGINAL else 56, "exiftool", label, embedded=True)
+
+
 def source_info(source: str) -> SourceInfo:
-    return SOURCES.get(source) or _UNKNOWN_SOURCE
+    info = SOURCES.get(source)
+    if info is None and source.startswith("exiftool:"):
+        return _exiftool_source(source)
+    return info or _UNKNOWN_SOURCE
 
 
 # ---------------------------------------------------------------------------

@@ -361,7 +361,7 @@ class ImportWork:
         self.last_id = 0
         self.no_more = False
         self.kwargs: dict = {"timezone": settings.timezone, "thumb_dir": str(settings.thumbnail_dir),
-                             "root": job.source_path, "boundary": job_boundary(job)}
+                             "root": job.source_path, "boundary": job_boundary(job), "exiftool": settings.exiftool}
         # (id, path, size known from the listing, per-file arguments: the identity the walk saw)
         self.queue: list[tuple[int, str, int, dict]] = []
         self.paths: dict[int, str] = {}  # id -> path of files handed out, for "current file"
