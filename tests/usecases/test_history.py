@@ -141,6 +141,16 @@ def test_a_rename_and_a_merge_are_undone_to_both_tags_exactly(app):
     assert undo(app, b.id).changed == 1
     assert tag_rows(app) == before
 
+    # A new spelling of the same tag is a rename too, and its undo gives back the old spelling.
+    with app.app_context():
+        respelt = tag_service.rename_tag("familienfeier", "Familienfeier").batch_id
+    assert batch(app, respelt).summary == "Renamed tag ‘familienfeier’ to ‘Familienfeier’"
+    undo(app, respelt)
+    assert tag_rows(app) == before
+    with app.app_context():
+        assert db.session.execute(select(Tag.key)).scalars().all() == ["familienfeier"]
+        db.session.commit()
+
     # Merge 'beech' into 'beach': IMG_1 has both, IMG_2 only 'beech', IMG_3 only 'beach'.
     tag(app, ids[0], "beech", "filename")
     tag(app, ids[0], "beach")
