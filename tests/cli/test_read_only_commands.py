@@ -52,3 +52,19 @@ def test_a_database_without_mediaparser_tables_is_no_instance(tmp_path):
     result = _invoke(env, "status")
     assert result.exit_code != 0 and "no MediaParser instance" in result.output
     assert sorted(p.name for p in home.iterdir()) == ["mediaparser.db"]
+
+
+def test_duplicates_names_a_broken_file_in_plain_words_with_the_detail(tmp_path, monkeypatch):
+    from tests.support.instance import make_images
+
+    monkeypatch.chdir(tmp_path)
+    make_images(tmp_path / "src", 1)
+    (tmp_path / "src" / "garbled.jpg").write_bytes(b"\xff\xd8\xff\xe0" + bytes(range(256)) * 8)
+    result = CliRunner().invoke(main, ["duplicates", "--json", "--workers", "1", str(tmp_path / "src")],
+                                env={"MEDIAPARSER_HOME": str(tmp_path / "none")}, catch_exceptions=False)
+    assert result.exit_code == 0
+    data = json.loads(result.stdout)
+    [err] = data["errors"]
+    assert err["error"].startswith("This file is not a picture MediaParser can read")
+    assert "cannot identify image file" in err["error_detail"] and "0x" not in err["error_detail"]
+    assert not (tmp_path / "none").exists()

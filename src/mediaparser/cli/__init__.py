@@ -446,7 +446,7 @@ def duplicates(paths: tuple[str, ...], as_json: bool, threshold: int | None, wor
     click.echo(f"{report.files} files ({report.from_library} known to the library, {report.analysed} analysed now), "
                f"{len(report.groups)} groups, {len(report.errors)} errors", err=True)
     for e in report.errors:
-        click.echo(f"  ! {e['path']}: {e['error']}", err=True)
+        click.echo(f"  ! {e['path']}: {e['error']} (details: {e['error_detail']})", err=True)
 
 
 from mediaparser.cli.analyze import analyze_command  # noqa: E402  (the analysis command lives beside media/)

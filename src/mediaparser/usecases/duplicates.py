@@ -354,6 +354,7 @@ def groups_for_paths(paths: Sequence[str], params: SimilarityParams, *, timezone
     from functools import partial
 
     from mediaparser.media.analyze import DEFAULT_TIME_LIMIT, analysis_dict, analysis_dicts
+    from mediaparser.media.errors import explain
     from mediaparser.media.walk import iter_media_paths_with_roots
 
     found = [(os.path.abspath(p), root) for p, root in iter_media_paths_with_roots(paths)]
@@ -380,7 +381,8 @@ def groups_for_paths(paths: Sequence[str], params: SimilarityParams, *, timezone
     results = analysis_dicts(work, (f for _i, f in todo), workers, time_limit_s=DEFAULT_TIME_LIMIT)
     for (i, _f), d in zip(todo, results):
         if d.get("error") or not d.get("sha256"):
-            errors.append({"path": d["path"], "error": d.get("error") or "no content hash"})
+            e = explain(d.get("error") or "no content hash")
+            errors.append({"path": d["path"], "error": e.sentence, "error_detail": e.detail})
             continue
         row = _row_from_analysis(i, d)
         rows[i] = row
