@@ -250,3 +250,49 @@ def test_no_serious_accessibility_findings(screen_at, screen):
         f"{' '.join(n['target'])}: {n['failureSummary'].splitlines()[-1].strip()}" for n in v["nodes"][:4])
         + (f" … and {len(v['nodes']) - 4} more" if len(v["nodes"]) > 4 else "") for v in found)
     assert not found, f"axe-core on {screen.name}:\n{report}"
+
+
+_FOCUSED = """() => {
+  const el = document.activeElement, s = getComputedStyle(el);
+  return {tag: el.tagName.toLowerCase(), id: el.id, text: (el.getAttribute('aria-label') || el.textContent || '').trim().slice(0, 40),
+          role: el.getAttribute('role'), ring: (s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) > 0) || s.boxShadow !== 'none'};
+}"""
+
+
+def test_the_keyboard_goes_through_the_page_in_reading_order(screen_at):
+    """Tab from the top: the name, the menu's links in their order, signing out, then the filters, then the
+    files; each stop shows where the focus is. A file opens with Enter and Escape brings the focus back to it."""
+    page = screen_at(BY_NAME["review"], "laptop")
+    stops = []
+    for _ in range(11):
+        page.keyboard.press("Tab")
+        stops.append(page.evaluate(_FOCUSED))
+    assert [s["text"] for s in stops[:10]] == ["MediaParser", *NAV, "Sign out"]
+    assert stops[10]["tag"] == "input", f"after the menu comes the first filter, not {stops[10]}"
+    unmarked = [s["text"] for s in stops if not s["ring"]]
+    assert not unmarked, f"no visible focus ring on {unmarked}"
+    # On to the grid: its files are one stop (the rest by arrow keys), after every filter.
+    # A century of years is one stop on the timeline (arrow keys move along it), not a hundred.
+    for _ in range(40):
+        page.keyboard.press("Tab")
+        now = page.evaluate(_FOCUSED)
+        if now["role"] == "option":
+            break
+        if "bar" in page.evaluate("() => document.activeElement.className"):
+            bar = now["text"]
+            page.keyboard.press("ArrowRight")
+            assert page.evaluate(_FOCUSED)["text"] != bar, "the arrow key moves along the timeline"
+    else:
+        raise AssertionError("Tab did not reach the files in 40 stops")
+    assert now["ring"], "the focused file shows no ring"
+    first = page.evaluate("() => document.activeElement.dataset.id")
+    page.keyboard.press("ArrowRight")
+    second = page.evaluate("() => document.activeElement.dataset.id")
+    assert second != first and page.evaluate("() => document.activeElement.getAttribute('role')") == "option"
+    page.keyboard.press("Enter")
+    expect(page.locator("#examine")).to_be_visible()
+    assert page.evaluate("() => document.getElementById('examine').contains(document.activeElement)"), \
+        "the examination view took the focus"
+    page.keyboard.press("Escape")
+    expect(page.locator("#examine")).to_be_hidden()
+    assert page.evaluate("() => document.activeElement.dataset.id") == second, "the focus went back to the file"

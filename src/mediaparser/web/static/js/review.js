@@ -310,8 +310,22 @@ function renderTimeline(focus = false) {
     label.style.left = `${(100 * l.at) / Math.max(n, 1)}%`; // CSSOM: the page's CSP refuses style attributes
     labelRow.append(label);
   }
-  if (focus) (line.querySelector(".bar:not(.empty)") || line.querySelector(".bar"))?.focus();
+  // One Tab stop for the whole timeline (the current bar, else the first with files); arrow keys move along it.
+  const stop = line.querySelector(".bar.current") || line.querySelector(".bar:not(.empty)") || line.querySelector(".bar");
+  for (const b of line.querySelectorAll(".bar")) b.tabIndex = b === stop ? 0 : -1;
+  if (focus) stop?.focus();
 }
+$("timeline").addEventListener("keydown", (e) => {
+  const bars = [...$("timeline").querySelectorAll(".bar")];
+  const at = bars.indexOf(document.activeElement);
+  if (at < 0) return;
+  const to = { ArrowLeft: at - 1, ArrowRight: at + 1, Home: 0, End: bars.length - 1 }[e.key];
+  if (to === undefined || !bars[to]) return;
+  e.preventDefault();
+  bars[at].tabIndex = -1;
+  bars[to].tabIndex = 0;
+  bars[to].focus();
+});
 $("all-dates").addEventListener("click", () => { tl.decade = null; setFilter({ year: "", month: "" }); });
 new ResizeObserver(() => { if ($("timeline").clientWidth !== tl.width && (tl.months.length || tl.noDate)) renderTimeline(); }).observe($("timeline"));
 
