@@ -297,6 +297,10 @@ def test_cancel_an_export_from_its_page_then_plan_again(tmp_path, workers, live_
     page.click("#r-cancel")
     expect(page.locator("#export-state")).to_have_class(re.compile(r"\bCANCELLED\b"))
     expect(page.locator("#run-explain")).to_contain_text("Cancelled")
+    # An ended export says how long it ran, without the cards that only mean something while it runs.
+    expect(page.locator("#r-elapsed-label")).to_have_text("Cancelled after")
+    expect(page.locator("#r-eta-card")).to_be_hidden()
+    expect(page.locator("#r-current-card")).to_be_hidden()
     # The plan is offered again, for the same folder: what was copied is now already present.
     expect(page.locator("#plan-section")).to_be_visible()
     expect(page.locator("#plan-facts")).to_be_visible()

@@ -6,7 +6,7 @@
 // file only shows it and asks. Jobs live on the server, so a reload finds the
 // running or last export again.
 import { api, checkWorker, el, errorWhy, fmtBytes, fmtDuration, fmtInt, fmtLocal, fmtWhen, toast } from "./common.js";
-import { FINISHED, STATE_WORDS, progressBar, wireControls } from "./jobs.js";
+import { FINISHED, STATE_WORDS, elapsedLabel, progressBar, wireControls } from "./jobs.js";
 
 const $ = (id) => document.getElementById(id);
 const plural = (n, one, many = `${one}s`) => `${fmtInt(n)} ${n === 1 ? one : many}`;
@@ -266,11 +266,18 @@ if (box && $("plan-section")) {
     const p = job.progress;
     $("run-counts").textContent = job.status === "PENDING" && !p.current ? `Waiting to start · ${plural(p.total, "file")}`
       : `${fmtInt(p.current)} of ${fmtInt(p.total)} files done` + (p.total ? ` (${Math.floor((100 * p.current) / p.total)} %)` : "");
+    // As on a job's page: time left and the file in hand only while it runs; afterwards "Cancelled after 12 s".
+    const running = job.status === "RUNNING";
+    $("r-rate-label").textContent = running ? "Speed" : "Average speed";
     $("r-rate").textContent = job.rate_per_second ? `${job.rate_per_second.toFixed(1)} files per second` : "—";
-    $("r-eta").textContent = job.status === "RUNNING" && job.eta_seconds !== null ? `about ${fmtDuration(job.eta_seconds)}` : "—";
+    $("r-eta-card").hidden = !running;
+    $("r-eta").textContent = running && job.eta_seconds !== null ? `about ${fmtDuration(job.eta_seconds)}` : "—";
+    $("r-elapsed-card").hidden = job.status === "PENDING";
+    $("r-elapsed-label").textContent = elapsedLabel(job.status);
     $("r-elapsed").textContent = fmtDuration(job.running_seconds);
     $("r-errors").textContent = fmtInt(job.error_count);
-    $("r-current").textContent = job.status === "RUNNING" && job.current_item ? job.current_item.split("/").pop() : "—";
+    $("r-current-card").hidden = !running;
+    $("r-current").textContent = running && job.current_item ? job.current_item.split("/").pop() : "—";
     $("r-pause").hidden = !["RUNNING", "PENDING"].includes(job.status);
     $("r-resume").hidden = !["PAUSED", "FAILED"].includes(job.status);
     $("r-cancel").hidden = FINISHED.has(job.status);

@@ -36,6 +36,7 @@ export function describeJob(job, uploadDir) {
 
 // The duration's label by state: "Running for 12 s" while it runs, "Finished in 12 s" once it has ended.
 const ENDED_WORDS = { COMPLETED: "Finished in", FAILED: "Failed after", CANCELLED: "Cancelled after", PAUSED: "Ran for" };
+export const elapsedLabel = (status) => ENDED_WORDS[status] || "Running for";
 
 export function progressBar(job, big = false) {
   const p = job.progress;
@@ -141,7 +142,7 @@ if (panel) {
     $("f-eta-card").hidden = !running;
     $("f-eta").textContent = running && job.eta_seconds !== null ? `about ${fmtDuration(job.eta_seconds)}` : "—";
     $("f-elapsed-card").hidden = job.status === "PENDING";
-    $("f-elapsed-label").textContent = ENDED_WORDS[job.status] || "Running for";
+    $("f-elapsed-label").textContent = elapsedLabel(job.status);
     $("f-elapsed").textContent = fmtDuration(job.running_seconds);
     $("f-errors").textContent = fmtInt(job.error_count);
     $("f-current-card").hidden = !running;
