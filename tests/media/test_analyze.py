@@ -12,7 +12,7 @@ from datetime import datetime
 import pytest
 from PIL import Image
 
-from mediaparser.media.analyze import analyze_file, analyze_file_limited
+from mediaparser.media.analyze import NO_PREVIEW, analyze_file, analyze_file_limited
 from mediaparser.media.pool import time_limit
 from mediaparser.media.walk import iter_media_paths
 from mediaparser.media.hashes import hamming
@@ -106,15 +106,72 @@ def test_zero_byte_file_is_a_clear_error(tmp_path):
     assert r.captured_at == datetime(2019, 8, 12, 14, 30, 25)
 
 
-def test_truncated_jpeg_is_an_error_not_an_exception(tmp_path):
+def test_truncated_jpeg_is_kept_with_a_warning_not_failed(tmp_path):
+    """Issue 10 item 5: a truncated camera JPEG whose bytes were read and dated is
+    analysed with a warning (no preview), not failed, so it reaches the archive."""
     p = gen.jpeg(str(tmp_path / "cut.jpg"), img=gen.photo(800, 600),
                  exif={"Exif.Photo.DateTimeOriginal": "2019:08:12 14:30:25"})
     data = open(p, "rb").read()
     open(p, "wb").write(data[: len(data) // 2])
-    r = analyze_file(p)
-    assert r.error and "truncated" in r.error
-    assert r.sha256 and r.type == "jpeg"
+    r = analyze_file(p, thumb_dir=str(tmp_path / "t"))
+    assert r.error is None
+    assert r.warnings and r.warnings[-1].startswith(NO_PREVIEW) and "truncated" in r.warnings[-1]
+    assert r.thumbnail is None and r.phash is None  # nothing was decoded, nothing is pretended
+    assert r.sha256 == hashlib.sha256(data[: len(data) // 2]).hexdigest() and r.type == "jpeg"
     assert r.captured_at == datetime(2019, 8, 12, 14, 30, 25), "the metadata in the first half is still read"
+    assert (r.width, r.height) == (800, 600)  # from the header
+
+
+def test_broken_heif_with_a_date_is_kept_with_a_warning(tmp_path):
+    p = gen.broken_heic(str(tmp_path / "IMG_0001.heic"), dto="2018:05:06 07:08:09")
+    r = analyze_file(p, thumb_dir=str(tmp_path / "t"))
+    assert r.error is None and r.type == "heic"
+    assert any(w.startswith(NO_PREVIEW) and "HEIF" in w for w in r.warnings), r.warnings
+    assert r.thumbnail is None and r.captured_at == datetime(2018, 5, 6, 7, 8, 9)
+
+
+def test_undecodable_picture_dated_only_by_its_name_is_kept(tmp_path):
+    """Nothing inside can be read, but the name dates it: the bytes are a photo of that day."""
+    p = tmp_path / "IMG_20190812_143025.jpg"
+    p.write_bytes(b"\xff\xd8\xff\xe0" + os.urandom(3000))
+    r = analyze_file(str(p), thumb_dir=str(tmp_path / "t"))
+    assert r.error is None and r.warnings[-1].startswith(NO_PREVIEW)
+    assert r.captured_at == datetime(2019, 8, 12, 14, 30, 25)
+
+
+def test_video_whose_frames_cannot_be_decoded_is_kept_by_its_header(tmp_path):
+    p = gen.video(str(tmp_path / "clip.mp4"), frames=20, size=(160, 120),
+                  metadata={"creation_time": "2019-08-12T12:30:25Z"}, options={"movflags": "faststart"})
+    data = bytearray(open(p, "rb").read())
+    at = data.find(b"mdat")
+    data[at + 4:] = bytes(len(data) - at - 4)  # every frame zeroed, the header (moov first) intact
+    open(p, "wb").write(bytes(data))
+    r = analyze_file(p, thumb_dir=str(tmp_path / "t"))
+    assert r.error is None and r.warnings[-1].startswith(NO_PREVIEW)
+    assert r.captured_at == datetime(2019, 8, 12, 12, 30, 25) and r.duration == pytest.approx(2.0, abs=0.2)
+    assert r.thumbnail is None
+
+
+def test_magic_number_and_nothing_readable_stays_a_failure(tmp_path):
+    """A photo's first bytes followed by nothing we can read, and no date: no sign it is a picture."""
+    p = tmp_path / "broken.jpg"
+    p.write_bytes(b"\xff\xd8\xff\xe0" + b"\0" * 40)
+    r = analyze_file(str(p), thumb_dir=str(tmp_path / "t"))
+    assert r.error and "cannot decode image" in r.error
+    assert not any(w.startswith(NO_PREVIEW) for w in r.warnings)
+
+
+def test_unreadable_bytes_are_a_failure(tmp_path):
+    """Bytes that cannot be read are the failures: a file gone between listing and
+    analysis, or one swapped for another since the walk saw it."""
+    p = gen.jpeg(str(tmp_path / "IMG_20190812_143025.jpg"), exif={"Exif.Photo.DateTimeOriginal": "2019:08:12 14:30:25"})
+    ident = (os.stat(p).st_dev, os.stat(p).st_ino)
+    os.rename(p, tmp_path / "elsewhere.jpg")
+    r = analyze_file(p, thumb_dir=str(tmp_path / "t"))
+    assert r.error and "disappeared" in r.error and r.sha256 is None
+    gen.jpeg(p)  # another file at the same name
+    r = analyze_file(p, thumb_dir=str(tmp_path / "t"), expect=ident)
+    assert r.error and r.sha256 is None
 
 
 @pytest.mark.parametrize("payload", [

@@ -5,7 +5,7 @@ import os
 
 from PIL import Image
 
-from mediaparser.media.analyze import analyze_file
+from mediaparser.media.analyze import NO_PREVIEW, analyze_file
 from mediaparser.media.hashes import hamming, perceptual_hashes
 from mediaparser.media.thumbnails import MAX_SIDE, decode_jpeg, write_thumbnail
 
@@ -74,7 +74,7 @@ def test_raw_without_a_preview_is_a_warning_not_an_error(tmp_path):
     gen.write_tags(p, exif={"Exif.Photo.DateTimeOriginal": "2019:08:12 14:30:25"})
     r = analyze_file(p)
     assert r.type == "nef" and r.error is None
-    assert any("no thumbnail" in w for w in r.warnings)
+    assert any(w.startswith(NO_PREVIEW) and "no embedded preview" in w for w in r.warnings)
     assert r.captured_at is not None
 
 

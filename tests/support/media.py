@@ -129,6 +129,18 @@ def heic(path: str, *, dto: str | None = None, img: Image.Image | None = None) -
     return path
 
 
+def broken_heic(path: str, *, dto: str | None = None, img: Image.Image | None = None) -> str:
+    """A HEIF whose metadata is intact but whose picture no decoder can make: the HEVC
+    parameter sets in its `hvcC` box are zeroed, as a damaged copy or a bad writer leaves them."""
+    heic(path, dto=dto, img=img)
+    data = bytearray(open(path, "rb").read())
+    at = data.find(b"hvcC")
+    size = struct.unpack(">I", data[at - 4:at])[0]
+    data[at + 4 + 22:at - 4 + size] = bytes(size - 30)  # after the fixed 22-byte header
+    open(path, "wb").write(bytes(data))
+    return path
+
+
 def video(path: str, *, fmt: str = "mp4", codec: str = "mpeg4", frames: int = 6, size: tuple[int, int] = (64, 48),
           metadata: dict[str, str] | None = None, rotation: int | None = None, black_frames: int = 0,
           options: dict[str, str] | None = None) -> str:

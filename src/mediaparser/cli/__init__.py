@@ -173,6 +173,10 @@ def _print_job(summary: dict) -> None:
     click.echo(line)
     for reason, slot in (summary.get("skipped") or {}).items():
         click.echo(f"  skipped ({reason}): {slot['count']}")
+    if summary.get("warning_count"):
+        click.echo(f"  analysed with warnings: {summary['warning_count']} "
+                   f"({summary.get('no_preview_count', 0)} without a preview: their picture could not be decoded, "
+                   "they are kept and archived as they are)")
     if summary.get("error_message"):
         click.echo(f"  {summary['error_message']}")
 
@@ -228,7 +232,7 @@ def _wait_for(job_id: int) -> None:
             last_line = line
         if summary["status"] in JobStatus.FINISHED:
             click.echo()
-            _print_job(job_service.job_summary(job))
+            _print_job(job_service.job_summary(job, with_errors=True))
             if summary["status"] != JobStatus.COMPLETED:
                 sys.exit(1)
             return

@@ -35,7 +35,7 @@ _GRID_COLUMNS = (
     MediaFile.error_detail,
     MediaFile.kind, MediaFile.captured_at, MediaFile.utc_offset, MediaFile.precision, MediaFile.confidence,
     MediaFile.review_state, MediaFile.thumbnail, MediaFile.width, MediaFile.height, MediaFile.duration,
-    MediaFile.model, MediaFile.group_id, MediaFile.similar_group_id,
+    MediaFile.model, MediaFile.group_id, MediaFile.similar_group_id, MediaFile.file_type,
 )
 
 
@@ -133,7 +133,10 @@ def grid_item(r) -> dict[str, Any]:
         "precision": r.precision,
         "confidence": r.confidence or "none",
         "review": review_state_of(r.review_state, r.confidence),
+        # False: there is no picture to show (the thumbnail URL answers 404) — the page draws
+        # a "no preview" tile with the facts instead (a file kept undecodable, a failure).
         "thumb": bool(r.thumbnail),
+        "type": r.file_type,
         "width": r.width,
         "height": r.height,
         "duration": r.duration,

@@ -16,9 +16,15 @@ Order of work, chosen so each file is read once:
 4. A thumbnail (reduced decode, oriented, 320 px), written atomically when a
    directory is given, and dHash/pHash from it.
 
-A bad file (zero bytes, truncated, corrupt, unknown content, a decompression
-bomb, a symlink loop, unreadable) gives a result with `error` set and
-whatever could still be learnt (size, hash, type, dates from its name).
+A file whose bytes cannot be read (I/O error, permission, vanished, a
+symlink loop), an empty file, unknown content or a decompression bomb gives
+a result with `error` set and whatever could still be learnt (size, hash,
+type, dates from its name). A photo or video whose bytes were read but whose
+pixels cannot be decoded (truncated, a broken HEIF, a RAW without a usable
+preview) is *not* an error when its bytes tell what it is — metadata could be
+read, or a date was found: it gets a warning starting with `NO_PREVIEW` and
+no thumbnail, and is grouped and archived like any other file. Only a photo's
+magic number followed by nothing readable and no date stays an error.
 
 Time limits belong to the one pool (media/pool.py): its alarm interrupts
 Python code between C calls, its hard deadline stops a process stuck in C.
@@ -317,9 +323,11 @@ def _analyze_open(path: str, f, result: AnalysisResult, zone: str, thumb_dir, wi
 def _analyze_image(data: bytes, file_type: str, result: AnalysisResult, cands: list[Candidate],
                    thumb_dir, with_thumbnail: bool, now) -> None:
     md = ImageMetadata()
+    read_ok = False
     with _Stage(result, "metadata"):
         try:
             md = read_metadata(data)
+            read_ok = True
         except MetadataError as e:
             result.warnings.append(f"embedded metadata could not be read: {e}")
     cands += md.candidates(now)
@@ -337,9 +345,13 @@ def _analyze_image(data: bytes, file_type: str, result: AnalysisResult, cands: l
         except ThumbnailError as e:
             if file_type in _RAW_TYPES:
                 # The raw file itself is fine; only its preview is unusable.
-                result.warnings.append(f"no thumbnail: {e}")
-            else:
+                result.warnings.append(f"{NO_PREVIEW}: {e}")
+            elif e.refused or not (read_ok and (md.width or md.tags) or _dated(cands)):
+                # A decompression bomb, or a photo's first bytes followed by nothing
+                # we can read: no sign that these bytes are a picture.
                 result.error = str(e)
+            else:
+                _keep_undecodable(result, str(e))
             return
     if decoded.width and decoded.height:
         result.width, result.height = decoded.width, decoded.height
@@ -373,8 +385,31 @@ def _analyze_video(path: str, file_type: str, result: AnalysisResult, cands: lis
     result.make, result.model = info.make, info.model
     if with_thumbnail and frame is None and result.error is None:
         result.error = "cannot decode video: no frame could be decoded"
+    if result.error and with_thumbnail and (info.width or info.duration or _dated(cands)):
+        # The header was read (a size, a length or a date): a file whose frames
+        # cannot be decoded is still this video, kept without a preview.
+        _keep_undecodable(result, result.error)
     if frame is not None:
         _hash_and_store(prepare_frame(frame), result, thumb_dir)
+
+
+# The start of the warning of a file kept without a preview (docs/capture-time.md,
+# "Files whose picture cannot be decoded"); the grid and the job page count them.
+NO_PREVIEW = "no preview"
+
+
+def _dated(cands: list[Candidate]) -> bool:
+    """A date was found for the file in its metadata, name, folder or sidecars
+    (the file system time, never evidence, does not count)."""
+    return any(c.accepted and c.value is not None and not c.source.startswith("filesystem") for c in cands)
+
+
+def _keep_undecodable(result: AnalysisResult, why: str) -> None:
+    """The bytes were read and they tell what the file is: analysed with a
+    warning, not failed — it is grouped by its hash and archived byte for byte."""
+    result.error = None
+    result.warnings.append(f"{NO_PREVIEW}: the picture could not be decoded ({why}); "
+                           "the file is kept and archived as it is")
 
 
 # Formats whose channel depth is fixed by the format itself.

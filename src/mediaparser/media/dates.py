@@ -24,7 +24,13 @@ class Precision(str, Enum):
     MINUTE = "minute"
     DAY = "day"
     MONTH = "month"
-    YEAR = "year"  # a folder named for a year; never from the parser (a year alone is no date string)
+    YEAR = "year"  # a folder named for a year, or a person; never from the parser (a year alone is no date string)
+    DECADE = "decade"  # only a person (`parse_partial_date`); stored as its first year: 1990 for "the 1990s"
+
+
+# Precisions without a time of day: the value's unknown parts are the earliest ones
+# (midnight, the 1st, January, the decade's first year) and stand for nothing.
+PARTIAL = frozenset({Precision.DAY, Precision.MONTH, Precision.YEAR, Precision.DECADE})
 
 
 
@@ -147,3 +153,78 @@ def parse_date_string(raw: str | bytes | None) -> ParsedDate:
             minutes = int(off.total_seconds() // 60) if off is not None else None
             return ParsedDate(dt.replace(tzinfo=None, microsecond=0), minutes, Precision.SECOND)
     raise DateParseError(f"unrecognised date {text[:40]!r}")
+
+
+# ---------------------------------------------------------------------------
+# Partial dates a person types ("August 1987", "1987", "summer 1987", "1990s")
+
+_MONTH_WORDS = {name: i for i, names in enumerate(
+    [("jan", "january", "januar", "janvier"), ("feb", "february", "februar", "février"),
+     ("mar", "march", "märz", "mars"), ("apr", "april", "avril"), ("may", "mai"), ("jun", "june", "juni", "juin"),
+     ("jul", "july", "juli", "juillet"), ("aug", "august", "août"), ("sep", "sept", "september", "septembre"),
+     ("oct", "october", "okt", "oktober", "octobre"), ("nov", "november", "novembre"),
+     ("dec", "december", "dez", "dezember", "décembre")], 1) for name in names}
+_SEASONS = ("spring", "summer", "autumn", "fall", "winter")
+_ROUGHLY = ("early", "mid", "late", "circa", "ca", "c", "about", "around")
+_PARTIAL_RE = re.compile(
+    r"""^(?:(?P<word>[a-zäéû]+)\.?[\s-]+)?                # a month, a season, or early/mid/late/circa
+        (?:(?P<mo>\d{1,2})[./-])?                       # 08/1987, 8.1987
+        (?:the\s+)?(?P<y>\d{4})(?P<s>'?s)?$              # 1987, 1990s, the 1990's
+    """, re.VERBOSE | re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class PartialDate:
+    parsed: ParsedDate
+    note: str | None  # what was not kept, for the person who typed it
+
+
+def parse_partial_date(raw: str) -> PartialDate:
+    """A date a person typed that names only a month, a year, a season or a decade.
+
+    - "August 1987", "Aug 1987", "08/1987" -> month precision (1987-08-01);
+    - "1987" -> year precision (1987-01-01);
+    - "summer 1987", "early 1987", "circa 1987" -> year precision with a note:
+      a season spans several months (and is another half of the year south of
+      the equator), so only the year is kept and the note says so;
+    - "1990s", "the 1990's", "late 1980s" -> decade precision, stored as its
+      first year (1990-01-01);
+    - "2019-08" and full dates are `parse_date_string`'s.
+
+    Raises `DateParseError` for anything else. The stored value's unknown
+    parts are the earliest (docs/capture-time.md, "Partial dates").
+    """
+    text = " ".join((raw or "").split()).strip().rstrip(".")
+    m = _PARTIAL_RE.match(re.sub(r"^the\s+", "", text, flags=re.IGNORECASE))
+    if not m:
+        raise DateParseError(f"unrecognised date {text[:40]!r}")
+    word = (m.group("word") or "").lower()
+    y = int(m.group("y"))
+    if y == 0:
+        raise DateParseError("blank or zero date")
+    if m.group("s"):
+        if m.group("mo") or (word and word not in _ROUGHLY) or y % 10:
+            raise DateParseError("a decade is written like 1990s")
+        note = f"Only the decade is kept (the {y}s), not “{word}”; what you typed stays in the change's note." \
+            if word else None
+        return PartialDate(ParsedDate(datetime(y, 1, 1), None, Precision.DECADE), note)
+    if m.group("mo"):
+        if word:
+            raise DateParseError(f"unrecognised date {text[:40]!r}")
+        mo = int(m.group("mo"))
+        if not 1 <= mo <= 12:
+            raise DateParseError("not a real calendar date")
+        return PartialDate(ParsedDate(datetime(y, mo, 1), None, Precision.MONTH), None)
+    if word in _MONTH_WORDS:
+        return PartialDate(ParsedDate(datetime(y, _MONTH_WORDS[word], 1), None, Precision.MONTH), None)
+    if word in _SEASONS:
+        return PartialDate(ParsedDate(datetime(y, 1, 1), None, Precision.YEAR),
+                           f"A season is not a month (and is another half of the year south of the equator): "
+                           f"only the year {y} is kept; what you typed stays in the change's note.")
+    if word in _ROUGHLY:
+        return PartialDate(ParsedDate(datetime(y, 1, 1), None, Precision.YEAR),
+                           f"Only the year {y} is kept, not “{word}”; what you typed stays in the change's note.")
+    if word:
+        raise DateParseError(f"unrecognised date {text[:40]!r}")
+    return PartialDate(ParsedDate(datetime(y, 1, 1), None, Precision.YEAR), None)
+

@@ -17,6 +17,15 @@ opened for writing.
   XMP dc:subject and IPTC Keywords (merged with keywords already there).
 * Other formats (HEIC, RAW, videos) get an XMP sidecar `name.ext.xmp`, the
   name our own sidecar reader (media/sidecars.py) looks for first.
+* A partial date — known to the day, month, year or decade only
+  (`PARTIAL`; a folder date, a scan, a date a person typed as "August 1987")
+  — is never written as a full time: EXIF DateTimeOriginal cannot say "only
+  the month", so no EXIF date is written and the copy's own EXIF and IPTC
+  capture dates, which would contradict it, are removed from the copy. XMP
+  says exactly what is known (`YYYY-MM-DD`, `YYYY-MM` or `YYYY`) in
+  photoshop:DateCreated and in the XMP date tags the copy already has. A
+  decade has no XMP spelling: no date is written at all, and the archive
+  name and the manifest carry it (docs/capture-time.md, "Partial dates").
 
 Capture times are local wall-clock times (docs/capture-time.md §11): they are written as they
 are stored, never converted to UTC.
@@ -67,38 +76,59 @@ def _xmp_date(when: datetime, offset: int | None) -> str:
     return when.strftime("%Y-%m-%dT%H:%M:%S") + (offset_text(offset) if offset is not None else "")
 
 
+# Precisions coarser than a time of day: written as a partial XMP date, never as an EXIF time.
+PARTIAL = frozenset({"day", "month", "year", "decade"})
+_EXIF_DATES = ("Exif.Photo.DateTimeOriginal", "Exif.Photo.DateTimeDigitized", "Exif.Photo.OffsetTimeOriginal",
+               "Exif.Photo.OffsetTimeDigitized", "Exif.Photo.SubSecTimeOriginal", "Exif.Photo.SubSecTimeDigitized")
+_IPTC_DATES = ("Iptc.Application2.DateCreated", "Iptc.Application2.TimeCreated",
+               "Iptc.Application2.DigitizationDate", "Iptc.Application2.DigitizationTime")
+
+
+def partial_xmp_date(when: datetime, precision: str | None) -> str | None:
+    """The XMP spelling of a partial date (`YYYY-MM-DD`, `YYYY-MM`, `YYYY`); None for a
+    decade, which XMP cannot say. Only for precisions in `PARTIAL`."""
+    if precision == "day":
+        return f"{when.year:04d}-{when.month:02d}-{when.day:02d}"
+    if precision == "month":
+        return f"{when.year:04d}-{when.month:02d}"
+    if precision == "year":
+        return f"{when.year:04d}"
+    return None
+
+
 def write_embedded(path: str, extension: str, captured_at: datetime | None, utc_offset: int | None,
-                   tags: list[str]) -> None:
-    """Write capture time (when known) and tags into the file at `path`, losslessly."""
+                   tags: list[str], *, precision: str | None = None) -> None:
+    """Write capture time (when known, as precise as `precision` says) and tags into the file
+    at `path`, losslessly."""
     try:
         with _EXIV2:
             image = exiv2.ImageFactory.open(path)
-            _edit(image, extension, captured_at, utc_offset, tags)
+            _edit(image, extension, captured_at, utc_offset, tags, precision)
             image.writeMetadata()
     except exiv2.Exiv2Error as e:
         raise EmbedError(f"could not write metadata into the copy: {e.args[-1] if e.args else e}") from None
 
 
 def embed_bytes(data: bytes | memoryview, extension: str, captured_at: datetime | None, utc_offset: int | None,
-                tags: list[str]) -> bytes:
+                tags: list[str], *, precision: str | None = None) -> bytes:
     """The file `data` with capture time and tags written into it, losslessly; `data` is not changed.
 
     The same edit as `write_embedded`, on a memory copy: the result is byte for
     byte what `write_embedded` leaves in a file that held `data`.
     """
-    with embedded(data, extension, captured_at, utc_offset, tags) as view:
+    with embedded(data, extension, captured_at, utc_offset, tags, precision=precision) as view:
         return bytes(view)
 
 
 @contextmanager
 def embedded(data: bytes | memoryview, extension: str, captured_at: datetime | None, utc_offset: int | None,
-             tags: list[str]) -> Iterator[memoryview]:
+             tags: list[str], *, precision: str | None = None) -> Iterator[memoryview]:
     """`embed_bytes` without copying the result: a read-only view of exiv2's memory, valid inside
     the `with` (the export hashes and writes it from there). `data` must stay unchanged meanwhile."""
     try:
         with _EXIV2:
             image = exiv2.ImageFactory.open(data)
-            _edit(image, extension, captured_at, utc_offset, tags)
+            _edit(image, extension, captured_at, utc_offset, tags, precision)
             image.writeMetadata()
             io = image.io()
             io.open()
@@ -117,10 +147,14 @@ def embedded(data: bytes | memoryview, extension: str, captured_at: datetime | N
             del io, image
 
 
-def _edit(image, extension: str, captured_at: datetime | None, utc_offset: int | None, tags: list[str]) -> None:
+def _edit(image, extension: str, captured_at: datetime | None, utc_offset: int | None, tags: list[str],
+          precision: str | None = None) -> None:
     """Set the dates and tags on an opened exiv2 image (the caller writes them and holds _EXIV2)."""
     ext = extension.lower().lstrip(".")
     image.readMetadata()
+    if captured_at is not None and precision in PARTIAL:
+        _edit_partial(image, ext, captured_at, precision)
+        captured_at = None  # the dates are done; tags below as for any file
     if captured_at is not None:
         exif = image.exifData()
         stamp = captured_at.strftime("%Y:%m:%d %H:%M:%S")
@@ -156,6 +190,31 @@ def _edit(image, extension: str, captured_at: datetime | None, utc_offset: int |
         image.setIptcData(iptc)
 
 
+def _edit_partial(image, ext: str, captured_at: datetime, precision: str) -> None:
+    """A partial date (module docstring): no EXIF/IPTC time, the XMP spelling of what is known."""
+    exif = image.exifData()
+    for key in _EXIF_DATES:
+        it = exif.findKey(exiv2.ExifKey(key))
+        if it != exif.end():
+            exif.erase(it)
+    image.setExifData(exif)
+    if ext in _IPTC:
+        iptc = image.iptcData()
+        for key in _IPTC_DATES:
+            while (it := iptc.findKey(exiv2.IptcKey(key))) != iptc.end():
+                iptc.erase(it)
+        image.setIptcData(iptc)
+    xmp = image.xmpData()
+    text = partial_xmp_date(captured_at, precision)
+    for key in _XMP_DATES:
+        it = xmp.findKey(exiv2.XmpKey(key))
+        if it != xmp.end():
+            xmp.erase(it)
+    if text is not None:
+        xmp["Xmp.photoshop.DateCreated"] = text
+    image.setXmpData(xmp)
+
+
 def _bag(xmp, key: str) -> list[str]:
     it = xmp.findKey(exiv2.XmpKey(key))
     if it == xmp.end():
@@ -164,10 +223,16 @@ def _bag(xmp, key: str) -> list[str]:
     return [d.toString(i) for i in range(d.count())]
 
 
-def sidecar_xmp(captured_at: datetime | None, utc_offset: int | None, tags: list[str]) -> bytes:
-    """An XMP sidecar packet with the capture time and tags (for formats we do not edit)."""
+def sidecar_xmp(captured_at: datetime | None, utc_offset: int | None, tags: list[str], *,
+                precision: str | None = None) -> bytes:
+    """An XMP sidecar packet with the capture time and tags (for formats we do not edit); a partial
+    date is photoshop:DateCreated alone, as `partial_xmp_date` spells it (none for a decade)."""
     props = []
-    if captured_at is not None:
+    if captured_at is not None and precision in PARTIAL:
+        text = partial_xmp_date(captured_at, precision)
+        if text is not None:
+            props.append(f"   <photoshop:DateCreated>{text}</photoshop:DateCreated>")
+    elif captured_at is not None:
         when = escape(_xmp_date(captured_at, utc_offset))
         props.append(f"   <exif:DateTimeOriginal>{when}</exif:DateTimeOriginal>")
         props.append(f"   <xmp:CreateDate>{when}</xmp:CreateDate>")

@@ -333,7 +333,7 @@ class CarryOver:
     candidates_added: tuple[dict[str, Any], ...] = field(default=())  # copies with 'carried_from'
 
 
-_PRECISION_RANK = {"second": 3, "minute": 2, "day": 1, "date": 1, "month": 0, "year": -1}
+_PRECISION_RANK = {"second": 3, "minute": 2, "day": 1, "date": 1, "month": 0, "year": -1, "decade": -2}
 
 
 def candidate_strength(c: Mapping[str, Any]) -> tuple:

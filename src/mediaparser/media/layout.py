@@ -11,6 +11,27 @@ the template cannot produce a file without one:
 Dates are the local capture time (a photo taken at 20:00 on 31 December in
 New York is 2024/20241231_200000.jpg, never the UTC date). Two files with the
 same name and different content get "_2", "_3" from the exporter (usecases/export/).
+
+A capture time known only to the day, month, year or decade (a folder date, a
+scan a person dated "August 1987") is never given an invented time: when the
+template asks for more than is known, `partial_name` names the file by one rule
+(docs/capture-time.md, "Partial dates"):
+
+    folders: the template's folders as long as all their date placeholders
+             are known (a decade's {year} is "1990s"); the first that is not
+             ends the path there;
+    name:    YYYYMMDD with 00 for an unknown month or day, or "1990s" for a
+             decade, then "-" and a number 001, 002 … (the exporter takes the
+             first free one).
+
+    day 1987-08-12   → 1987/19870812-001.jpg
+    month 1987-08    → 1987/19870800-001.jpg
+    year 1987        → 1987/19870000-001.jpg
+    decade 1990s     → 1990s/1990s-001.jpg
+
+In a folder the names sort by what is known: a year-only file before the
+year's months, a month-only file before its days, a day-only file before that
+day's timed files ("-" sorts before "_").
 """
 from __future__ import annotations
 
@@ -99,6 +120,46 @@ def render(template: str, captured_at: datetime, extension: str, *, camera: str 
                          check(template).template)
     ext = clean_value(extension.lower().lstrip("."), "") if extension else ""
     rel = f"{path}.{ext}" if ext else path
+    if any(seg in ("", ".", "..") for seg in rel.split("/")):  # cannot happen with clean values
+        raise LayoutError(f"the layout gives an unsafe path: {rel!r}")
+    return rel
+
+
+# Date placeholders each partial precision knows (the time of day is never known).
+_KNOWN = {"day": {"year", "month", "day"}, "month": {"year", "month"}, "year": {"year"}, "decade": {"year"}}
+_DATE_TOKENS = {"year", "month", "day", "hour", "minute", "second"}
+
+
+def partial_name(template: str, captured_at: datetime, precision: str | None, extension: str, n: int, *,
+                 camera: str | None = None) -> str | None:
+    """The archive path of a file whose time is known only to `precision` ("day", "month",
+    "year", "decade"), numbered `n` (1, 2, …) — or None when the time is precise enough for
+    `render`, or when `template` asks for nothing that is unknown (then `render` is exact)."""
+    known = _KNOWN.get(precision or "")
+    if known is None:
+        return None
+    t = check(template).template
+    used = set(_TOKEN_RE.findall(t)) & _DATE_TOKENS
+    if used <= known and precision != "decade":
+        return None  # e.g. "{year}/{year}{month}{day}" for a day: nothing is invented
+    y = captured_at.year
+    year = f"{y - y % 10:04d}s" if precision == "decade" else f"{y:04d}"
+    values = {"year": year, "month": f"{captured_at.month:02d}", "day": f"{captured_at.day:02d}", "camera": camera}
+    folders = []
+    for seg in t.split("/")[:-1]:
+        if set(_TOKEN_RE.findall(seg)) & _DATE_TOKENS - known:
+            break
+        folders.append(_TOKEN_RE.sub(
+            lambda m: clean_value(values[m.group(1)], PLACEHOLDERS.get(m.group(1), PLACEHOLDER)), seg))
+    if precision == "decade":
+        stem = year
+    else:
+        mm = values["month"] if "month" in known else "00"
+        dd = values["day"] if "day" in known else "00"
+        stem = f"{y:04d}{mm}{dd}"
+    ext = clean_value(extension.lower().lstrip("."), "") if extension else ""
+    name = f"{stem}-{n:03d}" + (f".{ext}" if ext else "")
+    rel = "/".join([*folders, name])
     if any(seg in ("", ".", "..") for seg in rel.split("/")):  # cannot happen with clean values
         raise LayoutError(f"the layout gives an unsafe path: {rel!r}")
     return rel

@@ -64,7 +64,12 @@ def _heif():
 
 
 class ThumbnailError(Exception):
-    """The picture could not be decoded; the message says why."""
+    """The picture could not be decoded; the message says why. `refused`: it
+    was not even tried (the decompression-bomb guard), as opposed to failed."""
+
+    def __init__(self, message: str, *, refused: bool = False):
+        super().__init__(message)
+        self.refused = refused
 
 
 @dataclass
@@ -78,7 +83,8 @@ def _check_size(w: int, h: int) -> None:
     if w <= 0 or h <= 0:
         raise ThumbnailError("the image has no pixels")
     if w * h > MAX_PIXELS:
-        raise ThumbnailError(f"image of {w}x{h} pixels is larger than the {MAX_PIXELS // 1_000_000} MP limit (decompression-bomb guard)")
+        raise ThumbnailError(f"image of {w}x{h} pixels is larger than the {MAX_PIXELS // 1_000_000} MP limit "
+                             "(decompression-bomb guard)", refused=True)
 
 
 def _to_rgb(img: Image.Image) -> Image.Image:
@@ -252,7 +258,7 @@ def _decode_image(data: bytes, file_type: str, orientation: int | None, max_side
     except ThumbnailError:
         raise
     except Image.DecompressionBombError as e:
-        raise ThumbnailError(f"refused by the decompression-bomb guard: {e}") from None
+        raise ThumbnailError(f"refused by the decompression-bomb guard: {e}", refused=True) from None
     except (OSError, ValueError, SyntaxError, EOFError, IndexError, struct.error) as e:
         raise ThumbnailError(f"cannot decode image: {e}") from None
     raise ThumbnailError(f"no decoder for {file_type} images")

@@ -53,7 +53,8 @@ class Confidence(str, Enum):
     NONE = "none"
 
 
-_PRECISION_RANK = {Precision.SECOND: 3, Precision.MINUTE: 2, Precision.DAY: 1, Precision.MONTH: 0, Precision.YEAR: -1}
+_PRECISION_RANK = {Precision.SECOND: 3, Precision.MINUTE: 2, Precision.DAY: 1, Precision.MONTH: 0, Precision.YEAR: -1,
+                   Precision.DECADE: -2}
 _PARTIAL = (Precision.DAY, Precision.MONTH, Precision.YEAR)
 
 # Photography starts in 1826 (Niépce); anything earlier is a broken clock.
@@ -333,6 +334,8 @@ def _fmt(dt: datetime, precision: Precision) -> str:
         return dt.strftime("%Y-%m")
     if precision == Precision.YEAR:
         return dt.strftime("%Y")
+    if precision == Precision.DECADE:
+        return f"{dt.year:04d}s"
     if precision == Precision.MINUTE:
         return dt.strftime("%Y-%m-%d %H:%M")
     return dt.strftime("%Y-%m-%d %H:%M:%S")

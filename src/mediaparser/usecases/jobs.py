@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Sequence
 
-from sqlalchemy import select, text
+from sqlalchemy import Text, cast, func, select, text
 
 from mediaparser.config import Settings
 from mediaparser.media.errors import stored
@@ -84,7 +84,22 @@ def job_summary(job: Job, *, with_errors: bool = False) -> dict[str, Any]:
         out["output"] = (job.options or {}).get("output")
     if with_errors:
         out["errors"] = failed_files(job.id, limit=ERRORS_IN_SUMMARY)
+        if job.job_type == "import":
+            out.update(warning_counts(job.id))
     return out
+
+
+def warning_counts(job_id: int) -> dict[str, int]:
+    """Files of an import analysed with warnings (`warning_count`), and among them the
+    ones kept without a preview because their picture could not be decoded
+    (`no_preview_count`: no perceptual hash, as media/analyze.py leaves them)."""
+    done = (MediaFile.job_id == job_id, MediaFile.status == FileStatus.DONE)
+    warned = db.session.execute(select(func.count()).select_from(MediaFile).where(
+        *done, MediaFile.warnings.is_not(None), cast(MediaFile.warnings, Text) != "[]")).scalar_one()
+    no_preview = db.session.execute(select(func.count()).select_from(MediaFile).where(
+        *done, MediaFile.kind.in_(("image", "video")), MediaFile.phash.is_(None))).scalar_one()
+    db.session.commit()
+    return {"warning_count": warned, "no_preview_count": no_preview}
 
 
 def failed_files(job_id: int, *, after: int = 0, limit: int = 50) -> list[dict[str, Any]]:

@@ -32,7 +32,8 @@ from mediaparser.library.filters import FilterError, Filter, Order, Target, revi
 from mediaparser.library.queries import grid_page, split_path as _split
 from mediaparser.media.errors import stored as stored_error
 from mediaparser.media.isotime import iso_local, iso_utc
-from mediaparser.media.dates import DateParseError, ParsedDate, Precision, format_offset, parse_date_string
+from mediaparser.media.dates import (DateParseError, ParsedDate, Precision, format_offset, parse_date_string,
+                                     parse_partial_date)
 from mediaparser.media.timestamps import SOURCES, Candidate, check_plausible, describe_delta, source_info
 from mediaparser.store.db import db, write_transaction
 from mediaparser.store.models import FileStatus, MediaFile, ReviewBatch, ReviewDecision, ReviewState, utcnow
@@ -131,6 +132,10 @@ def _fmt_local(dt: datetime, precision: str | None = "second") -> str:
         return dt.strftime("%Y-%m-%d")
     if precision == "month":
         return dt.strftime("%Y-%m")
+    if precision == "year":
+        return f"{dt.year:04d}"
+    if precision == "decade":
+        return f"the {dt.year:04d}s"
     if precision == "minute":
         return dt.strftime("%Y-%m-%d %H:%M")
     return dt.strftime("%Y-%m-%d %H:%M:%S")
@@ -227,8 +232,11 @@ def _planner(action: str, params: Mapping[str, Any], now: datetime, zone: str, t
         if p.utc_offset is not None:
             words += f" {format_offset(p.utc_offset)}"
 
+        # A partial date keeps what was typed ("summer 1987") in the note: the date keeps what is known.
+        note = f"Date set by hand to {words}" + (f" (typed “{text.strip()}”)" if interp.partial_note else "")
+
         def set_date(row):
-            return capture_time.typed(p, now, f"Date set by hand to {words}")
+            return capture_time.typed(p, now, note)
         return set_date, f"Set the date to {words}", interp.notes
     if action == "shift":
         secs = params.get("seconds")
@@ -270,6 +278,7 @@ class Interpretation:
     parsed: ParsedDate
     text: str  # what we understood, in words
     notes: list[str] = field(default_factory=list)
+    partial_note: str | None = None  # what a partial date did not keep ("summer" of "summer 1987")
 
     def to_dict(self) -> dict[str, Any]:
         return {"value": self.parsed.value.isoformat(timespec="seconds"),
@@ -317,7 +326,8 @@ def interpret_date(text: str) -> Interpretation:
     Accepts what `parse_date_string` accepts (2019-08-12 14:30, 2019:08:12
     14:30:25, 2019-08-12T14:30+02:00, 2019-08-12, 2019-08) and also
     12.08.2019 14:30, 12/08/2019 (day first), 12 Aug 2019 2:30 pm,
-    August 12, 2019 14:30, 20190812_143025.
+    August 12, 2019 14:30, 20190812_143025 — and the partial dates of
+    `parse_partial_date`: August 1987, 1987, summer 1987, 1990s.
     """
     raw = " ".join((text or "").split())
     if not raw:
@@ -359,10 +369,23 @@ def interpret_date(text: str) -> Interpretation:
         if not checked.accepted:
             raise ReviewError(checked.reason.replace("rejected: ", "").capitalize())
         return Interpretation(parsed, _words(parsed), notes)
-    if error and error.startswith("unrecognised date"):
+    # A month, a year, a season or a decade alone ("August 1987", "1987", "summer 1987", "1990s").
+    try:
+        partial = parse_partial_date(raw)
+    except DateParseError as exc:
+        if not str(exc).startswith("unrecognised date"):
+            error = str(exc)
+    else:
+        checked = check_plausible(Candidate("person", partial.parsed.value, None, partial.parsed.precision))
+        if not checked.accepted:
+            raise ReviewError(checked.reason.replace("rejected: ", "").capitalize())
+        return Interpretation(partial.parsed, _words(partial.parsed), notes + ([partial.note] if partial.note else []),
+                              partial.note)
+    if error and (error.startswith("unrecognised date") or error == "a year alone is not a capture date"):
         error = None
     raise ReviewError((error.capitalize() + ". " if error else "")
-                      + "Try a form like 2019-08-12 14:30, 12.08.2019 14:30 or 12 Aug 2019 2:30 pm.")
+                      + "Try a form like 2019-08-12 14:30, 12.08.2019 14:30, 12 Aug 2019 2:30 pm, "
+                        "August 1987, 1987 or 1990s.")
 
 
 def _try(fn) -> str | None:
@@ -374,10 +397,14 @@ def _try(fn) -> str | None:
 
 def _words(p: ParsedDate) -> str:
     v = p.value
-    if p.precision == Precision.MONTH:
+    if p.precision == Precision.DECADE:
+        out = f"the {v.year}s (decade only)"
+    elif p.precision == Precision.YEAR:
+        out = f"{v.year} (year only)"
+    elif p.precision == Precision.MONTH:
         out = v.strftime("%B %Y") + " (month only)"
     elif p.precision == Precision.DAY:
-        out = f"{v.strftime('%A')} {v.day} {v.strftime('%B %Y')} (day only, time set to 00:00)"
+        out = f"{v.strftime('%A')} {v.day} {v.strftime('%B %Y')} (day only, no time of day)"
     else:
         fmt = "%H:%M" if p.precision == Precision.MINUTE else "%H:%M:%S"
         out = f"{v.strftime('%A')} {v.day} {v.strftime('%B %Y')}, {v.strftime(fmt)}"

@@ -19,7 +19,8 @@ from sqlalchemy import select
 
 from mediaparser.library.in_archive import MANIFEST_NAME
 from mediaparser.store.db import db
-from mediaparser.store.models import ExportItem, ExportItemStatus, ManifestEntry
+from mediaparser.media.embed import embeddable
+from mediaparser.store.models import ExportItem, ExportItemStatus, ManifestEntry, MediaFile
 
 
 def archived_in(output: str) -> tuple[dict[str, str], dict[str, str]]:
@@ -33,13 +34,27 @@ def archived_in(output: str) -> tuple[dict[str, str], dict[str, str]]:
     return by_dest, by_sha
 
 
+# Where an archive copy's capture time and tags are ("metadata" in a manifest line).
+METADATA_IN_COPY = "in the copy"  # written into the copy's EXIF/XMP/IPTC (media/embed.py)
+METADATA_SIDECAR = "sidecar"  # in `name.ext.xmp` beside a copy that is byte for byte the original
+METADATA_NONE = "none"  # nowhere but this manifest (the note says why)
+KEPT_WITHOUT = "the verified copy was kept without the corrected metadata"
+UNDECODED_NOTE = ("the picture could not be decoded, so the copy is byte for byte the original; "
+                  "its capture time and tags are in the .xmp sidecar")
+
+
 def manifest_line(row: Any, dest_rel: str, final_sha: str, tags: list[str], output: str, job_id: int,
-              action: str) -> dict[str, Any]:
+                  action: str, *, metadata: str, note: str | None = None) -> dict[str, Any]:
+    """One line of manifest.jsonl. `captured_at` is the stored local time and `precision` how much
+    of it is known ("second" … "day", "month", "year", "decade"): a partial date's unknown parts
+    are filled with the earliest value and are not a time (docs/capture-time.md, "Partial dates")."""
     return {
         "file_id": row.id, "export_job": job_id, "source": row.source_path, "output": output,
         "destination": dest_rel, "sha256": row.sha256, "final_sha256": final_sha,
         "captured_at": row.captured_at.isoformat() if row.captured_at else None,
+        "precision": row.precision if row.captured_at else None,
         "utc_offset": row.utc_offset, "time_source": row.time_source, "tags": tags, "action": action,
+        "metadata": metadata, "note": note,
     }
 
 
@@ -59,12 +74,22 @@ def append_lines(output: str, entries: Iterable[dict[str, Any]]) -> None:
         os.fsync(fh.fileno())
 
 
-def _entry_line(m: ManifestEntry, action: str | None = None) -> dict[str, Any]:
+def _entry_line(m: ManifestEntry, action: str, f: Any, note: str | None) -> dict[str, Any]:
+    """The line of a committed entry whose append was lost; `f` is its MediaFile's precision,
+    extension and phash, `note` the export item's."""
+    if note and KEPT_WITHOUT in note:
+        metadata = METADATA_NONE
+    elif embeddable(f.extension) and f.phash is not None:
+        metadata = METADATA_IN_COPY
+    else:
+        metadata = METADATA_SIDECAR if (m.captured_at is not None or m.tags) else METADATA_NONE
     return {
         "file_id": m.file_id, "export_job": m.export_job_id, "source": m.source_path, "output": m.output_root,
         "destination": m.destination, "sha256": m.sha256, "final_sha256": m.final_sha256,
-        "captured_at": m.captured_at.isoformat() if m.captured_at else None, "utc_offset": m.utc_offset,
-        "time_source": m.time_source, "tags": list(m.tags or []), "action": action or "copied",
+        "captured_at": m.captured_at.isoformat() if m.captured_at else None,
+        "precision": f.precision if m.captured_at else None, "utc_offset": m.utc_offset,
+        "time_source": m.time_source, "tags": list(m.tags or []), "action": action,
+        "metadata": metadata, "note": note,
     }
 
 
@@ -84,14 +109,16 @@ def reconcile_manifest(job_id: int, output: str) -> int:
             except ValueError:
                 continue
             seen.add((d.get("export_job"), d.get("file_id")))
-    entries = db.session.execute(select(ManifestEntry, ExportItem.status)
+    entries = db.session.execute(select(ManifestEntry, ExportItem.status, ExportItem.reason, MediaFile.precision,
+                                        MediaFile.extension, MediaFile.phash)
                                  .join(ExportItem, (ExportItem.job_id == ManifestEntry.export_job_id)
                                        & (ExportItem.file_id == ManifestEntry.file_id))
+                                 .join(MediaFile, MediaFile.id == ManifestEntry.file_id)
                                  .where(ManifestEntry.export_job_id == job_id)
                                  .order_by(ManifestEntry.id)).all()
     db.session.commit()
-    missing = [_entry_line(m, "present" if st == ExportItemStatus.PRESENT else "copied")
-               for m, st in entries if (job_id, m.file_id) not in seen]
+    missing = [_entry_line(e[0], "present" if e.status == ExportItemStatus.PRESENT else "copied", e, e.reason)
+               for e in entries if (job_id, e[0].file_id) not in seen]
     append_lines(output, missing)
     return len(missing)
 

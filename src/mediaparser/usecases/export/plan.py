@@ -1,7 +1,9 @@
 """The export's plan (also the dry run): where each file of an import goes, or why it is skipped.
 
 Each kept file's destination comes from the layout template (media/layout.py,
-the one place that knows the layout) by its LOCAL capture time —
+the one place that knows the layout) by its LOCAL capture time — a time known
+only to the day, month, year or decade gets `layout.partial_name`'s numbered
+name (the first number free on disk, in the manifest and in this plan) —
 `MediaFile.captured_at` is stored as local wall-clock time and is used as it
 is (docs/capture-time.md §11) — and its corrected lower-case extension; files
 without a capture time go to `unknown/` under their original name. Skipped
@@ -184,7 +186,7 @@ def build_plan(settings: Settings, import_job_id: int, *, output: str | None = N
     tpl = layout.check(layout_template or settings_store.get_layout()).template
     rows = db.session.execute(
         select(MediaFile.id, MediaFile.source_path, MediaFile.rel_path, MediaFile.status, MediaFile.error,
-               MediaFile.sha256, MediaFile.captured_at, MediaFile.extension, MediaFile.model)
+               MediaFile.sha256, MediaFile.captured_at, MediaFile.extension, MediaFile.model, MediaFile.precision)
         .where(MediaFile.job_id == import_job_id)
         .order_by(MediaFile.captured_at.is_(None), MediaFile.captured_at, MediaFile.id)).all()
     aside = _set_aside(import_job_id)
@@ -195,6 +197,7 @@ def build_plan(settings: Settings, import_job_id: int, *, output: str | None = N
     plan = Plan(import_job_id, str(out), tpl, needs_review=needs, open_groups=groups)
     taken: dict[str, str] = {}  # destination → sha of the content this plan puts there
     disk_sha: dict[str, str | None] = {}
+    next_number: dict[str, int] = {}  # partial-date name (number 1) → the next number to try
 
     def content_at(dest: str) -> str | None:
         """The (source) sha of what is at `dest` already: this plan, the manifest, or the disk."""
@@ -223,6 +226,21 @@ def build_plan(settings: Settings, import_job_id: int, *, output: str | None = N
             continue
         if r.sha256 in by_sha:  # this very content is archived already (an earlier export)
             plan.files.append(PlannedFile(r.id, r.source_path, by_sha[r.sha256], "present"))
+            continue
+        first = layout.partial_name(tpl, r.captured_at, r.precision, r.extension or "", 1, camera=r.model) \
+            if r.captured_at is not None else None
+        if first is not None:
+            # Known to the day, month, year or decade only: numbered names, never an invented time.
+            n = next_number.get(first, 1)
+            while True:
+                dest = layout.partial_name(tpl, r.captured_at, r.precision, r.extension or "", n, camera=r.model)
+                there = content_at(dest)
+                if there is None or there == r.sha256:
+                    break
+                n += 1
+            next_number[first] = n + 1 if there is None else next_number.get(first, 1)
+            taken.setdefault(dest, r.sha256)
+            plan.files.append(PlannedFile(r.id, r.source_path, dest, "copy" if there is None else "present"))
             continue
         if r.captured_at is not None:
             base = layout.render(tpl, r.captured_at, r.extension or "", camera=r.model)

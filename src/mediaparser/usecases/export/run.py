@@ -53,7 +53,9 @@ from mediaparser.media.probe import sha256_file
 from mediaparser.store.db import db
 from mediaparser.store.dialect import insert_ignore
 from mediaparser.store.models import ExportItem, ExportItemStatus, Job, JobType, ManifestEntry, MediaFile, utcnow
-from mediaparser.usecases.export.manifest import append_lines, entry_rows, manifest_line, reconcile_manifest
+from mediaparser.usecases.export.manifest import (KEPT_WITHOUT, METADATA_IN_COPY, METADATA_NONE, METADATA_SIDECAR,
+                                                  UNDECODED_NOTE, append_lines, entry_rows, manifest_line,
+                                                  reconcile_manifest)
 from mediaparser.usecases.export.plan import (OUTSIDE_OUTPUT, ExportRefused, build_plan, destination_in, output_dir,
                                               with_suffix)
 from mediaparser.usecases.export.verify import (COPY_MISMATCH, EARLY_WRITEBACK, SOURCE_CHANGED, copy_verified,
@@ -191,13 +193,25 @@ class _Source:
     utc_offset: int | None
     offset_assumed: bool | None
     time_source: str | None
+    precision: str | None
+    phash: int | None  # None: the analysis could not decode the picture (see `decoded`)
 
     @staticmethod
     def columns() -> tuple:
         """The MediaFile columns, in field order: `_Source(*row)` for each row selected with them."""
         return (MediaFile.id, MediaFile.source_path, MediaFile.sha256, MediaFile.extension, MediaFile.size,
                 MediaFile.mtime, MediaFile.captured_at, MediaFile.utc_offset, MediaFile.offset_assumed,
-                MediaFile.time_source)
+                MediaFile.time_source, MediaFile.precision, MediaFile.phash)
+
+
+def decoded(row: MediaFile | _Source) -> bool:
+    """The analysis decoded the picture (its perceptual hash comes from the decoded pixels).
+
+    A file kept without a preview (media/analyze.py `NO_PREVIEW`: truncated, a broken HEIF,
+    a RAW without a usable preview) is damaged or unknown inside: its copy is byte for byte
+    the original, and the capture time and tags go into an XMP sidecar — exiv2's rewrite of
+    a damaged container could not be checked by decoding the result."""
+    return row.phash is not None
 
 
 @dataclass
@@ -212,6 +226,7 @@ class _Prepared:
     final_sha: str
     sidecar: bytes | None
     note: str | None
+    metadata: str  # where the capture time and tags are: manifest.METADATA_*
 
 
 def _fail_or_disk_full(exc: OSError, folder: Path, item_id: int, file_id: int) -> _Outcome:
@@ -242,7 +257,7 @@ def prepare_file(item: ExportItem | _Item, row: MediaFile | _Source, tags: list[
     try:
         folder.mkdir(parents=True, exist_ok=True)
         try:
-            if embeddable(ext) and row.size is not None and row.size <= IN_MEMORY_MAX:
+            if embeddable(ext) and decoded(row) and row.size is not None and row.size <= IN_MEMORY_MAX:
                 return _prepare_in_memory(item.id, row, tags, tmp, dest_rel, ext, offset, mtime)
             return _prepare_on_disk(item.id, row, tags, tmp, dest_rel, ext, offset, mtime)
         except FileNotFoundError:
@@ -267,22 +282,22 @@ def _prepare_in_memory(item_id: int, row: MediaFile | _Source, tags: list[str], 
     if data is None:
         return _Outcome(item_id, row.id, ExportItemStatus.FAILED, reason=SOURCE_CHANGED)
     try:
-        with embedded(data, ext, row.captured_at, offset, tags) as edited:
-            return _write_checked(item_id, row, tags, tmp, dest_rel, edited, mtime, None)
+        with embedded(data, ext, row.captured_at, offset, tags, precision=row.precision) as edited:
+            return _write_checked(item_id, row, tags, tmp, dest_rel, edited, mtime, None, METADATA_IN_COPY)
     except EmbedError as e:  # the verified bytes are written as they are
-        note = f"{e}; the verified copy was kept without the corrected metadata"
-    return _write_checked(item_id, row, tags, tmp, dest_rel, data, mtime, note)
+        note = f"{e}; {KEPT_WITHOUT}"
+    return _write_checked(item_id, row, tags, tmp, dest_rel, data, mtime, note, METADATA_NONE)
 
 
 def _write_checked(item_id: int, row: MediaFile | _Source, tags: list[str], tmp: Path, dest_rel: str,
-                   data: bytes | memoryview, mtime: float, note: str | None) -> _Outcome | _Prepared:
+                   data: bytes | memoryview, mtime: float, note: str | None, metadata: str) -> _Outcome | _Prepared:
     """Hash `data`, write it to `tmp` and check the copy on disk is exactly `data`."""
     final_sha = hashlib.sha256(data).hexdigest()
     _write_once(tmp, data, mtime)
     if not matches_on_disk(tmp, data):
         _remove(tmp)
         return _Outcome(item_id, row.id, ExportItemStatus.FAILED, reason=COPY_MISMATCH)
-    return _Prepared(item_id, row, tags, tmp, dest_rel, final_sha, None, note)
+    return _Prepared(item_id, row, tags, tmp, dest_rel, final_sha, None, note, metadata)
 
 
 def _prepare_on_disk(item_id: int, row: MediaFile | _Source, tags: list[str], tmp: Path, dest_rel: str,
@@ -296,15 +311,18 @@ def _prepare_on_disk(item_id: int, row: MediaFile | _Source, tags: list[str], tm
     note = None
     sidecar: bytes | None = None
     final_sha = row.sha256 or ""
-    if embeddable(ext):
+    metadata = METADATA_NONE
+    if embeddable(ext) and decoded(row):
+        metadata = METADATA_IN_COPY
         try:
-            write_embedded(str(tmp), ext, row.captured_at, offset, tags)
+            write_embedded(str(tmp), ext, row.captured_at, offset, tags, precision=row.precision)
         except EmbedError as e:
             # exiv2 reports a full disk as a plain write error: ask the file system.
             st = os.statvfs(tmp.parent)
             if st.f_bavail * st.f_frsize < (row.size or 0) + (1 << 16):
                 raise _disk_full(tmp.parent) from None
-            note = f"{e}; the verified copy was kept without the corrected metadata"
+            note = f"{e}; {KEPT_WITHOUT}"
+            metadata = METADATA_NONE
             if sha256_file(tmp) != row.sha256:  # a half-written rewrite: start from the verified bytes again
                 _remove(tmp)
                 bad = copy_verified(row.source_path, tmp, row.sha256 or "")
@@ -313,9 +331,12 @@ def _prepare_on_disk(item_id: int, row: MediaFile | _Source, tags: list[str], tm
                     return _Outcome(item_id, row.id, ExportItemStatus.FAILED, reason=bad)
         final_sha = sha256_file(tmp)
     elif row.captured_at is not None or tags:
-        sidecar = sidecar_xmp(row.captured_at, offset, tags)
+        sidecar = sidecar_xmp(row.captured_at, offset, tags, precision=row.precision)
+        metadata = METADATA_SIDECAR
+    if not decoded(row):
+        note = UNDECODED_NOTE if sidecar is not None else UNDECODED_NOTE.split(";")[0]
     os.utime(tmp, (mtime, mtime))
-    return _Prepared(item_id, row, tags, tmp, dest_rel, final_sha, sidecar, note)
+    return _Prepared(item_id, row, tags, tmp, dest_rel, final_sha, sidecar, note, metadata)
 
 
 def place_file(p: _Prepared, *, output: str, job_id: int, placed: dict[str, tuple[str, str]]) -> _Outcome:
@@ -340,7 +361,8 @@ def place_file(p: _Prepared, *, output: str, job_id: int, placed: dict[str, tupl
                     _place_sidecar(dest, p.sidecar, job_id, p.item_id)
                 # The manifest records the archive file as it is (it may carry the first copy's tags).
                 return _Outcome(p.item_id, row.id, ExportItemStatus.PRESENT, dest_rel, there, p.note,
-                                manifest_line(row, dest_rel, there, p.tags, output, job_id, "present"))
+                                manifest_line(row, dest_rel, there, p.tags, output, job_id, "present",
+                                              metadata=p.metadata, note=p.note))
             n += 1
             dest_rel = with_suffix(base, n)
             dest = dest.parent / os.path.basename(dest_rel)  # same folder, checked above
@@ -348,7 +370,8 @@ def place_file(p: _Prepared, *, output: str, job_id: int, placed: dict[str, tupl
             _place_sidecar(dest, p.sidecar, job_id, p.item_id)
         os.replace(p.tmp, dest)  # the folder is fsynced before this outcome is committed (ExportWork.take_batch)
         return _Outcome(p.item_id, row.id, ExportItemStatus.DONE, dest_rel, p.final_sha, p.note,
-                        manifest_line(row, dest_rel, p.final_sha, p.tags, output, job_id, "copied"))
+                        manifest_line(row, dest_rel, p.final_sha, p.tags, output, job_id, "copied",
+                                      metadata=p.metadata, note=p.note))
     except OSError as e:
         _remove(p.tmp)
         return _fail_or_disk_full(e, dest.parent, p.item_id, row.id)

@@ -80,6 +80,8 @@ export function fmtLocal(iso, precision = "second", { long = false } = {}) {
   const m = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})/.exec(iso);
   if (!m) return iso;
   const [, y, mo, d, h, mi, s] = m;
+  if (precision === "decade") return `${y}s`;
+  if (precision === "year") return y;
   const month = monthName(+mo, long);
   if (precision === "year") return y;
   if (precision === "month") return `${month} ${y}`;

@@ -21,7 +21,7 @@ const ORIGIN_HELP = {
 const SWIPE_MIN = 50;
 const SWIPE_RATIO = 1.5;
 
-const PRECISION_WORDS = { second: "to the second", minute: "to the minute", day: "day only", month: "month only" };
+const PRECISION_WORDS = { second: "to the second", minute: "to the minute", day: "day only", month: "month only", year: "year only", decade: "decade only" };
 
 export class Examiner {
   constructor(opts) {
@@ -120,8 +120,14 @@ export class Examiner {
     const pic = $("exam-picture");
     if (f.kind === "video") {
       pic.replaceChildren(el("video", { src: `/files/${f.id}/original`, controls: true, preload: "metadata", poster: f.thumb ? `/files/${f.id}/thumb` : null }));
-    } else if (f.kind === "image") {
+    } else if (f.kind === "image" && f.thumb) {
       pic.replaceChildren(el("img", { src: `/files/${f.id}/preview`, alt: f.name }));
+    } else if (f.kind === "image" && f.status !== "FAILED") {
+      // Kept, but its picture could not be decoded (the API says thumb: false): the facts instead.
+      pic.replaceChildren(el("div", { class: "no-preview" }, el("p", {}, el("strong", { text: "No preview" })),
+        el("p", { text: f.name }),
+        el("p", { text: [f.type ? f.type.toUpperCase() : null, fmtBytes(f.size), f.captured_at ? fmtLocal(f.captured_at, f.precision, { long: true }) : "no date"].filter(Boolean).join(" · ") }),
+        el("p", { class: "muted", text: "The picture could not be decoded. The file itself is kept and archived as it is; the warning is under “Why this date”." })));
     } else {
       pic.replaceChildren(el("div", { class: "no-preview" }, el("p", { text: f.status === "FAILED" ? "This file could not be read." : "No preview for this kind of file." }),
         f.error ? errorWhy(f.error, f.error_detail) : null));
@@ -148,7 +154,7 @@ export class Examiner {
     for (const w of f.warnings) reasons.push(el("li", { class: "bad", text: w }));
     if (f.error) reasons.push(errorWhy(f.error, f.error_detail, { tag: "li", cls: "bad why" }));
     $("exam-reasons").replaceChildren(...reasons);
-    $("exam-why").open = f.confidence === "low" || f.confidence === "none";
+    $("exam-why").open = f.confidence === "low" || f.confidence === "none" || (!f.thumb && f.warnings.length > 0);
 
     // The one in use first, then the usable ones, then the rejected ones.
     const ordered = [...f.candidates].sort((a, b) => (b.chosen - a.chosen) || (b.accepted - a.accepted));

@@ -1,7 +1,7 @@
 // The review grid: filters (kept in the URL), the month timeline, keyset-paged
 // tiles with lazy thumbnails, selection, bulk actions. The examination view
 // lives in examine.js.
-import { api, el, fmtInt, fmtLocal, icon, monthName, toast, CONFIDENCE_WORDS, CONFIDENCE_HELP } from "./common.js";
+import { api, el, fmtBytes, fmtInt, fmtLocal, icon, monthName, toast, CONFIDENCE_WORDS, CONFIDENCE_HELP } from "./common.js";
 import { Examiner } from "./examine.js";
 import { TagField } from "./tagfield.js";
 
@@ -336,10 +336,19 @@ function badgeFor(item) {
   return el("span", { class: `badge ${item.confidence}`, title: CONFIDENCE_HELP[item.confidence] }, CONFIDENCE_WORDS[item.confidence]);
 }
 
+// No picture to show (the API says thumb: false): the facts, never a broken image.
+function noPreview(item) {
+  return el("span", { class: "placeholder no-preview-tile" },
+    el("strong", { text: "No preview" }),
+    el("span", { text: [item.type ? item.type.toUpperCase() : null, item.size != null ? fmtBytes(item.size) : null].filter(Boolean).join(" · ") }),
+    el("span", { class: "np-name", text: item.name }));
+}
+
 function tile(item, pos) {
   const thumb = item.thumb
     ? el("img", { src: `/files/${item.id}/thumb`, alt: "", loading: "lazy", decoding: "async", draggable: "false" })
-    : el("span", { class: "placeholder", text: item.status === "FAILED" ? "Could not be read" : "No picture" });
+    : item.status === "FAILED" ? el("span", { class: "placeholder", text: "Could not be read" })
+      : noPreview(item);
   const node = el("div", {
     class: "tile", role: "option", tabindex: "0", "data-id": item.id, "aria-selected": "false",
     title: `${item.folder ? item.folder + "/" : ""}${item.name}`,
