@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
-from mediaparser.media.analyze import analyze_file
+from mediaparser.media.analyze import NO_PREVIEW, analyze_file
 from mediaparser.media.metadata import read_metadata
 from mediaparser.media.sidecars import find_takeout_json, find_xmp_sidecars
 from mediaparser.media.timestamps import Confidence, Precision
@@ -191,7 +191,7 @@ def test_canon_crw_ciff_date_without_exif(tmp_path):
     assert r.confidence == Confidence.MEDIUM
     # No preview in this file: a RAW without one is analysed with a warning, not failed.
     full = analyze_file(p, thumb_dir=str(tmp_path / "t"))
-    assert full.error is None and full.captured_at == T and any("no thumbnail" in w for w in full.warnings)
+    assert full.error is None and full.captured_at == T and any(w.startswith(NO_PREVIEW) for w in full.warnings)
 
 
 def test_jpeg_xl_exif_box_and_thumbnail(tmp_path):

@@ -78,3 +78,23 @@ def test_grid_and_examination_show_a_no_preview_tile_with_the_facts(tmp_path, li
     expect(page.locator("#exam-reasons")).to_be_visible()
     shot(page, "examine-no-preview")
     assert _broken_images(page) == 0
+
+    # Item 6 in the same view: a partial date typed by a person is understood and shown as what it is.
+    page.keyboard.press("Escape")
+    page.locator(".tile", has_text="IMG_0003.jpg").dblclick()
+    expect(page.locator("#exam-name")).to_have_text("IMG_0003.jpg")
+    page.fill("#exam-date", "summer 1987")
+    expect(page.locator("#exam-date-interp")).to_contain_text("1987 (year only)")
+    expect(page.locator("#exam-date-interp")).to_contain_text("A season is not a month")
+    page.click("#exam-date-save")
+    expect(page.locator("#exam-time")).to_have_text("1987")
+    expect(page.locator("#exam-badges")).to_contain_text("year only")
+    expect(page.locator("#exam-history")).to_contain_text("summer 1987")
+    shot(page, "examine-partial-date")
+    page.keyboard.press("Escape")
+    expect(page.locator(".tile", has_text="IMG_0003.jpg").locator(".time")).to_have_text("1987")
+
+    # The import's page counts the files kept without a preview.
+    page.goto(server.url + f"/jobs/{job.id}")
+    expect(page.locator("#f-warnings")).to_contain_text("2 without a preview")
+    shot(page, "job-no-preview")

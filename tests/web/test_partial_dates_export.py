@@ -32,9 +32,15 @@ def test_typed_partial_dates_reach_the_manifest_the_xmp_and_the_archive_name(app
     typed["scan_07.heic"] = "May 1987"
     job_id, ids = import_and_resolve(app, src)
     api = Api(app)
+    batches = {}
     for name, text in typed.items():
         r = api.post("/api/review/actions", {"action": "set_date", "ids": [ids[name]], "value": text})
         assert r.status_code == 200, (name, r.get_json())
+        batches[name] = r.get_json()["batch_id"]
+    # The history says what was typed and keeps the precision with each time.
+    season = api.get(f"/api/review/batches/{batches['scan_03.jpg']}").get_json()
+    assert "summer 1987" in season["summary"]
+    assert (season["files"][0]["before_precision"], season["files"][0]["after_precision"]) == ("second", "year")
 
     expected = {  # name -> (precision, archive name, XMP date)
         "scan_01.jpg": ("month", "1987/19870800-001.jpg", "1987-08"),

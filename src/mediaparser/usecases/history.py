@@ -198,7 +198,8 @@ def batch_files(batch_id: int, limit: int = 12) -> list[dict[str, Any]]:
         .join(MediaFile, MediaFile.id == ReviewDecision.file_id)
         .where(ReviewDecision.batch_id == batch_id).order_by(ReviewDecision.id).limit(limit)).all()
     out = [{"file_id": r.file_id, "path": r.rel_path, "before": r.before.get("captured_at"),
-            "after": r.after.get("captured_at"), "change": None} for r in rows]
+            "after": r.after.get("captured_at"), "before_precision": r.before.get("precision"),
+            "after_precision": r.after.get("precision"), "change": None} for r in rows]
     if out:
         db.session.commit()
         return out

@@ -233,11 +233,12 @@ def _planner(action: str, params: Mapping[str, Any], now: datetime, zone: str, t
             words += f" {format_offset(p.utc_offset)}"
 
         # A partial date keeps what was typed ("summer 1987") in the note: the date keeps what is known.
-        note = f"Date set by hand to {words}" + (f" (typed “{text.strip()}”)" if interp.partial_note else "")
+        typed_as = f" (typed “{' '.join(text.split())}”)" if interp.partial_note else ""
+        note = f"Date set by hand to {words}{typed_as}"
 
         def set_date(row):
             return capture_time.typed(p, now, note)
-        return set_date, f"Set the date to {words}", interp.notes
+        return set_date, f"Set the date to {words}{typed_as}", interp.notes
     if action == "shift":
         secs = params.get("seconds")
         if not isinstance(secs, int) or isinstance(secs, bool) or secs == 0 or abs(secs) > MAX_SHIFT_SECONDS:

@@ -16,7 +16,7 @@ const KINDS = {
 
 function fileLine(f) {
   const name = (f.path || `file ${f.file_id}`).split("/").pop();
-  const change = f.change !== null && f.change !== undefined ? f.change : `${fmtLocal(f.before)} → ${fmtLocal(f.after)}`;
+  const change = f.change !== null && f.change !== undefined ? f.change : `${fmtLocal(f.before, f.before_precision || "second")} → ${fmtLocal(f.after, f.after_precision || "second")}`;
   return el("div", { class: "history-file" }, el("a", { href: `/review?open=${f.file_id}` }, name), `: ${change}`);
 }
 

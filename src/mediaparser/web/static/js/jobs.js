@@ -148,7 +148,7 @@ if (panel) {
     // Files kept with warnings (an import's page only): those without a preview were archived as they are.
     $("f-warnings-box").hidden = !job.warning_count;
     $("f-warnings").textContent = job.warning_count ? fmtInt(job.warning_count)
-      + (job.no_preview_count ? ` (${fmtInt(job.no_preview_count)} without a preview: the picture could not be decoded)` : "") : "0";
+      + (job.no_preview_count ? ` (${fmtInt(job.no_preview_count)} without a preview)` : "") : "0";
     $("f-current-card").hidden = !running;
     $("f-current").textContent = running && job.current_item ? job.current_item.split("/").pop() : "—";
     $("btn-pause").hidden = !["RUNNING", "PENDING"].includes(job.status);
