@@ -28,8 +28,10 @@ def test_typed_partial_dates_reach_the_manifest_the_xmp_and_the_archive_name(app
         gen.jpeg(str(src / name), img=gen.photo(seed=40 + i),
                  exif={"Exif.Photo.DateTimeOriginal": "2015:03:02 10:00:00"},
                  xmp={"Xmp.xmp.CreateDate": "2015-03-02T10:00:00"})
-    heic = gen.heic(str(src / "scan_07.heic"), img=gen.photo(seed=60))
+    gen.heic(str(src / "scan_07.heic"), img=gen.photo(seed=60))
     typed["scan_07.heic"] = "May 1987"
+    (src / "1988 trip").mkdir()  # a folder date: the year only, found by the analysis
+    gen.photo(seed=70).save(src / "1988 trip" / "beach.png", "PNG")
     job_id, ids = import_and_resolve(app, src)
     api = Api(app)
     batches = {}
@@ -50,6 +52,7 @@ def test_typed_partial_dates_reach_the_manifest_the_xmp_and_the_archive_name(app
         "scan_04.jpg": ("decade", "1990s/1990s-001.jpg", None),
         "scan_05.jpg": ("day", "1987/19870812-001.jpg", "1987-08-12"),
         "scan_07.heic": ("month", "1987/19870500-001.heic", "1987-05"),
+        "1988 trip/beach.png": ("year", "1988/19880000-001.png", "1988"),
     }
     with app.app_context():
         rows = {r.rel_path: r for r in db.session.execute(select(MediaFile).where(MediaFile.job_id == job_id)).scalars()}
@@ -66,7 +69,7 @@ def test_typed_partial_dates_reach_the_manifest_the_xmp_and_the_archive_name(app
         db.session.remove()
 
     lines = [json.loads(x) for x in (out / "manifest.jsonl").read_text().splitlines()]
-    by_source = {line["source"].rsplit("/", 1)[-1]: line for line in lines}
+    by_source = {line["source"].split("/scans/", 1)[-1]: line for line in lines}
     for name, (precision, dest, xmp) in expected.items():
         line = by_source[name]
         assert (line["precision"], line["destination"]) == (precision, dest), (name, line)
