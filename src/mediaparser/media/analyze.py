@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from mediaparser.media import hashes as phashes
+from mediaparser.media.errors import GENERIC, clean_detail, sentence_for
 from mediaparser.media.exiftool import exiftool_candidates, find_exiftool
 from mediaparser.media.filenames import filename_candidates, folder_candidates
 from mediaparser.media.metadata import ImageMetadata, MetadataError, read_metadata
@@ -408,8 +409,10 @@ def _keep_undecodable(result: AnalysisResult, why: str) -> None:
     """The bytes were read and they tell what the file is: analysed with a
     warning, not failed — it is grouped by its hash and archived byte for byte."""
     result.error = None
-    result.warnings.append(f"{NO_PREVIEW}: the picture could not be decoded ({why}); "
-                           "the file is kept and archived as it is")
+    plain = sentence_for(why)
+    result.warnings.append(f"{NO_PREVIEW}: the picture could not be decoded"
+                           + (f" — {plain[0].lower()}{plain[1:]}" if plain != GENERIC else ".")
+                           + f" The file is kept and archived as it is. (Detail: {clean_detail(why)})")
 
 
 # Formats whose channel depth is fixed by the format itself.
