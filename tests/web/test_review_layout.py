@@ -7,12 +7,14 @@ Rows are seeded directly (no media): these tests are about the page, not the imp
 """
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.support.web import seed, shot
+from tests.support.instance import BACKENDS, build_app, instance_env
+from tests.support.web import BrowserLikeClient, seed, shot
 
 pytestmark = pytest.mark.slow
 
@@ -83,7 +85,7 @@ def test_a_century_of_months_fits_the_window(century, open_at, size):
     assert pg.locator("#timeline .bar[data-month]").count() == 0
     assert 0 < pg.locator("#timeline .bar").count() <= 120
     # The grid has as many columns as fit beside the filters, not dozens.
-    columns = pg.evaluate("getComputedStyle(document.getElementById('grid')).gridTemplateColumns.split(' ').length")
+    columns = pg.evaluate("getComputedStyle(document.querySelector('#grid .day-tiles')).gridTemplateColumns.split(' ').length")
     assert columns == 3 if size == PHONE else columns <= (6 if size == LAPTOP else 10)
     shot(pg, f"review-century-{size[0]}")
 
@@ -232,3 +234,142 @@ def test_tiles_have_a_frame_so_a_white_picture_is_not_an_empty_tile(century, ope
     }""")
     assert frame[0] != "0px" and frame[1] not in ("rgba(0, 0, 0, 0)", "rgb(255, 255, 255)"), frame
     assert "inset" in frame[2], "the picture has a frame of its own"
+
+
+# ------------------------------------------------- days, sizes, the scrubber --
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_page_can_start_at_a_date_and_counts_the_days_it_shows(tmp_path, backend):
+    app = build_app(instance_env(tmp_path, backend))
+    try:
+        _check_start_at(app)
+    finally:
+        from mediaparser.store.db import db
+
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+def _check_start_at(app) -> None:
+    _century(app)
+    api = BrowserLikeClient(app)
+    first = api.get("/api/files?at=2019-08&limit=2").get_json()
+    assert [f["captured_at"] for f in first["files"]] == ["2019-08-10T12:00:00", "2019-08-12T10:00:00"]
+    # The day header counts every file of the day, not only those on the page.
+    assert first["days"] == {"2019-08-10": 1, "2019-08-12": 30}
+    # Paging back: the first file's cursor in the opposite order gives the files before it.
+    back = api.get(f"/api/files?order=desc&limit=2&cursor={first['first_cursor']}").get_json()
+    assert [f["captured_at"] for f in back["files"]] == ["2019-07-10T12:00:00", "2019-06-10T12:00:00"]
+    newest_first = api.get("/api/files?at=2019-08&order=desc&limit=1").get_json()
+    assert newest_first["files"][0]["captured_at"] == "2019-08-12T10:29:00"
+    day = api.get("/api/files?at=2019-08-12&limit=1").get_json()
+    assert day["files"][0]["captured_at"] == "2019-08-12T10:00:00"
+    undated = api.get("/api/files?at=none&limit=5").get_json()
+    assert [f["captured_at"] for f in undated["files"]] == [None, None, None] and undated["days"] == {}
+    assert api.get("/api/files?at=August").status_code == 400
+    assert api.get("/api/files?at=2019-08&sort=name").status_code == 400
+
+
+def _first_visible_day(pg) -> str:
+    return pg.evaluate("""() => {
+        for (const s of document.querySelectorAll('#grid .day')) if (s.getBoundingClientRect().bottom > 60) return s.dataset.day;
+    }""")
+
+
+def test_files_sit_under_sticky_day_headers(century, open_at):
+    pg = open_at(LAPTOP)
+    pg.goto(century.url + "/review?year=2019&month=8")
+    days = pg.locator("#grid .day")
+    expect(days).to_have_count(2)
+    expect(pg.locator('#grid .day[data-day="2019-08-12"] .day-head')).to_have_text("Monday, 12 August 2019 · 30")
+    expect(pg.locator('#grid .day[data-day="2019-08-10"] .day-head')).to_have_text("Saturday, 10 August 2019 · 1")
+    assert pg.get_attribute('#grid .day[data-day="2019-08-12"]', "aria-label") == "Monday, 12 August 2019, 30 files"
+    expect(pg.locator('#grid .day[data-day="2019-08-12"] .tile')).to_have_count(30)
+    # Scrolled into the day, its header stays at the top of the window.
+    top = pg.evaluate("document.querySelector('#grid .day[data-day=\"2019-08-12\"]').getBoundingClientRect().top + scrollY")
+    pg.evaluate(f"window.scrollTo(0, {top} + 300)")
+    head = pg.locator('#grid .day[data-day="2019-08-12"] .day-head').bounding_box()
+    assert abs(head["y"]) <= 1, head
+    shot(pg, "review-day-header-stuck")
+    # Arrow keys move through the tiles, Down to the row below.
+    first = pg.locator('#grid .day[data-day="2019-08-12"] .tile').first
+    first.focus()
+    pg.keyboard.press("ArrowRight")
+    expect(pg.locator('#grid .day[data-day="2019-08-12"] .tile').nth(1)).to_be_focused()
+    columns = pg.evaluate("getComputedStyle(document.querySelector('#grid .day-tiles')).gridTemplateColumns.split(' ').length")
+    pg.keyboard.press("ArrowDown")
+    expect(pg.locator('#grid .day[data-day="2019-08-12"] .tile').nth(1 + columns)).to_be_focused()
+    pg.keyboard.press("ArrowLeft")
+    expect(pg.locator('#grid .day[data-day="2019-08-12"] .tile').nth(columns)).to_be_focused()
+
+
+def test_the_thumbnail_size_changes_the_tiles_and_is_remembered(century, open_at):
+    pg = open_at(LAPTOP)
+    pg.goto(century.url + "/review")
+    width = lambda: pg.locator(".tile").first.bounding_box()["width"]  # noqa: E731
+    expect(pg.get_by_role("radio", name="Medium")).to_be_checked()
+    medium = width()
+    pg.get_by_text("Large", exact=True).click()
+    expect(pg.get_by_role("radio", name="Large")).to_be_checked()
+    large = width()
+    assert large > medium * 1.3
+    pg.reload()
+    expect(pg.locator(".tile").first).to_be_visible()
+    expect(pg.get_by_role("radio", name="Large")).to_be_checked()
+    assert width() == large
+    pg.get_by_role("radio", name="Small").focus()  # a keyboard picks a size as well
+    pg.keyboard.press("Space")
+    expect(pg.get_by_role("radio", name="Small")).to_be_checked()
+    assert width() < medium
+    assert pg.evaluate("localStorage.getItem('mediaparser.review.tileSize')") == "small"
+
+
+@pytest.mark.parametrize("size", [PHONE, LAPTOP], ids=["390", "1280"])
+def test_the_scrubber_jumps_to_a_date_and_shows_it_while_dragging(century, open_at, size):
+    pg = open_at(size)
+    pg.goto(century.url + "/review")
+    scrubber = pg.get_by_role("slider", name="Jump to a date")
+    expect(scrubber).to_be_visible()
+    track = pg.locator("#scrubber .scrub-track").bounding_box()
+    assert track["x"] + track["width"] <= size[0]
+    x = track["x"] + track["width"] / 2
+    pg.mouse.move(x, track["y"] + track["height"] * 0.5)
+    pg.mouse.down()
+    pg.mouse.move(x, track["y"] + track["height"] * 0.8, steps=5)
+    bubble = pg.locator("#scrub-bubble")
+    expect(bubble).to_be_visible()
+    month = bubble.inner_text()  # e.g. "August 2019"
+    assert scrubber.get_attribute("aria-valuetext") == month
+    pg.mouse.up()
+    expect(bubble).to_be_hidden()
+    from datetime import datetime as dt
+    wanted = dt.strptime(month, "%B %Y").strftime("%Y-%m")
+    # The page now starts at that month, the month at the top of the window ...
+    expect(pg.locator(f'#grid .day[data-day^="{wanted}"]').first).to_be_visible()
+    assert _first_visible_day(pg).startswith(wanted)
+    # ... and the files before it come in above (scrolling up goes on into the month before).
+    expect(pg.locator("#grid .day").first).not_to_have_attribute("data-day", re.compile(f"^{wanted}"))
+    assert _first_visible_day(pg).startswith(wanted), "files put in above kept the reader's place"
+    assert pg.locator(".tile").count() <= 400, "pages, not the whole library"
+    # Its marker follows the month at the top of the window while scrolling.
+    pg.evaluate("document.querySelectorAll('#grid .day')[document.querySelectorAll('#grid .day').length - 3].scrollIntoView()")
+    shown = dt.strptime(_first_visible_day(pg)[:7], "%Y-%m").strftime("%B %Y")
+    assert shown != month
+    expect(scrubber).to_have_attribute("aria-valuetext", shown)
+    _no_overflow(pg)
+    shot(pg, f"review-scrubbed-{size[0]}")
+
+
+def test_the_scrubber_works_from_the_keyboard(century, open_at):
+    pg = open_at(LAPTOP)
+    pg.goto(century.url + "/review")
+    scrubber = pg.get_by_role("slider", name="Jump to a date")
+    scrubber.focus()
+    pg.keyboard.press("End")  # the files without a date come last
+    expect(scrubber).to_have_attribute("aria-valuetext", "No date")
+    pg.keyboard.press("PageUp")  # a year before
+    expect(scrubber).to_have_attribute("aria-valuetext", "September 2025")
+    pg.keyboard.press("Enter")
+    expect(pg.locator('#grid .day[data-day="2025-09-10"]')).to_be_visible()
+    assert _first_visible_day(pg) == "2025-09-10"

@@ -10,19 +10,23 @@ This module owns
 - `summary`: counts per review state and files per month, one plan for
   SQLite (index seeks per cell) and one for PostgreSQL (one GROUP BY).
 - `cameras` and `grid_item` (one grid row as JSON).
+- `start_cursor` (a page that starts at a date: the date scrubber's jumps) and
+  `day_counts` (files per day for the days a page shows: the day headers).
 
 Every query takes its conditions from `library.filters`, and ends its read
 transaction at once (a long-open read blocks SQLite's WAL checkpoints).
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, case, func, literal, select, tuple_
 from sqlalchemy.sql.elements import ColumnElement
 
-from mediaparser.library.filters import (GRID_INDEX, PAGE_DEFAULT, PAGE_MAX, REVIEW_INDEX, Cursor, Filter, Order, indexed_by as _indexed, month_range, needs_review_clause, review_state_of, unindexed as _u)
+from mediaparser.library.filters import (GRID_INDEX, PAGE_DEFAULT, PAGE_MAX, REVIEW_INDEX, Cursor, Filter, FilterError, Order, indexed_by as _indexed, month_range, needs_review_clause, review_state_of, unindexed as _u)
 from mediaparser.media.errors import stored as stored_error
 from mediaparser.media.isotime import iso_local
 from mediaparser.media.timestamps import format_offset
@@ -87,11 +91,13 @@ def cursor_of(row, order: Order) -> Cursor:
 
 @dataclass
 class GridPage:
-    """One page of the grid: its rows as JSON items and the cursor of the next page."""
+    """One page of the grid: its rows as JSON items, the cursor of the next page, and
+    the position of its first row (paging backwards: the same cursor in the opposite order)."""
 
     files: list[dict[str, Any]]
     next_cursor: str | None
     limit: int
+    first_cursor: str | None = None
 
 
 def grid_page(flt: Filter, order: Order, cursor: str | None = None, limit: int | None = None) -> GridPage:
@@ -103,7 +109,48 @@ def grid_page(flt: Filter, order: Order, cursor: str | None = None, limit: int |
     rows = rows[:limit]
     db.session.commit()  # end the read snapshot at once (WAL checkpoints)
     return GridPage([grid_item(r) for r in rows],
-                    cursor_of(rows[-1], order).encode() if more and rows else None, limit)
+                    cursor_of(rows[-1], order).encode() if more and rows else None, limit,
+                    cursor_of(rows[0], order).encode() if rows else None)
+
+
+_AT = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
+
+
+def start_cursor(order: Order, at: str) -> str:
+    """The cursor of a page that starts at `at` ("2019", "2019-08", "2019-08-12", or "none"
+    for the files without a date) in time order: ascending, the first file taken on or after
+    it; descending, the first taken before its end. The keyset comparison on (time, id) with
+    id 0 puts the position just before (or after) every file of that instant."""
+    if order.sort != "time":
+        raise FilterError("a page can start at a date only in time order")
+    if at == "none":
+        return Cursor(1, None, 2**62 if order.desc else 0).encode()
+    m = _AT.match(at or "")
+    try:
+        if not m:
+            raise ValueError
+        y, mo, d = int(m.group(1)), m.group(2), m.group(3)
+        if d is not None:
+            start = datetime(y, int(mo), int(d))
+            end = start + timedelta(days=1)
+        else:
+            start, end = month_range(y, int(mo) if mo is not None else None)
+    except (ValueError, OverflowError):
+        raise FilterError("at must be a date like 2019, 2019-08 or 2019-08-12, or none") from None
+    return Cursor(0, end if order.desc else start, 0).encode()
+
+
+def day_counts(flt: Filter, first: date, last: date) -> dict[str, int]:
+    """Matching files per day ("2019-08-12": 14) from `first` to `last` (the days a page shows)."""
+    m = MediaFile
+    lo, hi = min(first, last), max(first, last)
+    day = (func.date(m.captured_at) if is_sqlite(db.session) else func.to_char(m.captured_at, "YYYY-MM-DD")).label("day")
+    q = (select(day, func.count()).where(*flt.conditions(), m.captured_at >= datetime(lo.year, lo.month, lo.day),
+                                         m.captured_at < datetime(hi.year, hi.month, hi.day) + timedelta(days=1))
+         .group_by(day))
+    out = {str(d): n for d, n in db.session.execute(q).all()}
+    db.session.commit()
+    return out
 
 
 def split_path(rel_path: str) -> tuple[str, str]:

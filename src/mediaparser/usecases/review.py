@@ -22,14 +22,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Mapping
 
 from sqlalchemy import select, update
 
 from mediaparser.library import capture_time
 from mediaparser.library.filters import FilterError, Filter, Order, Target, review_state_of
-from mediaparser.library.queries import grid_page, split_path as _split
+from mediaparser.library.queries import day_counts, grid_page, split_path as _split
 from mediaparser.media.errors import stored as stored_error
 from mediaparser.media.isotime import iso_local, iso_utc
 from mediaparser.media.dates import (DateParseError, ParsedDate, Precision, format_offset, parse_date_string,
@@ -55,7 +55,11 @@ def page(flt: Filter, order: Order, cursor: str | None = None, limit: int | None
     tags = tags_of(item["id"] for item in p.files)  # one query for the whole page
     for item in p.files:
         item["tags"] = [t["name"] for t in tags[item["id"]]]
-    return {"files": p.files, "next_cursor": p.next_cursor, "limit": p.limit}
+    out = {"files": p.files, "next_cursor": p.next_cursor, "limit": p.limit, "first_cursor": p.first_cursor}
+    if order.sort == "time":  # the grid's day headers count every file of the days this page shows
+        days = [date.fromisoformat(f["captured_at"][:10]) for f in p.files if f["captured_at"]]
+        out["days"] = day_counts(flt, days[0], days[-1]) if days else {}
+    return out
 
 
 # --------------------------------------------------------------- one file --

@@ -1,7 +1,10 @@
 """The review JSON API: the grid, one file, decisions and their history.
 
 GET  /api/files                     one page of the grid: filters, ?sort=time|name|size&order=asc|desc,
-                                    ?cursor=…&limit=N (at most 200); answers next_cursor
+                                    ?cursor=…&limit=N (at most 200), or ?at=2019-08[-12]|none to start at
+                                    a date (time order); answers next_cursor, first_cursor (page back:
+                                    the same cursor in the opposite order) and, in time order, days
+                                    (files per day for the days the page shows)
 GET  /api/files/summary             count, counts per review state, files per month (same filters)
 GET  /api/files/cameras             camera models among the filtered files (at most 100)
 GET  /api/files/<id>                one file: facts, reasons, every candidate, its history
@@ -49,7 +52,10 @@ def _zone() -> str:
 def files():
     flt = Filter.from_args(request.args)
     order = Order.from_args(request.args)
-    return jsonify(review.page(flt, order, request.args.get("cursor") or None, whole_number("limit")))
+    cursor = request.args.get("cursor") or None
+    if request.args.get("at") and not cursor:
+        cursor = queries.start_cursor(order, request.args["at"])
+    return jsonify(review.page(flt, order, cursor, whole_number("limit")))
 
 
 @bp.get("/files/summary")

@@ -167,6 +167,8 @@ async function loadSummary(gen) {
   $("select-all").hidden = total === 0;
   $("select-all").textContent = `Select all ${fmtInt(total)}`;
   drawTimeline(data.months, data.no_date);
+  scrubber.build();
+  for (const section of grid.children) labelDay(section); // "No date · N" counts from the summary
   updateSelectionBar();
 }
 
@@ -344,7 +346,7 @@ function noPreview(item) {
     el("span", { class: "np-name", text: item.name }));
 }
 
-function tile(item, pos) {
+function tile(item) {
   const thumb = item.thumb
     ? el("img", { src: `/files/${item.id}/thumb`, alt: "", loading: "lazy", decoding: "async", draggable: "false" })
     : item.status === "FAILED" ? el("span", { class: "placeholder", text: "Could not be read" })
@@ -363,14 +365,76 @@ function tile(item, pos) {
   // by keyboard, Enter opens the file, and the examination view links its group.
   el("span", { class: "open button", "aria-hidden": "true", "data-open": item.id }, "Open"),
   el("div", { class: "meta" },
-    el("span", { class: "time", text: item.captured_at ? fmtLocal(item.captured_at, item.precision === "second" ? "minute" : item.precision) : "No date" }),
+    el("span", { class: "time", text: tileTime(item) }),
     el("div", { class: "row" }, badgeFor(item), el("span", { class: "name", text: item.name })),
     item.tags && item.tags.length ? el("div", { class: "tile-tags", title: `Tags: ${item.tags.join(", ")}` },
       ...item.tags.map((t) => el("span", { class: "tt", text: t }))) : null));
-  node.dataset.pos = pos;
   paintSelected(node, item.id);
   return node;
 }
+
+/** Under a day header a tile says only the time of day; sorted otherwise, the whole date. */
+function tileTime(item) {
+  if (!item.captured_at) return "No date";
+  if (state.sort === "time" && (item.precision === "second" || item.precision === "minute")) return item.captured_at.slice(11, 16);
+  return fmtLocal(item.captured_at, item.precision === "second" ? "minute" : item.precision);
+}
+
+// ---- day sections -----------------------------------------------------------
+// In time order the tiles sit in one section per day, under a sticky header
+// ("Sunday, 12 August 2019 · 14"); the count is every matching file of that
+// day (the page's "days"), not only the ones loaded. Other orders: one section.
+const WEEKDAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
+let dayCounts = new Map();
+const dayOf = (item) => (state.sort !== "time" ? "all" : item.captured_at ? item.captured_at.slice(0, 10) : "none");
+
+function dayWords(key) {
+  if (key === "none") return "No date";
+  const [y, m, d] = key.split("-").map(Number);
+  return `${WEEKDAYS[new Date(Date.UTC(y, m - 1, d)).getUTCDay()]}, ${d} ${monthName(m, true)} ${y}`;
+}
+
+function labelDay(section) {
+  const key = section.dataset.day;
+  if (key === "all") return;
+  const n = key === "none" ? tl.noDate || section.querySelectorAll(".tile").length
+    : dayCounts.get(key) ?? section.querySelectorAll(".tile").length;
+  section.querySelector(".day-head").textContent = `${dayWords(key)} · ${fmtInt(n)}`;
+  section.setAttribute("aria-label", `${dayWords(key)}, ${plural(n, "file")}`);
+}
+
+function daySection(key) {
+  const flat = key === "all";
+  return el("div", { class: `day${flat ? " flat" : ""}`, role: "group", "data-day": key, "aria-label": flat ? null : dayWords(key) },
+    flat ? null : el("div", { class: "day-head", "aria-hidden": "true" }),
+    el("div", { class: "day-tiles" }));
+}
+
+/** Put tiles into their day sections, at the end of the grid or (earlier files) at its start. */
+function placeTiles(list, { atStart = false } = {}) {
+  const touched = new Set();
+  for (const item of list) {
+    const key = dayOf(item);
+    let section = atStart ? grid.firstElementChild : grid.lastElementChild;
+    if (!section || section.dataset.day !== key) {
+      section = daySection(key);
+      if (atStart) grid.prepend(section); else grid.append(section);
+    }
+    const tiles = section.lastElementChild;
+    if (atStart) tiles.prepend(tile(item)); else tiles.append(tile(item));
+    touched.add(section);
+  }
+  for (const section of touched) labelDay(section);
+}
+
+function reindex() { index = new Map(items.map((it, i) => [it.id, i])); }
+
+function mergeDays(days) { for (const [k, v] of Object.entries(days || {})) dayCounts.set(k, v); }
+
+// ---- paging: forward from a start, and back from it after a jump ------------
+let view = { at: null, from: null }; // where the grid starts (null: at the beginning)
+let back = null; // paging backwards: { cursor, datedOnly } or null when the start is shown
+let loadingBack = false;
 
 async function loadMore() {
   if (loading || cursor === undefined) return;
@@ -381,23 +445,80 @@ async function loadMore() {
     const q = orderArgs();
     q.set("limit", PAGE);
     if (cursor) q.set("cursor", cursor);
+    else if (!items.length && view.at) q.set("at", view.at);
     const data = await api(`/api/files?${q}`);
     if (gen !== generation) return;
-    const frag = document.createDocumentFragment();
-    for (const item of data.files) {
-      index.set(item.id, items.length);
-      items.push(item);
-      frag.append(tile(item, items.length - 1));
-    }
-    grid.append(frag);
+    const first = !items.length;
+    mergeDays(data.days);
+    for (const item of data.files) { index.set(item.id, items.length); items.push(item); }
+    placeTiles(data.files);
     cursor = data.next_cursor || undefined;
+    if (first && (view.at || view.from) && data.files.length) {
+      back = { cursor: data.first_cursor, datedOnly: !!data.files[0].captured_at };
+    }
     updateEnd();
+    updateStart();
   } catch (e) {
     gridEnd.textContent = e.message;
   } finally {
     if (gen === generation) loading = false;
   }
 }
+
+/** The files before the first one shown (after a jump): the same order turned round, put in front. */
+async function loadEarlier() {
+  if (loadingBack || loading || !back || items.length >= STRETCH) return;
+  loadingBack = true;
+  const gen = generation;
+  try {
+    const q = filterArgs();
+    q.set("sort", state.sort);
+    q.set("order", state.order === "asc" ? "desc" : "asc");
+    q.set("limit", PAGE);
+    if (back.cursor) q.set("cursor", back.cursor);
+    const data = await api(`/api/files?${q}`);
+    if (gen !== generation) return;
+    let rows = data.files;
+    let ended = !data.next_cursor;
+    if (back.datedOnly) { // files without a date come last in both directions: not before a dated one
+      const stop = rows.findIndex((r) => !r.captured_at);
+      if (stop >= 0) { rows = rows.slice(0, stop); ended = true; }
+    }
+    mergeDays(data.days);
+    // Keep the tile the reader looks at where it is while files go in above it.
+    const ref = grid.querySelector(".tile");
+    const before = ref ? ref.getBoundingClientRect().top : 0;
+    items = [...rows.slice().reverse(), ...items];
+    reindex();
+    placeTiles(rows, { atStart: true });
+    if (ref) window.scrollBy(0, ref.getBoundingClientRect().top - before);
+    if (!ended) back = { cursor: data.next_cursor, datedOnly: back.datedOnly };
+    else if (!back.datedOnly && state.sort === "time") back = { cursor: null, datedOnly: true }; // on to the dated files
+    else back = null;
+    updateStart();
+  } catch (e) {
+    toast(e.message, { error: true });
+  } finally {
+    if (gen === generation) loadingBack = false;
+  }
+}
+
+function updateStart() {
+  const start = $("grid-start");
+  start.replaceChildren();
+  start.hidden = !back;
+  if (!back) return;
+  if (items.length >= STRETCH) {
+    start.append(el("button", { type: "button", onclick: () => reload({ toTop: true }) }, "Back to the start"),
+      el("span", { class: "muted", text: " or pick a date on the right." }));
+    return;
+  }
+  start.append(el("button", { type: "button", class: "small", onclick: () => loadEarlier() }, "Show earlier files"));
+  startObserver.observe(start);
+}
+const startObserver = new IntersectionObserver((entries) => {
+  if (entries.some((e) => e.isIntersecting)) loadEarlier();
+}, { rootMargin: "600px" });
 
 function updateEnd() {
   gridEnd.replaceChildren();
@@ -409,7 +530,7 @@ function updateEnd() {
   }
   if (cursor === undefined) { gridEnd.textContent = `That's all: ${fmtInt(items.length)} shown.`; return; }
   if (items.length >= STRETCH) {
-    gridEnd.append(el("p", { text: `${fmtInt(items.length)} files shown. To keep the page quick, continue on a fresh page — or pick a month above.` }),
+    gridEnd.append(el("p", { text: `${fmtInt(items.length)} files shown. To keep the page quick, continue on a fresh page — or pick a date on the right.` }),
       el("button", { type: "button", class: "primary", onclick: () => { const c = cursor; reload({ from: c, toTop: true }); } }, "Show the next files"),
       " ", el("button", { type: "button", onclick: () => reload({ toTop: true }) }, "Back to the start"));
     return;
@@ -429,26 +550,211 @@ function scrollToResults(was) {
   window.scrollTo(0, Math.min(was, top));
 }
 
-async function reload({ from = null, keep = false, toTop = false } = {}) {
+async function reload({ from = null, at = null, keep = false, toTop = false } = {}) {
   generation++;
   const gen = generation;
   const wanted = keep ? Math.min(items.length, STRETCH) : 0;
   const scroll = window.scrollY;
+  if (keep) {
+    // The same start as before: after a jump, the day of the first file shown.
+    if ((view.at || view.from || back) && state.sort === "time" && items.length) {
+      view = { at: items[0].captured_at ? items[0].captured_at.slice(0, 10) : "none", from: null };
+    }
+  } else {
+    view = { at, from };
+  }
   items = [];
   index = new Map();
-  cursor = from;
+  dayCounts = new Map();
+  cursor = view.from;
+  back = null;
   loading = false;
+  loadingBack = false;
   // Hold the grid's height while it refills, so the page does not collapse
   // under the reader (which would throw them up to the timeline or beyond).
   grid.style.minHeight = `${grid.offsetHeight}px`;
   grid.replaceChildren();
+  updateStart();
   loadSummary(gen).catch((e) => toast(e.message, { error: true }));
   await loadMore();
   while (keep && gen === generation && items.length < wanted && cursor) await loadMore();
   if (gen !== generation) return;
   grid.style.minHeight = "";
   if (keep) window.scrollTo(0, scroll);
+  else if (at && grid.firstElementChild) window.scrollTo(0, grid.firstElementChild.getBoundingClientRect().top + window.scrollY);
   else if (toTop) scrollToResults(scroll);
+  scrubber.follow();
+}
+
+// ---- the date scrubber ----------------------------------------------------
+// A strip on the window's right edge standing for every matching month (room
+// in proportion to its files, newest at the bottom in ascending order): drag or
+// click to jump there, the date shows while dragging; arrow keys, Page Up/Down
+// (a year), Home and End move it and Enter (or a pause) jumps. Its marker
+// follows the day at the top of the window while scrolling.
+const scrubber = (() => {
+  const box = $("scrubber");
+  const track = box.querySelector(".scrub-track");
+  const labels = box.querySelector(".scrub-labels");
+  const thumb = box.querySelector(".scrub-thumb");
+  const bubble = $("scrub-bubble");
+  let stops = [];
+  let pending = -1;
+  let dragging = false;
+  let keyTimer = null;
+  const words = (s) => (s.key === "none" ? "No date" : `${monthName(+s.key.slice(5, 7), true)} ${s.key.slice(0, 4)}`);
+
+  function build() {
+    const f = state.filter;
+    let months = state.sort === "time" && f.year !== "none" ? tl.months : [];
+    if (f.year && f.year !== "none") {
+      const prefix = f.month ? `${f.year}-${String(f.month).padStart(2, "0")}` : `${f.year}-`;
+      months = months.filter((m) => m.month.startsWith(prefix));
+    }
+    const list = months.map((m) => ({ key: m.month, count: m.count }));
+    if (state.order === "desc") list.reverse();
+    if (state.sort === "time" && !f.year && tl.noDate) list.push({ key: "none", count: tl.noDate });
+    const sum = list.reduce((a, b) => a + b.count, 0) || 1;
+    let acc = 0;
+    for (const st of list) { st.at = acc / sum; acc += st.count; st.end = acc / sum; }
+    stops = list;
+    box.hidden = stops.length < 2;
+    document.body.classList.toggle("has-scrubber", !box.hidden);
+    box.setAttribute("aria-valuemax", String(Math.max(0, stops.length - 1)));
+    drawLabels();
+    follow();
+  }
+
+  function drawLabels() {
+    labels.replaceChildren();
+    const h = track.clientHeight;
+    if (box.hidden || !h) return;
+    const years = new Set(stops.map((st) => st.key.slice(0, 4)));
+    const oneYear = years.size === 1;
+    let last = -Infinity;
+    const every = oneYear ? 1 : [1, 2, 5, 10, 20, 50, 100].find((k) => (years.size / k) * 20 <= h) || 100;
+    stops.forEach((st, i) => {
+      const y = st.at * h;
+      let text = null;
+      if (st.key === "none") text = "none";
+      else if (oneYear) text = monthName(+st.key.slice(5, 7));
+      else if (i === 0 || st.key.slice(0, 4) !== stops[i - 1].key.slice(0, 4)) {
+        const yr = +st.key.slice(0, 4);
+        if (yr % every === 0 || i === 0) text = String(yr);
+      }
+      if (text === null || y - last < 18 || y > h - 10) return;
+      last = y;
+      const label = el("span", { text });
+      label.style.top = `${y}px`;
+      labels.append(label);
+    });
+  }
+
+  function stopAt(clientY) {
+    const r = track.getBoundingClientRect();
+    const f = Math.min(0.99999, Math.max(0, (clientY - r.top) / r.height));
+    const i = stops.findIndex((st) => f < st.end);
+    return i < 0 ? stops.length - 1 : i;
+  }
+
+  function mark(i, { showBubble = false, y = null } = {}) {
+    if (i < 0 || !stops[i]) return;
+    const h = track.clientHeight;
+    const top = y === null ? ((stops[i].at + stops[i].end) / 2) * h : y;
+    thumb.style.top = `${top}px`;
+    box.setAttribute("aria-valuenow", String(i));
+    box.setAttribute("aria-valuetext", words(stops[i]));
+    bubble.hidden = !showBubble;
+    if (showBubble) { bubble.textContent = words(stops[i]); bubble.style.top = `${top + track.offsetTop}px`; }
+  }
+
+  function jump(i) {
+    clearTimeout(keyTimer);
+    bubble.hidden = true;
+    if (i < 0 || !stops[i]) return;
+    reload({ at: stops[i].key });
+  }
+
+  box.addEventListener("pointerdown", (e) => {
+    if (box.hidden) return;
+    e.preventDefault();
+    dragging = true;
+    box.setPointerCapture(e.pointerId);
+    box.classList.add("dragging");
+    pending = stopAt(e.clientY);
+    mark(pending, { showBubble: true, y: e.clientY - track.getBoundingClientRect().top });
+  });
+  box.addEventListener("pointermove", (e) => {
+    const i = stopAt(e.clientY);
+    if (dragging) pending = i;
+    mark(i, { showBubble: true, y: Math.max(0, Math.min(track.clientHeight, e.clientY - track.getBoundingClientRect().top)) });
+  });
+  const release = (commit) => {
+    if (!dragging) return;
+    dragging = false;
+    box.classList.remove("dragging");
+    const i = pending;
+    pending = -1;
+    if (commit) jump(i); else { bubble.hidden = true; follow(); }
+  };
+  box.addEventListener("pointerup", () => release(true));
+  box.addEventListener("pointercancel", () => release(false));
+  box.addEventListener("pointerleave", () => { if (!dragging) { bubble.hidden = true; follow(); } });
+  box.addEventListener("keydown", (e) => {
+    const now = pending >= 0 ? pending : +box.getAttribute("aria-valuenow");
+    const moves = { ArrowDown: 1, ArrowUp: -1, ArrowRight: 1, ArrowLeft: -1, PageDown: 12, PageUp: -12 };
+    let i = null;
+    if (e.key in moves) i = now + moves[e.key];
+    else if (e.key === "Home") i = 0;
+    else if (e.key === "End") i = stops.length - 1;
+    else if (e.key === "Enter" || e.key === " ") { e.preventDefault(); jump(now); pending = -1; return; }
+    else return;
+    e.preventDefault();
+    pending = Math.max(0, Math.min(stops.length - 1, i));
+    mark(pending, { showBubble: true });
+    clearTimeout(keyTimer);
+    keyTimer = setTimeout(() => { const p = pending; pending = -1; jump(p); }, 700);
+  });
+  box.addEventListener("blur", () => { if (!dragging && pending < 0) bubble.hidden = true; });
+
+  /** Keep the strip beside the results and its marker on the day at the top of the window. */
+  function follow() {
+    if (box.hidden) return;
+    box.style.top = `${Math.max(8, $("results-top").getBoundingClientRect().top)}px`;
+    if (dragging || pending >= 0) return;
+    let key = null;
+    for (const section of grid.children) {
+      if (section.getBoundingClientRect().bottom > 60) { key = section.dataset.day; break; }
+    }
+    if (!key || key === "all") return;
+    const month = key === "none" ? "none" : key.slice(0, 7);
+    const i = stops.findIndex((st) => st.key === month);
+    if (i >= 0) mark(i);
+  }
+  let ticking = false;
+  window.addEventListener("scroll", () => {
+    if (ticking) return;
+    ticking = true;
+    requestAnimationFrame(() => { ticking = false; follow(); });
+  }, { passive: true });
+  new ResizeObserver(() => { drawLabels(); follow(); }).observe(track);
+  return { build, follow };
+})();
+
+// ---- thumbnail size: small / medium / large, remembered in this browser ----
+const SIZES = ["small", "medium", "large"];
+const SIZE_KEY = "mediaparser.review.tileSize";
+function setTileSize(size, remember = true) {
+  grid.dataset.size = size;
+  for (const r of document.querySelectorAll('input[name="tile-size"]')) r.checked = r.value === size;
+  if (remember) { try { localStorage.setItem(SIZE_KEY, size); } catch { /* private mode: this visit only */ } }
+  scrubber.follow();
+}
+document.querySelectorAll('input[name="tile-size"]').forEach((r) => r.addEventListener("change", () => setTileSize(r.value)));
+{
+  let saved = null;
+  try { saved = localStorage.getItem(SIZE_KEY); } catch { /* no storage */ }
+  setTileSize(SIZES.includes(saved) ? saved : "medium", false);
 }
 
 // ---- selection ----------------------------------------------------------
@@ -459,7 +765,7 @@ function paintSelected(node, id) {
   node.setAttribute("aria-selected", on ? "true" : "false");
   node.classList.toggle("current", id === currentId);
 }
-function repaint() { for (const node of grid.children) paintSelected(node, +node.dataset.id); updateSelectionBar(); }
+function repaint() { for (const node of grid.querySelectorAll(".tile")) paintSelected(node, +node.dataset.id); updateSelectionBar(); }
 function selectedCount() { return sel.all ? total - sel.except.size : sel.ids.size; }
 function clearSelection() { sel.ids.clear(); sel.all = false; sel.except.clear(); sel.anchor = null; repaint(); }
 
@@ -478,10 +784,10 @@ function updateSelectionBar() {
 
 function onTileClick(e, node) {
   const id = +node.dataset.id;
-  const pos = +node.dataset.pos;
   currentId = id;
-  if (e.shiftKey && sel.anchor !== null) {
-    const [a, b] = [Math.min(sel.anchor, pos), Math.max(sel.anchor, pos)];
+  if (e.shiftKey && sel.anchor !== null && index.has(sel.anchor)) {
+    const [from, to] = [index.get(sel.anchor), index.get(id)];
+    const [a, b] = [Math.min(from, to), Math.max(from, to)];
     if (!(e.ctrlKey || e.metaKey)) { sel.ids.clear(); sel.all = false; sel.except.clear(); }
     for (let i = a; i <= b; i++) {
       if (sel.all) sel.except.delete(items[i].id); else sel.ids.add(items[i].id);
@@ -489,12 +795,12 @@ function onTileClick(e, node) {
   } else if (e.ctrlKey || e.metaKey) {
     if (sel.all) { if (sel.except.has(id)) sel.except.delete(id); else sel.except.add(id); }
     else if (sel.ids.has(id)) sel.ids.delete(id); else sel.ids.add(id);
-    sel.anchor = pos;
+    sel.anchor = id;
   } else {
     sel.ids = new Set([id]);
     sel.all = false;
     sel.except.clear();
-    sel.anchor = pos;
+    sel.anchor = id;
   }
   repaint();
 }
@@ -516,11 +822,32 @@ grid.addEventListener("keydown", (e) => {
   if (!node) return;
   if (e.key === "Enter") { e.preventDefault(); examiner.open(+node.dataset.id); }
   else if (e.key === " ") { e.preventDefault(); onTileClick({ ctrlKey: true }, node); }
-  else if (e.key === "ArrowRight" || e.key === "ArrowLeft") {
-    const next = e.key === "ArrowRight" ? node.nextElementSibling : node.previousElementSibling;
-    if (next) { next.focus(); if (e.shiftKey) onTileClick({ shiftKey: true }, next); }
+  else if (["ArrowRight", "ArrowLeft", "ArrowDown", "ArrowUp"].includes(e.key)) {
+    const next = neighbourTile(node, e.key);
+    if (next) { e.preventDefault(); next.focus(); if (e.shiftKey) onTileClick({ shiftKey: true }, next); }
   }
 });
+
+/** The tile beside `node` (left/right: previous/next file; up/down: the row above/below, across day sections). */
+function neighbourTile(node, key) {
+  const pos = index.get(+node.dataset.id);
+  const at = (i) => (i >= 0 && i < items.length ? grid.querySelector(`.tile[data-id="${items[i].id}"]`) : null);
+  if (key === "ArrowRight") return at(pos + 1);
+  if (key === "ArrowLeft") return at(pos - 1);
+  const here = node.getBoundingClientRect();
+  const x = here.left + here.width / 2;
+  const step = key === "ArrowDown" ? 1 : -1;
+  let best = null, rowTop = null;
+  for (let i = pos + step, seen = 0; i >= 0 && i < items.length && seen < 60; i += step, seen++) {
+    const t = at(i);
+    const r = t.getBoundingClientRect();
+    if (step > 0 ? r.top < here.bottom - 1 : r.bottom > here.top + 1) continue; // still the same row
+    if (rowTop === null) rowTop = r.top;
+    if (r.top !== rowTop) break; // past the next row
+    if (!best || Math.abs(r.left + r.width / 2 - x) < Math.abs(best.r.left + best.r.width / 2 - x)) best = { t, r };
+  }
+  return best && best.t;
+}
 
 $("select-all").addEventListener("click", () => { sel.all = true; sel.ids.clear(); sel.except.clear(); repaint(); });
 $("act-none").addEventListener("click", clearSelection);
