@@ -176,6 +176,8 @@ def test_on_a_phone_the_filters_are_a_drawer(century, open_at):
     expect(toggle).to_have_attribute("aria-expanded", "true")
     expect(drawer).to_be_visible()
     expect(pg.locator('input[name="state"][value="all"]')).to_be_focused()
+    # It slides in (0.2 s) and ends inside the window.
+    pg.wait_for_function("document.getElementById('filters').getBoundingClientRect().left >= 0")
     box = drawer.bounding_box()
     assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE[0]
     shot(pg, "phone-review-filters")
