@@ -375,3 +375,27 @@ def test_the_scrubber_works_from_the_keyboard(century, open_at):
     pg.keyboard.press("Enter")
     expect(pg.locator('#grid .day[data-day="2025-09-10"]')).to_be_visible()
     assert _first_visible_day(pg) == "2025-09-10"
+
+
+def test_a_file_known_only_to_its_year_or_month_is_not_put_on_a_day(web_app, live_server, open_at):
+    seed(web_app, [{"captured_at": datetime(2019, 1, 1), "precision": "year", "rel_path": "scan.jpg"},
+                   {"captured_at": datetime(2019, 8, 1), "precision": "month", "rel_path": "album.jpg"},
+                   {"captured_at": datetime(2019, 8, 12, 10, 0), "rel_path": "IMG_1.jpg"}])
+    server = live_server(web_app)
+    pg = open_at(LAPTOP)
+    pg.goto(server.url + "/review")
+    expect(pg.locator("#grid .day-head")).to_have_text(["Sometime in 2019 · 1", "August 2019 · 1", "Monday, 12 August 2019 · 1"])
+
+
+@pytest.mark.parametrize("size", [PHONE, LAPTOP], ids=["390", "1280"])
+def test_a_double_click_near_the_bottom_opens_the_file_though_the_selection_bar_appears(century, open_at, size):
+    pg = open_at(size)
+    pg.goto(century.url + "/review?year=2019&month=8")
+    expect(pg.locator(".tile")).to_have_count(31)
+    # A tile whose middle sits where the selection bar will appear.
+    pg.evaluate("""h => { const t = document.querySelectorAll('.tile')[3];
+        window.scrollBy(0, t.getBoundingClientRect().top + t.offsetHeight / 2 - (h - 30)); }""", size[1])
+    tile = pg.locator(".tile").nth(3)
+    box = tile.bounding_box()
+    pg.mouse.dblclick(box["x"] + box["width"] / 2, size[1] - 30)
+    expect(pg.locator("#examine[open]")).to_have_count(1)

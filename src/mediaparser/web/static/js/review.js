@@ -386,10 +386,15 @@ function tileTime(item) {
 // day (the page's "days"), not only the ones loaded. Other orders: one section.
 const WEEKDAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
 let dayCounts = new Map();
-const dayOf = (item) => (state.sort !== "time" ? "all" : item.captured_at ? item.captured_at.slice(0, 10) : "none");
+// A file known only to the year or month gets a section of its own ("2019", "August 2019"), not a day.
+const PRECISION_CHARS = { year: 4, month: 7 };
+const dayOf = (item) => (state.sort !== "time" ? "all"
+  : item.captured_at ? item.captured_at.slice(0, PRECISION_CHARS[item.precision] || 10) : "none");
 
 function dayWords(key) {
   if (key === "none") return "No date";
+  if (key.length === 4) return `Sometime in ${key}`;
+  if (key.length === 7) return `${monthName(+key.slice(5, 7), true)} ${key.slice(0, 4)}`;
   const [y, m, d] = key.split("-").map(Number);
   return `${WEEKDAYS[new Date(Date.UTC(y, m - 1, d)).getUTCDay()]}, ${d} ${monthName(m, true)} ${y}`;
 }
@@ -398,7 +403,7 @@ function labelDay(section) {
   const key = section.dataset.day;
   if (key === "all") return;
   const n = key === "none" ? tl.noDate || section.querySelectorAll(".tile").length
-    : dayCounts.get(key) ?? section.querySelectorAll(".tile").length;
+    : (key.length === 10 && dayCounts.get(key)) || section.querySelectorAll(".tile").length;
   section.querySelector(".day-head").textContent = `${dayWords(key)} · ${fmtInt(n)}`;
   section.setAttribute("aria-label", `${dayWords(key)}, ${plural(n, "file")}`);
 }
@@ -727,7 +732,7 @@ const scrubber = (() => {
       if (section.getBoundingClientRect().bottom > 60) { key = section.dataset.day; break; }
     }
     if (!key || key === "all") return;
-    const month = key === "none" ? "none" : key.slice(0, 7);
+    const month = key === "none" ? "none" : key.length === 4 ? `${key}-01` : key.slice(0, 7);
     const i = stops.findIndex((st) => st.key === month);
     if (i >= 0) mark(i);
   }
@@ -774,9 +779,18 @@ new ResizeObserver(() => {
   document.documentElement.style.setProperty("--selbar-h", `${$("selection-bar").offsetHeight}px`);
 }).observe($("selection-bar"));
 
+// A bar that appears under the pointer must not take the second click of a double-click
+// on a tile near the window's bottom: it takes no clicks for its first moments.
+let barTimer = null;
 function updateSelectionBar() {
   const n = selectedCount();
-  $("selection-bar").hidden = n === 0;
+  const bar = $("selection-bar");
+  if (bar.hidden && n > 0) {
+    bar.classList.add("arriving");
+    clearTimeout(barTimer);
+    barTimer = setTimeout(() => bar.classList.remove("arriving"), 450);
+  }
+  bar.hidden = n === 0;
   document.body.classList.toggle("has-selection", n > 0);
   $("sel-what").textContent = sel.all ? `All ${fmtInt(n)} matching files selected` : `${fmtInt(n)} selected`;
   $("act-open").hidden = n === 0;
