@@ -160,3 +160,15 @@ def review_filters(pg):
     yield
     if toggle.is_visible() and toggle.get_attribute("aria-expanded") == "true":  # (a link may have left the page)
         pg.locator("#filters-close").click()
+
+
+def page_until(pg, script: str, what: str, tries: int = 150) -> None:
+    """Wait until the page's function `script` returns true.
+
+    Playwright's wait_for_function polls by eval inside the page, which the app's CSP forbids
+    (script-src 'self'), so it fails whenever its first check is false; page.evaluate is not eval."""
+    for _ in range(tries):
+        if pg.evaluate(script):
+            return
+        pg.wait_for_timeout(100)
+    raise AssertionError(f"{what} did not happen")

@@ -21,7 +21,7 @@ from mediaparser.usecases.importing import create_import_job
 
 from tests.support.instance import build_app, instance_env
 from tests.support.photos import photo
-from tests.support.web import at_laptop_and_phone, is_phone, shot
+from tests.support.web import at_laptop_and_phone, is_phone, shot, page_until
 
 pytestmark = pytest.mark.slow
 
@@ -54,13 +54,9 @@ def _groups(app) -> dict[int, dict]:
 
 
 def _pictures_loaded(page, selector: str) -> None:
-    """Wait until every picture under `selector` has loaded (the page's CSP forbids wait_for_function's eval)."""
-    script = f"() => [...document.querySelectorAll({selector!r})].every(i => i.complete && i.naturalWidth > 0)"
-    for _ in range(100):
-        if page.evaluate(script):
-            return
-        page.wait_for_timeout(100)
-    raise AssertionError(f"pictures under {selector} did not load")
+    """Wait until every picture under `selector` has loaded."""
+    page_until(page, f"() => [...document.querySelectorAll({selector!r})].every(i => i.complete && i.naturalWidth > 0)",
+               f"loading the pictures under {selector}")
 
 
 def _by_names(groups: dict[int, dict], *names: str) -> int:

@@ -22,7 +22,7 @@ from mediaparser.usecases.duplicates import resolve_group
 from tests.support import media as gen
 from tests.support.export import import_and_resolve
 from tests.support.instance import build_app, instance_env, outside_roots, wait_until
-from tests.support.web import at_laptop_and_phone, shot
+from tests.support.web import at_laptop_and_phone, shot, page_until
 
 pytestmark = pytest.mark.slow
 
@@ -232,7 +232,8 @@ def test_plan_export_year_folder_and_clean_up_through_the_pages(tmp_path, worker
     expect(beach).to_contain_text("12 Aug 2019, 14:30:25")
     expect(beach.locator(".x-tag")).to_have_text(["beach"])
     expect(beach.locator("img")).to_have_attribute("src", re.compile(r"/files/\d+/thumb$"))
-    page.wait_for_function("() => [...document.querySelectorAll('#year-body img')].every(i => i.complete && i.naturalWidth > 0)")
+    page_until(page, "() => [...document.querySelectorAll('#year-body img')].every(i => i.complete && i.naturalWidth > 0)",
+               "loading the year folder's pictures")
     expect(page.locator("#year-lead")).to_contain_text(f"2 files in {out}/2019/")
     assert sorted(p.name for p in (out / "2019").iterdir()) == ["20190812_143025.jpg", "20190813_090000.jpg"]
     shot(page, "export-year")

@@ -4,6 +4,8 @@ preview" tile with the facts — never a broken image — and the thumbnail URL 
 """
 from __future__ import annotations
 
+import re
+
 from pathlib import Path
 
 import pytest
@@ -15,7 +17,7 @@ from mediaparser.usecases.importing import create_import_job
 
 from tests.support import media as gen
 from tests.support.instance import build_app, instance_env
-from tests.support.web import shot
+from tests.support.web import shot, page_until
 
 pytestmark = pytest.mark.slow
 
@@ -54,9 +56,13 @@ def test_grid_and_examination_show_a_no_preview_tile_with_the_facts(tmp_path, li
         expect(tile.locator(".no-preview-tile")).to_contain_text("No preview")
         expect(tile.locator(".no-preview-tile")).to_contain_text(kind)
         assert tile.locator("img").count() == 0, "no image element, so no broken image"
-    expect(cut).to_contain_text("12 Aug 2019")  # the date from its EXIF, kept
+    # The date from its EXIF, kept: the tile sits under that day's header and shows its time.
+    day = page.locator('.day[data-day="2019-08-12"]')
+    expect(day).to_have_attribute("aria-label", re.compile(r"^Monday, 12 August 2019"))
+    expect(day.locator(".tile", has_text="IMG_0001.jpg")).to_have_count(1)
+    expect(cut).to_contain_text("14:30")
     expect(page.locator(".tile", has_text="IMG_0003.jpg").locator("img")).to_have_count(1)
-    page.wait_for_function("() => [...document.images].every((i) => i.complete)")
+    page_until(page, "() => [...document.images].every((i) => i.complete)", "loading the pictures")
     assert _broken_images(page) == 0
     shot(page, "review-no-preview")
 

@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.support.instance import build_app, instance_env
-from tests.support.web import shot
+from tests.support.web import shot, page_until
 
 pytestmark = pytest.mark.slow
 
@@ -193,12 +193,9 @@ def _photos(app, tmp_path, n: int = 3) -> list[int]:
 
 
 def _picture_loaded(pg) -> None:
-    """Wait until the examination view's picture has loaded (the page's CSP forbids wait_for_function's eval)."""
-    for _ in range(100):
-        if pg.evaluate("() => { const i = document.querySelector('#exam-picture img'); return !!i && i.complete && i.naturalWidth > 0; }"):
-            return
-        pg.wait_for_timeout(100)
-    raise AssertionError("the picture did not load")
+    """Wait until the examination view's picture has loaded."""
+    page_until(pg, "() => { const i = document.querySelector('#exam-picture img'); return !!i && i.complete && i.naturalWidth > 0; }",
+               "the examination view's picture loading")
 
 
 def _swipe(pg, cdp, selector: str, dx: float, dy: float = 0) -> None:

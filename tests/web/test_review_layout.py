@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.support.instance import BACKENDS, build_app, instance_env
-from tests.support.web import BrowserLikeClient, seed, shot
+from tests.support.web import BrowserLikeClient, seed, shot, page_until
 
 pytestmark = pytest.mark.slow
 
@@ -177,7 +177,7 @@ def test_on_a_phone_the_filters_are_a_drawer(century, open_at):
     expect(drawer).to_be_visible()
     expect(pg.locator('input[name="state"][value="all"]')).to_be_focused()
     # It slides in (0.2 s) and ends inside the window.
-    pg.wait_for_function("document.getElementById('filters').getBoundingClientRect().left >= 0")
+    page_until(pg, "() => document.getElementById('filters').getBoundingClientRect().left >= 0", "the drawer's slide-in")
     box = drawer.bounding_box()
     assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE[0]
     shot(pg, "phone-review-filters")
