@@ -43,7 +43,7 @@ ROOT = os.path.normpath(os.path.join(HERE, ".."))
 
 
 def _default_dir() -> str:
-    corpus = os.environ.get("MEDIAPARSER_CORPUS") or os.path.join(ROOT, "..", "..", "shared", "corpus-dev")
+    corpus = os.environ.get("MEDIAPARSER_CORPUS") or os.path.join(ROOT, "..", "shared", "corpus-dev")
     return os.path.normpath(os.path.join(corpus, "media"))
 
 

@@ -168,6 +168,7 @@ def test_upload_a_folder_then_review_a_file_that_needs_a_look(tmp_path, workers,
     shot(page, "settings")
 
 
+@at_laptop_and_phone
 def test_pause_and_resume_a_running_job_from_its_page(tmp_path, workers, live_server, page):
     make_images(tmp_path / "slow", 240, size=(32, 24))
     env = instance_env(tmp_path)
@@ -203,6 +204,7 @@ def test_pause_and_resume_a_running_job_from_its_page(tmp_path, workers, live_se
     assert job.progress_current == job.progress_total == 240 and job.error_count == 0
 
 
+@at_laptop_and_phone
 def test_the_page_says_when_no_worker_is_running(tmp_path, live_server, page):
     app = build_app(instance_env(tmp_path))
     make_images(tmp_path / "p", 1)
@@ -269,6 +271,7 @@ class _EvilSite:
         self.server.server_close()
 
 
+@at_laptop_and_phone
 def test_a_cross_site_post_is_refused(tmp_path, live_server, page):
     app = build_app(instance_env(tmp_path))
     make_images(tmp_path / "p", 1)

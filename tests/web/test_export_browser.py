@@ -271,6 +271,7 @@ def test_plan_export_year_folder_and_clean_up_through_the_pages(tmp_path, worker
     expect(page.locator('#cleanup-kept [data-kept="already gone"]')).to_contain_text("10")
 
 
+@at_laptop_and_phone
 def test_cancel_an_export_from_its_page_then_plan_again(tmp_path, workers, live_server, page):
     from tests.support.instance import make_images
 
