@@ -214,7 +214,8 @@ def test_the_page_says_when_no_worker_is_running(tmp_path, live_server, page):
     page.goto(f"{server.url}/jobs/{job_id}")
     page.wait_for_selector("#worker-banner:not([hidden])")
     assert "mediaparser worker" in page.inner_text("#worker-banner")
-    assert "Waiting for the background worker" in page.inner_text("#job-explain")
+    # The banner (from /api/health) and the explanation (from the job's first poll) arrive separately.
+    expect(page.locator("#job-explain")).to_contain_text("Waiting for the background worker", timeout=15_000)
     shot(page, "no-worker")
 
 

@@ -184,6 +184,22 @@ class MediaFile(db.Model):
     grouped: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=false())
     similar_group_id: Mapped[int | None] = mapped_column(Integer, index=True)
 
+    # --- stacks (migration 0010) ----------------------------------------------
+    # Files that belong together: a Live Photo's still and clip, a RAW and its
+    # JPEG, the frames of a burst, an edited copy and its original. stack_id is
+    # the lead file's id (its own on the lead), stack_kind one of StackKind,
+    # stack_role the member's part (StackRole). The review shows a stack as one
+    # tile; the export names its members together.
+    stack_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    stack_kind: Mapped[str | None] = mapped_column(String(12))
+    stack_role: Mapped[str | None] = mapped_column(String(12))
+    # Pairing facts read by the analysis: Apple's ContentIdentifier (Live
+    # Photo still ↔ clip), a burst's key (BurstUUID or the name's), and where
+    # a Motion Photo's appended video starts (NULL when it has none).
+    content_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    burst_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    motion_offset: Mapped[int | None] = mapped_column(BigInteger)
+
     # --- source identity (usecases.source_access; migration 0007) -----------
     # The device and inode the import saw for this path (signed 64-bit, see
     # to_signed64). A source is read or served only while it is still that
@@ -206,6 +222,24 @@ class WorkerBeat(db.Model):
     pid: Mapped[int] = mapped_column(Integer, nullable=False)
     started_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
     beat_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
+
+
+class StackKind:
+    LIVE = "live"  # a Live Photo: still + clip
+    RAW_JPEG = "raw_jpeg"  # a RAW and the camera's JPEG of the same shot
+    BURST = "burst"  # the frames of one burst
+    EDITED = "edited"  # an original and its edited copy
+
+
+class StackRole:
+    STILL = "still"
+    CLIP = "clip"
+    RAW = "raw"
+    JPEG = "jpeg"
+    COVER = "cover"
+    FRAME = "frame"
+    ORIGINAL = "original"
+    EDITED = "edited"
 
 
 class ReviewState:
