@@ -30,6 +30,10 @@ IMAGE_EXTENSIONS = frozenset(
     """jpg jpeg jpe jfif png gif webp heic heif hif avif jxl tif tiff bmp
     dng nef nrw cr2 cr3 crw arw srf sr2 raf orf rw2 pef srw x3f erf kdc mrw 3fr iiq""".split()
 )
+# Camera raw formats (a subset of IMAGE_EXTENSIONS): a RAW beside a JPEG of the same shot is a RAW+JPEG pair.
+RAW_EXTENSIONS = frozenset(
+    "dng nef nrw cr2 cr3 crw arw srf sr2 raf orf rw2 pef srw x3f erf kdc mrw 3fr iiq".split()
+)
 VIDEO_EXTENSIONS = frozenset("mp4 m4v mov qt avi mkv webm mts m2ts ts 3gp 3g2 mpg mpeg wmv flv".split())
 MEDIA_EXTENSIONS = IMAGE_EXTENSIONS | VIDEO_EXTENSIONS
 # Lower case, without the dot. AAE (iOS edits) and THM (camera thumbnails of

@@ -26,7 +26,7 @@ from mediaparser.store.dialect import insert_ignore
 from mediaparser.media.pool import TimedOut, shared_pool
 from mediaparser.media.analyze import AnalysisResult
 from mediaparser.store.models import FileStatus, Job, JobStatus, JobType, MediaFile, to_signed64, utcnow
-from mediaparser.usecases import duplicates, tagging as tags
+from mediaparser.usecases import duplicates, stacks, tagging as tags
 from mediaparser.library import capture_time
 from mediaparser.library.in_archive import ArchiveIndex
 from mediaparser.media.errors import explain
@@ -513,6 +513,9 @@ class ImportSteps:
         return ImportWork(self.job, self.settings)
 
     def end(self, control: Control) -> None:
+        # Files that belong together (Live Photos, RAW+JPEG, bursts, edited copies), written under the lease.
+        stacks.stack_job(self.job.id, lambda apply: control.checkpoint(
+            Batch(current_item="finding Live Photos, RAW+JPEG pairs and bursts…", apply=apply)))
         # Still ours? Then compare the new files with the whole library.
         control.checkpoint(Batch(current_item="looking for duplicates…"))
         duplicates.regroup()
