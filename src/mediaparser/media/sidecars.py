@@ -35,7 +35,8 @@ from mediaparser.media.timestamps import Candidate, Precision, candidate_from_da
 
 _COUNTER = re.compile(r"^(?P<base>.*?)\((?P<n>\d+)\)$")
 # Google localises the "-edited" suffix.
-EDITED_SUFFIXES = ("-edited", "-bearbeitet", "-modifié", "-editado", "-modificato", "-bewerkt", "-redigeret")
+EDITED_SUFFIXES = ("-edited", "-bearbeitet", "-modifié", "-editado", "-ha editado", "-editat", "-modificato", "-bewerkt",
+                   "-redigeret", "-edytowane", "-編集済み")
 _SUPPLEMENTAL = ".supplemental-metadata"
 MIN_TRUNCATED_LEN = 30  # a JSON stem cut shorter than this is not trusted as a prefix match
 

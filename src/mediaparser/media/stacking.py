@@ -17,12 +17,15 @@ Pure: no Flask, no database.
 from __future__ import annotations
 
 import os
+import re
+import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Callable, Iterable, Sequence
 
-from mediaparser.media.kinds import RAW_EXTENSIONS
+from mediaparser.media.kinds import IMAGE_EXTENSIONS, RAW_EXTENSIONS
+from mediaparser.media.sidecars import EDITED_SUFFIXES
 
 # Kinds and roles (the same strings as store.models.StackKind / StackRole).
 LIVE, RAW_JPEG, BURST, EDITED = "live", "raw_jpeg", "burst", "edited"
@@ -107,9 +110,15 @@ def raw_jpeg_stacks(files: Sequence[StackFacts]) -> list[Stack]:
     return out
 
 
+# Pixel names the two halves of a RAW shot `PXL_20230101_120000123.RAW-02.ORIGINAL.dng` and
+# `PXL_20230101_120000123.RAW-01.COVER.jpg` (sometimes `.RAW-01.MP.COVER.jpg`): the part from
+# `.RAW-nn` on is the camera's label, not the shot's name.
+_PIXEL_RAW = re.compile(r"\.raw-\d+(?:\.[a-z]+)*$")
+
+
 def raw_stem(f: StackFacts) -> str:
     """The base name a RAW shares with its JPEG (the detectors' one rule for it)."""
-    return f.stem
+    return _PIXEL_RAW.sub("", f.stem)
 
 
 def _same_moment(a: StackFacts, b: StackFacts, seconds: float) -> bool:
@@ -117,8 +126,158 @@ def _same_moment(a: StackFacts, b: StackFacts, seconds: float) -> bool:
     return apart is None or apart <= seconds
 
 
-# In priority order: a file is taken by the first detector that stacks it.
-DETECTORS: list[Detector] = [raw_jpeg_stacks]
+# --- bursts -------------------------------------------------------------------
+# A burst's frames are named by the phone or share Apple's BurstUUID:
+#   Samsung  20190812_143025_BURST001_COVER.jpg, 20190812_143025_BURST002.jpg
+#   Pixel    00000IMG_00000_BURST20190812143025123_COVER.jpg, 00001IMG_00001_BURST20190812143025123.jpg
+#            PXL_20211120_101010123.BURST-01.COVER.jpg (or _BURST-01 …)
+# and, unnamed, they are frames of one camera taken a moment apart that look
+# the same (usecases.duplicates would otherwise call them near-duplicates).
+_BURST_STAMP = re.compile(r"burst(\d{12,})")  # Pixel: the burst's start time is its key
+_BURST_NUMBERED = re.compile(r"^(?P<key>.+?)[._-]?burst[-_]?(?P<n>\d{1,4})(?![\d])")
+_COVER = re.compile(r"[._-]cover(?![a-z])")
+BURST_GAP_SECONDS = 1.0  # consecutive unnamed frames at most this far apart …
+# … and this close in pHash bits (of 64). Frames a moment apart differ by a few
+# bits where the subject moved; two different scenes differ by ~30.
+BURST_PHASH_DISTANCE = 8
+_MASK64 = (1 << 64) - 1
+
+
+def burst_name_key(f: StackFacts) -> str | None:
+    """The key a burst's file names share, or None for a name outside a burst."""
+    stem = f.stem
+    if "burst" not in stem:
+        return None
+    m = _BURST_STAMP.search(stem)
+    if m:
+        return "burst-" + m[1]
+    m = _BURST_NUMBERED.match(stem)
+    return "burst-" + m["key"] if m else None
+
+
+def is_marked_cover(f: StackFacts) -> bool:
+    return bool(_COVER.search(f.stem))
+
+
+def _is_still(f: StackFacts) -> bool:
+    return f.kind == "image" if f.kind else f.ext in IMAGE_EXTENSIONS
+
+
+def _frame_order(f: StackFacts) -> tuple:
+    return (f.captured_at is None, f.captured_at or datetime.min, f.name.casefold(), f.id)
+
+
+def _burst(frames: Sequence[StackFacts]) -> Stack:
+    """One burst stack: the file marked cover leads, else the first frame."""
+    ordered = sorted(frames, key=_frame_order)
+    cover = next((x for x in ordered if is_marked_cover(x)), ordered[0])
+    return Stack(BURST, cover.id, {x.id: ("cover" if x.id == cover.id else "frame") for x in ordered})
+
+
+def phash_distance(a: int, b: int) -> int:
+    """Bits that differ between two 64-bit hashes, stored signed or not."""
+    return ((a ^ b) & _MASK64).bit_count()
+
+
+def burst_stacks(files: Sequence[StackFacts]) -> list[Stack]:
+    """Bursts: by BurstUUID or burst file names first, then unnamed runs of near-identical frames.
+
+    A run is frames of one camera (make and model, at least one of them known)
+    each taken at most `BURST_GAP_SECONDS` after the previous one and within
+    `BURST_PHASH_DISTANCE` of it: one pass over the frames in time order, so
+    10,000 frames cost 10,000 comparisons, not 50 million. A second between
+    frames is allowed because most cameras write capture times in whole seconds.
+    """
+    keyed: dict[str, list[StackFacts]] = defaultdict(list)
+    rest: list[StackFacts] = []
+    for f in files:
+        key = ("uuid-" + f.burst_id) if f.burst_id else burst_name_key(f)
+        if key and _is_still(f):
+            keyed[key].append(f)
+        else:
+            rest.append(f)
+    out = [_burst(frames) for frames in keyed.values() if len(frames) >= 2]
+    rest.extend(frames[0] for frames in keyed.values() if len(frames) == 1)
+
+    by_camera: dict[tuple[str, str], list[StackFacts]] = defaultdict(list)
+    for f in rest:
+        if _is_still(f) and f.captured_at is not None and f.phash is not None and (f.make or f.model):
+            by_camera[((f.make or "").strip().casefold(), (f.model or "").strip().casefold())].append(f)
+    for frames in by_camera.values():
+        frames.sort(key=_frame_order)
+        run = [frames[0]]
+        for prev, cur in zip(frames, frames[1:]):
+            apart = seconds_apart(prev.captured_at, cur.captured_at)
+            if apart is not None and apart <= BURST_GAP_SECONDS \
+                    and phash_distance(prev.phash, cur.phash) <= BURST_PHASH_DISTANCE:
+                run.append(cur)
+                continue
+            if len(run) >= 2:
+                out.append(_burst(run))
+            run = [cur]
+        if len(run) >= 2:
+            out.append(_burst(run))
+    return out
+
+
+# --- edited copies --------------------------------------------------------------
+# IMG_E1234.JPG is Apple's edited copy of IMG_1234.JPG (or .HEIC); Google Takeout
+# writes name-edited.jpg (localised, media.sidecars.EDITED_SUFFIXES), and many
+# tools name_edit.jpg / name_edited.jpg. A Takeout counter stays on the name:
+# name-edited(1).jpg is the edited copy of name(1).jpg.
+_APPLE_EDITED = re.compile(r"^(?P<prefix>img_)e(?P<n>\d{3,})$")
+_COUNTER = re.compile(r"^(?P<base>.*?)(?P<n>\(\d+\))$")
+_OTHER_EDITED_SUFFIXES = ("_edited", "_edit", "-edit", " edited")
+
+
+def _folded(s: str) -> str:
+    # macOS stores é as e + combining accent: compare names in one form
+    return unicodedata.normalize("NFC", s).casefold()
+
+
+_EDITED_SUFFIXES = tuple(sorted({_folded(x) for x in EDITED_SUFFIXES + _OTHER_EDITED_SUFFIXES}, key=len, reverse=True))
+
+
+def original_stem(f: StackFacts) -> str | None:
+    """The folded stem of the original `f` is an edited copy of, or None when its name says nothing."""
+    stem = _folded(os.path.splitext(f.name)[0])
+    m = _APPLE_EDITED.match(stem)
+    if m:
+        return m["prefix"] + m["n"]
+    m = _COUNTER.match(stem)
+    base, counter = (m["base"], m["n"]) if m else (stem, "")
+    for suffix in _EDITED_SUFFIXES:
+        if base.endswith(suffix) and len(base) > len(suffix):
+            return base[: -len(suffix)] + counter
+    return None
+
+
+def edited_stacks(files: Sequence[StackFacts]) -> list[Stack]:
+    """An edited copy with its original beside it (same folder); the original leads.
+
+    Several edited copies of one original (an Apple edit and a Takeout edit)
+    join the one stack. The original is the file of that stem of the same kind,
+    preferring the copy's own extension."""
+    by_stem: dict[str, list[StackFacts]] = defaultdict(list)
+    for f in files:
+        by_stem[_folded(os.path.splitext(f.name)[0])].append(f)
+    edits: dict[int, list[StackFacts]] = defaultdict(list)
+    for f in files:
+        stem = original_stem(f)
+        if stem is None:
+            continue
+        candidates = [o for o in by_stem.get(stem, ()) if o.id != f.id and (o.kind or None) == (f.kind or None)]
+        if candidates:
+            edits[min(candidates, key=lambda o: (o.ext != f.ext, o.id)).id].append(f)
+    # (an edit of an edit would sit in two stacks: find_stacks gives it to the first)
+    return [Stack(EDITED, oid, {oid: "original", **{c.id: "edited" for c in copies}})
+            for oid, copies in sorted(edits.items())]
+
+
+# In priority order: a file is taken by the first detector that stacks it. Edited
+# copies come before bursts: an edited copy is a frame of one camera at the same
+# moment looking nearly the same, and its name says better what it is.
+DETECTORS: list[Detector] = [raw_jpeg_stacks, edited_stacks, burst_stacks]
 
 
 def find_stacks(files: Iterable[StackFacts], detectors: Sequence[Detector] | None = None) -> list[Stack]:
