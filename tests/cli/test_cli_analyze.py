@@ -113,3 +113,20 @@ def test_summary_says_whether_exiftool_gave_a_second_opinion(tmp_path, monkeypat
     res = _run([str(root), "--jsonl", "--no-thumbnails", "--workers", "1", "--exiftool", "auto"])
     assert json.loads(res.stdout)["captured_at"] is None
     assert "exiftool second opinion: absent (exiftool is not installed)" in res.stderr
+
+
+def test_json_shows_live_photo_identifiers_and_motion_photo_facts(tmp_path):
+    root = tmp_path / "phone"
+    root.mkdir()
+    cid = "3F8E4C1A-2B7D-4E39-9A61-0C5D7E2F8B14"
+    gen.live_still(str(root / "IMG_0001.HEIC"), dto="2019:08:12 14:30:25", content_id=cid)
+    gen.live_clip(str(root / "IMG_0001.MOV"), local_with_offset="2019-08-12T14:30:24+0200",
+                  utc="2019-08-12T12:30:24Z", content_id=cid)
+    _, clip = gen.motion_photo(str(root / "PXL_20190812_143025.MP.jpg"))
+    res = _run([str(root), "--jsonl", "--workers", "1", "--no-thumbnails"])
+    by_name = {os.path.basename(d["path"]): d for d in map(json.loads, res.stdout.splitlines())}
+    assert by_name["IMG_0001.HEIC"]["content_id"] == cid == by_name["IMG_0001.MOV"]["content_id"]
+    assert by_name["IMG_0001.HEIC"]["motion_photo"] is None
+    motion = by_name["PXL_20190812_143025.MP.jpg"]["motion_photo"]
+    assert motion["video_size"] == len(clip)
+    assert motion["video_offset"] + len(clip) == by_name["PXL_20190812_143025.MP.jpg"]["size"]

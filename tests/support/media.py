@@ -416,3 +416,107 @@ def takeout_json(path: str, *, title: str, taken: int | None, created: int | Non
 def touch_mtime(path: str, when: datetime) -> None:
     ts = when.timestamp()
     os.utime(path, (ts, ts))
+
+
+# --- Live Photos and Motion Photos (media/livephoto.py) ----------------------
+
+
+def apple_makernote(content_id: str | None = None, burst_id: str | None = None) -> bytes:
+    """An Apple maker note as iPhones write it: "Apple iOS\\0", version 1, "MM", then an IFD
+    of ASCII strings (0x000b BurstUUID, 0x0011 ContentIdentifier) whose values follow it."""
+    entries = sorted((tag, (v + "\x00").encode()) for tag, v in ((0x000B, burst_id), (0x0011, content_id)) if v)
+    head = b"Apple iOS\x00\x00\x01MM"
+    at = len(head) + 2 + 12 * len(entries) + 4
+    ifd, blobs = struct.pack(">H", len(entries)), b""
+    for tag, value in entries:
+        if len(value) <= 4:  # TIFF: a value of four bytes or fewer sits in the entry itself
+            ifd += struct.pack(">HHI", tag, 2, len(value)) + value.ljust(4, b"\x00")
+            continue
+        ifd += struct.pack(">HHII", tag, 2, len(value), at + len(blobs))
+        blobs += value
+    return head + ifd + b"\x00\x00\x00\x00" + blobs
+
+
+def live_still(path: str, *, dto: str, content_id: str | None = None, burst_id: str | None = None,
+               img: Image.Image | None = None) -> str:
+    """An iPhone still: HEIC (pillow-heif writes the EXIF with the maker note) or JPEG
+    (exiv2 writes the maker note into the JPEG's EXIF; exiv2 cannot write HEIC)."""
+    img = img or photo()
+    if path.lower().endswith((".heic", ".heif")):
+        import pillow_heif
+
+        pillow_heif.register_heif_opener()
+        e = pillow_exif(dto)
+        e[0x010F], e[0x0110] = "Apple", "iPhone 12"
+        if content_id or burst_id:
+            e.get_ifd(0x8769)[0x927C] = apple_makernote(content_id, burst_id)
+        img.save(path, format="HEIF", quality=60, exif=e.tobytes())
+        return path
+    jpeg(path, img=img, exif={"Exif.Image.Make": "Apple", "Exif.Image.Model": "iPhone 12",
+                              "Exif.Photo.DateTimeOriginal": dto})
+    if content_id or burst_id:
+        image = exiv2.ImageFactory.open(path)
+        image.readMetadata()
+        data = image.exifData()
+        data["Exif.Photo.MakerNote"] = exiv2.DataValue(apple_makernote(content_id, burst_id))
+        image.setExifData(data)
+        image.writeMetadata()
+    return path
+
+
+def live_clip(path: str, *, local_with_offset: str, utc: str, content_id: str | None = None) -> str:
+    """A Live Photo's MOV: the Keys creation date and, when given, the content identifier (mdta keys)."""
+    meta = {"creation_time": utc, "com.apple.quicktime.creationdate": local_with_offset}
+    if content_id:
+        meta["com.apple.quicktime.content.identifier"] = content_id
+    return video(path, fmt="mov", metadata=meta, options={"movflags": "use_metadata_tags"}, frames=10)
+
+
+_GCAMERA = "http://ns.google.com/photos/1.0/camera/"
+
+
+def motion_photo_xmp(video_size: int, *, scheme: str = "container") -> bytes:
+    """The XMP a Pixel (`container`: MotionPhoto + Container:Directory) or an older
+    Google camera (`microvideo`: MicroVideo + MicroVideoOffset) writes."""
+    if scheme == "microvideo":
+        body = (f'<rdf:Description rdf:about="" xmlns:GCamera="{_GCAMERA}" GCamera:MicroVideo="1" '
+                f'GCamera:MicroVideoVersion="1" GCamera:MicroVideoOffset="{video_size}" '
+                'GCamera:MicroVideoPresentationTimestampUs="0"/>')
+    else:
+        body = (f'<rdf:Description rdf:about="" xmlns:GCamera="{_GCAMERA}" '
+                'xmlns:Container="http://ns.google.com/photos/1.0/container/" '
+                'xmlns:Item="http://ns.google.com/photos/1.0/container/item/" '
+                'GCamera:MotionPhoto="1" GCamera:MotionPhotoVersion="1" '
+                'GCamera:MotionPhotoPresentationTimestampUs="0"><Container:Directory><rdf:Seq>'
+                '<rdf:li rdf:parseType="Resource"><Container:Item Item:Mime="image/jpeg" Item:Semantic="Primary" '
+                'Item:Length="0" Item:Padding="0"/></rdf:li>'
+                '<rdf:li rdf:parseType="Resource"><Container:Item Item:Mime="video/mp4" '
+                f'Item:Semantic="MotionPhoto" Item:Length="{video_size}"/></rdf:li>'
+                '</rdf:Seq></Container:Directory></rdf:Description>')
+    return ('<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+            + body + "</rdf:RDF></x:xmpmeta>").encode()
+
+
+def motion_photo(path: str, *, dto: str = "2019:08:12 14:30:25", scheme: str = "container",
+                 img: Image.Image | None = None) -> tuple[str, bytes]:
+    """A Motion Photo: a JPEG (XMP marker, `scheme` as in `motion_photo_xmp`, or
+    `samsung`: no XMP, the `MotionPhoto_Data` marker and a SEFT trailer) with a real
+    MP4 appended. Returns (path, the MP4's bytes)."""
+    clip_path = path + ".clip.mp4"
+    video(clip_path, frames=8)
+    clip = open(clip_path, "rb").read()
+    os.remove(clip_path)
+    buf = io.BytesIO()
+    if scheme == "samsung":
+        (img or photo()).save(buf, "JPEG", quality=90)
+    else:
+        (img or photo()).save(buf, "JPEG", quality=90, xmp=motion_photo_xmp(len(clip), scheme=scheme))
+    with open(path, "wb") as f:
+        f.write(buf.getvalue())
+    write_tags(path, {"Exif.Photo.DateTimeOriginal": dto, "Exif.Image.Make": "Google"})
+    with open(path, "ab") as f:
+        if scheme == "samsung":
+            f.write(b"MotionPhoto_Data" + clip + b"\x00" * 12 + b"SEFH" + b"\x00" * 8 + b"SEFT")
+        else:
+            f.write(clip)
+    return path, clip

@@ -34,6 +34,7 @@ known way of hanging a decoder out.
 """
 from __future__ import annotations
 
+import io
 import os
 import time
 from collections import deque
@@ -45,6 +46,7 @@ from mediaparser.media import hashes as phashes
 from mediaparser.media.errors import GENERIC, clean_detail, sentence_for
 from mediaparser.media.exiftool import exiftool_candidates, find_exiftool
 from mediaparser.media.filenames import filename_candidates, folder_candidates
+from mediaparser.media.livephoto import appended_video_length, motion_video_offset
 from mediaparser.media.metadata import ImageMetadata, MetadataError, read_metadata
 from mediaparser.media.fsguard import FileReplaced, NotRegularFile, fd_path, open_regular
 from mediaparser.media.pool import FileTimeout, TimedOut, call_limited, map_ordered
@@ -107,6 +109,10 @@ class AnalysisResult:
     rot90: tuple[int, int] | None = None
     rot180: tuple[int, int] | None = None
     has_gps: bool | None = None  # the file records a location
+    content_id: str | None = None  # Apple ContentIdentifier: a Live Photo's still and clip share it
+    burst_id: str | None = None  # Apple BurstUUID: the frames of one burst share it
+    motion_offset: int | None = None  # a Motion Photo: where its appended MP4 starts (livephoto.py)
+    motion_size: int | None = None  # … and its length in bytes
     bit_depth: int | None = None  # bits per colour channel, where known
     thumbnail: str | None = None  # path of the written thumbnail
     sidecars: list[str] = field(default_factory=list)
@@ -153,6 +159,10 @@ class AnalysisResult:
             },
             "has_gps": self.has_gps,
             "bit_depth": self.bit_depth,
+            "content_id": self.content_id,
+            "burst_id": self.burst_id,
+            "motion_photo": {"video_offset": self.motion_offset, "video_size": self.motion_size}
+            if self.motion_offset is not None else None,
             "thumbnail": self.thumbnail,
             "sidecars": list(self.sidecars),
             "warnings": list(self.warnings),
@@ -335,6 +345,12 @@ def _analyze_image(data: bytes, file_type: str, result: AnalysisResult, cands: l
     result.make, result.model, result.orientation = md.make, md.model, md.orientation
     result.width, result.height = md.width, md.height
     result.has_gps = md.has_gps
+    result.content_id, result.burst_id = md.content_id, md.burst_id
+    result.motion_offset = motion_video_offset(data, md.motion_tail)
+    if result.motion_offset is not None:
+        result.motion_size = appended_video_length(io.BytesIO(data), result.motion_offset, len(data))
+    if md.motion_tail is not None and result.motion_offset is None:
+        result.warnings.append("marked as a Motion Photo, but no video was found in the file")
     result.bit_depth = md.bits_per_sample or _BIT_DEPTH_BY_TYPE.get(file_type)
     if result.orientation in (5, 6, 7, 8) and result.width and result.height and file_type not in ("heic", "heif", "avif", "jxl"):
         result.width, result.height = result.height, result.width
@@ -384,6 +400,7 @@ def _analyze_video(path: str, file_type: str, result: AnalysisResult, cands: lis
     cands += info.candidates
     result.width, result.height, result.duration = info.width, info.height, info.duration
     result.make, result.model = info.make, info.model
+    result.content_id = info.content_id
     if with_thumbnail and frame is None and result.error is None:
         result.error = "cannot decode video: no frame could be decoded"
     if result.error and with_thumbnail and (info.width or info.duration or _dated(cands)):

@@ -32,6 +32,7 @@ from datetime import datetime, timedelta
 import exiv2
 
 from mediaparser.media.fsguard import open_regular
+from mediaparser.media.livephoto import apple_makernote_ids, is_motion_xmp_key, motion_tail
 from mediaparser.media.timestamps import (Candidate, Precision, candidate_from_datetime, make_candidate, parse_offset)
 
 exiv2.LogMsg.setLevel(exiv2.LogMsg.Level.mute)
@@ -119,6 +120,11 @@ class ImageMetadata:
     extra_dates: list[tuple[str, datetime, int | None]] = field(default_factory=list)
     png_creation_time: str | None = None
     mime: str | None = None
+    content_id: str | None = None  # Apple ContentIdentifier (maker note): a Live Photo's still
+    burst_id: str | None = None  # Apple BurstUUID (maker note)
+    # A Motion Photo's video: bytes from the end of the file where it starts
+    # (0: marked, size unknown); None when the XMP marks no Motion Photo (livephoto.py).
+    motion_tail: int | None = None
 
     @property
     def has_gps(self) -> bool:
@@ -469,6 +475,7 @@ def _read_metadata(source: bytes | str) -> ImageMetadata:
     md = ImageMetadata()
     tags = md.tags
     makernote: bytes | None = None
+    motion: dict[str, str] = {}
     for group in (image.exifData(), image.xmpData(), image.iptcData()):
         for d in group:
             key = d.key()
@@ -477,8 +484,13 @@ def _read_metadata(source: bytes | str) -> ImageMetadata:
                     v = _datum_string(d)
                     if v is not None:
                         tags[key] = v.strip()
-            elif key == "Exif.Photo.MakerNote" and d.count() >= 34:
-                makernote = _first_bytes(d, 34)
+            elif key == "Exif.Photo.MakerNote" and d.count() >= 14:
+                makernote = _datum_bytes(d)
+            elif key.startswith("Xmp.") and is_motion_xmp_key(key):
+                v = _datum_string(d)
+                if v is not None:
+                    motion[key] = v
+    md.motion_tail = motion_tail(motion) if motion else None
     md.make = _clean_text(tags.get("Exif.Image.Make") or tags.get("Xmp.tiff.Make"))
     md.model = _clean_text(tags.get("Exif.Image.Model") or tags.get("Xmp.tiff.Model"))
     md.orientation = _int_or_none(tags.get("Exif.Image.Orientation") or tags.get("Xmp.tiff.Orientation"))
@@ -490,6 +502,7 @@ def _read_metadata(source: bytes | str) -> ImageMetadata:
     except exiv2.Exiv2Error:
         pass
     if makernote is not None:
+        md.content_id, md.burst_id = apple_makernote_ids(makernote)
         d = _reconyx_date(makernote)
         if d:
             md.extra_dates.append(("makernote:DateTimeOriginal", d, None))
@@ -518,14 +531,16 @@ def _read_metadata(source: bytes | str) -> ImageMetadata:
     return md
 
 
-def _first_bytes(d, n: int) -> bytes | None:
-    text = _datum_string(d)
-    if not text:
-        return None
+def _datum_bytes(d) -> bytes | None:
+    """The raw bytes of an undefined/byte datum (a maker note exiv2 has no table for)."""
     try:
-        return bytes(int(x) for x in text.split()[:n])
-    except ValueError:
-        return None
+        return bytes(d.value().data())
+    except Exception:  # an older python-exiv2 without data(), or a value exiv2 cannot hand over
+        text = _datum_string(d)
+        try:
+            return bytes(int(x) & 0xFF for x in text.split()) if text else None
+        except ValueError:
+            return None
 
 
 def _clean_text(v: str | None) -> str | None:

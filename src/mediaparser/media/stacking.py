@@ -32,6 +32,8 @@ LIVE, RAW_JPEG, BURST, EDITED = "live", "raw_jpeg", "burst", "edited"
 
 JPEG_LIKE = frozenset("jpg jpeg jpe heic heif hif".split())
 RAW_JPEG_SECONDS = 1.0  # a RAW and its JPEG are written by one shutter press
+LIVE_SECONDS = 3.0  # a Live Photo's clip starts up to ~1.5 s before the still; copies round times
+LIVE_CLIP_EXTENSIONS = frozenset({"mov", "mp4"})  # iPhones write MOV; Google Takeout hands some back as MP4
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,46 @@ def seconds_apart(a: datetime | None, b: datetime | None) -> float | None:
     if a is None or b is None:
         return None
     return abs((a - b).total_seconds())
+
+
+def live_stacks(files: Sequence[StackFacts]) -> list[Stack]:
+    """An iPhone Live Photo: a still and its short clip. The still leads.
+
+    Paired by Apple's ContentIdentifier when both carry it. Many copy tools drop
+    it, so a still and a clip of the same base name taken within LIVE_SECONDS of
+    each other are paired too — unless both carry identifiers that differ (two
+    different Live Photos that happen to share a name)."""
+    stills = [f for f in files if f.kind == "image" and f.ext in JPEG_LIKE]
+    clips = [f for f in files if f.kind == "video" and f.ext in LIVE_CLIP_EXTENSIONS]
+    out: list[Stack] = []
+    used: set[int] = set()
+
+    def pair(still: StackFacts, clip: StackFacts) -> None:
+        used.update((still.id, clip.id))
+        out.append(Stack(LIVE, still.id, {still.id: "still", clip.id: "clip"}))
+
+    clips_by_id: dict[str, list[StackFacts]] = defaultdict(list)
+    for c in clips:
+        if c.content_id:
+            clips_by_id[c.content_id].append(c)
+    for still in stills:
+        match = next((c for c in clips_by_id.get(still.content_id or "", ()) if c.id not in used), None)
+        if match is not None:
+            pair(still, match)
+    clips_by_stem: dict[str, list[StackFacts]] = defaultdict(list)
+    for c in clips:
+        if c.id not in used:
+            clips_by_stem[c.stem].append(c)
+    for still in stills:
+        if still.id in used:
+            continue
+        match = next((c for c in clips_by_stem.get(still.stem, ()) if c.id not in used
+                      and not (still.content_id and c.content_id and still.content_id != c.content_id)
+                      and (apart := seconds_apart(still.captured_at, c.captured_at)) is not None
+                      and apart <= LIVE_SECONDS), None)
+        if match is not None:
+            pair(still, match)
+    return out
 
 
 def raw_jpeg_stacks(files: Sequence[StackFacts]) -> list[Stack]:
@@ -277,7 +319,8 @@ def edited_stacks(files: Sequence[StackFacts]) -> list[Stack]:
 # In priority order: a file is taken by the first detector that stacks it. Edited
 # copies come before bursts: an edited copy is a frame of one camera at the same
 # moment looking nearly the same, and its name says better what it is.
-DETECTORS: list[Detector] = [raw_jpeg_stacks, edited_stacks, burst_stacks]
+# Live Photos come first of all: a still with its clip is one photo, never a burst frame or a RAW’s JPEG alone.
+DETECTORS: list[Detector] = [live_stacks, raw_jpeg_stacks, edited_stacks, burst_stacks]
 
 
 def find_stacks(files: Iterable[StackFacts], detectors: Sequence[Detector] | None = None) -> list[Stack]:

@@ -7,7 +7,8 @@ the date in 5 of 25 real videos, docs/capture-time.md §4-§5):
 - MP4/MOV/3GP (ISO BMFF / QuickTime): `mvhd` creation time (UTC by the
   standard, seconds since 1904), the first track's `mdhd` as a fallback,
   Apple's `com.apple.quicktime.creationdate` in `meta/keys` (local time *with*
-  offset — preferred), `©day` user data, and XMP (`uuid` box or `udta/XMP_`).
+  offset — preferred), `©day` user data, and XMP (`uuid` box or `udta/XMP_`);
+  from the same `meta/keys`, a Live Photo clip's content identifier.
   Only box headers and the small `moov` are read; `mdat` is skipped by seeking.
 - AVI (RIFF): the `IDIT` chunk (DateTimeOriginal) and `LIST/INFO/ICRD`, plus
   the `avih` header for size and duration.
@@ -34,6 +35,7 @@ from PIL import Image
 from mediaparser.media.timestamps import Candidate, Precision, candidate_from_datetime, make_candidate
 
 _QT_EPOCH = datetime(1904, 1, 1)
+CONTENT_ID_KEY = "com.apple.quicktime.content.identifier"  # a Live Photo clip's tie to its still
 _XMP_UUID = bytes.fromhex("BE7ACFCB97A942E89C71999491E3AFAC")
 _CONTAINERS = {b"moov", b"trak", b"mdia", b"minf", b"udta", b"edts", b"dinf", b"stbl"}
 MAX_MOOV_BYTES = 64 * 1024 * 1024  # a moov larger than this is hostile or broken
@@ -47,6 +49,7 @@ class VideoInfo:
     rotation: int = 0  # degrees the picture must be turned for display (PIL sense)
     make: str | None = None
     model: str | None = None
+    content_id: str | None = None  # Apple's Live Photo ContentIdentifier (QuickTime mdta key)
     candidates: list[Candidate] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -273,6 +276,8 @@ def read_bmff(path: str, now: datetime | None = None) -> VideoInfo:
         info.candidates.append(make_candidate("quicktime:Keys:CreationDate", cd, now=now))
     info.make = info.make or apple.get("com.apple.quicktime.make")
     info.model = info.model or apple.get("com.apple.quicktime.model")
+    cid = (apple.get(CONTENT_ID_KEY) or "").strip()
+    info.content_id = cid[:64] or None
     return info
 
 

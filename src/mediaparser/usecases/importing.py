@@ -279,6 +279,7 @@ _RESULT_COLUMNS = (
     "captured_at", "utc_offset", "offset_assumed", "precision", "time_source", "confidence", "reasons",
     "candidates", "phash", "dhash", "detail", "low_detail", "thumbnail", "sidecars", "warnings",
     "phash90", "dhash90", "phash180", "dhash180", "has_gps", "bit_depth",
+    "content_id", "burst_id", "motion_offset",
 )
 _UPDATE_RESULT = (
     update(MediaFile.__table__)
@@ -338,6 +339,9 @@ def analysis_columns(result: AnalysisResult) -> dict[str, Any]:
         "dhash180": to_signed64(result.rot180[1]) if result.rot180 else None,
         "has_gps": result.has_gps,
         "bit_depth": result.bit_depth,
+        "content_id": result.content_id,
+        "burst_id": result.burst_id,
+        "motion_offset": result.motion_offset,
     }
 
 
