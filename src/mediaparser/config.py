@@ -61,12 +61,17 @@ class Settings:
     # ExifTool's second opinion on files our readers cannot date (media/exiftool.py):
     # "off", "auto" (when it is on PATH) or the program's path.
     exiftool: str = "off"
+    # `mediaparser worker` (runtime/worker.py, runtime/health.py): tasks (jobs, chunks) one worker
+    # runs at once, and where it answers health questions about itself (port 0: it does not).
+    worker_concurrency: int = 2
+    worker_health_port: int = 0
+    worker_health_host: str = "127.0.0.1"
 
     ENV_NAMES = (
         "home", "database_url", "queue_url", "workers", "import_roots", "output",
         "timezone", "host", "port", "password", "lease_seconds", "max_attempts",
         "reap_interval", "retry_delay", "file_timeout", "secret_key", "preview_max_bytes", "preview_timeout",
-        "exiftool",
+        "exiftool", "worker_concurrency", "worker_health_port", "worker_health_host",
     )
 
     # -- derived paths -------------------------------------------------------
@@ -191,6 +196,9 @@ class Settings:
         values["preview_max_bytes"] = _int(raw, "preview_max_bytes", minimum=1, default=256 * 1024**2)
         values["preview_timeout"] = _float(raw, "preview_timeout", minimum=0.5, default=20.0)
         values["host"] = str(raw.get("host") or "127.0.0.1")
+        values["worker_concurrency"] = _int(raw, "worker_concurrency", minimum=1, maximum=256, default=2)
+        values["worker_health_port"] = _int(raw, "worker_health_port", minimum=0, maximum=65535, default=0)
+        values["worker_health_host"] = str(raw.get("worker_health_host") or "127.0.0.1")
         values["password"] = _password(raw.get("password"))
         values["secret_key"] = str(raw["secret_key"]) if raw.get("secret_key") else None
         exiftool = str(raw.get("exiftool") or "off").strip()

@@ -2,7 +2,8 @@
 
 run       web UI plus one worker, embedded defaults; prints the URL
 serve     the web UI only
-worker    a background worker (Huey consumer with our defaults)
+worker    a background worker (Huey consumer with our defaults; --concurrency, --health-port)
+health    ask a worker's health port whether it is healthy (exit 0) or not (exit 1)
 import    create an import job for a folder (--wait shows progress)
 export    export an import's files to the archive (--dry-run shows the plan)
 clean-sources  delete originals whose export is verified (--yes; without it, lists them)
@@ -119,19 +120,67 @@ def serve() -> None:
 
 
 @main.command()
-@click.option("--threads", default=2, show_default=True, help="jobs that can run at the same time")
+@click.option("--concurrency", "--threads", "concurrency", type=click.IntRange(1, 256), default=None,
+              help="jobs (or chunks of a job) this worker runs at the same time "
+                   "[default: MEDIAPARSER_WORKER_CONCURRENCY, else 2]")
+@click.option("--health-port", type=click.IntRange(0, 65535), default=None,
+              help="answer HTTP health questions about this worker on this port, 0 = off "
+                   "[default: MEDIAPARSER_WORKER_HEALTH_PORT, else 0]")
+@click.option("--health-host", default=None,
+              help="address the health port listens on [default: MEDIAPARSER_WORKER_HEALTH_HOST, else 127.0.0.1]")
 @click.option("--no-periodic", is_flag=True, help="do not run the reaper (when another worker does)")
 @click.option("--shutdown-timeout", default=20.0, show_default=True,
               help="seconds a graceful stop (SIGTERM) waits for running jobs")
 @click.option("--parent-pid", type=int, default=None, hidden=True,
               help="stop gracefully when this process ends (used by `run`)")
-def worker(threads: int, no_periodic: bool, shutdown_timeout: float, parent_pid: int | None) -> None:
+def worker(concurrency: int | None, health_port: int | None, health_host: str | None, no_periodic: bool,
+           shutdown_timeout: float, parent_pid: int | None) -> None:
     """Run a background worker that processes import and export jobs."""
-    from mediaparser.runtime.worker import run_worker
+    from mediaparser.runtime.worker import HealthPortUnavailable, run_worker
 
+    settings = _settings()
     _logging()
-    run_worker(_core_app(), threads=threads, periodic=not no_periodic, shutdown_timeout=shutdown_timeout,
-               parent_pid=parent_pid)
+    try:
+        run_worker(_core_app(settings),
+                   threads=concurrency if concurrency is not None else settings.worker_concurrency,
+                   periodic=not no_periodic, shutdown_timeout=shutdown_timeout, parent_pid=parent_pid,
+                   health_port=health_port if health_port is not None else settings.worker_health_port,
+                   health_host=health_host or settings.worker_health_host)
+    except HealthPortUnavailable as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@main.command()
+@click.option("--port", type=click.IntRange(1, 65535), default=None,
+              help="the worker's health port [default: MEDIAPARSER_WORKER_HEALTH_PORT]")
+@click.option("--host", default=None, help="the worker's address [default: MEDIAPARSER_WORKER_HEALTH_HOST, else 127.0.0.1]")
+@click.option("--timeout", type=float, default=10.0, show_default=True, help="seconds to wait for the answer")
+def health(port: int | None, host: str | None, timeout: float) -> None:
+    """Ask a worker whether it is healthy: prints its answer; exit 0 when healthy, 1 when not.
+
+    For container healthchecks and monitoring (`mediaparser worker --health-port`)."""
+    import urllib.error
+    import urllib.request
+
+    settings = _settings()
+    port = port or settings.worker_health_port
+    if not port:
+        raise click.ClickException("no health port: give --port, or set MEDIAPARSER_WORKER_HEALTH_PORT "
+                                   "(the worker must be started with the same one)")
+    host = host or settings.worker_health_host
+    if host in ("0.0.0.0", "::", ""):
+        host = "127.0.0.1"  # a worker listening everywhere answers on this machine too
+    url = f"http://{host if ':' not in host else f'[{host}]'}:{port}/"
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as r:
+            click.echo(r.read().decode())
+            return
+    except urllib.error.HTTPError as exc:  # 503: the worker answered, and it is not healthy
+        click.echo(exc.read().decode())
+        sys.exit(1)
+    except OSError as exc:
+        click.echo(f"no answer from the worker at {url}: {getattr(exc, 'reason', None) or exc}", err=True)
+        sys.exit(1)
 
 
 @main.command()
