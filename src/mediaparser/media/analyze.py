@@ -52,6 +52,7 @@ from mediaparser.media.fsguard import FileReplaced, NotRegularFile, fd_path, ope
 from mediaparser.media.pool import FileTimeout, TimedOut, call_limited, map_ordered
 from mediaparser.media.probe import UNKNOWN, describe_os_error, extension_matches, hash_and_head, sniff
 from mediaparser.media.sidecars import sidecar_candidates
+from mediaparser.media.takeout import takeout_facts
 from mediaparser.media.thumbnails import ThumbnailError, decode_image, prepare_frame, write_thumbnail
 from mediaparser.media.timestamps import (Candidate, Confidence, Precision, choose_capture_time, format_offset, resolve_zone)
 from mediaparser.media.video import VideoInfo, probe_with_av, read_video
@@ -121,6 +122,9 @@ class AnalysisResult:
     # ExifTool's second opinion (media/exiftool.py), when it was asked:
     # "dated" (it found a capture date), "no date", or "no answer".
     exiftool: str | None = None
+    # What the file's Google Takeout JSON and folder say (media/takeout.py
+    # `takeout_facts`): place, Trash/Archive/locked flags, album title, …
+    takeout: dict | None = None
     timings: dict[str, float] = field(default_factory=dict)  # ms per stage
 
     def to_dict(self, *, timings: bool = False) -> dict:
@@ -168,6 +172,7 @@ class AnalysisResult:
             "warnings": list(self.warnings),
             "error": self.error,
             "exiftool": self.exiftool,
+            "takeout": self.takeout,
         }
         if timings:
             d["timings"] = {k: round(v, 3) for k, v in self.timings.items()}
@@ -288,6 +293,7 @@ def _analyze_open(path: str, f, result: AnalysisResult, zone: str, thumb_dir, wi
         side, used = sidecar_candidates(path, now=now, boundary=boundary)
         cands += side
         result.sidecars = used
+        result.takeout = takeout_facts(path, next((u for u in used if u.lower().endswith(".json")), None))
         mt = datetime.fromtimestamp(st.st_mtime, tz=timezone.utc).replace(tzinfo=None, microsecond=0)
         cands.append(Candidate("filesystem:mtime", mt, None, Precision.SECOND, True, True,
                                "file system time: shown, never used as the capture time",
@@ -328,6 +334,8 @@ def _analyze_open(path: str, f, result: AnalysisResult, zone: str, thumb_dir, wi
         else:
             cands += extra
             result.exiftool = "dated" if any(c.accepted for c in extra) else "no date"
+    if result.takeout and result.takeout.get("geo") and not result.has_gps:
+        result.has_gps = True  # the place is in its Takeout JSON
     _decide(result, cands, zone, now)
 
 

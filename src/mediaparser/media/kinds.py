@@ -43,6 +43,9 @@ SIDECAR_EXTENSIONS = frozenset("xmp json aae thm".split())
 # spaces only: "\r" is whitespace to str.split()).
 SYSTEM_NAMES = frozenset(".ds_store thumbs.db desktop.ini .nomedia picasa.ini .picasa.ini icon\r".split(" "))
 APPLEDOUBLE_PREFIX = "._"  # macOS resource forks copied to non-Apple disks
+# A member of a Google Takeout part being written into the working copy
+# (usecases/takeout.py); one left by a crash is not a photo yet.
+UNPACKING_SUFFIX = ".mp-unpacking"
 
 
 def extension(name: str) -> str:
@@ -51,7 +54,7 @@ def extension(name: str) -> str:
 
 
 def is_system(name: str) -> bool:
-    return name.startswith(APPLEDOUBLE_PREFIX) or name.lower() in SYSTEM_NAMES
+    return name.startswith(APPLEDOUBLE_PREFIX) or name.lower() in SYSTEM_NAMES or name.endswith(UNPACKING_SUFFIX)
 
 
 def is_sidecar(name: str) -> bool:

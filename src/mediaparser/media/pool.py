@@ -177,7 +177,7 @@ def run_chunk(func_path: str, items: list[tuple], kwargs: dict,
               timeout: float | None) -> tuple[list[tuple[int, Any]], float]:
     """Run `func(path, **kwargs, **extra)` for each (id, path) or (id, path, extra);
     runs in a pool process. `extra` holds per-file arguments (the importer's:
-    the identity the walk saw for the file).
+    the identity the walk saw for the file; a per-file argument wins over the same one in `kwargs`).
 
     Returns the (id, result) pairs and the seconds the chunk took (the caller
     sizes later chunks from it). A file over the time limit gets a TimedOut
@@ -194,9 +194,9 @@ def run_chunk(func_path: str, items: list[tuple], kwargs: dict,
         if _parent_pid is not None and os.getppid() != _parent_pid:
             os._exit(0)  # the worker died: its results could never be committed
         if delay:
-            result = call_limited(_delayed, func, delay, path, time_limit_s=timeout, **kwargs, **extra)
+            result = call_limited(_delayed, func, delay, path, time_limit_s=timeout, **{**kwargs, **extra})
         else:
-            result = call_limited(func, path, time_limit_s=timeout, **kwargs, **extra)
+            result = call_limited(func, path, time_limit_s=timeout, **{**kwargs, **extra})
         if trace:
             # One O_APPEND write per file: lines from several processes never interleave.
             fd = os.open(trace, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)

@@ -27,7 +27,7 @@ import os
 import re
 from datetime import datetime, timezone
 from functools import lru_cache
-from typing import Sequence
+from typing import Iterable, Sequence
 
 from mediaparser.media.fsguard import link_refusal, open_regular
 from mediaparser.media.metadata import SIDECAR_SOURCES, MetadataError, read_xmp_sidecar
@@ -76,18 +76,62 @@ def _split_counter(s: str) -> tuple[str, str]:
     return (m["base"], m["n"]) if m else (s, "")
 
 
-@lru_cache(maxsize=64)
-def _json_index(directory: str, mtime_ns: int) -> dict[str, list[tuple[str, str]]]:
-    """JSON files of a directory by stem without counter: stem -> [(counter, name)].
-
-    Built once per directory, so matching stays a few dictionary look-ups
-    per media file even in a Takeout folder of 10,000 files."""
+def json_index(names: Iterable[str]) -> dict[str, list[tuple[str, str]]]:
+    """The JSON files among `names` by stem without counter: stem -> [(counter, name)]."""
     index: dict[str, list[tuple[str, str]]] = {}
-    for entry in _listing(directory, mtime_ns):
+    for entry in names:
         if entry.lower().endswith(".json"):
             jbase, jcounter = _split_counter(entry[:-5])
             index.setdefault(jbase, []).append((jcounter, entry))
     return index
+
+
+@lru_cache(maxsize=64)
+def _json_index(directory: str, mtime_ns: int) -> dict[str, list[tuple[str, str]]]:
+    """`json_index` of a directory, built once per directory (and change of it), so
+    matching stays a few dictionary look-ups per media file even in a Takeout
+    folder of 10,000 files."""
+    return json_index(_listing(directory, mtime_ns))
+
+
+def strip_edited(stem: str) -> tuple[str, str]:
+    """(`stem` without Google's edited-copy suffix, the suffix or '')."""
+    for suffix in EDITED_SUFFIXES:
+        if stem.lower().endswith(suffix):
+            return stem[: -len(suffix)], stem[-len(suffix):]
+    return stem, ""
+
+
+def match_takeout_json(name: str, index: dict[str, list[tuple[str, str]]]) -> str | None:
+    """The name of the Takeout JSON (from `json_index` of the media file's folder)
+    that describes the media file `name`, or None. Pure: names in, a name out."""
+    if not index:
+        return None
+    stem, ext = os.path.splitext(name)
+    base, counter = _split_counter(stem)
+    base, _edited = strip_edited(base)  # an edited copy uses the original's JSON
+    full = base + ext  # e.g. "IMG_1234.jpg"
+    target = full + _SUPPLEMENTAL
+    # Longest (most specific) match first: "name.jpg.supplemental-metadata",
+    # then its cuts (Google cuts the name before ".json" at 46 or 51
+    # characters, depending on the export's age), down to the media name
+    # itself or a long cut inside it.
+    shortest = min(len(full), MIN_TRUNCATED_LEN)
+    for length in range(len(target), shortest - 1, -1):
+        for jcounter, entry in index.get(target[:length], ()):
+            if jcounter == counter:
+                return entry
+    # "name(1).jpg.json": the counter kept in place.
+    if counter:
+        for jstem in (stem + ext + _SUPPLEMENTAL, stem + ext):
+            for jcounter, entry in index.get(jstem, ()):
+                if not jcounter:
+                    return entry
+    # Old exports: "name.json".
+    for jcounter, entry in index.get(base, ()):
+        if jcounter == counter:
+            return entry
+    return None
 
 
 def find_takeout_json(path: str) -> str | None:
@@ -98,34 +142,8 @@ def find_takeout_json(path: str) -> str | None:
         index = _json_index(directory, os.stat(directory).st_mtime_ns)
     except OSError:
         return None
-    if not index:
-        return None
-    stem, ext = os.path.splitext(name)
-    base, counter = _split_counter(stem)
-    for suffix in EDITED_SUFFIXES:  # an edited copy uses the original's JSON
-        if base.lower().endswith(suffix):
-            base = base[: -len(suffix)]
-            break
-    full = base + ext  # e.g. "IMG_1234.jpg"
-    target = full + _SUPPLEMENTAL
-    # Longest (most specific) match first: "name.jpg.supplemental-metadata",
-    # then its cuts, down to the media name itself or a long cut inside it.
-    shortest = min(len(full), MIN_TRUNCATED_LEN)
-    for length in range(len(target), shortest - 1, -1):
-        for jcounter, entry in index.get(target[:length], ()):
-            if jcounter == counter:
-                return os.path.join(directory, entry)
-    # "name(1).jpg.json": the counter kept in place.
-    if counter:
-        for jstem in (stem + ext + _SUPPLEMENTAL, stem + ext):
-            for jcounter, entry in index.get(jstem, ()):
-                if not jcounter:
-                    return os.path.join(directory, entry)
-    # Old exports: "name.json".
-    for jcounter, entry in index.get(base, ()):
-        if jcounter == counter:
-            return os.path.join(directory, entry)
-    return None
+    entry = match_takeout_json(name, index)
+    return os.path.join(directory, entry) if entry else None
 
 
 def takeout_candidates(json_path: str, *, now: datetime | None = None) -> list[Candidate]:

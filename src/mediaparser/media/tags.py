@@ -24,6 +24,11 @@ Two sources:
     … (WORK_FOLDERS), and backup dumps: any name with the word "backup"
     ("Handy Backup", "iPhone Backup 2019", "backups");
   - numbers only (2019, 08, 2019-08) and one-letter names;
+  - Google Takeout's own folders: "Takeout", "Google Photos", the year folders
+    ("Photos from 2019", "Fotos von 2019"), Trash/Archive/Locked Folder (those
+    are flags, media/takeout.py) — TAKEOUT_FOLDERS;
+* a Google Takeout album's title (its metadata.json), when it differs from
+  the folder name;
 * `{tag1,tag2}` groups in the file name — `IMG_1 {beach, Family}.jpg` →
   "beach", "Family". The braces never reach the archive: the export names
   files by capture time.
@@ -50,12 +55,20 @@ FILE_TYPE_FOLDERS = frozenset({
     "cr2", "cr3", "nef", "arw", "orf", "rw2", "raf", "mp4", "mov", "m4v", "avi", "mkv", "mts", "3gp",
     "wmv", "mpg", "mpeg", "webm", "video", "jpgs", "jpegs", "raws",
 })
+# Google Takeout's own places: an export's top folders, the Trash, Archive and
+# Locked Folder (shown as flags, not tags), in the languages seen in exports.
+TAKEOUT_FOLDERS = frozenset({
+    "google fotos", "google photos backup", "trash", "bin", "papierkorb", "corbeille", "papelera", "cestino",
+    "prullenbak", "archiv", "archivo", "archivio", "locked folder", "gesperrter ordner", "failed videos",
+})
 WORK_FOLDERS = frozenset({
     "tmp", "temp", "test", "tests", "testdata", "test data", "sample", "samples", "export", "exports",
     "exported", "import", "imports", "imported", "upload", "uploads", "new", "old", "unsorted", "sorted",
     "to sort", "inbox", "copy", "copies", "dump", "data", "files", "archive", "output", "input",
 })
 # DCF camera folders: three digits then five characters (100APPLE, 101_PANA, 100CANON, 100MSDCF).
+# Google Takeout's year folders ("Photos from 2019", "Fotos von 2019", "Photos de 2019", …).
+_TAKEOUT_YEAR = re.compile(r"^(photos|fotos|foto's|foto|zdjęcia) (from|von|de|del|dal|uit|z) \d{4}$")
 _CAMERA_FOLDER = re.compile(r"^\d{3}[0-9a-z_]{5}$", re.IGNORECASE)
 _NUMERIC = re.compile(r"^[\d\s._-]+$")
 _BACKUP = re.compile(r"\bbackups?\b")
@@ -82,7 +95,8 @@ def tag_key(name: str) -> str:
 def is_generic_folder(name: str) -> bool:
     n = tag_key(name)
     return (len(n) <= 1 or n in GENERIC_FOLDERS or n in FILE_TYPE_FOLDERS or n in WORK_FOLDERS
-            or bool(_CAMERA_FOLDER.match(n)) or bool(_NUMERIC.match(n)) or bool(_BACKUP.search(n)))
+            or bool(_CAMERA_FOLDER.match(n)) or bool(_NUMERIC.match(n)) or bool(_BACKUP.search(n))
+            or n in TAKEOUT_FOLDERS or bool(_TAKEOUT_YEAR.match(n)))
 
 
 def _add_once(out: list[str], tag: str) -> None:
@@ -116,10 +130,21 @@ def strip_tag_groups(name: str) -> str:
     return f"{cleaned or 'unnamed'}{dot}{ext}"
 
 
-def auto_tags(rel_path: str) -> list[AutoTag]:
-    """Every automatic tag of a file, once each; a name tag wins over the same folder tag."""
+def auto_tags(rel_path: str, album: str | None = None) -> list[AutoTag]:
+    """Every automatic tag of a file, once each; a name tag wins over the same folder tag,
+    a folder tag over the same album title.
+
+    `album`: the title a Google Takeout album's metadata.json gives the file's
+    folder (the folder name is often a shortened or cleaned form of it: "Paris_
+    Rome 2019" for "Paris/Rome 2019")."""
     names = filename_tags(rel_path)
     tags = [AutoTag(t, "filename") for t in names]
     keys = {tag_key(t) for t in names}
-    tags += [AutoTag(t, "folder") for t in folder_tags(rel_path) if tag_key(t) not in keys]
+    for t in folder_tags(rel_path):
+        if tag_key(t) not in keys:
+            tags.append(AutoTag(t, "folder"))
+            keys.add(tag_key(t))
+    title = normalize(album or "")
+    if title and tag_key(title) not in keys and not is_generic_folder(title):
+        tags.append(AutoTag(title, "album"))
     return tags

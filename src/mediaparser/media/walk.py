@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from mediaparser.media.fsguard import file_identity, in_system_folder, link_refusal, open_regular
 from mediaparser.media.kinds import kind_of
 from mediaparser.media.probe import UNKNOWN, sniff
+from mediaparser.media.takeout import parse_part_name
 
 # Skip reasons an import counts and shows; the first three are routine (a
 # folder of photos is full of them), the others are worth telling a person.
@@ -34,6 +35,9 @@ SYSTEM_FILE = "system file"
 NOT_MEDIA = "not a photo or video"
 NOT_REGULAR = "not a regular file"
 SYSTEM_FOLDER = "a system folder (/proc, /sys or /dev): not walked"
+# A Google Takeout part (media/takeout.py): an import unpacks it into its
+# working copy and imports the photos inside (usecases/takeout.py).
+TAKEOUT_PART = "Google Takeout part (the photos inside are imported)"
 ROUTINE_SKIPS = frozenset({SIDECAR, SYSTEM_FILE, NOT_MEDIA})
 
 
@@ -145,6 +149,9 @@ def walk_source(root: str, boundary: Sequence[str] | None = None) -> Iterator[En
                 subfolders.append((e.path, real))
                 continue
             kind = kind_of(e.name)
+            if parse_part_name(e.name) is not None and stat.S_ISREG(st.st_mode):
+                yield Skipped(rel, TAKEOUT_PART)
+                continue
             if kind == "system":
                 yield Skipped(rel, SYSTEM_FILE)
                 continue

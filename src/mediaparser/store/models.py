@@ -200,6 +200,13 @@ class MediaFile(db.Model):
     burst_id: Mapped[str | None] = mapped_column(String(64), index=True)
     motion_offset: Mapped[int | None] = mapped_column(BigInteger)
 
+    # --- Google Takeout (migration 0011) --------------------------------------
+    # What the file's Takeout JSON and folder say (media/takeout.py
+    # `takeout_facts`), and the one flag the review filters by: 'locked',
+    # 'trash' or 'archive'.
+    takeout: Mapped[dict | None] = mapped_column(JSON)
+    takeout_flag: Mapped[str | None] = mapped_column(String(12), index=True)
+
     # --- source identity (usecases.source_access; migration 0007) -----------
     # The device and inode the import saw for this path (signed 64-bit, see
     # to_signed64). A source is read or served only while it is still that

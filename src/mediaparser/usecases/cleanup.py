@@ -49,6 +49,7 @@ from mediaparser.store.db import db
 from mediaparser.media.probe import sha256_stream
 from mediaparser.store.models import DupMember, FileStatus, Job, JobType, ManifestEntry, MediaFile
 from mediaparser.library.in_archive import archive_rows
+from mediaparser.usecases import takeout
 
 EXAMPLES = 5
 
@@ -162,6 +163,8 @@ def plan_cleanup(settings: Settings, import_job_id: int, *, working_copies: bool
         raise LookupError(f"import job {import_job_id} does not exist")
     job_root = Path(os.path.realpath(job.source_path or "/nonexistent"))
     upload_root = Path(os.path.realpath(settings.upload_dir))
+    # A Google Takeout import's files lie in its parts' working copy (usecases/takeout.py), a working copy like an upload's.
+    copies = [Path(c) for c in takeout.working_copies(job)]
     rows = db.session.execute(select(MediaFile).where(MediaFile.job_id == import_job_id)
                               .order_by(MediaFile.id)).scalars().all()
     ids = [r.id for r in rows]
@@ -179,7 +182,8 @@ def plan_cleanup(settings: Settings, import_job_id: int, *, working_copies: bool
         if r.id in archived:
             plan.keep(KEEP_IN_ARCHIVE, r.source_path)
             continue
-        if not _in_roots(settings, real, job_root):
+        root = next((c for c in copies if _inside(real, c)), job_root)
+        if not _in_roots(settings, real, root):
             plan.keep(KEEP_OUTSIDE, r.source_path)
             continue
         entry, by_keeper = own.get(r.id), False
@@ -210,7 +214,7 @@ def plan_cleanup(settings: Settings, import_job_id: int, *, working_copies: bool
             plan.keep(problem, r.source_path)
             continue
         plan.deletable.append(Deletable(r.id, str(real), archived_as, entry.final_sha256 or entry.sha256, by_keeper,
-                                        working, source_sha256=r.sha256, job_root=str(job_root)))
+                                        working, source_sha256=r.sha256, job_root=str(root)))
     return plan
 
 

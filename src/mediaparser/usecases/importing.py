@@ -26,14 +26,14 @@ from mediaparser.store.dialect import insert_ignore
 from mediaparser.media.pool import TimedOut, shared_pool
 from mediaparser.media.analyze import AnalysisResult
 from mediaparser.store.models import FileStatus, Job, JobStatus, JobType, MediaFile, to_signed64, utcnow
-from mediaparser.usecases import duplicates, stacks, tagging as tags
+from mediaparser.usecases import duplicates, stacks, takeout, tagging as tags
 from mediaparser.library import capture_time
 from mediaparser.library.in_archive import ArchiveIndex
 from mediaparser.media.errors import explain
 from mediaparser.media.fsguard import in_system_folder
 from mediaparser.usecases.jobsteps import Batch, Control
 from mediaparser.usecases.source_access import boundary_options, job_boundary
-from mediaparser.media.walk import Entry, Skipped, display, walk_source
+from mediaparser.media.walk import TAKEOUT_PART, Entry, Skipped, display, walk_source
 from mediaparser.media.probe import sha256_file
 
 log = logging.getLogger(__name__)
@@ -120,7 +120,28 @@ def _insert_ignore(session: Session, rows: list[dict]) -> None:
         session.execute(insert_ignore(session, MediaFile, ["job_id", "source_path"]), rows)
 
 
-def _enumerate(control: Control, job: Job) -> str | None:
+def _listing(control: Control, job: Job, settings: Settings | None):
+    """What `_enumerate` lists: the import's folder, then the working copies of
+    the Google Takeout parts found in it (unpacked first, usecases/takeout.py).
+    A string is a stop reason (paused or cancelled while unpacking)."""
+    root = job.source_path
+    parts = []
+    for item in walk_source(root, job_boundary(job)):
+        if isinstance(item, Skipped) and item.reason == TAKEOUT_PART:
+            found = takeout.part_found(root, item.rel_path)
+            if found is not None:
+                parts.append(found)
+        yield item
+    if parts and settings is not None:
+        stop = takeout.unpack(control, settings, job, parts)
+        if stop is not None:
+            yield stop
+            return
+        for copy in takeout.working_copies(job):
+            yield from walk_source(copy, job_boundary(job))
+
+
+def _enumerate(control: Control, job: Job, settings: Settings | None = None) -> str | None:
     """List the folder into PENDING rows; a stop reason when stopped part-way (the listing resumes)."""
     root = job.source_path
     if root is None or not os.path.isdir(root):
@@ -179,7 +200,9 @@ def _enumerate(control: Control, job: Job) -> str | None:
         return control.checkpoint(Batch(total=None if final else found,
                                         current_item=f"listing files… {found} found", apply=apply))
 
-    for item in walk_source(root, job_boundary(job)):
+    for item in _listing(control, job, settings):
+        if isinstance(item, str):
+            return item
         if isinstance(item, Skipped):
             skip(item.reason, item.rel_path)
             continue
@@ -279,7 +302,7 @@ _RESULT_COLUMNS = (
     "captured_at", "utc_offset", "offset_assumed", "precision", "time_source", "confidence", "reasons",
     "candidates", "phash", "dhash", "detail", "low_detail", "thumbnail", "sidecars", "warnings",
     "phash90", "dhash90", "phash180", "dhash180", "has_gps", "bit_depth",
-    "content_id", "burst_id", "motion_offset",
+    "content_id", "burst_id", "motion_offset", "takeout", "takeout_flag",
 )
 _UPDATE_RESULT = (
     update(MediaFile.__table__)
@@ -342,6 +365,7 @@ def analysis_columns(result: AnalysisResult) -> dict[str, Any]:
         "content_id": result.content_id,
         "burst_id": result.burst_id,
         "motion_offset": result.motion_offset,
+        **takeout.facts_columns(result.takeout),
     }
 
 
@@ -389,6 +413,7 @@ class ImportWork:
             self.rels[r[0]] = r[4]
             # The analysis opens only the file the walk listed, not one swapped in since.
             extra = {"expect": (r[5], r[6])} if r[5] is not None and r[6] is not None else {}
+            extra.update(takeout.analysis_extra(self.job, r[1]))
             self.queue.append((r[0], r[1], r[2] or 0, extra))
 
     def feed(self) -> None:
@@ -444,13 +469,13 @@ class ImportWork:
     def take_batch(self) -> Batch:
         batch, self.results = self.results, []
         values, failed = [], 0
-        tagged: list[tuple[int, str]] = []
+        tagged: list[tuple[int, str, str | None]] = []
         for item_id, res in batch:
             v, f = _row_values(item_id, res)
             values.append(v)
             failed += f
             if item_id in self.rels:
-                tagged.append((item_id, self.rels.pop(item_id)))
+                tagged.append((item_id, self.rels.pop(item_id), takeout.album_of(res)))
 
         def apply(s: Session) -> None:
             if values:
@@ -510,7 +535,7 @@ class ImportSteps:
 
     def begin(self, control: Control) -> str | None:
         if not self.job.enumerated:
-            return _enumerate(control, self.job)
+            return _enumerate(control, self.job, self.settings)
         return None
 
     def work(self) -> ImportWork:

@@ -41,7 +41,7 @@ from mediaparser.store.models import FileTag, MediaFile, Tag, utcnow
 from mediaparser.usecases import history
 from mediaparser.usecases.history import Actor, quoted
 
-ORIGINS = ("folder", "filename", "user", "carried")
+ORIGINS = ("folder", "filename", "album", "user", "carried")
 MAX_NAMES = 100
 LIST_MAX = 1000  # tags one listing page may hold
 CHUNK = 5000  # ids per IN (...) list: SQLite allows ~32k bound values per statement
@@ -126,9 +126,10 @@ def new_links(session: Session, pairs: Sequence[tuple[int, str, str]]) -> list:
     return res.all()
 
 
-def record_auto_tags(session: Session, files: Sequence[tuple[int, str]]) -> int:
-    """Automatic tags for (file_id, rel_path) pairs, in the caller's transaction."""
-    return link(session, [(fid, t.name, t.origin) for fid, rel in files for t in auto_tags(rel)])
+def record_auto_tags(session: Session, files: Sequence[tuple[int, str] | tuple[int, str, str | None]]) -> int:
+    """Automatic tags for (file_id, rel_path[, Takeout album title]) tuples, in the caller's transaction."""
+    return link(session, [(fid, t.name, t.origin) for fid, rel, *album in files
+                          for t in auto_tags(rel, album[0] if album else None)])
 
 
 def tags_of(file_ids: Iterable[int]) -> dict[int, list[dict[str, str]]]:

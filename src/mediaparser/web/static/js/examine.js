@@ -9,7 +9,7 @@ import { TagField } from "./tagfield.js";
 const $ = (id) => document.getElementById(id);
 
 // Where a tag came from, in the words the chips show.
-const ORIGIN_WORDS = { folder: "folder", filename: "file name", user: "you", carried: "carried from a duplicate" };
+const ORIGIN_WORDS = { folder: "folder", filename: "file name", album: "Google Photos album", user: "you", carried: "carried from a duplicate" };
 const ORIGIN_HELP = {
   folder: "Taken from the name of a folder the file was in",
   filename: "Taken from a {…} group in the file name",
