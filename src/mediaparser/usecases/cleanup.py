@@ -31,6 +31,12 @@ file (device + inode, real path) and must still hash to what the manifest
 recorded, the source must still lie inside the roots, and the path must still
 name the very file that was hashed when it is unlinked. Anything else is kept
 and reported with the reason.
+
+6. Stacks (usecases/stacks.py: a Live Photo's still and clip, a RAW and its
+   JPEG, a burst's frames, an edited copy and its original) go together: a
+   member is deletable only when every member of its stack is, and at deletion
+   every member passes the checks on its bytes before any of them is unlinked
+   — a half-verified pair stays whole.
 """
 
 from __future__ import annotations
@@ -63,6 +69,8 @@ KEEP_NOT_REGULAR = "no longer a regular file (replaced by a link or something el
 KEEP_CHANGED = "changed since the import"
 KEEP_COPY_MISSING = "its archive copy is missing"
 KEEP_SAME_FILE = "its archive copy is this very file (the archive and the sources overlap)"
+KEEP_STACK = ("another file of its stack (a Live Photo's clip, a RAW's JPEG, an edited copy) "
+              "has no verified copy: the stack's files are removed together or not at all")
 
 
 class CleanupRefused(ValueError):
@@ -79,6 +87,7 @@ class Deletable:
     working_copy: bool  # an uploaded file in the upload folder
     source_sha256: str = ""  # what the source must still hash to
     job_root: str = ""
+    stack_id: int | None = None  # its stack's lead: the stack's files are deleted together
 
 
 @dataclass
@@ -214,8 +223,26 @@ def plan_cleanup(settings: Settings, import_job_id: int, *, working_copies: bool
             plan.keep(problem, r.source_path)
             continue
         plan.deletable.append(Deletable(r.id, str(real), archived_as, entry.final_sha256 or entry.sha256, by_keeper,
-                                        working, source_sha256=r.sha256, job_root=str(root)))
+                                        working, source_sha256=r.sha256, job_root=str(root),
+                                        stack_id=r.stack_id))
+    _whole_stacks_only(plan, rows)
     return plan
+
+
+def _whole_stacks_only(plan: CleanupPlan, rows) -> None:
+    """Condition 6: keep every member of a stack one of whose members is not deletable."""
+    members: dict[int, set[int]] = {}
+    for r in rows:
+        if r.stack_id is not None:
+            members.setdefault(r.stack_id, set()).add(r.id)
+    ready = {d.file_id for d in plan.deletable}
+    broken = {lead for lead, ids in members.items() if not ids <= ready}
+    if not broken:
+        return
+    kept = [d for d in plan.deletable if d.stack_id in broken]
+    plan.deletable = [d for d in plan.deletable if d.stack_id not in broken]
+    for d in kept:
+        plan.keep(KEEP_STACK, d.path)
 
 
 @dataclass
@@ -246,8 +273,8 @@ def _hash_copy(path: str) -> tuple[os.stat_result, str] | None:
         return None
 
 
-def _delete_one(settings: Settings, d: Deletable) -> str | None:
-    """Run the decisive checks on the bytes and delete the source; the reason it stays, or None."""
+def _check_one(settings: Settings, d: Deletable) -> str | os.stat_result:
+    """The decisive checks on the bytes: the reason the source stays, or the stat of the file checked."""
     if not _in_roots(settings, Path(os.path.realpath(d.path)), Path(d.job_root)):
         return KEEP_OUTSIDE
     try:
@@ -274,18 +301,23 @@ def _delete_one(settings: Settings, d: Deletable) -> str | None:
             return "the archive copy is missing or no longer matches the manifest"
         if (copy[0].st_dev, copy[0].st_ino) == (src.st_dev, src.st_ino):
             return KEEP_SAME_FILE
-        try:
-            now = os.lstat(d.path)
-        except FileNotFoundError:
-            return KEEP_GONE
-        if (now.st_dev, now.st_ino) != (src.st_dev, src.st_ino):
-            return KEEP_NOT_REGULAR  # the name was pointed at another file while we checked
-        try:
-            os.unlink(d.path)
-        except FileNotFoundError:
-            return None
-        except OSError as exc:
-            return f"could not delete: {exc.strerror or exc}"
+    return src
+
+
+def _unlink_checked(d: Deletable, src: os.stat_result) -> str | None:
+    """Unlink the source if its path still names the very file `_check_one` hashed."""
+    try:
+        now = os.lstat(d.path)
+    except FileNotFoundError:
+        return KEEP_GONE
+    if (now.st_dev, now.st_ino) != (src.st_dev, src.st_ino):
+        return KEEP_NOT_REGULAR  # the name was pointed at another file while we checked
+    try:
+        os.unlink(d.path)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        return f"could not delete: {exc.strerror or exc}"
     return None
 
 
@@ -299,17 +331,43 @@ def delete_sources(settings: Settings, import_job_id: int, *, working_copies: bo
             MediaFile.id.in_([d.file_id for d in plan.deletable]))).all())
         db.session.commit()
     thumb_root = Path(os.path.realpath(settings.thumbnail_dir))
-    for d in plan.deletable:
-        reason = _delete_one(settings, d)
-        if reason is not None:
-            result.refused[d.path] = reason
+    for unit in _deletion_units(plan.deletable):
+        checked = [(d, _check_one(settings, d)) for d in unit]
+        failed = next((c for _d, c in checked if isinstance(c, str)), None)
+        if failed is not None and len(unit) > 1:  # one member fails its check: the whole stack stays
+            for d, c in checked:
+                result.refused[d.path] = c if isinstance(c, str) else f"{KEEP_STACK} ({failed})"
             continue
-        result.deleted.append(d.path)
-        t = thumbs.get(d.file_id)
-        if t and _inside(Path(os.path.realpath(t)), thumb_root) and not _shared_thumbnail(t, d.file_id):
-            try:
-                os.unlink(t)
-                result.thumbnails_removed += 1
-            except OSError:
-                pass
+        for d, c in checked:
+            reason = c if isinstance(c, str) else _unlink_checked(d, c)
+            if reason is not None:
+                result.refused[d.path] = reason
+                continue
+            result.deleted.append(d.path)
+            _remove_thumbnail(d, thumbs, thumb_root, result)
     return result
+
+
+def _deletion_units(deletable: list[Deletable]) -> list[list[Deletable]]:
+    """The files deleted together: a stack's members as one unit, every other file alone."""
+    units: list[list[Deletable]] = []
+    by_stack: dict[int, list[Deletable]] = {}
+    for d in deletable:
+        if d.stack_id is None:
+            units.append([d])
+        elif d.stack_id in by_stack:
+            by_stack[d.stack_id].append(d)
+        else:
+            by_stack[d.stack_id] = [d]
+            units.append(by_stack[d.stack_id])
+    return units
+
+
+def _remove_thumbnail(d: Deletable, thumbs: dict[int, str | None], thumb_root: Path, result: CleanupResult) -> None:
+    t = thumbs.get(d.file_id)
+    if t and _inside(Path(os.path.realpath(t)), thumb_root) and not _shared_thumbnail(t, d.file_id):
+        try:
+            os.unlink(t)
+            result.thumbnails_removed += 1
+        except OSError:
+            pass

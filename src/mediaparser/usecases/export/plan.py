@@ -10,7 +10,9 @@ without a capture time go to `unknown/` under their original name. Skipped
 with a reason: files set aside as duplicates, files whose analysis failed,
 files of the archive. Collisions: the same content already at a name (in this
 plan, on disk, or per the manifest) is "already present" and not copied twice;
-different content gets `_2`, `_3`…. Warnings: files still needing review,
+different content gets `_2`, `_3`…. Stacks: a Live Photo's clip, a RAW beside its
+JPEG and an edited copy are named after their stack's lead (`stack_name`), and
+a clash renumbers the whole stack together; burst frames keep their own names. Warnings: files still needing review,
 unresolved duplicate groups. While groups are unresolved the export refuses
 to start unless overridden — here, so every caller (page, API, CLI) gets the
 same rule. `create_export_job` checks the plan and creates the job row; the
@@ -21,7 +23,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from sqlalchemy import distinct, func, select
 
@@ -32,7 +34,7 @@ from mediaparser.media.probe import sha256_file
 from mediaparser.media.tags import strip_tag_groups
 from mediaparser.store.db import db, write_transaction
 from mediaparser.store.models import (DupGroup, DupMember, FileStatus, GroupStatus, Job, JobStatus, JobType,
-                                      MediaFile, utcnow)
+                                      MediaFile, StackKind, StackRole, utcnow)
 from mediaparser.usecases import settings_store
 from mediaparser.usecases.export.manifest import archived_in
 
@@ -116,6 +118,38 @@ def with_suffix(destination: str, n: int) -> str:
     return os.path.join(head, f"{stem}_{n}{ext}")
 
 
+# Stacks whose members are exported under their lead's name: a Live Photo's
+# still and clip, a RAW and its JPEG, an original and its edited copy. A
+# burst's frames keep their own names (each is a photo of its own moment).
+NAMED_TOGETHER = frozenset({StackKind.LIVE, StackKind.RAW_JPEG, StackKind.EDITED})
+EDITED_SUFFIX = "_edited"
+
+
+def stack_name(lead_dest: str, member) -> str:
+    """A stack member's archive name from its lead's: the lead's name with the member's own
+    extension (`20190812_143025.heic` → `20190812_143025.mov`), and `_edited` before it for
+    an edited copy (`20190812_143025_edited.jpg`)."""
+    stem = os.path.splitext(lead_dest)[0]
+    suffix = EDITED_SUFFIX if member.stack_role == StackRole.EDITED else ""
+    return f"{stem}{suffix}.{member.extension}" if member.extension else f"{stem}{suffix}"
+
+
+def _own_name(dest: str) -> str:
+    return dest
+
+
+def stack_followers(rows) -> dict[int, list]:
+    """Lead id → the other members of its stack among `rows` that are named after it."""
+    ids = {r.id for r in rows}
+    out: dict[int, list] = {}
+    for r in rows:
+        if r.stack_kind in NAMED_TOGETHER and r.stack_id is not None and r.stack_id != r.id and r.stack_id in ids:
+            out.setdefault(r.stack_id, []).append(r)
+    for ms in out.values():
+        ms.sort(key=lambda m: m.id)
+    return out
+
+
 def _import_job(import_job_id: int) -> Job:
     job = db.session.get(Job, import_job_id, populate_existing=True)
     db.session.commit()
@@ -186,7 +220,8 @@ def build_plan(settings: Settings, import_job_id: int, *, output: str | None = N
     tpl = layout.check(layout_template or settings_store.get_layout()).template
     rows = db.session.execute(
         select(MediaFile.id, MediaFile.source_path, MediaFile.rel_path, MediaFile.status, MediaFile.error,
-               MediaFile.sha256, MediaFile.captured_at, MediaFile.extension, MediaFile.model, MediaFile.precision)
+               MediaFile.sha256, MediaFile.captured_at, MediaFile.extension, MediaFile.model, MediaFile.precision,
+               MediaFile.stack_id, MediaFile.stack_kind, MediaFile.stack_role)
         .where(MediaFile.job_id == import_job_id)
         .order_by(MediaFile.captured_at.is_(None), MediaFile.captured_at, MediaFile.id)).all()
     aside = _set_aside(import_job_id)
@@ -213,53 +248,100 @@ def build_plan(settings: Settings, import_job_id: int, *, output: str | None = N
                 disk_sha[dest] = sha256_file(p) if p is not None and p.is_file() else None
         return disk_sha[dest]
 
-    for r in rows:
+    def early(r) -> PlannedFile | None:
+        """The file's plan when the layout does not name it: skipped, or its content archived already."""
         if r.status != FileStatus.DONE or not r.sha256:
-            plan.files.append(PlannedFile(r.id, r.source_path, None, "skip",
-                                          SKIP_FAILED if r.status == FileStatus.FAILED else "not analysed yet"))
-            continue
+            return PlannedFile(r.id, r.source_path, None, "skip",
+                               SKIP_FAILED if r.status == FileStatus.FAILED else "not analysed yet")
         if r.id in aside:
-            plan.files.append(PlannedFile(r.id, r.source_path, None, "skip", SKIP_ASIDE))
-            continue
+            return PlannedFile(r.id, r.source_path, None, "skip", SKIP_ASIDE)
         if r.id in archived_rows:  # never exported again, whatever its bytes
-            plan.files.append(PlannedFile(r.id, r.source_path, None, "skip", SKIP_IN_ARCHIVE))
-            continue
+            return PlannedFile(r.id, r.source_path, None, "skip", SKIP_IN_ARCHIVE)
         if r.sha256 in by_sha:  # this very content is archived already (an earlier export)
-            plan.files.append(PlannedFile(r.id, r.source_path, by_sha[r.sha256], "present"))
-            continue
-        first = layout.partial_name(tpl, r.captured_at, r.precision, r.extension or "", 1, camera=r.model) \
-            if r.captured_at is not None else None
-        if first is not None:
-            # Known to the day, month, year or decade only: numbered names, never an invented time.
-            n = next_number.get(first, 1)
-            while True:
-                dest = layout.partial_name(tpl, r.captured_at, r.precision, r.extension or "", n, camera=r.model)
-                there = content_at(dest)
-                if there is None or there == r.sha256:
-                    break
-                n += 1
-            next_number[first] = n + 1 if there is None else next_number.get(first, 1)
-            taken.setdefault(dest, r.sha256)
-            plan.files.append(PlannedFile(r.id, r.source_path, dest, "copy" if there is None else "present"))
-            continue
+            return PlannedFile(r.id, r.source_path, by_sha[r.sha256], "present")
+        return None
+
+    def is_partial(r) -> bool:
+        return r.captured_at is not None and layout.partial_name(
+            tpl, r.captured_at, r.precision, r.extension or "", 1, camera=r.model) is not None
+
+    def name(r, n: int) -> str:
+        """The file's n-th name by the layout: n = 1 is its plain name; a full capture time
+        gets `_n` on a collision, a partial date numbers its names itself (no invented time)."""
+        if is_partial(r):
+            return layout.partial_name(tpl, r.captured_at, r.precision, r.extension or "", n, camera=r.model)
         if r.captured_at is not None:
             base = layout.render(tpl, r.captured_at, r.extension or "", camera=r.model)
         else:
             # Its original name — without `{tag}` groups, which became tags.
             base = f"{UNKNOWN_FOLDER}/{strip_tag_groups(os.path.basename(r.rel_path))}"
-        dest, n = base, 1
+        return base if n == 1 else with_suffix(base, n)
+
+    def fits(row, dest: str) -> str | None | bool:
+        """What is at `dest` (None: free) when it may take `row`; False when other content is there."""
+        there = content_at(dest)
+        return there if there is None or there == row.sha256 else False
+
+    def place(group: list[tuple[Any, Callable[[str], str]]]) -> None:
+        """Name `group` — (row, its name from its lead's name) pairs, the lead first — at the first
+        number n where every member's name is free or holds its very content: a stack is
+        renumbered as one (`…_2.heic` + `…_2.mov`), never split across numbers."""
+        lead = group[0][0]
+        partial = is_partial(lead)
+        first = name(lead, 1)
+        n = next_number.get(first, 1) if partial else 1
         while True:
-            there = content_at(dest)
-            if there is None:
-                action = "copy"
-                break
-            if there == r.sha256:
-                action = "present"
+            dests = [follow(name(lead, n)) for _row, follow in group]
+            there = [fits(row, d) for (row, _f), d in zip(group, dests)]
+            if False not in there:
                 break
             n += 1
+        if partial:  # the next partial-date file of this period starts after the number taken
+            next_number[first] = n + 1 if there[0] is None else next_number.get(first, 1)
+        for (row, follow), dest, t in zip(group, dests, there):
+            taken.setdefault(dest, row.sha256)
+            wanted = follow(first) if n > 1 and not partial else None
+            plan.files.append(PlannedFile(row.id, row.source_path, dest, "copy" if t is None else "present",
+                                          collision_of=wanted))
+
+    def join_archived(m, lead_dest: str) -> None:
+        """A stack member whose lead is archived already: beside it under its name (the member
+        alone takes `_n` when that name holds other content)."""
+        base = stack_name(lead_dest, m)
+        dest, n = base, 1
+        while (t := fits(m, dest)) is False:
+            n += 1
             dest = with_suffix(base, n)
-        taken.setdefault(dest, r.sha256)
-        plan.files.append(PlannedFile(r.id, r.source_path, dest, action, collision_of=base if n > 1 else None))
+        taken.setdefault(dest, m.sha256)
+        plan.files.append(PlannedFile(m.id, m.source_path, dest, "copy" if t is None else "present",
+                                      collision_of=base if n > 1 else None))
+
+    followers = stack_followers(rows)
+    following = {m.id for ms in followers.values() for m in ms}
+    for r in rows:
+        if r.id in following:
+            continue  # planned with its lead
+        mine = followers.get(r.id, [])
+        alone = early(r)
+        group: list[tuple[Any, Callable[[str], str]]] = [] if alone else [(r, _own_name)]
+        if alone:
+            plan.files.append(alone)
+        seen: dict[str, int] = {}
+        for m in mine:
+            skip = early(m)
+            if skip is not None:
+                plan.files.append(skip)
+            elif alone is not None and alone.action == "present" and alone.destination:
+                join_archived(m, alone.destination)
+            elif alone is not None:
+                place([(m, _own_name)])  # the lead is not exported: the member on its own
+            else:
+                # Two edited copies of one original: `…_edited.jpg` and `…_edited_2.jpg`.
+                k = seen[stack_name("", m)] = seen.get(stack_name("", m), 0) + 1
+                group.append((m, lambda lead_dest, m=m, k=k: stack_name(lead_dest, m) if k == 1
+                              else with_suffix(stack_name(lead_dest, m), k)))
+        if group:
+            place(group)
     return plan
 
 

@@ -1,0 +1,119 @@
+"""Stacks in the export and the clean-up: members named after their lead, renumbered
+together on a clash; a stack's sources deleted only when every member's copy is verified."""
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import select, update
+
+from mediaparser.runtime import tasks
+from mediaparser.store.db import db, write_transaction
+from mediaparser.store.models import JobStatus, ManifestEntry, MediaFile
+from mediaparser.usecases import cleanup, export as exporter
+
+from tests.support import media as gen
+from tests.support.export import import_and_resolve
+from tests.support.instance import outside_roots
+
+CID = "3F8E4C1A-2B7D-4E39-9A61-0C5D7E2F8B14"
+DTO = "Exif.Photo.DateTimeOriginal"
+
+
+def _phone_dump(src: Path) -> None:
+    src.mkdir()
+    gen.live_still(str(src / "IMG_0001.HEIC"), dto="2019:08:12 14:30:25", content_id=CID, img=gen.photo(seed=21))
+    gen.live_clip(str(src / "IMG_0001.MOV"), local_with_offset="2019-08-12T14:30:24+0200",
+                  utc="2019-08-12T12:30:24Z", content_id=CID)
+    gen.jpeg(str(src / "IMG_0002.JPG"), exif={DTO: "2019:08:12 15:00:00"}, img=gen.photo(seed=22))
+    gen.crw(str(src / "IMG_0002.CRW"), datetime(2019, 8, 12, 15, 0, 0))
+    gen.jpeg(str(src / "IMG_0003.JPG"), exif={DTO: "2019:08:12 16:00:00"}, img=gen.photo(seed=23))
+    gen.jpeg(str(src / "IMG_E0003.JPG"), exif={DTO: "2019:08:12 16:00:00"}, img=gen.photo(seed=23).rotate(3))
+    gen.jpeg(str(src / "20190812_170000_BURST001_COVER.jpg"), exif={DTO: "2019:08:12 17:00:00"},
+             img=gen.photo(seed=24))
+    gen.jpeg(str(src / "20190812_170000_BURST002.jpg"), exif={DTO: "2019:08:12 17:00:01"}, img=gen.photo(seed=25))
+
+
+def _export(app, job_id: int, out: Path) -> None:
+    with app.app_context():
+        job, _ = exporter.create_export_job(app.extensions["mediaparser"], job_id, output=str(out),
+                                            allow_unresolved=True)
+        assert tasks.process_export_job.call_local(job.id) == JobStatus.COMPLETED
+
+
+def _sha(p: Path) -> str:
+    return hashlib.sha256(p.read_bytes()).hexdigest()
+
+
+def test_stack_members_take_their_leads_name_and_a_clash_renumbers_the_whole_stack(app, tmp_path):
+    src = tmp_path / "phone"
+    _phone_dump(src)
+    job_id, ids = import_and_resolve(app, src, resolve=False)
+    out = outside_roots(tmp_path) / "archive"
+    (out / "2019").mkdir(parents=True)
+    # Another picture already holds the clip's name: the still's name is free, yet both move on together.
+    foreign = out / "2019" / "20190812_143025.mov"
+    foreign.write_bytes(b"someone else's clip")
+    with app.app_context():
+        rows = {r.rel_path: r for r in db.session.execute(select(MediaFile)).scalars()}
+        assert rows["IMG_0001.MOV"].stack_kind == "live" and rows["IMG_0002.CRW"].stack_kind == "raw_jpeg"
+        assert rows["IMG_E0003.JPG"].stack_role == "edited"
+        assert rows["20190812_170000_BURST002.jpg"].stack_kind == "burst"
+        plan = exporter.build_plan(app.extensions["mediaparser"], job_id, output=str(out))
+        dest = {Path(f.source_path).name: f.destination for f in plan.files}
+        wanted = {f.destination: f.collision_of for f in plan.files if f.collision_of}
+    assert dest == {
+        "IMG_0001.HEIC": "2019/20190812_143025_2.heic", "IMG_0001.MOV": "2019/20190812_143025_2.mov",
+        "IMG_0002.JPG": "2019/20190812_150000.jpg", "IMG_0002.CRW": "2019/20190812_150000.crw",
+        "IMG_0003.JPG": "2019/20190812_160000.jpg", "IMG_E0003.JPG": "2019/20190812_160000_edited.jpg",
+        # burst frames keep their own names
+        "20190812_170000_BURST001_COVER.jpg": "2019/20190812_170000.jpg",
+        "20190812_170000_BURST002.jpg": "2019/20190812_170001.jpg",
+    }
+    assert wanted == {"2019/20190812_143025_2.heic": "2019/20190812_143025.heic",
+                      "2019/20190812_143025_2.mov": "2019/20190812_143025.mov"}
+    _export(app, job_id, out)
+    assert foreign.read_bytes() == b"someone else's clip"
+    assert _sha(out / "2019" / "20190812_143025_2.mov") == _sha(src / "IMG_0001.MOV")  # a MOV is copied as it is
+    assert (out / "2019" / "20190812_150000.crw").is_file() and (out / "2019" / "20190812_160000_edited.jpg").is_file()
+    assert not (out / "2019" / "20190812_143025.heic").exists()
+    # Exported again: everything is already there under the same names, nothing renumbered further.
+    with app.app_context():
+        again = exporter.build_plan(app.extensions["mediaparser"], job_id, output=str(out))
+        assert {f.action for f in again.files} == {"present"}
+        assert {Path(f.source_path).name: f.destination for f in again.files} == dest
+
+
+def test_clean_up_removes_a_pair_only_when_both_copies_are_verified(app, tmp_path):
+    src = tmp_path / "phone"
+    _phone_dump(src)
+    job_id, ids = import_and_resolve(app, src, resolve=False)
+    out = outside_roots(tmp_path) / "archive"
+    _export(app, job_id, out)
+    settings = app.extensions["mediaparser"]
+    still, clip = src / "IMG_0001.HEIC", src / "IMG_0001.MOV"
+    with app.app_context():
+        # The clip's copy is not verified: neither half of the Live Photo may go; the rest may.
+        with write_transaction() as s:
+            s.execute(update(ManifestEntry).where(ManifestEntry.file_id == ids["IMG_0001.MOV"])
+                      .values(verified=False))
+        plan = cleanup.plan_cleanup(settings, job_id)
+        names = {Path(d.path).name for d in plan.deletable}
+        assert "IMG_0001.HEIC" not in names and "IMG_0001.MOV" not in names
+        assert {"IMG_0002.JPG", "IMG_0002.CRW", "IMG_0003.JPG", "IMG_E0003.JPG"} <= names
+        assert plan.kept[cleanup.KEEP_STACK] == [str(still)]
+        with write_transaction() as s:
+            s.execute(update(ManifestEntry).where(ManifestEntry.file_id == ids["IMG_0001.MOV"])
+                      .values(verified=True))
+        plan = cleanup.plan_cleanup(settings, job_id)
+        assert {"IMG_0001.HEIC", "IMG_0001.MOV"} <= {Path(d.path).name for d in plan.deletable}
+        # At deletion the clip's archive copy no longer matches its manifest: the still stays too.
+        clip_copy = next(Path(d.archived_as) for d in plan.deletable if d.path.endswith("IMG_0001.MOV"))
+        clip_copy.write_bytes(clip_copy.read_bytes() + b"damaged")
+        result = cleanup.delete_sources(settings, job_id)
+        assert still.is_file() and clip.is_file()
+        assert cleanup.KEEP_STACK in result.refused[str(still)]
+        assert "no longer matches" in result.refused[str(clip)]
+        assert not (src / "IMG_0002.CRW").exists() and not (src / "IMG_0002.JPG").exists()
+        assert not (src / "IMG_E0003.JPG").exists()
