@@ -130,3 +130,27 @@ def test_json_shows_live_photo_identifiers_and_motion_photo_facts(tmp_path):
     motion = by_name["PXL_20190812_143025.MP.jpg"]["motion_photo"]
     assert motion["video_size"] == len(clip)
     assert motion["video_offset"] + len(clip) == by_name["PXL_20190812_143025.MP.jpg"]["size"]
+
+
+def test_takeout_parts_are_analysed_with_their_json_facts(tmp_path):
+    from tests.support import takeout as tk
+
+    folder = tmp_path / "downloads"
+    part1 = tk.write_part(folder, 1, {"Photos from 2019/scan.jpg": tk.jpeg_bytes(1),
+                                      "Trash/old.jpg": tk.jpeg_bytes(2)})
+    tk.write_part(folder, 2, {
+        "Photos from 2019/scan.jpg.supplemental-metadata.json": tk.photo_json("scan.jpg", 1565613025, geo=(52.52, 13.405)),
+        "Trash/old.jpg.json": tk.photo_json("old.jpg", 1565613085, trashed=True)}, fmt="tgz")
+    before = part1.read_bytes()
+    res = _run([str(folder), "--jsonl", "--timezone", "Europe/Berlin", "--workers", "1", "--no-thumbnails"])
+    lines = {d["path"]: d for d in map(json.loads, res.stdout.splitlines())}
+    label = f"[Google Takeout {tk.EXPORT}]/Takeout/Google Photos"
+    scan, old = lines[f"{label}/Photos from 2019/scan.jpg"], lines[f"{label}/Trash/old.jpg"]
+    assert scan["captured_at"] == "2019-08-12T14:30:25" and scan["source"] == "takeout-json:photoTakenTime"
+    assert scan["takeout"]["geo"] == {"latitude": 52.52, "longitude": 13.405, "altitude": 0.0}
+    assert scan["takeout"]["taken"] == "2019-08-12T12:30:25Z" and scan["has_gps"] is True
+    assert scan["sidecars"] == [f"{label}/Photos from 2019/scan.jpg.supplemental-metadata.json"]
+    assert old["takeout"]["flags"] == ["trash"]
+    assert "unpacked 2 Google Takeout part(s)" in res.stderr and "2 file(s) analysed" in res.stderr
+    assert part1.read_bytes() == before and sorted(p.name for p in folder.iterdir()) == [
+        f"takeout-{tk.EXPORT}-001.zip", f"takeout-{tk.EXPORT}-002.tgz"]

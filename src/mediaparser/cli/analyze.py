@@ -5,14 +5,20 @@ with their media file, not listed on their own; a link out of the folder, a
 broken link or a pipe is reported on stderr), analyses in a process pool on
 all cores, and prints results in input order — pretty JSON by default, one line per file
 with `--jsonl`. A bad file prints its `error` and the walk goes on; a summary
-goes to stderr. Registered on the main command group by cli.py.
+goes to stderr. Google Takeout parts (`takeout-…-001.zip`, `.tgz`) are unpacked
+together into a temporary folder (removed at the end) and their photos analysed
+with their JSON facts (`"takeout"`), named `[Google Takeout <export>]/…`. Registered on the main command group by cli.py.
 """
 from __future__ import annotations
 
 import json
 import os
 import sys
+import tempfile
+from contextlib import ExitStack
 from functools import partial
+from itertools import chain
+from pathlib import Path
 
 import click
 
@@ -21,7 +27,8 @@ from mediaparser.config import system_zone
 from mediaparser.media.analyze import DEFAULT_TIME_LIMIT, analysis_dict, analysis_dicts
 from mediaparser.media.exiftool import exiftool_version, find_exiftool
 from mediaparser.media.timestamps import resolve_zone
-from mediaparser.media.walk import iter_media_paths_with_roots
+from mediaparser.media.takeout import parse_part_name, unpack_parts
+from mediaparser.media.walk import TAKEOUT_PART, iter_media_paths_with_roots
 
 
 @click.command("analyze")
@@ -61,12 +68,38 @@ def analyze_command(paths: tuple[str, ...], jsonl: bool, zone: str, workers: int
         skipped += 1
         click.echo(f"skipped {path}: {why}", err=True)
 
-    items = iter_media_paths_with_roots(paths, on_skip=skip)
+    # Google Takeout parts (named, or met in a folder) are unpacked together into
+    # one temporary folder after the rest, so a photo meets its JSON from another part.
+    parts = [p for p in paths if os.path.isfile(p) and parse_part_name(p)]
+    stack = ExitStack()
+    unpacked: dict[str, str] = {}  # temporary folder -> how the output names it
+
+    def walk_skip(path: str, why: str) -> None:
+        if why == TAKEOUT_PART:
+            parts.append(path)
+        else:
+            skip(path, why)
+
+    def takeout_items():
+        if not parts:
+            return
+        tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="mediaparser-takeout-"))
+        counts = unpack_parts(parts, Path(tmp))
+        exports = sorted({parse_part_name(p).export for p in parts})
+        unpacked[tmp] = f"[Google Takeout {', '.join(exports)}]"
+        click.echo(f"unpacked {len(parts)} Google Takeout part(s) into a temporary folder: {counts['files']} file(s)"
+                   + (f", {counts['refused']} not unpacked" if counts["refused"] else ""), err=True)
+        yield from iter_media_paths_with_roots([tmp], on_skip=skip)
+
+    items = chain(iter_media_paths_with_roots([p for p in paths if p not in parts], on_skip=walk_skip), takeout_items())
     count = errors = 0
     second_opinion: dict[str, int] = {}
 
     def emit(d: dict) -> None:
         nonlocal count, errors
+        for tmp, label in unpacked.items():  # name unpacked files by their place in the parts
+            d["path"] = d["path"].replace(tmp, label, 1)
+            d["sidecars"] = [x.replace(tmp, label, 1) for x in d["sidecars"]]
         count += 1
         errors += d["error"] is not None
         if d.get("exiftool"):
@@ -76,8 +109,9 @@ def analyze_command(paths: tuple[str, ...], jsonl: bool, zone: str, workers: int
 
     # The pool owns the time limit: an alarm for slow Python work, a hard
     # deadline for a decoder stuck inside C code, a crash costs one file.
-    for d in analysis_dicts(work, items, workers, time_limit_s=time_limit):
-        emit(d)
+    with stack:
+        for d in analysis_dicts(work, items, workers, time_limit_s=time_limit):
+            emit(d)
     click.echo(f"{count} file(s) analysed, {errors} with errors"
                + (f", {skipped} skipped" if skipped else ""), err=True)
     click.echo(_exiftool_summary(exiftool_setting, exe, second_opinion), err=True)

@@ -47,6 +47,9 @@ CONFIDENCES = ("high", "medium", "low", "none")
 STATES = ("needs_review", "reviewed", "auto", "all")
 KINDS = ("image", "video", "other")
 SORTS = ("time", "name", "size")
+# Where Google Photos kept a file (media/takeout.py): its Trash, Archive or
+# Locked Folder; "none" is every file outside those three.
+TAKEOUT_FLAGS = ("trash", "archive", "locked", "none")
 
 class _Unindexed(ColumnElement):
     """A column the SQLite planner must not pick an index for (`+col`).
@@ -143,6 +146,7 @@ class Filter:
     job: int | None = None
     camera: str | None = None
     tag: str | None = None  # a tag name (usecases.tagging), normalised like the stored ones
+    takeout: str | None = None  # one of TAKEOUT_FLAGS
 
     @classmethod
     def from_args(cls, args: Mapping[str, Any]) -> "Filter":
@@ -172,10 +176,13 @@ class Filter:
         tag = normalize_tag(args.get("tag") or "") or None
         if tag is not None and len(tag) > 200:
             raise FilterError("tag is too long")
+        takeout = args.get("takeout") or None
+        if takeout is not None and takeout not in TAKEOUT_FLAGS:
+            raise FilterError(f"takeout must be one of {', '.join(TAKEOUT_FLAGS)}")
         return cls(state=state, confidence=tuple(sorted(set(conf), key=CONFIDENCES.index)), year=year,
                    month=month, no_date=no_date, kind=kind, error=_flag(args.get("error"), "error"),
                    group=_flag(args.get("group"), "group"), job=_int(args.get("job"), "job", 1, 2**62),
-                   camera=camera, tag=tag)
+                   camera=camera, tag=tag, takeout=takeout)
 
     def to_args(self) -> dict[str, str]:
         out: dict[str, str] = {}
@@ -189,7 +196,7 @@ class Filter:
             out["year"] = str(self.year)
             if self.month is not None:
                 out["month"] = str(self.month)
-        for name in ("kind", "camera", "tag"):
+        for name in ("kind", "camera", "tag", "takeout"):
             if getattr(self, name):
                 out[name] = getattr(self, name)
         for name in ("error", "group"):
@@ -222,6 +229,10 @@ class Filter:
             conds.append(_u(m.job_id) == self.job)
         if self.camera:
             conds.append(_u(m.model) == self.camera)
+        if self.takeout == "none":
+            conds.append(m.takeout_flag.is_(None))
+        elif self.takeout:
+            conds.append(m.takeout_flag == self.takeout)
         if self.tag:
             tag_id = select(Tag.id).where(Tag.key == tag_key(self.tag)).scalar_subquery()
             conds.append(select(FileTag.id).where(FileTag.file_id == m.id, FileTag.tag_id == tag_id).exists())

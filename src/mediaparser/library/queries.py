@@ -39,7 +39,7 @@ _GRID_COLUMNS = (
     MediaFile.error_detail,
     MediaFile.kind, MediaFile.captured_at, MediaFile.utc_offset, MediaFile.precision, MediaFile.confidence,
     MediaFile.review_state, MediaFile.thumbnail, MediaFile.width, MediaFile.height, MediaFile.duration,
-    MediaFile.model, MediaFile.group_id, MediaFile.similar_group_id, MediaFile.file_type,
+    MediaFile.model, MediaFile.group_id, MediaFile.similar_group_id, MediaFile.file_type, MediaFile.takeout_flag,
 )
 
 
@@ -190,6 +190,8 @@ def grid_item(r) -> dict[str, Any]:
         "camera": r.model,
         "group_id": r.group_id,
         "similar_group_id": r.similar_group_id,
+        # Google Photos kept it in its Trash, Archive or Locked Folder (media/takeout.py).
+        "takeout_flag": getattr(r, "takeout_flag", None),
     }
 
 

@@ -10,9 +10,10 @@ name matcher in `sidecars.match_takeout_json`.
 This module owns, without any database or web:
 
 - `parse_part_name`: which file is a Takeout part, of which export, which number;
-- `iter_members`: the members of a part, streamed one by one (never the whole
+- `open_part`: the members of a part, streamed one by one (never the whole
   archive in memory; a `.tgz` is read front to back once), with names made
-  safe (no absolute paths, no `..`, no links or devices);
+  safe (no absolute paths, no `..`, no links or devices); `unpack_member`
+  writes one into a folder, never overwriting and never leaving half a file;
 - `classify_json` / `parse_photo_json`: a photo's JSON (capture time, place,
   Trash/Archive/locked flags, people) versus an album's `metadata.json`;
 - `folder_flags`: the Trash/Archive/locked state a folder name says;
@@ -21,26 +22,31 @@ This module owns, without any database or web:
 """
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
+import shutil
 import stat
 import tarfile
 import time
 import zipfile
+import zlib
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 from typing import IO, Any
 
 from mediaparser.media.fsguard import open_regular
-from mediaparser.media.kinds import kind_of
+from mediaparser.media.kinds import UNPACKING_SUFFIX, kind_of
 from mediaparser.media.sidecars import json_index, match_takeout_json
 
 # takeout-20240305T181818Z-001.zip, takeout-20240305T181818Z-3-001.tgz, ….tar.gz
 _PART = re.compile(r"^takeout-(?P<export>\d{8}T\d{6}Z)(?:-\d+)?-(?P<n>\d{3,})\.(?P<ext>zip|tgz|tar\.gz)$",
                    re.IGNORECASE)
+COPY_BLOCK = 1024 * 1024  # bytes of a member in memory at a time
 MAX_JSON_BYTES = 1 << 20  # a photo's JSON is a few hundred bytes; anything huge is not one
 
 # Folder names Google gives the special places, in the languages seen in exports.
@@ -197,6 +203,59 @@ def _tar_members(tf: tarfile.TarFile) -> Iterator[Member | Refused]:
             continue
         yield Member(name, info.size, float(info.mtime) if info.mtime else None,
                      lambda info=info: tf.extractfile(info))
+
+
+class NoSpace(OSError):
+    """The folder a part is unpacked into has no room for the next member."""
+
+
+def unpack_member(dest: Path, m: Member, *, margin: int = 0) -> str | None:
+    """Write one member below `dest` (a sentence when it cannot be, else None).
+
+    The member is written under a temporary name (UNPACKING_SUFFIX, which the
+    walk skips) and renamed when complete, so a cut-off unpack never leaves a
+    half photo under a photo's name. A member already in place with its size
+    (an unpack resumed, the same file in two parts) is not written again; a
+    different file of the same name is never overwritten. Raises `NoSpace`
+    when fewer than its size plus `margin` bytes are free.
+    """
+    target = dest / m.name
+    try:
+        if target.is_file() and target.stat().st_size == m.size:
+            return None
+        if target.exists():
+            return "a different file of the same name came in another part; the first one is kept"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        free = shutil.disk_usage(dest).free
+        if m.size + margin > free:
+            raise NoSpace(errno.ENOSPC, f"not enough free space to unpack {m.name} "
+                                        f"({m.size:,} bytes needed, {free:,} free)")
+        tmp = target.with_name(target.name + UNPACKING_SUFFIX)
+        with m.open() as src, open(tmp, "wb") as out:
+            shutil.copyfileobj(src, out, COPY_BLOCK)
+        if m.mtime:
+            os.utime(tmp, (m.mtime, m.mtime))
+        os.replace(tmp, target)
+    except NoSpace:
+        raise
+    except OSError as exc:
+        if exc.errno == errno.ENOSPC:
+            raise NoSpace(errno.ENOSPC, f"the disk filled up while unpacking {m.name}") from None
+        return f"could not be unpacked: {exc.strerror or exc}"
+    except (zipfile.BadZipFile, tarfile.TarError, EOFError, zlib.error) as exc:
+        return f"the archive is damaged here: {exc}"
+    return None
+
+
+def unpack_parts(parts: Iterable[str], dest: Path) -> dict[str, int]:
+    """Unpack whole parts below `dest` (for `mediaparser analyze`): counts of files and refusals."""
+    counts = {"files": 0, "refused": 0}
+    for path in parts:
+        with open_part(path) as members:
+            for m in members:
+                problem = m.reason if isinstance(m, Refused) else unpack_member(dest, m)
+                counts["refused" if problem else "files"] += 1
+    return counts
 
 
 # -------------------------------------------------------------------- JSON --

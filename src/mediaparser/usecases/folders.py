@@ -14,6 +14,7 @@ from typing import Any
 
 from mediaparser.config import Settings
 from mediaparser.media.kinds import is_media
+from mediaparser.media.takeout import parse_part_name
 
 MAX_LISTED = 2000  # sub-folders shown for one folder
 MAX_COUNTED = 10_000  # entries looked at to count media files in a folder
@@ -63,6 +64,7 @@ def listing(settings: Settings, root_index: int, rel: str = "") -> dict[str, Any
     folders: list[dict[str, Any]] = []
     media = 0
     other = 0
+    parts = 0
     truncated = False
     try:
         with os.scandir(place.path) as it:
@@ -88,6 +90,8 @@ def listing(settings: Settings, root_index: int, rel: str = "") -> dict[str, Any
                         folders.append({"name": name, "path": os.path.relpath(target, place.root)})
                     elif is_media(name):  # the import's table, by name only: nothing is opened
                         media += 1
+                    elif parse_part_name(name) is not None:  # imported as it is (usecases/takeout.py)
+                        parts += 1
                     else:
                         other += 1
                 except OSError:
@@ -105,5 +109,5 @@ def listing(settings: Settings, root_index: int, rel: str = "") -> dict[str, Any
         acc.append(part)
         crumbs.append({"name": part, "path": "/".join(acc)})
     return {"root": root_index, "path": place.rel, "absolute": str(place.path), "parent": parent,
-            "breadcrumbs": crumbs, "folders": folders, "media_here": media, "other_here": other,
+            "breadcrumbs": crumbs, "folders": folders, "media_here": media, "other_here": other, "takeout_parts": parts,
             "truncated": truncated}

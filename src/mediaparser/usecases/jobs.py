@@ -78,6 +78,9 @@ def job_summary(job: Job, *, with_errors: bool = False) -> dict[str, Any]:
         "max_attempts": job.max_attempts,
         "heartbeat_at": iso_utc(job.heartbeat_at),
     }
+    if job.job_type == JobType.IMPORT and (job.options or {}).get("takeout"):
+        # The Google Takeout parts this import unpacked, what is missing (usecases/takeout.py).
+        out["takeout"] = job.options["takeout"]
     if job.job_type == JobType.EXPORT:
         # What an export is, for the jobs list: which import it copies, and where to.
         out["import_job_id"] = (job.options or {}).get("import_job_id")

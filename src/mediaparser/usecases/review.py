@@ -100,6 +100,8 @@ def file_detail(file_id: int, default_zone: str = "UTC") -> dict[str, Any] | Non
         "reasons": list(f.reasons or []), "warnings": list(f.warnings or []), "sidecars": list(f.sidecars or []),
         "candidates": cands, "thumb": bool(f.thumbnail), "group_id": f.group_id,
         "similar_group_id": f.similar_group_id,
+        # What its Google Takeout JSON and folder say (place, flags, album), and the flag the filter uses.
+        "takeout": f.takeout, "takeout_flag": f.takeout_flag,
         # Every decision about this file, newest first: its dates, and its tags and duplicate decisions.
         "history": sorted([_history_item(b, before, after) for before, after, b in history]
                           + history_file_decisions(file_id), key=lambda h: -h["batch_id"])[:20],

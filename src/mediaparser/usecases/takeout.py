@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,18 +46,17 @@ from mediaparser.config import Settings
 from mediaparser.library import capture_time
 from mediaparser.media.atomic import atomic_write
 from mediaparser.media.fsguard import file_identity
-from mediaparser.media.kinds import UNPACKING_SUFFIX, kind_of
+from mediaparser.media.kinds import kind_of
 from mediaparser.media.sidecars import json_index, match_takeout_json, takeout_candidates
-from mediaparser.media.takeout import (Member, PartName, Refused, classify_json, describe_missing, main_flag,
+from mediaparser.media.takeout import (NoSpace, PartName, Refused, classify_json, describe_missing, main_flag,
                                        missing_numbers, open_part, orphan_jsons, parse_part_name, read_json,
-                                       takeout_facts)
+                                       takeout_facts, unpack_member)
 from mediaparser.store.db import db, write_transaction
 from mediaparser.store.models import FileStatus, Job, MediaFile
 from mediaparser.usecases import tagging
-from mediaparser.usecases.jobsteps import Batch, Control
+from mediaparser.usecases.jobsteps import Batch, Control, JobFailed
 
 WORKING_DIR = ".takeout"
-COPY_BLOCK = 1024 * 1024
 PROGRESS_SECONDS = 0.5
 FREE_SPACE_MARGIN = 256 * 1024 * 1024
 
@@ -177,7 +175,12 @@ def unpack(control: Control, settings: Settings, job: Job, parts: list[FoundPart
                         if len(examples) < 5:
                             examples.append(f"{m.name}: {m.reason}")
                         continue
-                    problem = _unpack_member(dest, m, new_jsons)
+                    try:
+                        problem = unpack_member(dest, m, margin=FREE_SPACE_MARGIN)
+                    except NoSpace as exc:
+                        raise JobFailed(f"{exc}; free some space and resume the import") from None
+                    if problem is None and m.name.lower().endswith(".json"):
+                        new_jsons.append((os.path.realpath(dest), m.name))
                     if problem:
                         counts["refused"] += 1
                         if len(examples) < 5:
@@ -218,33 +221,6 @@ def unpack(control: Control, settings: Settings, job: Job, parts: list[FoundPart
     db.session.refresh(job)  # the options as written, for the listing and the analysis
     db.session.commit()
     return stop
-
-
-def _unpack_member(dest: Path, m: Member, new_jsons: list[tuple[str, str]]) -> str | None:
-    """Write one member into the working copy (a problem's sentence, or None)."""
-    target = dest / m.name
-    try:
-        if target.is_file() and target.stat().st_size == m.size:
-            return None  # unpacked before (an unpack cut off part-way, or the same file in two parts)
-        if target.exists():
-            return "a different file of the same name came in another part; the first one is kept"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        free = shutil.disk_usage(dest).free
-        if m.size + FREE_SPACE_MARGIN > free:
-            raise OSError(28, f"not enough free space in the instance folder to unpack {m.name}")
-        tmp = target.with_name(target.name + UNPACKING_SUFFIX)
-        with m.open() as src, open(tmp, "wb") as out:
-            shutil.copyfileobj(src, out, COPY_BLOCK)
-        if m.mtime:
-            os.utime(tmp, (m.mtime, m.mtime))
-        os.replace(tmp, target)
-    except OSError as exc:
-        if exc.errno == 28:
-            raise
-        return f"could not be unpacked: {exc.strerror or exc}"
-    if m.name.lower().endswith(".json"):
-        new_jsons.append((os.path.realpath(dest), m.name))
-    return None
 
 
 def _is_photo_json(folder: str):

@@ -187,6 +187,15 @@ export class Examiner {
     facts.push(["Camera", [f.make, f.camera].filter(Boolean).join(" ") || "—"]);
     facts.push(["File", f.rel_path]);
     if (f.sidecars.length) facts.push(["Sidecars", f.sidecars.join(", ")]);
+    const g = f.takeout;
+    if (g) {
+      const where = { trash: "in its Trash", archive: "archived", locked: "in its Locked Folder" };
+      const flags = (g.flags || []).map((x) => where[x] || x);
+      if (flags.length) facts.push(["Google Photos", `Kept ${flags.join(", ")}`]);
+      if (g.geo) facts.push(["Place", `${g.geo.latitude.toFixed(5)}, ${g.geo.longitude.toFixed(5)} (from its Google Takeout JSON)`]);
+      if (g.album) facts.push(["Album", g.album]);
+      if (g.people && g.people.length) facts.push(["People", g.people.join(", ")]);
+    }
     facts.push(["Import", `#${f.job_id}`]);
     const dl = $("exam-facts");
     dl.replaceChildren(...facts.flatMap(([k, v]) => [el("dt", { text: k }), el("dd", { text: v })]));

@@ -286,7 +286,9 @@ if (browser) {
       list.replaceChildren(...items);
       info.replaceChildren(el("strong", { text: data.absolute }), el("br"),
         `${fmtInt(data.media_here)} photo or video file${data.media_here === 1 ? "" : "s"} directly in this folder` +
-        (data.folders.length ? `, and ${fmtInt(data.folders.length)} folder${data.folders.length === 1 ? "" : "s"} inside (imported too).` : "."));
+        (data.folders.length ? `, and ${fmtInt(data.folders.length)} folder${data.folders.length === 1 ? "" : "s"} inside (imported too).` : "."),
+        ...(data.takeout_parts ? [el("br"), el("span", { class: "takeout-note", text:
+          `${fmtInt(data.takeout_parts)} Google Takeout part${data.takeout_parts === 1 ? "" : "s"} here: the photos inside are imported, no need to unpack ${data.takeout_parts === 1 ? "it" : "them"}.` })] : []));
       importBtn.disabled = false;
     } catch (e) {
       errorBox.textContent = e.message;

@@ -162,11 +162,41 @@ if (panel) {
     for (const e of job.errors || []) addError(e);
     $("errors-card").hidden = shownErrors.size === 0;
     $("errors-more").hidden = shownErrors.size >= job.error_count;
+    renderTakeout(job.takeout);
     const skipped = Object.entries(job.skipped || {});
     $("skipped-card").hidden = !skipped.length;
     $("skipped").replaceChildren(...skipped.map(([why, v]) => el("li", {},
       el("span", { class: "path", text: `${fmtInt(v.count)} × ${why}` }),
       v.examples && v.examples.length ? el("div", { class: "muted", text: `for example ${v.examples.join(", ")}` }) : null)));
+  }
+
+  // Google Takeout parts: which are here, which are missing, JSON files still waiting for their photo.
+  function renderTakeout(info) {
+    const exports = (info && info.exports) || [];
+    $("takeout-card").hidden = !exports.length;
+    $("takeout-exports").replaceChildren(...exports.map((x) => {
+      const label = (n) => String(n).padStart(3, "0");
+      const here = x.parts.map((n) => el("span", {
+        class: `part${x.this_import.includes(n) ? " new" : ""}`,
+        title: x.this_import.includes(n) ? "unpacked by this import" : "unpacked by an earlier import",
+        text: label(n) })); 
+      const missing = x.missing.map((n) => el("span", { class: "part missing", title: "not imported yet", text: label(n) }));
+      return el("li", { "data-export": x.export },
+        el("div", {}, el("strong", { text: `Export of ${fmtExport(x.export)}` }),
+          ` · ${fmtInt(x.parts.length)} of ${fmtInt(x.highest)} part${x.highest === 1 ? "" : "s"} · ${fmtInt(x.files)} files`),
+        el("div", { class: "parts", "aria-label": "Parts" }, ...here, ...missing),
+        x.message ? el("p", { class: "takeout-missing", text: x.message[0].toUpperCase() + x.message.slice(1) + "." }) : null,
+        x.message && x.missing.length ? el("p", { class: "muted", text: "Import the missing part the same way when you have it: its photos and their information are matched with what is here." }) : null,
+        x.completed_earlier ? el("p", { class: "muted", text: `${fmtInt(x.completed_earlier)} photo${x.completed_earlier === 1 ? "" : "s"} imported before got ${x.completed_earlier === 1 ? "its" : "their"} information from this part.` }) : null,
+        x.not_unpacked ? el("p", { class: "muted", text: `${fmtInt(x.not_unpacked)} entr${x.not_unpacked === 1 ? "y" : "ies"} of the parts were not unpacked (links, special files or unsafe names).` }) : null);
+    }));
+  }
+
+  function fmtExport(stamp) {
+    // "20240305T181818Z" -> "5 Mar 2024"
+    const m = /^(\d{4})(\d{2})(\d{2})T/.exec(stamp || "");
+    if (!m) return stamp;
+    return new Date(Date.UTC(+m[1], +m[2] - 1, +m[3])).toLocaleDateString(undefined, { day: "numeric", month: "short", year: "numeric", timeZone: "UTC" });
   }
 
   function addError(e) {

@@ -7,7 +7,7 @@ import { TagField } from "./tagfield.js";
 
 const PAGE = 120;
 const STRETCH = 1200; // tiles kept on the page before "show the next …"
-const FILTER_KEYS = ["state", "confidence", "year", "month", "kind", "error", "group", "job", "camera", "tag"];
+const FILTER_KEYS = ["state", "confidence", "year", "month", "kind", "error", "group", "job", "camera", "tag", "takeout"];
 
 const grid = document.getElementById("grid");
 const gridEnd = document.getElementById("grid-end");
@@ -54,7 +54,7 @@ function showFilters() {
   for (const r of document.querySelectorAll('input[name="state"]')) r.checked = r.value === (state.filter.state || "all");
   const conf = (state.filter.confidence || "").split(",");
   for (const c of document.querySelectorAll('input[name="confidence"]')) c.checked = conf.includes(c.value);
-  for (const name of ["kind", "error", "group", "job", "camera"]) {
+  for (const name of ["kind", "error", "group", "job", "camera", "takeout"]) {
     const s = $(`f-${name}`);
     if (state.filter[name] && ![...s.options].some((o) => o.value === state.filter[name])) {
       s.append(el("option", { value: state.filter[name] }, state.filter[name]));
@@ -84,7 +84,7 @@ document.querySelectorAll('input[name="confidence"]').forEach((c) => c.addEventL
   const chosen = [...document.querySelectorAll('input[name="confidence"]:checked')].map((x) => x.value);
   setFilter({ confidence: chosen.join(",") });
 }));
-for (const name of ["kind", "error", "group", "job", "camera"]) $(`f-${name}`).addEventListener("change", (e) => setFilter({ [name]: e.target.value }));
+for (const name of ["kind", "error", "group", "job", "camera", "takeout"]) $(`f-${name}`).addEventListener("change", (e) => setFilter({ [name]: e.target.value }));
 $("f-tag").addEventListener("change", (e) => setFilter({ tag: e.target.value.trim() }));
 let tagTimer = null;
 $("f-tag").addEventListener("input", (e) => {
@@ -338,6 +338,13 @@ function badgeFor(item) {
   return el("span", { class: `badge ${item.confidence}`, title: CONFIDENCE_HELP[item.confidence] }, CONFIDENCE_WORDS[item.confidence]);
 }
 
+// Where Google Photos kept a file (its Takeout JSON or folder said so).
+const TAKEOUT_FLAG_WORDS = { trash: "Trash", archive: "Archived", locked: "Locked" };
+const TAKEOUT_FLAG_TITLES = {
+  trash: "Google Photos had this in its Trash", archive: "Archived in Google Photos",
+  locked: "From Google Photos' Locked Folder",
+};
+
 // No picture to show (the API says thumb: false): the facts, never a broken image.
 function noPreview(item) {
   return el("span", { class: "placeholder no-preview-tile" },
@@ -359,7 +366,9 @@ function tile(item) {
     item.group_id || item.similar_group_id
       ? el("span", { class: "dup", "data-href": `/duplicates?group=${item.group_id || item.similar_group_id}`,
         title: "In a group of duplicates or similar pictures: open the group to compare and choose" }, icon("copies"), " duplicates")
-      : null),
+      : null,
+    item.takeout_flag ? el("span", { class: `gflag gflag-${item.takeout_flag}`, title: TAKEOUT_FLAG_TITLES[item.takeout_flag] },
+      TAKEOUT_FLAG_WORDS[item.takeout_flag]) : null),
   el("span", { class: "check", "aria-hidden": "true", text: "✓" }),
   // The mark and "Open" are for the mouse and touch (a tile is an option: it holds no control of its own);
   // by keyboard, Enter opens the file, and the examination view links its group.
