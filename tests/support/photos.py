@@ -31,13 +31,18 @@ def _field(rng: np.random.Generator, cells: tuple[int, int], size: tuple[int, in
     return np.asarray(small.resize(size, Image.Resampling.BICUBIC), dtype=np.float64)
 
 
-def photo(seed: int, size: tuple[int, int] = SIZE) -> Image.Image:
+def photo(seed: int, size: tuple[int, int] = SIZE, objects: int | None = None) -> Image.Image:
+    """A picture; `objects` (a second seed) draws the last four of its ten
+    things differently in front of the same background and the same first
+    six: a look-alike of a different scene."""
     rng = np.random.default_rng(seed)
     w, h = size
     img = 0.75 * _field(rng, (5, 4), size) + 0.25 * _field(rng, (24, 18), size)
     pic = Image.fromarray(np.clip(img, 0, 255).astype(np.uint8))
     draw = ImageDraw.Draw(pic)
-    for _ in range(10):
+    for k in range(10):
+        if k == 6 and objects is not None:
+            rng = np.random.default_rng([seed, objects])
         x0, y0 = rng.uniform(-0.1, 0.9) * w, rng.uniform(-0.1, 0.9) * h
         x1, y1 = x0 + rng.uniform(0.08, 0.45) * w, y0 + rng.uniform(0.08, 0.45) * h
         colour = tuple(int(c) for c in rng.integers(0, 256, 3))
@@ -93,6 +98,21 @@ def crop(img: Image.Image, share: float) -> Image.Image:
     w, h = img.size
     cw, ch = round(w * share / 2), round(h * share / 2)
     return img.crop((cw, ch, w - cw, h - ch))
+
+
+def six_copies(img: Image.Image) -> dict[str, Image.Image]:
+    """Issue 13's copies of one photo: the original, a 50 % resize, JPEG
+    quality 70, PNG, a centred crop keeping 95 % of width and height, and
+    the pixels turned 90°."""
+    return {
+        "original": reencode(img, "JPEG", quality=92),
+        "resize": reencode(img.resize((img.width // 2, img.height // 2), Image.Resampling.LANCZOS), "JPEG",
+                           quality=90),
+        "jpeg70": reencode(img, "JPEG", quality=70),
+        "png": reencode(img, "PNG"),
+        "crop": reencode(crop(img, 0.05), "JPEG", quality=90),
+        "turned": reencode(img.transpose(Image.Transpose.ROTATE_90), "JPEG", quality=90),
+    }
 
 
 def thumb(img: Image.Image) -> Image.Image:

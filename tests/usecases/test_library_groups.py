@@ -148,3 +148,26 @@ def test_keeping_one_carries_tags_and_better_capture_times_to_the_keeper(tmp_pat
                                             .where(DupMember.group_id == group.id)).all())
         assert decisions == {big.id: "keep", small_row.id: "discard"}
         assert db.session.get(DupGroup, group.id, populate_existing=True).status == GroupStatus.RESOLVED
+
+
+def test_a_stored_group_follows_its_members_when_another_copy_becomes_the_representative():
+    """Grouping ranks copies by how connected they are, so a later import can
+    make another copy the representative: the stored group sharing the most
+    members takes it (keeping its id, status and the members' decisions);
+    a stored group no wanted group shares members with is left to be removed."""
+    from types import SimpleNamespace
+
+    from mediaparser.media.similarity import Group, GroupMember
+
+    moved, gone = SimpleNamespace(id=11, representative_id=3), SimpleNamespace(id=12, representative_id=9)
+    other = SimpleNamespace(id=13, representative_id=40)
+    stored = {("similar", 3): moved, ("similar", 9): gone, ("exact", 40): other}
+    members = {11: {3: None, 5: None}, 12: {9: None, 10: None}, 13: {40: None, 41: None}}
+    wanted = {("similar", 7): Group("similar", 7, (GroupMember(7, 0), GroupMember(3, 4), GroupMember(5, 9)), 0.9,
+                                    "high"),
+              ("similar", 41): Group("similar", 41, (GroupMember(41, 0), GroupMember(42, 3)), 0.9, "high")}
+    duplicates._follow_moved_representatives(wanted, stored, members)
+    assert stored[("similar", 7)] is moved and moved.representative_id == 7 and ("similar", 3) not in stored
+    assert stored[("similar", 9)] is gone and gone.representative_id == 9  # shares nothing: removed later
+    assert stored[("exact", 40)] is other and other.representative_id == 40  # another kind is never taken
+    assert ("similar", 41) not in stored

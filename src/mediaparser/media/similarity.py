@@ -82,26 +82,49 @@ Grouping: clustering around a representative (no chaining)
     and D unrelated must not become one group). The connected components of
     the pairs (a union-find; `GroupingStats` reports how many components were
     cut) are exactly such chains, so groups are instead formed around
-    representatives (leaders), in a fixed order (item id, i.e. import order):
+    representatives, chosen by where the pairs are rather than by who came
+    first:
 
-      * an item is a *leader* when no earlier leader is similar to it;
-      * every other item joins the *nearest* similar leader (ties: the
-        earlier leader).
+      * items are ranked: the most connected first (how many items are
+        similar to it), then the one nearest to those, then by hashes, then
+        by id;
+      * in rank order an item becomes a representative unless a similar item
+        ranked before it already is one;
+      * every other item joins its *nearest* similar representative (ties:
+        the better ranked).
 
     So every member of a group is itself similar to the representative (one
     step, never a chain), and any two members are within 2 x max_distance of
-    each other. Joining the nearest leader (not the first) keeps two
-    near-identical pictures together even when an earlier, farther picture
-    was a leader. The representative is the reference the distances are
-    measured from; which copy to *keep* is keeper.py's business.
+    each other. Ranking by connections is what keeps the copies of one photo
+    together whatever order they arrive in: with an original, its resize,
+    its re-encodes, a crop and a turned copy, the crop is similar to the
+    original and its lossless copies but not to the turned copy, so a rule
+    that let the first arrival lead lost the crop whenever the crop or the
+    turned copy came first (the crop then led a group of one, the others
+    joined the nearer turned copy: 4 of 20 crops grouped in issue 13's set).
+    The best connected copy is similar to all of them. Every rank key but
+    the last is content, so only copies with identical hashes depend on the
+    id order, and those have the same neighbours. The representative is the
+    reference the distances are measured from; which copy to *keep* is
+    keeper.py's business.
 
-    Why leaders in id order: a leader's status depends only on earlier items,
-    so files imported later (with larger ids) never change who the earlier
-    leaders are. That makes the incremental update (`update_grouping`) exact:
-    it searches only new-vs-library and new-vs-new pairs, decides the new
-    items, and lets old members move to a nearer new leader; the result equals
-    grouping everything from scratch (the tests prove it). If new ids do not
-    all come after the library's, the update falls back to a full regrouping.
+    Hash twins (identical upright and turned hashes: a PNG of a JPEG, the
+    frames of a static burst) are searched once: the first stands for all,
+    counting once per twin in its neighbours' connections, and the others
+    join its group at its distance. A static burst of 10,000 frames hashes
+    to a few dozen distinct values, so it costs their pairs, not n².
+
+    Incremental update (`update_grouping`): a new file can change who
+    represents the component it joins (it adds connections), but nothing
+    outside the components it touches. The update searches new-vs-library
+    and new-vs-new pairs, closes the touched library components by a few
+    rounds of "who else is similar to these" (a whole stored group enters
+    with any of its members), regroups those components with the new items,
+    and keeps every other stored group; the result equals grouping
+    everything from scratch (the tests prove it). When the closure needs
+    more than a few rounds (a long gradient), when new ids do not all come
+    after the library's, or when the stored groups do not describe the
+    library, the update regroups everything.
 
 Groups carry their kind (`exact` / `similar`), representative, members with
 their distances to it, and a confidence from the distances:
@@ -732,6 +755,18 @@ class _Table:
     def valid(self, name: str) -> np.ndarray:
         return np.flatnonzero(self.ok[name])
 
+    def subset(self, positions: np.ndarray) -> "_Table":
+        """The items at these positions (ascending keeps the order), without re-reading them."""
+        t = object.__new__(_Table)
+        pos = positions.tolist()
+        t.items = [self.items[k] for k in pos]
+        t.ids = [self.ids[k] for k in pos]
+        t.n = len(pos)
+        t.p = {k: v[positions] for k, v in self.p.items()}
+        t.d = {k: v[positions] for k, v in self.d.items()}
+        t.ok = {k: v[positions] for k, v in self.ok.items()}
+        return t
+
 
 class PairTable(NamedTuple):
     """Similar pairs between participant positions (a earlier than b)."""
@@ -1002,44 +1037,92 @@ class Grouping:
         return [*self.exact, *self.similar]
 
 
-def _leaders_and_assignment(n: int, pt: PairTable) -> tuple[bytearray, dict[int, int]]:
-    """Leader flags and, for every non-leader, the index into pt of the edge
-    to its nearest leader. Positions are in id order."""
-    leader = bytearray(b"\x01") * n
-    if len(pt.a):
-        # Edges grouped by their later end, scanned in order: a node is a
-        # leader unless an earlier neighbour already is one.
-        order = np.lexsort((pt.a, pt.b))
-        later, earlier = pt.b[order].tolist(), pt.a[order].tolist()
-        k = 0
-        E = len(later)
-        while k < E:
-            v = later[k]
-            has_leader = False
-            while k < E and later[k] == v:
-                if leader[earlier[k]]:
-                    has_leader = True
-                k += 1
-            if has_leader:
-                leader[v] = 0
-    return leader, _nearest_leader(leader, pt)
+def _twins(t: _Table) -> tuple[np.ndarray, dict[int, list[int]]]:
+    """Positions that take part in the search, and the hash twins of each.
+
+    Items with identical hashes (upright and turned) have identical
+    neighbourhoods, so only the first of them is searched; the others (its
+    twins) follow it into its group at the same distance. A static burst
+    hashes to a handful of distinct values, so this alone removes most of
+    its n² pairs (see `_cap_pairs` for bursts whose frames all differ)."""
+    n = t.n
+    if n < 2:
+        return np.arange(n), {}
+    cols = [t.p["up"], t.d["up"]]
+    for name in ("r90", "r180"):
+        ok = t.ok[name]
+        cols += [np.where(ok, t.p[name], 0), np.where(ok, t.d[name], 0), ok.astype(np.uint64)]
+    order = np.lexsort([np.arange(n), *cols[::-1]])  # by hashes, then position
+    same = np.ones(n - 1, bool)
+    for c in cols:
+        cs = c[order]
+        same &= cs[1:] == cs[:-1]
+    if not same.any():
+        return np.arange(n), {}
+    head = np.r_[True, ~same]
+    first = order[np.maximum.accumulate(np.where(head, np.arange(n), 0))]  # the first twin of each run
+    twins: dict[int, list[int]] = defaultdict(list)
+    for pos, f in zip(order[~head].tolist(), first[~head].tolist()):
+        twins[f].append(pos)
+    return order[head], dict(twins)  # heads: every run's first (lowest) position
 
 
-def _nearest_leader(leader: bytearray, pt: PairTable) -> dict[int, int]:
+def _ranks(t: _Table, pt: PairTable, weight: np.ndarray) -> np.ndarray:
+    """The order in which items may become representatives: the most
+    connected first (its similar neighbours, twins counted), then the one
+    nearest to them, then by hashes, then by position. Everything but the
+    last key is content, so a group's representative does not depend on
+    which copy arrived first."""
+    n = t.n
+    w = weight.astype(np.float64)
+    deg = (np.bincount(pt.a, weights=w[pt.b], minlength=n) + np.bincount(pt.b, weights=w[pt.a], minlength=n)
+           + w - 1)
+    dsum = (np.bincount(pt.a, weights=w[pt.b] * pt.dist, minlength=n)
+            + np.bincount(pt.b, weights=w[pt.a] * pt.dist, minlength=n))
+    order = np.lexsort((np.arange(n), t.d["up"], t.p["up"], dsum, -deg))
+    rank = np.empty(n, np.int64)
+    rank[order] = np.arange(n)
+    return rank
+
+
+def _cluster(t: _Table, pt: PairTable, weight: np.ndarray) -> dict[int, tuple[int, GroupMember]]:
+    """Representatives and members (see the module doc): in rank order an
+    item becomes a representative unless a similar item ranked before it
+    already is one; every other item joins its nearest similar
+    representative (ties: the better ranked). Positions of t."""
     if not len(pt.a):
         return {}
-    lead = np.frombuffer(bytes(leader), dtype=np.uint8).astype(bool)
+    rank = _ranks(t, pt, weight)
+    both_a = np.concatenate([pt.a, pt.b])
+    both_b = np.concatenate([pt.b, pt.a])
+    by = np.lexsort((rank[both_b], rank[both_a]))
+    src, dst = both_a[by].tolist(), both_b[by].tolist()
+    state = bytearray(t.n)  # 0 undecided, 1 representative, 2 member
+    E = len(src)
+    k = 0
+    while k < E:  # edges by their first end's rank: items in rank order
+        v = src[k]
+        if state[v]:
+            while k < E and src[k] == v:
+                k += 1
+            continue
+        state[v] = 1
+        while k < E and src[k] == v:
+            if not state[dst[k]]:
+                state[dst[k]] = 2
+            k += 1
+    lead = np.frombuffer(bytes(state), dtype=np.uint8) == 1
     la, lb = lead[pt.a], lead[pt.b]
     e1 = np.flatnonzero(la & ~lb)  # a leads, b follows
-    e2 = np.flatnonzero(lb & ~la)  # b leads, a follows
+    e2 = np.flatnonzero(lb & ~la)
     member = np.concatenate([pt.b[e1], pt.a[e2]])
     lpos = np.concatenate([pt.a[e1], pt.b[e2]])
     edge = np.concatenate([e1, e2])
-    dist = pt.dist[edge]
-    order = np.lexsort((lpos, dist, member))  # nearest, then earliest leader
-    member, edge = member[order], edge[order]
+    order = np.lexsort((rank[lpos], pt.dist[edge], member))  # nearest, then best ranked
+    member, lpos, edge = member[order], lpos[order], edge[order]
     first = np.r_[True, member[1:] != member[:-1]] if member.size else np.empty(0, bool)
-    return dict(zip(member[first].tolist(), edge[first].tolist()))
+    return {m: (lp, _member_from_edge(pt, e, m))
+            for m, lp, e in zip(member[first].tolist(), lpos[first].tolist(), edge[first].tolist())}
 
 
 def _member_from_edge(pt: PairTable, e: int, member_pos: int) -> GroupMember:
@@ -1050,10 +1133,20 @@ def _member_from_edge(pt: PairTable, e: int, member_pos: int) -> GroupMember:
     return GroupMember(None, int(pt.dist[e]), int(pt.p[e]), int(pt.d[e]), rot)  # type: ignore[arg-type]
 
 
-def _groups_from(ids: list[ItemId], leader_of: dict[int, tuple[int, GroupMember]]) -> list[Group]:
+def _groups_from(ids: list[ItemId], leader_of: dict[int, tuple[int, GroupMember]],
+                 twins: dict[int, list[int]] | None = None) -> list[Group]:
+    """Groups from each member's (representative, entry); a twin joins its
+    head's group at the head's distance (as a member at 0 when the head
+    represents it, and with its head when the head has no group)."""
+    twins = twins or {}
     by_leader: dict[int, list[GroupMember]] = defaultdict(list)
     for pos, (lpos, gm) in leader_of.items():
-        by_leader[lpos].append(GroupMember(ids[pos], gm.distance, gm.phash_distance, gm.dhash_distance, gm.rotation))
+        for p in (pos, *twins.get(pos, ())):
+            by_leader[lpos].append(GroupMember(ids[p], gm.distance, gm.phash_distance, gm.dhash_distance,
+                                               gm.rotation))
+    for head, ts in twins.items():
+        if head not in leader_of:
+            by_leader[head].extend(GroupMember(ids[p], 0) for p in ts)
     groups = [_make_group("similar", ids[lpos], ms) for lpos, ms in by_leader.items()]
     groups.sort(key=lambda g: g.representative)
     return groups
@@ -1073,15 +1166,27 @@ def _stats(n: int, pt: PairTable, leader_of: dict[int, tuple[int, GroupMember]])
     return GroupingStats(n, len(pt.a), len(comp_members), max(map(len, comp_members.values()), default=0), split)
 
 
+def _group_table(t: _Table, params: SimilarityParams) -> tuple[list[Group], GroupingStats]:
+    heads, twins = _twins(t)
+    s = t.subset(heads) if len(heads) < t.n else t
+    weight = np.ones(s.n, np.int64)
+    # Twins in positions of s (heads are ascending, so s keeps the id order).
+    pos_in_s = {int(h): k for k, h in enumerate(heads.tolist())}
+    twins_s = {pos_in_s[h]: ts for h, ts in twins.items()}
+    for k, ts in twins_s.items():
+        weight[k] += len(ts)
+    pt = _pairs_within_table(s, params)
+    leader_of = _cluster(s, pt, weight)
+    # Back to positions of t for the ids.
+    leader_of_t = {int(heads[m]): (int(heads[lp]), gm) for m, (lp, gm) in leader_of.items()}
+    twins_t = {int(heads[k]): ts for k, ts in twins_s.items()}
+    return _groups_from(t.ids, leader_of_t, twins_t), _stats(s.n, pt, leader_of)
+
+
 def group_similar(items: Iterable[HashItem], params: SimilarityParams | None = None) -> tuple[list[Group], GroupingStats]:
     """Similar groups from scratch (see the module docstring for the rule)."""
     params = params or SimilarityParams()
-    t = _Table(_participants(_order_items(items)))
-    pt = _pairs_within_table(t, params)
-    leader, nearest = _leaders_and_assignment(t.n, pt)
-    leader_of = {pos: (int(pt.a[e] if pt.b[e] == pos else pt.b[e]), _member_from_edge(pt, e, pos))
-                 for pos, e in nearest.items()}
-    return _groups_from(t.ids, leader_of), _stats(t.n, pt, leader_of)
+    return _group_table(_Table(_participants(_order_items(items))), params)
 
 
 def group_items(items: Iterable[HashItem], params: SimilarityParams | None = None) -> Grouping:
@@ -1092,10 +1197,44 @@ def group_items(items: Iterable[HashItem], params: SimilarityParams | None = Non
     return Grouping(tuple(exact_groups(ordered)), tuple(similar), params, stats)
 
 
+# Rounds of "who else is similar to these?" the incremental update makes to
+# close the components its new items touch before it regroups everything
+# instead (a long gradient of slightly different pictures).
+_MAX_CLOSURE_ROUNDS = 6
+
+
+def _touched_components(old_t: _Table, seeds: set[int], groups_of: dict[int, list[int]],
+                        params: SimilarityParams) -> set[int] | None:
+    """Every old position connected (by similar pairs among old items) to
+    the seeds, or None when that takes more than _MAX_CLOSURE_ROUNDS.
+
+    Members of one stored group are connected through their
+    representative, so a whole group comes in with any of its members."""
+    region: set[int] = set()
+    frontier = set(seeds)
+    for _ in range(_MAX_CLOSURE_ROUNDS):
+        grown = set(frontier)
+        for p in frontier:
+            grown.update(groups_of.get(p, ()))
+        frontier = grown - region
+        if not frontier:
+            return region
+        region |= frontier
+        fpos = np.array(sorted(frontier), np.int64)
+        i, j = _candidates(old_t.subset(fpos), old_t, params)
+        a, b = fpos[i], j
+        a, b = np.minimum(a, b), np.maximum(a, b)
+        keep = np.flatnonzero(a != b)
+        pt = _evaluate(old_t, a[keep], old_t, b[keep], params)
+        frontier = (set(pt.a.tolist()) | set(pt.b.tolist())) - region
+    return None if frontier else region
+
+
 def update_grouping(library: Sequence[HashItem], previous: Grouping, new_items: Sequence[HashItem],
                     params: SimilarityParams | None = None) -> Grouping:
     """The grouping of library + new items, computed from the library's
-    previous grouping and only the pairs that involve new items.
+    previous grouping, the pairs that involve new items, and the pairs of
+    the library components they touch.
 
     Equals `group_items(library + new_items)` (tested). `library` is every
     item already grouped (hashes are needed to compare the new items with
@@ -1104,6 +1243,11 @@ def update_grouping(library: Sequence[HashItem], previous: Grouping, new_items: 
     when the parameters changed, or when `previous` names files that are not
     participants of `library`, this regroups everything. (When the hashes of
     library files change — a re-analysis — call `group_items` instead.)
+
+    Groups are decided per connected component of the similarity graph, so
+    only the library components that a new item is similar to (or a hash
+    twin of) can change: they are found by a few rounds of search from the
+    new items' neighbours, and regrouped together with the new items.
     """
     params = params or previous.params
     lib = _order_items(library)
@@ -1118,64 +1262,36 @@ def update_grouping(library: Sequence[HashItem], previous: Grouping, new_items: 
 
     seen: set[str] = set()
     old_t = _Table(_participants(lib, seen))
-    new_t = _Table(_participants(new, seen))
-    if new_t.n == 0:
+    new_parts = _participants(new, seen)
+    if not new_parts:
         return Grouping(exact, previous.similar, params, previous.stats)
+    new_t = _Table(new_parts)
 
-    cross = _pairs_between_tables(old_t, new_t, params)  # (old pos, new pos)
-    inner = _pairs_within_table(new_t, params)  # (new pos, new pos)
-
-    # Old state: who leads, and each old member's current leader and entry.
+    # Old state: which stored group each old item is in.
     old_pos = {iid: k for k, iid in enumerate(old_t.ids)}
-    old_member: dict[int, tuple[int, GroupMember]] = {}
+    groups_of: dict[int, list[int]] = {}
     for g in previous.similar:
-        lpos = old_pos.get(g.representative)
-        if lpos is None or any(m.id not in old_pos for m in g.members):
+        pos = [old_pos.get(m.id) for m in g.members]
+        if any(p is None for p in pos):
             # The stored groups do not describe this library (a grouped
             # file left it): only a full regrouping is right.
             return group_items([*lib, *new], params)
-        for m in g.members[1:]:
-            old_member[old_pos[m.id]] = (lpos, m)
+        for p in pos:
+            groups_of[p] = pos  # type: ignore[assignment]
 
-    # Positions in one combined order: old 0..n_old-1, then new.
-    n_old = old_t.n
-    all_a = np.concatenate([cross.a, inner.a + n_old])
-    all_b = np.concatenate([cross.b + n_old, inner.b + n_old])
-    pt = PairTable(all_a, all_b, np.concatenate([cross.dist, inner.dist]), np.concatenate([cross.p, inner.p]),
-                   np.concatenate([cross.d, inner.d]), np.concatenate([cross.rotation, inner.rotation]))
+    # Seeds: old items similar to a new one, or with a new hash twin.
+    # (A new hash twin of an old item is a pair at distance 0, so it is a seed too.)
+    cross = _pairs_between_tables(old_t, new_t, params)
+    seeds = set(cross.a.tolist())
+    region = _touched_components(old_t, seeds, groups_of, params) if seeds else set()
+    if region is None:
+        return group_items([*lib, *new], params)
 
-    # New items decide their leader status in order; old statuses are fixed.
-    leader = bytearray(b"\x01") * (n_old + new_t.n)
-    for pos in old_member:
-        leader[pos] = 0
-    earlier_of: dict[int, list[int]] = defaultdict(list)
-    for a, b in zip(pt.a.tolist(), pt.b.tolist()):
-        earlier_of[b].append(a)
-    for v in range(n_old, n_old + new_t.n):
-        if any(leader[u] for u in earlier_of.get(v, ())):
-            leader[v] = 0
-
-    # Nearest leader for every follower: old members keep theirs unless a new
-    # leader is strictly nearer (an equal one is later, so it loses the tie).
-    nearest = _nearest_leader(leader, pt)
-    leader_of: dict[int, tuple[int, GroupMember]] = {}
-    for pos, (lpos, gm) in old_member.items():
-        e = nearest.get(pos)
-        if e is not None:
-            other = int(pt.a[e] if pt.b[e] == pos else pt.b[e])
-            if pt.dist[e] < gm.distance:
-                leader_of[pos] = (other, _member_from_edge(pt, e, pos))
-                continue
-        leader_of[pos] = (lpos, gm)
-    for pos in range(n_old, n_old + new_t.n):
-        if not leader[pos]:
-            e = nearest[pos]
-            other = int(pt.a[e] if pt.b[e] == pos else pt.b[e])
-            leader_of[pos] = (other, _member_from_edge(pt, e, pos))
-
-    ids = old_t.ids + new_t.ids
-    stats = GroupingStats(n_old + new_t.n, previous.stats.pairs + len(pt.a))
-    return Grouping(exact, tuple(_groups_from(ids, leader_of)), params, stats)
+    keep = [g for g in previous.similar if old_pos[g.representative] not in region]
+    sub = _Table([*(old_t.items[k] for k in sorted(region)), *new_t.items])
+    regrouped, _ = _group_table(sub, params)
+    stats = GroupingStats(old_t.n + new_t.n, previous.stats.pairs + len(cross.a))
+    return Grouping(exact, tuple(sorted([*keep, *regrouped], key=lambda g: g.representative)), params, stats)
 
 
 def _update_exact(lib: Sequence[HashItem], previous: Sequence[Group], new: Sequence[HashItem]) -> tuple[Group, ...]:

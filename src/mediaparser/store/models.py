@@ -385,9 +385,10 @@ class GroupStatus:
 class DupGroup(db.Model):
     """A group of exact or near duplicates (media.similarity), kept in step by usecases.duplicates.
 
-    A group is identified by its kind and representative: grouping is
-    incremental and earlier representatives never change, so a group keeps
-    its id (and any decision about it) while later imports add members.
+    A group is identified by its kind and representative. A later import
+    can make another copy the representative (the best connected one); the
+    stored group that shares most members follows it, so a group keeps its
+    id (and any decision about it) while later imports add members.
     """
 
     __tablename__ = "dup_groups"

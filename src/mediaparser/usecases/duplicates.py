@@ -118,14 +118,15 @@ def regroup(params: SimilarityParams | None = None) -> RegroupReport:
 def _store(s, grouping: Grouping, stored: dict[tuple[str, int], DupGroup], report: RegroupReport) -> None:
     now = utcnow()
     wanted = {(g.kind, g.representative): g for g in grouping.groups}
+    existing_members: dict[int, dict[int, DupMember]] = defaultdict(dict)
+    for m in s.execute(select(DupMember)).scalars():
+        existing_members[m.group_id][m.file_id] = m
+    _follow_moved_representatives(wanted, stored, existing_members)
     for key, row in list(stored.items()):
         if key not in wanted:
             s.delete(row)
             report.removed += 1
     s.flush()
-    existing_members: dict[int, dict[int, DupMember]] = defaultdict(dict)
-    for m in s.execute(select(DupMember)).scalars():
-        existing_members[m.group_id][m.file_id] = m
     for key, g in wanted.items():
         row = stored.get(key)
         if row is None:
@@ -160,6 +161,30 @@ def _store(s, grouping: Grouping, stored: dict[tuple[str, int], DupGroup], repor
         row.confidence, row.confidence_label, row.updated_at = g.confidence, g.confidence_label, now
     s.flush()
     _point_files_at_groups(s)
+
+
+def _follow_moved_representatives(wanted: dict[tuple[str, int], Group], stored: dict[tuple[str, int], DupGroup],
+                                  existing_members: dict[int, dict[int, DupMember]]) -> None:
+    """A later import can make another copy the representative of a group
+    (media.similarity ranks copies by how connected they are): the stored
+    group that shares most members with it takes the new representative, so
+    the group keeps its id, status and the members' decisions."""
+    loose = {key: row for key, row in stored.items() if key not in wanted}
+    if not loose:
+        return
+    for key, g in wanted.items():
+        if key in stored:
+            continue
+        ids = set(g.ids)
+        best = max(((len(ids & set(existing_members.get(row.id, ()))), okey) for okey, row in loose.items()
+                    if okey[0] == key[0]), default=(0, None))
+        if best[0]:
+            row = loose.pop(best[1])
+            del stored[best[1]]
+            row.representative_id = key[1]
+            stored[key] = row
+            if not loose:
+                return
 
 
 def _point_files_at_groups(s) -> None:
