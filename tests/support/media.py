@@ -464,12 +464,15 @@ def live_still(path: str, *, dto: str, content_id: str | None = None, burst_id: 
     return path
 
 
-def live_clip(path: str, *, local_with_offset: str, utc: str, content_id: str | None = None) -> str:
-    """A Live Photo's MOV: the Keys creation date and, when given, the content identifier (mdta keys)."""
+def live_clip(path: str, *, local_with_offset: str, utc: str, content_id: str | None = None,
+              frames: int = 10) -> str:
+    """A Live Photo's MOV (H.264, as browsers play it): the Keys creation date and, when given,
+    the content identifier (mdta keys)."""
     meta = {"creation_time": utc, "com.apple.quicktime.creationdate": local_with_offset}
     if content_id:
         meta["com.apple.quicktime.content.identifier"] = content_id
-    return video(path, fmt="mov", metadata=meta, options={"movflags": "use_metadata_tags"}, frames=10)
+    return video(path, fmt="mov", codec="h264", metadata=meta, options={"movflags": "use_metadata_tags"},
+                 frames=frames)
 
 
 _GCAMERA = "http://ns.google.com/photos/1.0/camera/"
@@ -498,12 +501,12 @@ def motion_photo_xmp(video_size: int, *, scheme: str = "container") -> bytes:
 
 
 def motion_photo(path: str, *, dto: str = "2019:08:12 14:30:25", scheme: str = "container",
-                 img: Image.Image | None = None) -> tuple[str, bytes]:
+                 img: Image.Image | None = None, frames: int = 8) -> tuple[str, bytes]:
     """A Motion Photo: a JPEG (XMP marker, `scheme` as in `motion_photo_xmp`, or
     `samsung`: no XMP, the `MotionPhoto_Data` marker and a SEFT trailer) with a real
     MP4 appended. Returns (path, the MP4's bytes)."""
     clip_path = path + ".clip.mp4"
-    video(clip_path, frames=8)
+    video(clip_path, codec="h264", frames=frames)
     clip = open(clip_path, "rb").read()
     os.remove(clip_path)
     buf = io.BytesIO()

@@ -40,6 +40,7 @@ _GRID_COLUMNS = (
     MediaFile.kind, MediaFile.captured_at, MediaFile.utc_offset, MediaFile.precision, MediaFile.confidence,
     MediaFile.review_state, MediaFile.thumbnail, MediaFile.width, MediaFile.height, MediaFile.duration,
     MediaFile.model, MediaFile.group_id, MediaFile.similar_group_id, MediaFile.file_type, MediaFile.takeout_flag,
+    MediaFile.motion_offset,
 )
 
 
@@ -192,6 +193,8 @@ def grid_item(r) -> dict[str, Any]:
         "similar_group_id": r.similar_group_id,
         # Google Photos kept it in its Trash, Archive or Locked Folder (media/takeout.py).
         "takeout_flag": getattr(r, "takeout_flag", None),
+        # A Motion Photo: one file, a photo with a short video inside (media/livephoto.py).
+        "motion": getattr(r, "motion_offset", None) is not None,
     }
 
 

@@ -36,8 +36,10 @@ from mediaparser.media.dates import (DateParseError, ParsedDate, Precision, form
                                      parse_partial_date)
 from mediaparser.media.timestamps import SOURCES, Candidate, check_plausible, describe_delta, source_info
 from mediaparser.store.db import db, write_transaction
-from mediaparser.store.models import FileStatus, MediaFile, ReviewBatch, ReviewDecision, ReviewState, utcnow
+from mediaparser.store.models import (FileStatus, MediaFile, ReviewBatch, ReviewDecision, ReviewState, StackKind,
+                                      StackRole, utcnow)
 from mediaparser.usecases.history import ActionResult, Actor, file_decisions as history_file_decisions
+from mediaparser.usecases.stacks import stack_members
 from mediaparser.usecases.tagging import tags_of
 
 CHUNK = 2000  # files per write transaction of a bulk action
@@ -102,12 +104,21 @@ def file_detail(file_id: int, default_zone: str = "UTC") -> dict[str, Any] | Non
         "similar_group_id": f.similar_group_id,
         # What its Google Takeout JSON and folder say (place, flags, album), and the flag the filter uses.
         "takeout": f.takeout, "takeout_flag": f.takeout_flag,
+        # A Motion Photo plays its appended video (/files/<id>/motion); a Live Photo's still plays its clip.
+        "motion_photo": f.motion_offset is not None, "live_clip": _live_clip_of(f),
         # Every decision about this file, newest first: its dates, and its tags and duplicate decisions.
         "history": sorted([_history_item(b, before, after) for before, after, b in history]
                           + history_file_decisions(file_id), key=lambda h: -h["batch_id"])[:20],
     }
     db.session.commit()
     return out
+
+
+def _live_clip_of(f: MediaFile) -> int | None:
+    """The id of the clip of the Live Photo whose still `f` is."""
+    if f.stack_kind != StackKind.LIVE or f.stack_role != StackRole.STILL or f.stack_id is None:
+        return None
+    return next((m.id for m in stack_members([f.id]).get(f.stack_id, []) if m.stack_role == StackRole.CLIP), None)
 
 
 def _error_of(f: MediaFile) -> dict[str, str | None]:

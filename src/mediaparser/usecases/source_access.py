@@ -24,6 +24,7 @@ from typing import Any, BinaryIO
 from mediaparser.config import Settings
 from mediaparser.store.db import db
 from mediaparser.media.fsguard import (FileReplaced, NotRegularFile, in_system_folder, is_inside, open_regular, resolve_boundary)
+from mediaparser.media.livephoto import appended_video_length, looks_like_mp4
 from mediaparser.store.models import FileStatus, Job, MediaFile
 
 GONE = "the original file is no longer there"
@@ -113,3 +114,60 @@ def open_source(settings: Settings, row: MediaFile) -> OpenSource:
         f.close()
         raise SourceUnavailable(410, CHANGED)
     return OpenSource(path=real, file=f, size=st.st_size, mtime=st.st_mtime)
+
+
+NO_MOTION = "this photo holds no moving picture"
+
+
+class _Window:
+    """A read-only view of bytes [start, start + length) of an open file, as a file of its own
+    (seekable, so Range requests are answered by seeking; no fileno, so a server never sends
+    the whole file with sendfile)."""
+
+    def __init__(self, f: BinaryIO, start: int, length: int) -> None:
+        self._f, self._start, self._length, self._pos = f, start, length, 0
+
+    def read(self, n: int = -1) -> bytes:
+        left = self._length - self._pos
+        n = left if n is None or n < 0 else min(n, left)
+        if n <= 0:
+            return b""
+        self._f.seek(self._start + self._pos)
+        data = self._f.read(n)
+        self._pos += len(data)
+        return data
+
+    def seek(self, pos: int, whence: int = 0) -> int:
+        base = {0: 0, 1: self._pos, 2: self._length}[whence]
+        self._pos = max(0, min(self._length, base + pos))
+        return self._pos
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seekable(self) -> bool:
+        return True
+
+    def readable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        self._f.close()
+
+
+def open_motion_clip(settings: Settings, row: MediaFile) -> tuple[OpenSource, BinaryIO, int]:
+    """A Motion Photo's appended video, read from its source under `open_source`'s rules:
+    (the open source, a file-like window on the MP4's bytes, the MP4's length). The source
+    is only read; the photo stays one whole file."""
+    if row.motion_offset is None:
+        raise SourceUnavailable(404, NO_MOTION)
+    src = open_source(settings, row)
+    try:
+        src.file.seek(row.motion_offset)
+        if not looks_like_mp4(src.file.read(8)):
+            raise SourceUnavailable(410, CHANGED)
+        length = appended_video_length(src.file, row.motion_offset, src.size)
+    except BaseException:
+        src.close()
+        raise
+    return src, _Window(src.file, row.motion_offset, length), length

@@ -3,6 +3,7 @@
 GET /files/<id>/thumb      the analysis thumbnail (longest side 320 px)
 GET /files/<id>/preview    the picture at screen size (longest side 1600 px), made on first use
 GET /files/<id>/original   the file itself (videos play from it; Range requests work)
+GET /files/<id>/motion     a Motion Photo's video: the MP4 bytes appended to the photo (Range requests work)
 
 A thumbnail is only served from the instance's thumbnail folder and a
 preview from its preview folder, whatever the database row says. Files are
@@ -19,7 +20,7 @@ from flask import Blueprint, abort, current_app, request, send_file
 from mediaparser.store.db import db
 from mediaparser.store.models import FileStatus, MediaFile
 from mediaparser.usecases import previews
-from mediaparser.usecases.source_access import SourceUnavailable, open_source
+from mediaparser.usecases.source_access import SourceUnavailable, open_motion_clip, open_source
 from mediaparser.web.context import current_settings
 
 bp = Blueprint("files", __name__, url_prefix="/files")
@@ -110,6 +111,30 @@ def original(file_id: int):
         resp.last_modified = src.mtime
         resp.set_etag(f"{row.id}-{row.dev}-{row.inode}-{src.size}-{src.mtime}")
         resp = resp.make_conditional(request.environ, accept_ranges=True, complete_length=src.size)
+    except BaseException:
+        src.close()
+        raise
+    resp.headers["Content-Security-Policy"] = FILE_CSP
+    resp.headers["Cache-Control"] = "private, max-age=0"
+    return resp
+
+
+@bp.get("/<int:file_id>/motion")
+def motion(file_id: int):
+    """The moving part of a Motion Photo, cut from the source as it is read (never written out)."""
+    row = _row(file_id)
+    try:
+        src, clip, length = open_motion_clip(current_settings(), row)
+    except SourceUnavailable as exc:
+        abort(exc.status, description=exc.message)
+    try:
+        stem = os.path.splitext(os.path.basename(row.rel_path))[0]
+        resp = send_file(clip, mimetype="video/mp4", conditional=False, download_name=f"{stem}.mp4",
+                         as_attachment=False, max_age=0)
+        resp.content_length = length
+        resp.last_modified = src.mtime
+        resp.set_etag(f"{row.id}-motion-{row.dev}-{row.inode}-{src.size}-{src.mtime}")
+        resp = resp.make_conditional(request.environ, accept_ranges=True, complete_length=length)
     except BaseException:
         src.close()
         raise

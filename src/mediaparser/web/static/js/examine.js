@@ -111,6 +111,35 @@ export class Examiner {
     line.hidden = false;
   }
 
+  // A Live Photo's still plays its clip (another file of its stack); a Motion Photo plays the
+  // video inside it (/files/<id>/motion). The clip plays over the still and gives it back at its end.
+  offerMotion(pic, f) {
+    const src = f.live_clip ? `/files/${f.live_clip}/original` : f.motion_photo ? `/files/${f.id}/motion` : null;
+    if (!src) return;
+    const word = f.live_clip ? "Live Photo" : "Motion Photo";
+    const still = pic.querySelector("img");
+    const button = el("button", { type: "button", class: "exam-play", "aria-label": `Play the ${word}`, title: `Play the ${word}` },
+      icon("play"), el("span", { text: f.live_clip ? "LIVE" : "MOTION" }));
+    const stop = () => {
+      const v = pic.querySelector("video.exam-motion");
+      if (v) { v.pause(); v.remove(); }
+      still.hidden = false;
+      button.hidden = false;
+    };
+    button.addEventListener("click", (e) => {
+      e.stopPropagation();
+      const video = el("video", { class: "exam-motion", src, autoplay: true, playsinline: true, controls: true, preload: "auto",
+        "aria-label": `${word}: ${f.name}` });
+      video.muted = true;  // plays at once everywhere; its controls turn the sound on
+      video.addEventListener("ended", stop);
+      video.addEventListener("error", () => { stop(); toast(`The ${word}'s video could not be played.`, { error: true }); });
+      still.hidden = true;
+      button.hidden = true;
+      pic.append(video);
+    });
+    pic.append(button);
+  }
+
   // ---- rendering ---------------------------------------------------------
   render() {
     const f = this.file;
@@ -122,6 +151,7 @@ export class Examiner {
       pic.replaceChildren(el("video", { src: `/files/${f.id}/original`, controls: true, preload: "metadata", poster: f.thumb ? `/files/${f.id}/thumb` : null }));
     } else if (f.kind === "image" && f.thumb) {
       pic.replaceChildren(el("img", { src: `/files/${f.id}/preview`, alt: f.name }));
+      this.offerMotion(pic, f);
     } else if (f.kind === "image" && f.status !== "FAILED") {
       // Kept, but its picture could not be decoded (the API says thumb: false): the facts instead.
       pic.replaceChildren(el("div", { class: "no-preview" }, el("p", {}, el("strong", { text: "No preview" })),
@@ -146,6 +176,7 @@ export class Examiner {
     if (f.precision && f.precision !== "second") badges.push(el("span", { class: "muted", text: PRECISION_WORDS[f.precision] }));
     const group = f.group_id || f.similar_group_id;
     if (group) badges.push(el("a", { class: "exam-dup", href: `/duplicates?group=${group}` }, icon("copies"), " Has copies: compare them"));
+    if (f.motion_photo) badges.push(el("span", { class: "badge motion", title: "One file: a photo with a short video inside. It is kept whole." }, icon("play"), " Motion Photo"));
     $("exam-badges").replaceChildren(...badges);
     const reasons = [];
     if (f.time_source_label) reasons.push(el("li", {}, el("strong", { text: `From: ${f.time_source_label}` })));

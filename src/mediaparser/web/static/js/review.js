@@ -363,6 +363,7 @@ function tile(item) {
     title: `${item.folder ? item.folder + "/" : ""}${item.name}`,
   },
   el("div", { class: "thumb" }, thumb, item.kind === "video" ? el("span", { class: "play" }, icon("play"), " video") : null,
+    item.motion ? el("span", { class: "play motion", title: "Motion Photo: a photo with a short video inside, kept as one file" }, icon("play"), " Motion Photo") : null,
     item.group_id || item.similar_group_id
       ? el("span", { class: "dup", "data-href": `/duplicates?group=${item.group_id || item.similar_group_id}`,
         title: "In a group of duplicates or similar pictures: open the group to compare and choose" }, icon("copies"), " duplicates")
