@@ -8,6 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import select, update
 
+from mediaparser.media.analyze import analyze_file
 from mediaparser.runtime import tasks
 from mediaparser.store.db import db, write_transaction
 from mediaparser.store.models import JobStatus, ManifestEntry, MediaFile
@@ -21,7 +22,7 @@ CID = "3F8E4C1A-2B7D-4E39-9A61-0C5D7E2F8B14"
 DTO = "Exif.Photo.DateTimeOriginal"
 
 
-def _phone_dump(src: Path) -> None:
+def _phone_dump(src: Path) -> bytes:
     src.mkdir()
     gen.live_still(str(src / "IMG_0001.HEIC"), dto="2019:08:12 14:30:25", content_id=CID, img=gen.photo(seed=21))
     gen.live_clip(str(src / "IMG_0001.MOV"), local_with_offset="2019-08-12T14:30:24+0200",
@@ -33,6 +34,9 @@ def _phone_dump(src: Path) -> None:
     gen.jpeg(str(src / "20190812_170000_BURST001_COVER.jpg"), exif={DTO: "2019:08:12 17:00:00"},
              img=gen.photo(seed=24))
     gen.jpeg(str(src / "20190812_170000_BURST002.jpg"), exif={DTO: "2019:08:12 17:00:01"}, img=gen.photo(seed=25))
+    _, clip = gen.motion_photo(str(src / "PXL_20190812_180000.MP.jpg"), dto="2019:08:12 18:00:00",
+                               img=gen.photo(seed=26))
+    return clip
 
 
 def _export(app, job_id: int, out: Path) -> None:
@@ -48,7 +52,7 @@ def _sha(p: Path) -> str:
 
 def test_stack_members_take_their_leads_name_and_a_clash_renumbers_the_whole_stack(app, tmp_path):
     src = tmp_path / "phone"
-    _phone_dump(src)
+    clip = _phone_dump(src)
     job_id, ids = import_and_resolve(app, src, resolve=False)
     out = outside_roots(tmp_path) / "archive"
     (out / "2019").mkdir(parents=True)
@@ -70,6 +74,7 @@ def test_stack_members_take_their_leads_name_and_a_clash_renumbers_the_whole_sta
         # burst frames keep their own names
         "20190812_170000_BURST001_COVER.jpg": "2019/20190812_170000.jpg",
         "20190812_170000_BURST002.jpg": "2019/20190812_170001.jpg",
+        "PXL_20190812_180000.MP.jpg": "2019/20190812_180000.jpg",
     }
     assert wanted == {"2019/20190812_143025_2.heic": "2019/20190812_143025.heic",
                       "2019/20190812_143025_2.mov": "2019/20190812_143025.mov"}
@@ -78,6 +83,10 @@ def test_stack_members_take_their_leads_name_and_a_clash_renumbers_the_whole_sta
     assert _sha(out / "2019" / "20190812_143025_2.mov") == _sha(src / "IMG_0001.MOV")  # a MOV is copied as it is
     assert (out / "2019" / "20190812_150000.crw").is_file() and (out / "2019" / "20190812_160000_edited.jpg").is_file()
     assert not (out / "2019" / "20190812_143025.heic").exists()
+    # A Motion Photo stays one whole file with its video: the date written into the JPEG, the MP4 still at its end.
+    moving = analyze_file(str(out / "2019" / "20190812_180000.jpg"))
+    data = (out / "2019" / "20190812_180000.jpg").read_bytes()
+    assert data.endswith(clip) and moving.motion_offset == len(data) - len(clip)
     # Exported again: everything is already there under the same names, nothing renumbered further.
     with app.app_context():
         again = exporter.build_plan(app.extensions["mediaparser"], job_id, output=str(out))
