@@ -56,6 +56,15 @@ def test_a_motion_photo_is_recognised_and_its_appended_video_located(tmp_path, s
     assert r.phash is not None  # the still decodes
 
 
+def test_a_samsung_heic_motion_photo_keeps_its_video_in_an_mpvd_box(tmp_path):
+    path, clip = gen.samsung_motion_heic(str(tmp_path / "20190812_143025.heic"))
+    r = analyze_file(path)
+    data = open(path, "rb").read()
+    assert r.error is None and r.type == "heic" and r.phash is not None
+    assert data[r.motion_offset:r.motion_offset + r.motion_size] == clip
+    assert analyze_file(gen.heic(str(tmp_path / "plain.heic"))).motion_offset is None
+
+
 def test_a_motion_photo_marker_without_a_video_is_a_warning_not_a_guess(tmp_path):
     path = str(tmp_path / "x.jpg")
     gen.photo().save(path, "JPEG", xmp=gen.motion_photo_xmp(5000))

@@ -523,3 +523,15 @@ def motion_photo(path: str, *, dto: str = "2019:08:12 14:30:25", scheme: str = "
         else:
             f.write(clip)
     return path, clip
+
+
+def samsung_motion_heic(path: str, *, dto: str = "2019:08:12 14:30:25") -> tuple[str, bytes]:
+    """A Samsung HEIC Motion Photo: the HEIF, then the MP4 in a top-level `mpvd` box."""
+    heic(path, dto=dto)
+    clip_path = path + ".clip.mp4"
+    video(clip_path, codec="h264", frames=8)
+    clip = open(clip_path, "rb").read()
+    os.remove(clip_path)
+    with open(path, "ab") as f:
+        f.write(_box(b"mpvd", clip))
+    return path, clip

@@ -12,7 +12,7 @@
   video's distance from the end of the file), or `GCamera:MotionPhoto`=1 with a
   `Container:Directory` whose items' `Item:Length`s give the video's size (it
   is the last item). Samsung phones also write a `MotionPhoto_Data` marker
-  right before the video. `motion_video_offset` finds where the MP4 starts and
+  right before the video in a JPEG, and keep it in a top-level `mpvd` box in a HEIC. `motion_video_offset` finds where the MP4 starts and
   checks that an MP4 really starts there; the file itself stays whole.
 
 Pure: no Flask, no database.
@@ -114,6 +114,10 @@ def motion_video_offset(data: bytes, tail: int | None) -> int | None:
     size = len(data)
     if tail and 0 < tail < size and looks_like_mp4(data[size - tail: size - tail + 8]):
         return size - tail
+    if data[4:8] == b"ftyp":  # a HEIF still: Samsung keeps the video in a top-level `mpvd` box
+        at = _top_level_box(data, b"mpvd")
+        if at is not None and looks_like_mp4(data[at: at + 8]):
+            return at
     if tail is None and not data.endswith(b"SEFT"):
         return None  # neither XMP nor Samsung's trailer says there is a video: no scan of the bytes
     at = data.rfind(SAMSUNG_MARKER)
@@ -121,6 +125,26 @@ def motion_video_offset(data: bytes, tail: int | None) -> int | None:
         start = at + len(SAMSUNG_MARKER)
         if looks_like_mp4(data[start: start + 8]):
             return start
+    return None
+
+
+def _top_level_box(data: bytes, kind: bytes) -> int | None:
+    """Where the payload of the first top-level ISO BMFF box `kind` starts (a walk over a few headers)."""
+    pos, size = 0, len(data)
+    for _ in range(64):
+        if pos + 8 > size:
+            return None
+        box, this = struct.unpack_from(">I4s", data, pos)
+        head = 8
+        if box == 1 and pos + 16 <= size:
+            box, head = struct.unpack_from(">Q", data, pos + 8)[0], 16
+        elif box == 0:
+            box = size - pos
+        if this == kind:
+            return pos + head
+        if box < head:
+            return None
+        pos += box
     return None
 
 
