@@ -32,11 +32,12 @@ recorded, the source must still lie inside the roots, and the path must still
 name the very file that was hashed when it is unlinked. Anything else is kept
 and reported with the reason.
 
-6. Stacks (usecases/stacks.py: a Live Photo's still and clip, a RAW and its
-   JPEG, a burst's frames, an edited copy and its original) go together: a
-   member is deletable only when every member of its stack is, and at deletion
-   every member passes the checks on its bytes before any of them is unlinked
-   — a half-verified pair stays whole.
+6. Stacks of one photo (usecases/stacks.py ONE_PHOTO_KINDS: a Live Photo's
+   still and clip, a RAW and its JPEG, an original and its edited copy) go
+   together: a member is deletable only when every member of its stack is,
+   and at deletion every member passes the checks on its bytes before any of
+   them is unlinked — a half-verified pair stays whole. (A burst's frames are
+   photos of their own: each goes by its own copy.)
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ from mediaparser.store.db import db
 from mediaparser.media.probe import sha256_stream
 from mediaparser.store.models import DupMember, FileStatus, Job, JobType, ManifestEntry, MediaFile
 from mediaparser.library.in_archive import archive_rows
+from mediaparser.usecases.stacks import ONE_PHOTO_KINDS
 from mediaparser.usecases import takeout
 
 EXAMPLES = 5
@@ -87,7 +89,7 @@ class Deletable:
     working_copy: bool  # an uploaded file in the upload folder
     source_sha256: str = ""  # what the source must still hash to
     job_root: str = ""
-    stack_id: int | None = None  # its stack's lead: the stack's files are deleted together
+    stack_id: int | None = None  # the lead of its stack of one photo: deleted together
 
 
 @dataclass
@@ -224,7 +226,7 @@ def plan_cleanup(settings: Settings, import_job_id: int, *, working_copies: bool
             continue
         plan.deletable.append(Deletable(r.id, str(real), archived_as, entry.final_sha256 or entry.sha256, by_keeper,
                                         working, source_sha256=r.sha256, job_root=str(root),
-                                        stack_id=r.stack_id))
+                                        stack_id=r.stack_id if r.stack_kind in ONE_PHOTO_KINDS else None))
     _whole_stacks_only(plan, rows)
     return plan
 
@@ -233,7 +235,7 @@ def _whole_stacks_only(plan: CleanupPlan, rows) -> None:
     """Condition 6: keep every member of a stack one of whose members is not deletable."""
     members: dict[int, set[int]] = {}
     for r in rows:
-        if r.stack_id is not None:
+        if r.stack_id is not None and r.stack_kind in ONE_PHOTO_KINDS:
             members.setdefault(r.stack_id, set()).add(r.id)
     ready = {d.file_id for d in plan.deletable}
     broken = {lead for lead, ids in members.items() if not ids <= ready}

@@ -25,7 +25,13 @@ from sqlalchemy.orm import Session
 
 from mediaparser.media.stacking import Stack, StackFacts, find_stacks
 from mediaparser.store.db import db
-from mediaparser.store.models import FileStatus, MediaFile
+from mediaparser.store.models import FileStatus, MediaFile, StackKind
+
+# Stacks whose files make one photo: a Live Photo's still and clip, a RAW and
+# its JPEG, an original and its edited copy. The export names them after their
+# lead and the clean-up deletes their sources together. A burst's frames are
+# photos of their own moments: named and deleted one by one.
+ONE_PHOTO_KINDS = frozenset({StackKind.LIVE, StackKind.RAW_JPEG, StackKind.EDITED})
 
 # How many files' facts are read and written per checkpoint.
 BATCH_FILES = 2000

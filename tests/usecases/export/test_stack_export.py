@@ -104,17 +104,18 @@ def test_clean_up_removes_a_pair_only_when_both_copies_are_verified(app, tmp_pat
     still, clip = src / "IMG_0001.HEIC", src / "IMG_0001.MOV"
     with app.app_context():
         # The clip's copy is not verified: neither half of the Live Photo may go; the rest may.
+        # A burst frame without a verified copy keeps only itself: frames are photos of their own.
+        unverified = [ids["IMG_0001.MOV"], ids["20190812_170000_BURST002.jpg"]]
         with write_transaction() as s:
-            s.execute(update(ManifestEntry).where(ManifestEntry.file_id == ids["IMG_0001.MOV"])
-                      .values(verified=False))
+            s.execute(update(ManifestEntry).where(ManifestEntry.file_id.in_(unverified)).values(verified=False))
         plan = cleanup.plan_cleanup(settings, job_id)
         names = {Path(d.path).name for d in plan.deletable}
         assert "IMG_0001.HEIC" not in names and "IMG_0001.MOV" not in names
         assert {"IMG_0002.JPG", "IMG_0002.CRW", "IMG_0003.JPG", "IMG_E0003.JPG"} <= names
+        assert "20190812_170000_BURST001_COVER.jpg" in names and "20190812_170000_BURST002.jpg" not in names
         assert plan.kept[cleanup.KEEP_STACK] == [str(still)]
         with write_transaction() as s:
-            s.execute(update(ManifestEntry).where(ManifestEntry.file_id == ids["IMG_0001.MOV"])
-                      .values(verified=True))
+            s.execute(update(ManifestEntry).where(ManifestEntry.file_id.in_(unverified)).values(verified=True))
         plan = cleanup.plan_cleanup(settings, job_id)
         assert {"IMG_0001.HEIC", "IMG_0001.MOV"} <= {Path(d.path).name for d in plan.deletable}
         # At deletion the clip's archive copy no longer matches its manifest: the still stays too.

@@ -34,9 +34,10 @@ from mediaparser.media.probe import sha256_file
 from mediaparser.media.tags import strip_tag_groups
 from mediaparser.store.db import db, write_transaction
 from mediaparser.store.models import (DupGroup, DupMember, FileStatus, GroupStatus, Job, JobStatus, JobType,
-                                      MediaFile, StackKind, StackRole, utcnow)
+                                      MediaFile, StackRole, utcnow)
 from mediaparser.usecases import settings_store
 from mediaparser.usecases.export.manifest import archived_in
+from mediaparser.usecases.stacks import ONE_PHOTO_KINDS
 
 UNKNOWN_FOLDER = "unknown"
 SKIP_ASIDE = "set aside as a duplicate"
@@ -118,10 +119,6 @@ def with_suffix(destination: str, n: int) -> str:
     return os.path.join(head, f"{stem}_{n}{ext}")
 
 
-# Stacks whose members are exported under their lead's name: a Live Photo's
-# still and clip, a RAW and its JPEG, an original and its edited copy. A
-# burst's frames keep their own names (each is a photo of its own moment).
-NAMED_TOGETHER = frozenset({StackKind.LIVE, StackKind.RAW_JPEG, StackKind.EDITED})
 EDITED_SUFFIX = "_edited"
 
 
@@ -139,11 +136,12 @@ def _own_name(dest: str) -> str:
 
 
 def stack_followers(rows) -> dict[int, list]:
-    """Lead id → the other members of its stack among `rows` that are named after it."""
+    """Lead id → the other members of its stack among `rows` that are named after it
+    (stacks of one photo, usecases/stacks.py ONE_PHOTO_KINDS; burst frames keep their own names)."""
     ids = {r.id for r in rows}
     out: dict[int, list] = {}
     for r in rows:
-        if r.stack_kind in NAMED_TOGETHER and r.stack_id is not None and r.stack_id != r.id and r.stack_id in ids:
+        if r.stack_kind in ONE_PHOTO_KINDS and r.stack_id is not None and r.stack_id != r.id and r.stack_id in ids:
             out.setdefault(r.stack_id, []).append(r)
     for ms in out.values():
         ms.sort(key=lambda m: m.id)
