@@ -288,7 +288,7 @@ if (browser) {
         `${fmtInt(data.media_here)} photo or video file${data.media_here === 1 ? "" : "s"} directly in this folder` +
         (data.folders.length ? `, and ${fmtInt(data.folders.length)} folder${data.folders.length === 1 ? "" : "s"} inside (imported too).` : "."),
         ...(data.takeout_parts ? [el("br"), el("span", { class: "takeout-note", text:
-          `${fmtInt(data.takeout_parts)} Google Takeout part${data.takeout_parts === 1 ? "" : "s"} here: the photos inside are imported, no need to unpack ${data.takeout_parts === 1 ? "it" : "them"}.` })] : []));
+          `${fmtInt(data.takeout_parts)} Google Takeout part${data.takeout_parts === 1 ? "" : "s"} here: no need to unpack ${data.takeout_parts === 1 ? "it" : "them"}. The photos inside are unpacked once into MediaParser's own folder and imported; the part${data.takeout_parts === 1 ? " is" : "s are"} only read.` })] : []));
       importBtn.disabled = false;
     } catch (e) {
       errorBox.textContent = e.message;

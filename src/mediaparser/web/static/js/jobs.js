@@ -176,15 +176,20 @@ if (panel) {
     $("takeout-card").hidden = !exports.length;
     $("takeout-exports").replaceChildren(...exports.map((x) => {
       const label = (n) => String(n).padStart(3, "0");
-      const here = x.parts.map((n) => el("span", {
-        class: `part${x.this_import.includes(n) ? " new" : ""}`,
-        title: x.this_import.includes(n) ? "unpacked by this import" : "unpacked by an earlier import",
-        text: label(n) })); 
-      const missing = x.missing.map((n) => el("span", { class: "part missing", title: "not imported yet", text: label(n) }));
+      const numbers = [...x.parts, ...x.missing].sort((a, b) => a - b);
+      const chips = numbers.map((n) => {
+        const missing = x.missing.includes(n);
+        const now = x.this_import.includes(n);
+        return el("span", {
+          class: `part${missing ? " missing" : now ? " new" : ""}`,
+          title: missing ? "not imported yet" : now ? "unpacked by this import" : "unpacked by an earlier import",
+          text: label(n),
+        });
+      });
       return el("li", { "data-export": x.export },
         el("div", {}, el("strong", { text: `Export of ${fmtExport(x.export)}` }),
           ` · ${fmtInt(x.parts.length)} of ${fmtInt(x.highest)} part${x.highest === 1 ? "" : "s"} · ${fmtInt(x.files)} files`),
-        el("div", { class: "parts", "aria-label": "Parts" }, ...here, ...missing),
+        el("div", { class: "parts", "aria-label": "Parts" }, ...chips),
         x.message ? el("p", { class: "takeout-missing", text: x.message[0].toUpperCase() + x.message.slice(1) + "." }) : null,
         x.message && x.missing.length ? el("p", { class: "muted", text: "Import the missing part the same way when you have it: its photos and their information are matched with what is here." }) : null,
         x.completed_earlier ? el("p", { class: "muted", text: `${fmtInt(x.completed_earlier)} photo${x.completed_earlier === 1 ? "" : "s"} imported before got ${x.completed_earlier === 1 ? "its" : "their"} information from this part.` }) : null,
