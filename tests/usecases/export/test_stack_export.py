@@ -50,7 +50,7 @@ def _sha(p: Path) -> str:
     return hashlib.sha256(p.read_bytes()).hexdigest()
 
 
-def test_stack_members_take_their_leads_name_and_a_clash_renumbers_the_whole_stack(app, tmp_path):
+def test_stacks_are_named_after_their_lead_renumbered_together_and_cleaned_up_only_whole(app, tmp_path):
     src = tmp_path / "phone"
     clip = _phone_dump(src)
     job_id, ids = import_and_resolve(app, src, resolve=False)
@@ -92,14 +92,11 @@ def test_stack_members_take_their_leads_name_and_a_clash_renumbers_the_whole_sta
         again = exporter.build_plan(app.extensions["mediaparser"], job_id, output=str(out))
         assert {f.action for f in again.files} == {"present"}
         assert {Path(f.source_path).name: f.destination for f in again.files} == dest
+    # (one import and export serve both checks: the clean-up's below)
+    _clean_up_removes_a_pair_only_when_both_copies_are_verified(app, src, job_id, ids)
 
 
-def test_clean_up_removes_a_pair_only_when_both_copies_are_verified(app, tmp_path):
-    src = tmp_path / "phone"
-    _phone_dump(src)
-    job_id, ids = import_and_resolve(app, src, resolve=False)
-    out = outside_roots(tmp_path) / "archive"
-    _export(app, job_id, out)
+def _clean_up_removes_a_pair_only_when_both_copies_are_verified(app, src: Path, job_id: int, ids: dict[str, int]):
     settings = app.extensions["mediaparser"]
     still, clip = src / "IMG_0001.HEIC", src / "IMG_0001.MOV"
     with app.app_context():
