@@ -166,3 +166,29 @@ def test_parts_stream_their_members_and_refuse_unsafe_ones(tmp_path):
         data.size = 1
         tf.addfile(data, io.BytesIO(b"u"))
     assert _members(evil_tgz) == [("refused", "Takeout/link.jpg"), ("refused", "Takeout/sub/../../../up.jpg")]
+
+
+def test_unpacking_a_member_never_overwrites_and_never_leaves_half_a_file(tmp_path):
+    from mediaparser.media.kinds import kind_of
+
+    dest = tmp_path / "copy"
+    dest.mkdir()
+    part = gen.write_part(tmp_path, 1, {"A/x.jpg": b"12345"})
+    with t.open_part(str(part)) as members:
+        (m,) = list(members)
+        assert t.unpack_member(dest, m) is None
+    target = dest / "Takeout/Google Photos/A/x.jpg"
+    assert target.read_bytes() == b"12345"
+    first = target.stat()
+    with t.open_part(str(part)) as members:  # again (a resumed unpack): not written twice
+        assert t.unpack_member(dest, next(members)) is None
+    assert target.stat().st_mtime_ns == first.st_mtime_ns and target.stat().st_ino == first.st_ino
+    other = gen.write_part(tmp_path / "b", 2, {"A/x.jpg": b"different"})
+    with t.open_part(str(other)) as members:
+        assert "first one is kept" in t.unpack_member(dest, next(members))
+    assert target.read_bytes() == b"12345"
+    # a member cut off while written has a name the walk never takes for a photo
+    assert kind_of("x.jpg" + ".mp-unpacking") == "system"
+    with t.open_part(str(part)) as members:
+        with pytest.raises(t.NoSpace):
+            t.unpack_member(tmp_path / "fresh", next(members), margin=1 << 62)

@@ -163,3 +163,27 @@ def test_a_missing_part_is_named_and_a_later_import_completes_the_matches(berlin
         assert any(s.endswith("A.jpg.supplemental-metadata.json") for s in a.sidecars)
         assert any("arrived with a later part" in r for r in a.reasons)
         db.session.commit()
+
+
+def test_a_damaged_part_is_a_failed_file_and_the_rest_is_imported(berlin_app, tmp_path):
+    p = "Photos from 2021"
+    downloads = tmp_path / "downloads"
+    gen.write_part(downloads, 1, {f"{p}/A.jpg": gen.jpeg_bytes(1), f"{p}/A.jpg.json": gen.photo_json("A.jpg", TAKEN)})
+    # part 2 cut short while downloading (a .tgz: what came before the cut is still used)
+    tgz = gen.write_part(downloads, 2, {f"{p}/B.jpg": gen.jpeg_bytes(2), f"{p}/B.jpg.json": gen.photo_json("B.jpg", TAKEN),
+                                        f"{p}/C.jpg": gen.jpeg_bytes(3, size=(640, 480))}, fmt="tgz")
+    tgz.write_bytes(tgz.read_bytes()[: tgz.stat().st_size * 2 // 3])
+    # part 3 is not a zip at all
+    (downloads / f"takeout-{gen.EXPORT}-003.zip").write_bytes(b"PK\x03\x04 but nothing else")
+    with berlin_app.app_context():
+        job = _import(berlin_app, downloads)
+        rows = _rows(job.id)
+        failed = {os.path.basename(r.source_path): r for r in rows.values() if r.status == FileStatus.FAILED}
+        assert set(failed) == {f"takeout-{gen.EXPORT}-002.tgz", f"takeout-{gen.EXPORT}-003.zip"}
+        for r in failed.values():
+            assert r.error.startswith("This Google Takeout part is damaged or was not downloaded completely")
+            assert "damaged or incomplete download" in r.error_detail
+        assert rows[f"{p}/A.jpg"].status == FileStatus.DONE
+        assert job.error_count == 2 and job.progress_current == job.progress_total == len(rows)
+        info = job.options["takeout"]["exports"][0]
+        assert info["damaged"] == [2, 3] and info["parts"] == [1] and info["missing"] == []

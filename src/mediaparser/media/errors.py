@@ -26,6 +26,9 @@ GENERIC = "MediaParser could not read this file. The details below say what went
 
 # (pattern, sentence) — the first match wins, so narrower patterns come first.
 RULES: tuple[tuple[str, str], ...] = (
+    (r"google takeout part could not be read",
+     "This Google Takeout part is damaged or was not downloaded completely. Whatever could be read of it was "
+     "imported; download it again and import it the same way for the rest."),
     (r"empty file|\(0 bytes\)",
      "The file is empty (0 bytes) — the copy it came from probably failed."),
     (r"end of file|truncated|premature end|unexpected end|ended early|\beof\b|not enough data",

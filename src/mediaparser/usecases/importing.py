@@ -133,10 +133,12 @@ def _listing(control: Control, job: Job, settings: Settings | None):
                 parts.append(found)
         yield item
     if parts and settings is not None:
-        stop = takeout.unpack(control, settings, job, parts)
-        if stop is not None:
-            yield stop
+        unpacked = takeout.unpack(control, settings, job, parts)
+        if unpacked.stop is not None:
+            yield unpacked.stop
             return
+        for part, why in unpacked.damaged:  # a failed file of the import, with the reason
+            yield Entry(part.path, part.rel_path, why)
         for copy in takeout.working_copies(job):
             yield from walk_source(copy, job_boundary(job))
 

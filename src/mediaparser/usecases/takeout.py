@@ -34,7 +34,10 @@ from __future__ import annotations
 
 import json
 import os
+import tarfile
 import time
+import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -146,17 +149,24 @@ class _State:
             fh.write(json.dumps({"parts": self.parts}, indent=1, sort_keys=True))
 
 
-def unpack(control: Control, settings: Settings, job: Job, parts: list[FoundPart]) -> str | None:
-    """Unpack `parts` into their exports' working copies, record the report on the job.
+@dataclass(frozen=True)
+class UnpackResult:
+    stop: str | None  # paused or cancelled part-way: unpacking resumes where it stopped
+    damaged: list[tuple[FoundPart, str]]  # parts that could not be read to the end, and why
 
-    Returns a stop reason when paused or cancelled part-way (unpacking resumes
-    where it stopped)."""
+
+# What a part cut short or damaged raises while it is streamed.
+DAMAGED = (zipfile.BadZipFile, tarfile.TarError, EOFError, zlib.error, ValueError)
+
+
+def unpack(control: Control, settings: Settings, job: Job, parts: list[FoundPart]) -> UnpackResult:
+    """Unpack `parts` into their exports' working copies, record the report on the job."""
     exports: dict[str, list[FoundPart]] = {}
     for p in sorted(parts, key=lambda p: (p.part.export, p.part.number, p.path)):
         exports.setdefault(p.part.export, []).append(p)
     report: list[dict[str, Any]] = []
     new_jsons: list[tuple[str, str]] = []  # (working copy, relative path) of photo JSON files written now
-    last = time.monotonic()
+    damaged: list[tuple[FoundPart, str]] = []
     for export, found in exports.items():
         dest = working_copy(settings, export)
         dest.mkdir(parents=True, exist_ok=True)
@@ -168,43 +178,33 @@ def unpack(control: Control, settings: Settings, job: Job, parts: list[FoundPart
             counts = {"files": 0, "bytes": 0, "refused": 0}
             examples: list[str] = []
             label = f"unpacking Google Takeout part {p.part.label} of {highest}"
-            with open_part(p.path, expect=p.identity) as members:
-                for m in members:
-                    if isinstance(m, Refused):
-                        counts["refused"] += 1
-                        if len(examples) < 5:
-                            examples.append(f"{m.name}: {m.reason}")
-                        continue
-                    try:
-                        problem = unpack_member(dest, m, margin=FREE_SPACE_MARGIN)
-                    except NoSpace as exc:
-                        raise JobFailed(f"{exc}; free some space and resume the import") from None
-                    if problem is None and m.name.lower().endswith(".json"):
-                        new_jsons.append((os.path.realpath(dest), m.name))
-                    if problem:
-                        counts["refused"] += 1
-                        if len(examples) < 5:
-                            examples.append(f"{m.name}: {problem}")
-                        continue
-                    counts["files"] += 1
-                    counts["bytes"] += m.size
-                    if time.monotonic() - last > PROGRESS_SECONDS:
-                        last = time.monotonic()
-                        stop = control.stop_reason(control.checkpoint(Batch(
-                            current_item=f"{label}: {counts['files']:,} files")))
-                        if stop is not None:
-                            return stop
+            try:
+                stop = _unpack_part(control, p, dest, label, counts, examples, new_jsons)
+            except DAMAGED as exc:
+                # A download cut short or a damaged part: what could be read stays unpacked; the
+                # part is a failed file of the import, and importing it again (mended) goes on.
+                damaged.append((p, f"this Google Takeout part could not be read to the end "
+                                   f"(a damaged or incomplete download): {exc or type(exc).__name__}"))
+                continue
+            except OSError as exc:  # the part itself (gone, replaced, unreadable): unpacking writes its own errors
+                damaged.append((p, f"this Google Takeout part could not be read: {exc.strerror or exc}"))
+                continue
+            if stop is not None:
+                return UnpackResult(stop, damaged)
             state.parts[str(p.part.number)] = {"done": True, "name": os.path.basename(p.path), "size": p.size,
                                                "mtime": p.mtime, **counts, "not_unpacked": examples}
             state.save()
         orphans = count_orphans(dest)
         numbers = sorted(int(n) for n in state.parts)
+        broken = sorted(p.part.number for p, _why in damaged if p.part.export == export)
         report.append({"export": export, "copy": os.path.realpath(dest), "parts": numbers,
-                       "highest": max(numbers, default=0), "missing": missing_numbers(numbers),
+                       "highest": max(numbers + broken, default=0),
+                       "missing": [n for n in missing_numbers(numbers + broken) if n not in broken],
+                       "damaged": broken,
                        "this_import": [p.part.number for p in found], "orphan_jsons": orphans,
                        "files": sum(d.get("files", 0) for d in state.parts.values()),
                        "not_unpacked": sum(d.get("refused", 0) for d in state.parts.values()),
-                       "message": describe_missing(numbers, orphans)})
+                       "message": describe_missing(numbers + broken, orphans)})
     refreshed = complete_earlier_matches(settings, job, new_jsons)
     for r in report:
         r["completed_earlier"] = refreshed.get(r["copy"], 0)
@@ -220,7 +220,40 @@ def unpack(control: Control, settings: Settings, job: Job, parts: list[FoundPart
     stop = control.stop_reason(control.checkpoint(Batch(current_item="listing the unpacked files…", apply=apply)))
     db.session.refresh(job)  # the options as written, for the listing and the analysis
     db.session.commit()
-    return stop
+    return UnpackResult(stop, damaged)
+
+
+def _unpack_part(control: Control, p: FoundPart, dest: Path, label: str, counts: dict[str, int],
+                 examples: list[str], new_jsons: list[tuple[str, str]]) -> str | None:
+    """Stream one part into `dest`; a stop reason when paused or cancelled part-way."""
+    last = time.monotonic()
+    with open_part(p.path, expect=p.identity) as members:
+        for m in members:
+            if isinstance(m, Refused):
+                counts["refused"] += 1
+                if len(examples) < 5:
+                    examples.append(f"{m.name}: {m.reason}")
+                continue
+            try:
+                problem = unpack_member(dest, m, margin=FREE_SPACE_MARGIN)
+            except NoSpace as exc:
+                raise JobFailed(f"{exc}; free some space and resume the import") from None
+            if problem:
+                counts["refused"] += 1
+                if len(examples) < 5:
+                    examples.append(f"{m.name}: {problem}")
+                continue
+            if m.name.lower().endswith(".json"):
+                new_jsons.append((os.path.realpath(dest), m.name))
+            counts["files"] += 1
+            counts["bytes"] += m.size
+            if time.monotonic() - last > PROGRESS_SECONDS:
+                last = time.monotonic()
+                stop = control.stop_reason(control.checkpoint(Batch(
+                    current_item=f"{label}: {counts['files']:,} files")))
+                if stop is not None:
+                    return stop
+    return None
 
 
 def _is_photo_json(folder: str):

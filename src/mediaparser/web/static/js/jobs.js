@@ -176,13 +176,16 @@ if (panel) {
     $("takeout-card").hidden = !exports.length;
     $("takeout-exports").replaceChildren(...exports.map((x) => {
       const label = (n) => String(n).padStart(3, "0");
-      const numbers = [...x.parts, ...x.missing].sort((a, b) => a - b);
+      const damaged = x.damaged || [];
+      const numbers = [...new Set([...x.parts, ...x.missing, ...damaged])].sort((a, b) => a - b);
       const chips = numbers.map((n) => {
         const missing = x.missing.includes(n);
+        const broken = damaged.includes(n);
         const now = x.this_import.includes(n);
         return el("span", {
-          class: `part${missing ? " missing" : now ? " new" : ""}`,
-          title: missing ? "not imported yet" : now ? "unpacked by this import" : "unpacked by an earlier import",
+          class: `part${missing ? " missing" : broken ? " damaged" : now ? " new" : ""}`,
+          title: missing ? "not imported yet" : broken ? "could not be read to the end: see the files with problems"
+            : now ? "unpacked by this import" : "unpacked by an earlier import",
           text: label(n),
         });
       });
@@ -193,6 +196,7 @@ if (panel) {
         x.message ? el("p", { class: "takeout-missing", text: x.message[0].toUpperCase() + x.message.slice(1) + "." }) : null,
         x.message && x.missing.length ? el("p", { class: "muted", text: "Import the missing part the same way when you have it: its photos and their information are matched with what is here." }) : null,
         x.completed_earlier ? el("p", { class: "muted", text: `${fmtInt(x.completed_earlier)} photo${x.completed_earlier === 1 ? "" : "s"} imported before got ${x.completed_earlier === 1 ? "its" : "their"} information from this part.` }) : null,
+        damaged.length ? el("p", { class: "takeout-missing", text: `Part${damaged.length === 1 ? "" : "s"} ${damaged.map(label).join(", ")} could not be read to the end (a damaged or incomplete download). Download ${damaged.length === 1 ? "it" : "them"} again and import ${damaged.length === 1 ? "it" : "them"} the same way.` }) : null,
         x.not_unpacked ? el("p", { class: "muted", text: `${fmtInt(x.not_unpacked)} entr${x.not_unpacked === 1 ? "y" : "ies"} of the parts were not unpacked (links, special files or unsafe names).` }) : null);
     }));
   }
