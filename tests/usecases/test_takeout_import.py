@@ -187,3 +187,51 @@ def test_a_damaged_part_is_a_failed_file_and_the_rest_is_imported(berlin_app, tm
         assert job.error_count == 2 and job.progress_current == job.progress_total == len(rows)
         info = job.options["takeout"]["exports"][0]
         assert info["damaged"] == [2, 3] and info["parts"] == [1] and info["missing"] == []
+
+
+class _RecordingControl:
+    """The runner's side of a checkpoint, recording what the job page would show."""
+
+    def __init__(self) -> None:
+        self.shown: list[str] = []
+
+    def checkpoint(self, batch) -> str:
+        from mediaparser.store.db import write_transaction
+
+        if batch.current_item:
+            self.shown.append(batch.current_item)
+        if batch.apply is not None:
+            with write_transaction() as s:
+                batch.apply(s)
+        return JobStatus.RUNNING
+
+    def stop_reason(self, status: str):
+        return None
+
+
+def test_unpacking_progress_names_the_part_and_counts_its_files(berlin_app, tmp_path, monkeypatch):
+    from mediaparser.media.walk import walk_source
+
+    monkeypatch.setattr(takeout, "PROGRESS_SECONDS", 0.0)
+    downloads = tmp_path / "downloads"
+    gen.write_part(downloads, 1, {f"A/{i}.jpg": gen.jpeg_bytes(i) for i in range(3)})
+    gen.write_part(downloads, 2, {"B/x.jpg": gen.jpeg_bytes(9)}, fmt="tgz")
+    with berlin_app.app_context():
+        settings = berlin_app.extensions["mediaparser"]
+        job = create_import_job(settings, str(downloads), check_roots=False)
+        parts = [takeout.part_found(str(downloads), e.rel_path) for e in walk_source(str(downloads))]
+        control = _RecordingControl()
+        result = takeout.unpack(control, settings, job, parts)
+        assert result.stop is None and result.damaged == []
+        assert control.shown == ["unpacking Google Takeout part 001 of 2: 1 file",
+                                 "unpacking Google Takeout part 001 of 2: 2 files",
+                                 "unpacking Google Takeout part 001 of 2: 3 files",
+                                 "unpacking Google Takeout part 002 of 2: 1 file",
+                                 "listing the unpacked files…"]
+        stored = db.session.get(Job, job.id, populate_existing=True).options["takeout"]["exports"][0]
+        assert stored["parts"] == [1, 2] and stored["files"] == 4
+        db.session.commit()
+        # Unpacked parts are not read again: a second run writes nothing and reports the same.
+        again = _RecordingControl()
+        takeout.unpack(again, settings, job, parts)
+        assert not any(s.startswith("unpacking") for s in again.shown)

@@ -250,7 +250,7 @@ def _unpack_part(control: Control, p: FoundPart, dest: Path, label: str, counts:
             if time.monotonic() - last > PROGRESS_SECONDS:
                 last = time.monotonic()
                 stop = control.stop_reason(control.checkpoint(Batch(
-                    current_item=f"{label}: {counts['files']:,} files")))
+                    current_item=f"{label}: {counts['files']:,} file{'' if counts['files'] == 1 else 's'}")))
                 if stop is not None:
                     return stop
     return None
