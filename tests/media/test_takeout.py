@@ -192,3 +192,21 @@ def test_unpacking_a_member_never_overwrites_and_never_leaves_half_a_file(tmp_pa
     with t.open_part(str(part)) as members:
         with pytest.raises(t.NoSpace):
             t.unpack_member(tmp_path / "fresh", next(members), margin=1 << 62)
+
+
+@pytest.mark.parametrize("dto, taken, source, confidence", [
+    ("2019:08:12 14:30:25", 1565613025, "exif:DateTimeOriginal", "high"),  # agree up to the zone shift (+02:00)
+    ("2019:08:12 14:30:25", 1577880000, "exif:DateTimeOriginal", "low"),  # months apart: a person looks
+    (None, 1565613025, "takeout-json:photoTakenTime", "medium"),  # the JSON alone
+])
+def test_where_photo_taken_time_stands_among_the_capture_times(tmp_path, dto, taken, source, confidence):
+    from mediaparser.media.analyze import analyze_file
+
+    folder = tmp_path / "Takeout" / "Google Photos" / "Photos from 2019"
+    folder.mkdir(parents=True)
+    (folder / "IMG_1.jpg").write_bytes(gen.jpeg_bytes(1, dto=dto))
+    (folder / "IMG_1.jpg.supplemental-metadata.json").write_bytes(gen.photo_json("IMG_1.jpg", taken))
+    r = analyze_file(str(folder / "IMG_1.jpg"), timezone="Europe/Berlin", with_thumbnail=False, root=str(tmp_path))
+    assert (r.source, r.confidence.value) == (source, confidence)
+    if dto is None:  # UTC shown in the configured zone, with its offset
+        assert r.captured_at.isoformat() == "2019-08-12T14:30:25" and r.utc_offset == 120
