@@ -108,11 +108,22 @@ Grouping: clustering around a representative (no chaining)
     reference the distances are measured from; which copy to *keep* is
     keeper.py's business.
 
-    Hash twins (identical upright and turned hashes: a PNG of a JPEG, the
-    frames of a static burst) are searched once: the first stands for all,
-    counting once per twin in its neighbours' connections, and the others
-    join its group at its distance. A static burst of 10,000 frames hashes
-    to a few dozen distinct values, so it costs their pairs, not n².
+    Bursts: n near-identical frames are n²/2 similar pairs (50 million for
+    10,000 frames), and the grouping needs only enough of them to see one
+    group. Two things bound them. Hash twins (identical upright and turned
+    hashes: a PNG of a JPEG, most frames of a static burst — 60 rendered
+    frames of a static scene with sensor noise hash to 3 distinct values)
+    are searched once: the first stands for all, counting once per twin in
+    its neighbours' connections, and the others join its group at its
+    distance. Frames that all differ a little are capped in the search
+    (`SimilarityParams.pair_cap`, see `search`): inside a long run of
+    near-identical hashes each frame is compared with the run's first few
+    frames only, which see every frame, so the burst stays one group with
+    about 40 pairs per frame (bench/burst.py: 10,000 distinct frames give
+    0.41 million pairs instead of 50 million). `similar_pairs` stays
+    complete. The incremental update equals from-scratch grouping when no
+    capped burst is involved; around a capped burst the two may pick
+    another frame as its representative.
 
     Incremental update (`update_grouping`): a new file can change who
     represents the component it joins (it adds connections), but nothing
@@ -134,6 +145,7 @@ hashes), labelled high (>= 0.9), medium (>= 0.8) or low.
 """
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 import sys
@@ -398,8 +410,73 @@ def _collect(out: Sequence[Pairs]) -> Pairs:
                  np.concatenate([p.dist for p in out]))
 
 
-def _self_join_sorted(s: _Sorted, radius: int) -> Pairs:
-    """Pairs (i < j) with equal key and distance <= radius.
+# A burst's bounded search (`cap`): in a run of equal keys longer than
+# _CAP_RUN whose members are mostly near-identical to its first (a static
+# burst: thousands of frames share every key), each member is compared
+# with the run's `cap` heads only (its first members near-identical to its
+# centre, who thereby see the whole run), instead of with every member.
+_CAP_RUN = 64
+_DENSE_SHARE = 0.5
+
+
+def _capped_dense_runs(s: _Sorted, radius: int, cap: int) -> tuple[np.ndarray, Pairs] | None:
+    """(positions outside dense runs, the bounded pairs inside them), or
+    None when no run is long and dense (the search stays exact)."""
+    ks, idx, hs = s
+    n = ks.size
+    if n <= _CAP_RUN:
+        return None
+    starts = np.flatnonzero(np.r_[True, ks[1:] != ks[:-1]])
+    lengths = np.diff(np.r_[starts, n])
+    long = np.flatnonzero(lengths > _CAP_RUN)
+    if not long.size:
+        return None
+    run_of = np.repeat(np.arange(starts.size), lengths)
+    # How near-identical a run is, seen from four of its members (its first
+    # may be an unrelated hash that shares the key: an older file sorts first).
+    share = np.zeros(starts.size)
+    centre = starts.copy()
+    for q in range(4):
+        probe = starts + (lengths * q) // 4
+        near = popcount(hs ^ hs[probe][run_of]) <= radius
+        sh = np.bincount(run_of, weights=near, minlength=starts.size) / lengths
+        better = sh > share
+        share[better], centre[better] = sh[better], probe[better]
+    dense = long[share[long] >= _DENSE_SHARE]
+    if not dense.size:
+        return None
+    in_dense = np.zeros(n, bool)
+    mark = np.zeros(starts.size, bool)
+    mark[dense] = True
+    in_dense = mark[run_of]
+    pos = np.flatnonzero(in_dense)
+    out: list[Pairs] = []
+    # Heads: the first `cap` members of the run near its centre (the oldest
+    # frames of the burst, the same ones under every band combination).
+    near_c = in_dense & (popcount(hs ^ hs[centre[run_of]]) <= radius)
+    seen = np.cumsum(near_c) - near_c
+    rank = seen - seen[starts][run_of]
+    hpos = np.flatnonzero(near_c & (rank < cap))
+    heads = np.full((starts.size, cap), -1, np.int64)
+    heads[run_of[hpos], rank[hpos]] = hpos
+
+    def emit(a: np.ndarray, b: np.ndarray) -> None:
+        d = popcount(hs[a] ^ hs[b])
+        ok = np.flatnonzero(d <= radius)
+        if ok.size:
+            x, y = idx[a[ok]], idx[b[ok]]
+            out.append(Pairs(np.minimum(x, y), np.maximum(x, y), d[ok]))
+
+    for h in range(cap):
+        head = heads[run_of[pos], h]
+        ok = np.flatnonzero((head >= 0) & (head != pos))
+        emit(pos[ok], head[ok])
+    return np.flatnonzero(~in_dense), _collect(out)
+
+
+def _self_join_sorted(s: _Sorted, radius: int, cap: int | None = None) -> Pairs:
+    """Pairs (i < j) with equal key and distance <= radius (with `cap`,
+    bounded inside dense runs: see _capped_dense_runs).
 
     Position p of the sorted order is compared with p + t for t = 1, 2, ...
     while p + t is in the same run of equal keys. While most positions still
@@ -407,6 +484,11 @@ def _self_join_sorted(s: _Sorted, radius: int) -> Pairs:
     gathers); once few do, only their positions are carried on, so a long
     run of equal keys costs its pairs, never n x its length.
     """
+    capped = _capped_dense_runs(s, radius, cap) if cap is not None else None
+    if capped is not None:
+        rest, bounded = capped
+        s = _Sorted(s.keys[rest], s.idx[rest], s.hashes[rest])
+        return _collect([_self_join_sorted(s, radius), bounded])
     ks, idx, hs = s
     n = ks.size
     out: list[Pairs] = []
@@ -523,7 +605,7 @@ def _run(fn, jobs: list, workers: int) -> list:
 
 
 def _mih_join(arrays: dict[str, np.ndarray], joins: Sequence[Join], radius: int, plan: BandPlan,
-              workers: int) -> dict[Join, Pairs]:
+              workers: int, cap: int | None = None) -> dict[Join, Pairs]:
     if plan.max_radius < radius:
         raise ValueError(f"{plan} is not exact for radius {radius}")
     sizes = {k: v.size for k, v in arrays.items()}
@@ -548,7 +630,7 @@ def _mih_join(arrays: dict[str, np.ndarray], joins: Sequence[Join], radius: int,
         for j, mode in modes.items():
             a, b = j
             if mode == "self":
-                res[j] = _self_join_sorted(srt[a], radius)
+                res[j] = _self_join_sorted(srt[a], radius, cap)
             elif mode == "probe-b":
                 res[j] = _probe(srt[a], runs_of(a), arrays[b], keys[b], radius)
             else:
@@ -614,22 +696,26 @@ Method = Literal["auto", "mih", "brute"]
 
 
 def search(arrays: dict[str, np.ndarray], joins: Sequence[Join], radius: int, *, method: Method = "auto",
-           plan: BandPlan | None = None, workers: int = 1) -> dict[Join, Pairs]:
+           plan: BandPlan | None = None, workers: int = 1, cap: int | None = None) -> dict[Join, Pairs]:
     """All pairs within `radius` for several joins over named uint64 arrays.
 
     A join (a, b) yields every (i in a, j in b) with Hamming distance <=
     radius; (a, a) yields every i < j within a. Sharing one call lets each
     array's band keys be computed and sorted once per band combination for
     all the joins it takes part in. Exact for any radius; results sorted.
+    With `cap`, self-joins bound the pairs of long runs of near-identical
+    hashes (a burst) instead: about 2 x cap per hash and band combination.
     """
     arrays = {k: as_hash_array(v) for k, v in arrays.items()}
     sizes = {k: v.size for k, v in arrays.items()}
+    if cap is not None and method == "auto" and max(sizes.values(), default=0) > _CAP_RUN:
+        method = "mih"  # the brute force has no runs to bound
     if method == "brute" or (method == "auto" and plan is None and (
             max(sizes.values(), default=0) < 64
             or _brute_cost(sizes, joins) < _plan_cost(plan_bands(radius, sizes, joins), sizes, joins))):
         return {(a, b): _unique_pairs(_brute_join(arrays[a], arrays[b], radius, a == b, workers), sizes[b])
                 for a, b in joins}
-    return _mih_join(arrays, joins, radius, plan or plan_bands(radius, sizes, joins), workers)
+    return _mih_join(arrays, joins, radius, plan or plan_bands(radius, sizes, joins), workers, cap)
 
 
 def pairs_within(hashes: Sequence[int] | np.ndarray, radius: int, *, method: Method = "auto",
@@ -684,6 +770,9 @@ DEFAULT_MAX_DISTANCE = 20
 # gate of 3 finds them and keeps their search cheap: 4 bands of 16 bits, one
 # equal (see the module doc).
 DEFAULT_ROTATION_RADIUS = 3
+# A burst's frames are compared with the next 8 of their run and with 8
+# heads: a head sees every frame, so the burst is still one group.
+DEFAULT_PAIR_CAP = 8
 
 
 @dataclass(frozen=True)
@@ -701,6 +790,9 @@ class SimilarityParams:
     search_radius: int = DEFAULT_SEARCH_RADIUS
     rotations: bool = True
     rotation_radius: int = DEFAULT_ROTATION_RADIUS
+    # Pairs per hash and band combination inside a burst (see `search`);
+    # None searches every pair, n² for a burst of n near-identical frames.
+    pair_cap: int | None = DEFAULT_PAIR_CAP
     method: Method = field(default="auto", compare=False)
     workers: int = field(default=1, compare=False)
 
@@ -837,7 +929,8 @@ def _candidates(ta: _Table, tb: _Table | None, params: SimilarityParams) -> tupl
                 src = tb.valid(rn)
                 arrays["B" + rn], where["B" + rn] = hb[rn][src], src
                 joins += [("A" + rn, "B"), ("A", "B" + rn)]
-        found = search(arrays, joins, radius, method=params.method, workers=params.workers)
+        found = search(arrays, joins, radius, method=params.method, workers=params.workers,
+                       cap=params.pair_cap if tb is None else None)
         for (x, y), pr in found.items():
             wx, wy = where[x], where[y]
             ii.append(pr.i if wx is None else wx[pr.i])
@@ -907,8 +1000,9 @@ def _participants(ordered: Sequence[HashItem], seen: set[str] | None = None) -> 
 
 
 def similar_pairs(items: Iterable[HashItem], params: SimilarityParams | None = None) -> list[SimilarPair]:
-    """Every similar pair among the items (complete, by the rule), a earlier than b."""
-    params = params or SimilarityParams()
+    """Every similar pair among the items (complete, by the rule, bursts
+    included: no pair cap), a earlier than b."""
+    params = dataclasses.replace(params or SimilarityParams(), pair_cap=None)
     t = _Table(_participants(_order_items(items)))
     pt = _pairs_within_table(t, params)
     return [SimilarPair(t.ids[a], t.ids[b], int(s), int(p), int(d), int(r))
