@@ -422,3 +422,11 @@ def test_identical_frames_are_searched_once():
     (grp,) = g.similar
     assert sorted(grp.ids) == [*range(3000), 5000]
     assert {m.distance for m in grp.members if m.id < 3000} == {0}
+
+
+def test_a_new_frame_of_a_burst_in_the_library_regroups_like_from_scratch():
+    frames = burst(700, seed=32)
+    lib, new = frames[:690], frames[690:]
+    g = update_grouping(lib, group_items(lib), new)
+    assert g == group_items(frames)
+    assert [sorted(x.ids) for x in g.similar] == [list(range(700))]

@@ -1295,6 +1295,9 @@ def group_items(items: Iterable[HashItem], params: SimilarityParams | None = Non
 # close the components its new items touch before it regroups everything
 # instead (a long gradient of slightly different pictures).
 _MAX_CLOSURE_ROUNDS = 6
+# Nor does it search the library's pairs of a touched component larger than
+# this (a burst): its cross joins are not capped, grouping from scratch is.
+_MAX_REGION = 512
 
 
 def _touched_components(old_t: _Table, seeds: set[int], groups_of: dict[int, list[int]],
@@ -1313,6 +1316,8 @@ def _touched_components(old_t: _Table, seeds: set[int], groups_of: dict[int, lis
         frontier = grown - region
         if not frontier:
             return region
+        if len(region) + len(frontier) > _MAX_REGION:
+            return None
         region |= frontier
         fpos = np.array(sorted(frontier), np.int64)
         i, j = _candidates(old_t.subset(fpos), old_t, params)
@@ -1341,7 +1346,8 @@ def update_grouping(library: Sequence[HashItem], previous: Grouping, new_items: 
     Groups are decided per connected component of the similarity graph, so
     only the library components that a new item is similar to (or a hash
     twin of) can change: they are found by a few rounds of search from the
-    new items' neighbours, and regrouped together with the new items.
+    new items' neighbours, and regrouped together with the new items (a
+    component larger than _MAX_REGION, a burst, regroups everything).
     """
     params = params or previous.params
     lib = _order_items(library)
