@@ -7,8 +7,9 @@ This module owns
   1 costs. NULL values (files without a capture time) come after all others
   in both directions, as a second "phase" of the same ordering.
 - `neighbours`: previous, next and next-needing-review in that order.
-- `summary`: counts per review state and files per month, one plan for
-  SQLite (index seeks per cell) and one for PostgreSQL (one GROUP BY).
+- `summary`: counts per review state and files per month: from the
+  pre-counted table (`library.counts`) for the filters it answers; else one
+  plan for SQLite (index seeks per cell) and one for PostgreSQL (one GROUP BY).
 - `cameras` and `grid_item` (one grid row as JSON).
 - `start_cursor` (a page that starts at a date: the date scrubber's jumps) and
   `day_counts` (files per day for the days a page shows: the day headers).
@@ -26,6 +27,7 @@ from typing import Any
 from sqlalchemy import bindparam, case, func, literal, select, tuple_
 from sqlalchemy.sql.elements import ColumnElement
 
+from mediaparser.library import counts
 from mediaparser.library.filters import (GRID_INDEX, PAGE_DEFAULT, PAGE_MAX, REVIEW_INDEX, Cursor, Filter, FilterError, Order, indexed_by as _indexed, month_range, needs_review_clause, review_state_of, unindexed as _u)
 from mediaparser.media.errors import stored as stored_error
 from mediaparser.media.isotime import iso_local
@@ -78,12 +80,49 @@ def ordered_rows(flt: Filter, order: Order, cursor: Cursor | None, limit: int, c
         need = limit - len(rows)
         if need <= 0:
             break
-        q = (select(*columns).where(*conds, *_after(order, cursor if cursor and cursor.phase == phase else None, phase))
+        here = cursor if cursor and cursor.phase == phase else None
+        if phase == 0 and order.sort == "time" and (flt.state != "all" or flt.confidence):
+            rows.extend(_rows_by_cell(flt, order, here, need, columns))
+            continue
+        q = (select(*columns).where(*conds, *_after(order, here, phase))
              .order_by(*_ordering(order, phase)).limit(need))
         if order.sort == "time":
             q = _indexed(q, GRID_INDEX)
         rows.extend(db.session.execute(q).all())
     return rows
+
+
+def _rows_by_cell(flt: Filter, order: Order, cursor: Cursor | None, need: int, columns) -> list:
+    """Dated rows in time order for a filter that names review states or confidences.
+
+    Walking the capture-time index and testing the filters on the way reads
+    the whole index when few files match (reviewed + low confidence + videos
+    + one camera: 0.01 % of a library), so instead each (review state,
+    confidence) cell the filter admits is read on its own, in time order,
+    from the review index — which starts with those two columns — with the
+    other filters tested on the way: a sparse filter then reads only its
+    cells. The first `need` of each cell are merged and the page's rows are
+    fetched by id.
+    """
+    m = MediaFile
+    conds = flt.conditions()
+    after = _after(order, cursor, 0)
+    if cursor is not None:  # the same bound on the column alone: a seek into the cell, not a walk to it
+        after.append(m.captured_at <= cursor.value if order.desc else m.captured_at >= cursor.value)
+    keys: list = []
+    for rs, confs in _cells(flt.state, flt):
+        for conf in confs:
+            cell = [m.review_state.is_(None) if rs is None else m.review_state == rs,
+                    m.confidence.is_(None) if conf is None else m.confidence == conf]
+            q = (select(m.id, m.captured_at).where(*cell, *conds, *after)
+                 .order_by(*_ordering(order, 0)).limit(need))
+            keys.extend(db.session.execute(_indexed(q, REVIEW_INDEX)).all())
+    keys.sort(key=lambda r: (r.captured_at, r.id), reverse=order.desc)
+    ids = [r.id for r in keys[:need]]
+    if not ids:
+        return []
+    found = {r.id: r for r in db.session.execute(select(*columns).where(m.id.in_(ids))).all()}
+    return [found[i] for i in ids if i in found]
 
 
 def cursor_of(row, order: Order) -> Cursor:
@@ -210,6 +249,8 @@ def summary(flt: Filter) -> dict[str, Any]:
     The state counts ignore the state filter and the histogram ignores the
     year/month filter, so the page can show what clicking them would give.
     """
+    if counts.answers(flt):
+        return counts.summary(flt)  # a few thousand pre-counted rows instead of every file
     if is_sqlite(db.session):
         out = _summary_sqlite(flt)
     else:

@@ -80,6 +80,16 @@ def reap_stale_jobs() -> None:
         reap_now()
 
 
+@huey.periodic_task(crontab(minute="*"))
+def fold_file_counts() -> None:
+    """Move the changes the file-count triggers appended into the review's counts (library.counts),
+    a short write transaction per batch, so the histogram's read stays small."""
+    from mediaparser.library import counts
+
+    with worker_app().app_context():
+        counts.fold_all()
+
+
 def reap_now() -> lifecycle.ReapReport:
     """The reaper with the real queue (needs an app context)."""
     return lifecycle.reap(_settings(), enqueue_job, queued_job_ids)

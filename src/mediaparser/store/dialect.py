@@ -5,7 +5,10 @@ something the two databases spell differently it asks this module instead of
 testing the dialect's name itself:
 
 - `insert_ignore` — INSERT ... ON CONFLICT DO NOTHING (each dialect has its own
-  `insert` construct for it);
+  `insert` construct for it); `insert_adding` — INSERT ... SELECT that adds to
+  the rows already there (ON CONFLICT DO UPDATE SET n = n + excluded.n);
+- `try_lock` — take a transaction-long lock only one session can hold, without
+  waiting (an advisory lock on PostgreSQL; SQLite's write lock already is one);
 - `seconds_since` — "now minus a stored time" in seconds (julianday on SQLite,
   EXTRACT(EPOCH ...) on PostgreSQL);
 - `greatest` — the larger of two values (SQLite's two-argument max());
@@ -27,7 +30,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import DateTime
 
-__all__ = ["greatest", "indexed", "insert_ignore", "is_sqlite", "seconds_since"]
+__all__ = ["greatest", "indexed", "insert_adding", "insert_ignore", "is_sqlite", "seconds_since", "try_lock"]
 
 
 def is_sqlite(session: Session) -> bool:
@@ -43,6 +46,25 @@ def insert_ignore(session: Session, model: Any, conflict_columns: Iterable[str])
     """
     ins = (pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert)(model)
     return ins.on_conflict_do_nothing(index_elements=list(conflict_columns))
+
+
+def insert_adding(session: Session, model: Any, key_columns: Iterable[str], add_column: str, rows: Any):
+    """INSERT INTO `model` the rows of the select `rows` (key columns, then the amount), adding the
+    amount to `add_column` of a row whose key is already there."""
+    cols = [*key_columns, add_column]
+    ins = (pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert)(model)
+    ins = ins.from_select(cols, rows)
+    return ins.on_conflict_do_update(index_elements=list(key_columns),
+                                     set_={add_column: getattr(model, add_column) + getattr(ins.excluded, add_column)})
+
+
+def try_lock(session: Session, key: int) -> bool:
+    """Whether this transaction got the lock named `key` (held until it ends); never waits.
+
+    On SQLite a write transaction (BEGIN IMMEDIATE) already excludes every other writer: True."""
+    if is_sqlite(session):
+        return True
+    return bool(session.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": key}).scalar())
 
 
 def seconds_since(session: Session, column: Any, now: datetime) -> ColumnElement:

@@ -215,6 +215,43 @@ class MediaFile(db.Model):
     inode: Mapped[int | None] = mapped_column(BigInteger)
 
 
+# The catalogue's counts (migration 0011; library.counts reads them): how many
+# analysed files share each (month, review state, confidence, kind, status),
+# so the review's month histogram and state counts add up a few
+# thousand rows instead of counting a million. Database triggers on
+# media_files append every change to `file_count_changes` (+1 for a file's new
+# key, -1 for its old one) in the writer's own transaction, whichever code
+# writes; library.counts.fold moves them into `file_counts` now and then.
+# Absent values are stored as '' (a key column is never NULL): month is
+# "YYYY-MM" of the capture time, '' for files without one. PENDING files
+# (found, not analysed yet) are not counted: the grid does not show them.
+# A migration that rebuilds media_files on SQLite (batch "move and copy")
+# drops its triggers: it must create them again (see 0011).
+
+
+class FileCount(db.Model):
+    __tablename__ = "file_counts"
+
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)
+    review_state: Mapped[str] = mapped_column(String(16), primary_key=True)
+    confidence: Mapped[str] = mapped_column(String(8), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger, nullable=False)
+
+
+class FileCountChange(db.Model):
+    __tablename__ = "file_count_changes"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    month: Mapped[str] = mapped_column(String(7), nullable=False)
+    review_state: Mapped[str] = mapped_column(String(16), nullable=False)
+    confidence: Mapped[str] = mapped_column(String(8), nullable=False)
+    kind: Mapped[str] = mapped_column(String(8), nullable=False)
+    status: Mapped[str] = mapped_column(String(16), nullable=False)
+    n: Mapped[int] = mapped_column(Integer, nullable=False)
+
+
 class WorkerBeat(db.Model):
     """A row per running worker process, refreshed every few seconds.
 
