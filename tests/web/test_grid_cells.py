@@ -1,6 +1,7 @@
 """Time-ordered pages of a filter that names review states or confidences are read cell by cell
 (library.queries._rows_by_cell): they must list exactly the matching files, once each, in grid order,
-both ways, across page boundaries that fall inside ties of capture time."""
+both ways, across page boundaries that fall inside ties of capture time; and the drawer's previous
+and next agree with them."""
 from __future__ import annotations
 
 import random
@@ -63,3 +64,9 @@ def test_filtered_time_pages_list_each_matching_file_once_in_order(api, web_app)
             expected = [f["id"] for f in dated] + undated
             assert len(expected) >= 5
             assert _walk(api, f"{query}&order={order}", limit=4) == expected, (query, order)
+            for i in (0, len(dated) // 2, len(dated) - 1, len(dated), len(expected) - 1):  # the drawer's arrows
+                if i >= len(expected):
+                    continue
+                n = api.get(f"/api/files/{expected[i]}/neighbours?{query}&order={order}").get_json()
+                assert n["previous"] == (expected[i - 1] if i else None), (query, order, i)
+                assert n["next"] == (expected[i + 1] if i + 1 < len(expected) else None), (query, order, i)

@@ -422,5 +422,7 @@ def _previous(flt: Filter, order: Order, here: Cursor, cols) -> list:
         if rows:
             return rows
         here = None  # the last row that has a value
+    if order.sort == "time" and (flt.state != "all" or flt.confidence):
+        return _rows_by_cell(flt, rev, here, 1, cols)  # as the pages of such a filter do
     q = select(*cols).where(*conds, *_after(rev, here, 0)).order_by(*_ordering(rev, 0)).limit(1)
     return db.session.execute(pin(q)).all()
