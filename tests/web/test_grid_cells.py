@@ -1,10 +1,11 @@
 """Time-ordered pages of a filter that names review states or confidences are read cell by cell
 (library.queries._rows_by_cell): they must list exactly the matching files, once each, in grid order,
-both ways, across page boundaries that fall inside ties of capture time; and the drawer's previous
-and next agree with them."""
+both ways, across page boundaries that fall inside ties of capture time; the day headers' counts
+(read cell by cell too) and the drawer's previous and next agree with them."""
 from __future__ import annotations
 
 import random
+from collections import Counter
 from datetime import datetime
 
 import pytest
@@ -64,6 +65,10 @@ def test_filtered_time_pages_list_each_matching_file_once_in_order(api, web_app)
             expected = [f["id"] for f in dated] + undated
             assert len(expected) >= 5
             assert _walk(api, f"{query}&order={order}", limit=4) == expected, (query, order)
+            shown = api.get(f"/api/files?{query}&order={order}&limit=6").get_json()  # the day headers' counts
+            days = {f["captured_at"][:10] for f in shown["files"] if f["captured_at"]}
+            lo, hi = min(days), max(days)
+            assert shown["days"] == dict(Counter(d for d in (str(f["t"].date()) for f in dated) if lo <= d <= hi))
             for i in (0, len(dated) // 2, len(dated) - 1, len(dated), len(expected) - 1):  # the drawer's arrows
                 if i >= len(expected):
                     continue

@@ -81,7 +81,7 @@ def ordered_rows(flt: Filter, order: Order, cursor: Cursor | None, limit: int, c
         if need <= 0:
             break
         here = cursor if cursor and cursor.phase == phase else None
-        if phase == 0 and order.sort == "time" and (flt.state != "all" or flt.confidence):
+        if phase == 0 and order.sort == "time" and _by_cells(flt):
             rows.extend(_rows_by_cell(flt, order, here, need, columns))
             continue
         q = (select(*columns).where(*conds, *_after(order, here, phase))
@@ -90,6 +90,20 @@ def ordered_rows(flt: Filter, order: Order, cursor: Cursor | None, limit: int, c
             q = _indexed(q, GRID_INDEX)
         rows.extend(db.session.execute(q).all())
     return rows
+
+
+def _by_cells(flt: Filter) -> bool:
+    """Whether time-ordered reads of `flt` go cell by cell (it names review states or confidences)."""
+    return flt.state != "all" or bool(flt.confidence)
+
+
+def _filter_cells(flt: Filter) -> list[list[ColumnElement]]:
+    """The conditions of each (review state, confidence) cell `flt` admits: the leading columns of
+    the review index, as seeks (each cell is one value of each)."""
+    m = MediaFile
+    return [[m.review_state.is_(None) if rs is None else m.review_state == rs,
+             m.confidence.is_(None) if conf is None else m.confidence == conf]
+            for rs, confs in _cells(flt.state, flt) for conf in confs]
 
 
 def _rows_by_cell(flt: Filter, order: Order, cursor: Cursor | None, need: int, columns) -> list:
@@ -110,13 +124,9 @@ def _rows_by_cell(flt: Filter, order: Order, cursor: Cursor | None, need: int, c
     if cursor is not None:  # the same bound on the column alone: a seek into the cell, not a walk to it
         after.append(m.captured_at <= cursor.value if order.desc else m.captured_at >= cursor.value)
     keys: list = []
-    for rs, confs in _cells(flt.state, flt):
-        for conf in confs:
-            cell = [m.review_state.is_(None) if rs is None else m.review_state == rs,
-                    m.confidence.is_(None) if conf is None else m.confidence == conf]
-            q = (select(m.id, m.captured_at).where(*cell, *conds, *after)
-                 .order_by(*_ordering(order, 0)).limit(need))
-            keys.extend(db.session.execute(_indexed(q, REVIEW_INDEX)).all())
+    for cell in _filter_cells(flt):
+        q = select(m.id, m.captured_at).where(*cell, *conds, *after).order_by(*_ordering(order, 0)).limit(need)
+        keys.extend(db.session.execute(_indexed(q, REVIEW_INDEX)).all())
     keys.sort(key=lambda r: (r.captured_at, r.id), reverse=order.desc)
     ids = [r.id for r in keys[:need]]
     if not ids:
@@ -185,10 +195,14 @@ def day_counts(flt: Filter, first: date, last: date) -> dict[str, int]:
     m = MediaFile
     lo, hi = min(first, last), max(first, last)
     day = (func.date(m.captured_at) if is_sqlite(db.session) else func.to_char(m.captured_at, "YYYY-MM-DD")).label("day")
-    q = (select(day, func.count()).where(*flt.conditions(), m.captured_at >= datetime(lo.year, lo.month, lo.day),
-                                         m.captured_at < datetime(hi.year, hi.month, hi.day) + timedelta(days=1))
-         .group_by(day))
-    out = {str(d): n for d, n in db.session.execute(q).all()}
+    days = [m.captured_at >= datetime(lo.year, lo.month, lo.day),
+            m.captured_at < datetime(hi.year, hi.month, hi.day) + timedelta(days=1)]
+    out: dict[str, int] = {}
+    # A sparse filter's page may span years: count its cells (as _rows_by_cell reads them), not every file.
+    for cell in (_filter_cells(flt) if _by_cells(flt) else [[]]):
+        q = select(day, func.count()).where(*cell, *flt.conditions(), *days).group_by(day)
+        for d, n in db.session.execute(_indexed(q, REVIEW_INDEX) if cell else q).all():
+            out[str(d)] = out.get(str(d), 0) + n
     db.session.commit()
     return out
 
@@ -422,7 +436,7 @@ def _previous(flt: Filter, order: Order, here: Cursor, cols) -> list:
         if rows:
             return rows
         here = None  # the last row that has a value
-    if order.sort == "time" and (flt.state != "all" or flt.confidence):
+    if order.sort == "time" and _by_cells(flt):
         return _rows_by_cell(flt, rev, here, 1, cols)  # as the pages of such a filter do
     q = select(*cols).where(*conds, *_after(rev, here, 0)).order_by(*_ordering(rev, 0)).limit(1)
     return db.session.execute(pin(q)).all()
