@@ -188,3 +188,37 @@ def test_filters_the_counts_cannot_answer_take_the_counting_plan(api, web_app):
         assert not counts.answers(Filter.from_args(dict(parse_qsl(query))))
     body = api.get("/api/files/summary?camera=X-T3").get_json()
     assert body["count"] == 1 and body["months"] == [{"month": "2019-05", "count": 1}]
+
+
+def test_0011_counts_the_files_already_there(tmp_path):
+    """Upgrading an instance at 0010 fills file_counts from its files (PENDING ones are not counted)."""
+    from sqlalchemy import create_engine
+
+    from mediaparser.config import Settings
+    from mediaparser.store.migrate import head_revision, upgrade
+
+    s = Settings.load(environ=instance_env(tmp_path))
+    assert upgrade(s, "0010") == "0010"
+    engine = create_engine(s.database_url)
+    try:
+        with engine.begin() as c:
+            c.execute(text("INSERT INTO jobs (id, job_type, status, options, progress_total, progress_current, "
+                           "error_count, skipped_count, skipped, enumerated, created_at, updated_at, run_seconds, "
+                           "run_progress_start, attempts, max_attempts) VALUES (1, 'import', 'COMPLETED', '{}', "
+                           "0, 0, 0, 0, '{}', true, '2020-01-01', '2020-01-01', 0, 0, 0, 3)"))
+            for i, (status, when, conf, review) in enumerate([
+                    ("DONE", "2019-08-12 10:00:00.000000", "high", None), ("DONE", "2019-08-30 10:00:00.000000", "high", None),
+                    ("DONE", "2019-09-01 00:00:00.000000", "low", "reviewed"), ("DONE", None, "none", None),
+                    ("FAILED", None, None, None), ("PENDING", None, None, None)]):
+                c.execute(text("INSERT INTO media_files (job_id, source_path, rel_path, status, grouped, captured_at, "
+                               "confidence, review_state, kind) VALUES (1, :p, :p, :s, false, :t, :c, :r, :k)"),
+                          {"p": f"/a/{i}.jpg", "s": status, "t": when, "c": conf, "r": review,
+                           "k": "image" if conf else None})
+        assert upgrade(s) == head_revision()
+        with engine.begin() as c:
+            rows = c.execute(text("SELECT month, review_state, confidence, kind, status, n FROM file_counts")).all()
+    finally:
+        engine.dispose()
+    assert sorted(tuple(r) for r in rows) == [
+        ("", "", "", "", "FAILED", 1), ("", "", "none", "image", "DONE", 1),
+        ("2019-08", "", "high", "image", "DONE", 2), ("2019-09", "reviewed", "low", "image", "DONE", 1)]
