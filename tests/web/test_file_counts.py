@@ -1,4 +1,4 @@
-"""The pre-counted month histogram (library.counts, migration 0011) stays exact.
+"""The pre-counted month histogram (library.counts, migration 0012) stays exact.
 
 After each kind of change — files added, analysed (PENDING to DONE or FAILED),
 re-dated, reviewed, an undo, files deleted one by one and with their job —
@@ -182,23 +182,23 @@ def test_the_head_schema_has_the_counting_triggers(web_app, backend):
 
 
 def test_filters_the_counts_cannot_answer_take_the_counting_plan(api, web_app):
-    """Camera, job, group and tag are not columns of file_counts: those summaries count the files."""
+    """Camera, job, group, tag and Takeout place are not columns of file_counts: those summaries count the files."""
     seed(web_app, [{"model": "X-T3", "captured_at": datetime(2019, 5, 1)}, {"model": "Pixel 7"}])
-    for query in ("camera=X-T3", "job=1", "group=1", "tag=beach"):
+    for query in ("camera=X-T3", "job=1", "group=1", "tag=beach", "takeout=trash"):
         assert not counts.answers(Filter.from_args(dict(parse_qsl(query))))
     body = api.get("/api/files/summary?camera=X-T3").get_json()
     assert body["count"] == 1 and body["months"] == [{"month": "2019-05", "count": 1}]
 
 
-def test_0011_counts_the_files_already_there(tmp_path):
-    """Upgrading an instance at 0010 fills file_counts from its files (PENDING ones are not counted)."""
+def test_0012_counts_the_files_already_there(tmp_path):
+    """Upgrading an instance at 0011 fills file_counts from its files (PENDING ones are not counted)."""
     from sqlalchemy import create_engine
 
     from mediaparser.config import Settings
     from mediaparser.store.migrate import head_revision, upgrade
 
     s = Settings.load(environ=instance_env(tmp_path))
-    assert upgrade(s, "0010") == "0010"
+    assert upgrade(s, "0011") == "0011"
     engine = create_engine(s.database_url)
     try:
         with engine.begin() as c:

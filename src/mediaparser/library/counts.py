@@ -3,7 +3,7 @@
 Counting a million files per request takes 100-200 ms on either database;
 adding up a few thousand pre-counted rows takes a few. `file_counts` holds
 how many analysed files share each (month, review state, confidence, kind,
-status) — store/models.py and migration 0011 say how triggers keep it
+status) — store/models.py and migration 0012 say how triggers keep it
 exact whichever code writes files: every change of a counted column appends
 +1 / -1 rows to `file_count_changes` in the writer's own transaction.
 
@@ -12,14 +12,15 @@ This module owns
 - `summary`: the same answer as `library.queries.summary`'s counting plans,
   read from file_counts plus the changes not folded yet (so it is exact at
   every moment), for the filters the table can answer (`answers`: review
-  state, confidence, dates, kind, error; not camera, job, group or tag, each
-  of which would multiply its rows);
+  state, confidence, dates, kind, error; not camera, job, group, tag or
+  Takeout place, each of which would multiply its rows);
 - `fold` / `fold_all`: move the appended changes into file_counts in short
   write transactions (the worker does it every minute, the reader when many
   have piled up), so the read stays a small one.
 """
 from __future__ import annotations
 
+from dataclasses import fields
 from typing import Any
 
 from sqlalchemy import func, select, union_all
@@ -35,9 +36,14 @@ READ_FOLD_AT = 20_000  # a summary folds first when more than this many changes 
 _FOLD_LOCK = 0x636F756E  # "coun": one folder at a time on PostgreSQL
 
 
+# The Filter fields file_counts' key answers; any other filter set (camera, job, group, tag, Google
+# Takeout place, and whatever filter comes next) makes the summary count the files instead.
+ANSWERED = frozenset({"state", "confidence", "year", "month", "no_date", "kind", "error"})
+
+
 def answers(flt: Filter) -> bool:
-    """Whether the counts can answer a summary of `flt` (its filters are all columns of the key)."""
-    return flt.job is None and flt.group is None and flt.tag is None and flt.camera is None
+    """Whether the counts can answer a summary of `flt` (it filters by key columns only)."""
+    return all(getattr(flt, f.name) == f.default for f in fields(Filter) if f.name not in ANSWERED)
 
 
 def _waiting() -> int:

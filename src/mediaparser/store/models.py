@@ -215,7 +215,7 @@ class MediaFile(db.Model):
     inode: Mapped[int | None] = mapped_column(BigInteger)
 
 
-# The catalogue's counts (migration 0011; library.counts reads them): how many
+# The catalogue's counts (migration 0012; library.counts reads them): how many
 # analysed files share each (month, review state, confidence, kind, status),
 # so the review's month histogram and state counts add up a few
 # thousand rows instead of counting a million. Database triggers on
@@ -226,7 +226,7 @@ class MediaFile(db.Model):
 # "YYYY-MM" of the capture time, '' for files without one. PENDING files
 # (found, not analysed yet) are not counted: the grid does not show them.
 # A migration that rebuilds media_files on SQLite (batch "move and copy")
-# drops its triggers: it must create them again (see 0011).
+# drops its triggers: it must create them again (see 0012).
 
 
 class FileCount(db.Model):

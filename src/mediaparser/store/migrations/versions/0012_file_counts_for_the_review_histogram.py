@@ -1,7 +1,7 @@
 """file counts: the review's month histogram and state counts without counting a million rows
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0012
+Revises: 0011
 
 file_counts holds how many analysed files share each (month, review_state,
 confidence, kind, status) — '' stands for an absent value, month is
@@ -24,8 +24,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0011'
-down_revision = '0010'
+revision = '0012'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 
