@@ -163,6 +163,10 @@ def test_a_missing_part_is_named_and_a_later_import_completes_the_matches(berlin
         assert any(s.endswith("A.jpg.supplemental-metadata.json") for s in a.sidecars)
         assert any("arrived with a later part" in r for r in a.reasons)
         db.session.commit()
+        # Photos not exported and cleaned up yet: their working copy is never removed.
+        settings = berlin_app.extensions["mediaparser"]
+        assert takeout.remove_emptied_copies(settings, job1.id) == []
+        assert takeout.working_copy(settings, gen.EXPORT).joinpath("Takeout").is_dir()
 
 
 def test_a_damaged_part_is_a_failed_file_and_the_rest_is_imported(berlin_app, tmp_path):

@@ -104,6 +104,8 @@ def test_two_part_takeout_upload_review_export_and_cleanup(api, web_app, tmp_pat
     done = api.post(f"/api/imports/{job_id}/cleanup", json={"confirm": True, "working_copies": True}).get_json()
     assert done["deleted_count"] == 4
     copy = Path(info["copy"])
-    assert not [q for q in copy.rglob("*.jpg")]  # the working copy's photos are gone, their archive copies stay
+    # every photo of the working copy went (their archive copies stay): the working copy goes with its JSON files
+    assert done["working_copies_removed"] == [str(copy)] and not copy.exists()
+    assert len(list(out.rglob("*.jpg"))) == 4
     upload_parts = list((Path(job["path"])).glob("takeout-*"))
     assert {q.name: hashlib.sha256(q.read_bytes()).hexdigest() for q in upload_parts} == sums

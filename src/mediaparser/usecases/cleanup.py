@@ -252,11 +252,13 @@ class CleanupResult:
     deleted: list[str] = field(default_factory=list)
     refused: dict[str, str] = field(default_factory=dict)  # path → why it was left at the last check
     thumbnails_removed: int = 0
+    working_copies_removed: list[str] = field(default_factory=list)  # Takeout working copies left without photos
 
     def to_dict(self, limit: int = 50) -> dict[str, Any]:
         return {"deleted_count": len(self.deleted), "deleted": self.deleted[:limit],
                 "refused": dict(list(self.refused.items())[:limit]), "refused_count": len(self.refused),
-                "thumbnails_removed": self.thumbnails_removed}
+                "thumbnails_removed": self.thumbnails_removed,
+                "working_copies_removed": self.working_copies_removed}
 
 
 def _shared_thumbnail(path: str, file_id: int) -> bool:
@@ -347,6 +349,9 @@ def delete_sources(settings: Settings, import_job_id: int, *, working_copies: bo
                 continue
             result.deleted.append(d.path)
             _remove_thumbnail(d, thumbs, thumb_root, result)
+    if working_copies and result.deleted:
+        # A Google Takeout working copy whose every photo went: its JSON files and folders go too.
+        result.working_copies_removed = takeout.remove_emptied_copies(settings, import_job_id)
     return result
 
 

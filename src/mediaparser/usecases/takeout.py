@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tarfile
 import time
 import zipfile
@@ -314,3 +315,29 @@ def complete_earlier_matches(settings: Settings, job: Job, new_jsons: list[tuple
                 done[copy] = done.get(copy, 0) + 1
             tagging.record_auto_tags(s, albums)
     return done
+
+
+def remove_emptied_copies(settings: Settings, import_job_id: int) -> list[str]:
+    """Remove the working copies of an import that hold no photo or video any more
+    (the clean-up deleted them after their export was verified): their JSON files,
+    album metadata and folders, and the export's unpacking state. A copy that
+    still holds one media file stays whole. Returns the copies removed."""
+    job = db.session.get(Job, import_job_id)
+    db.session.commit()
+    root = os.path.realpath(working_root(settings))
+    removed = []
+    for copy in working_copies(job) if job is not None else []:
+        real = os.path.realpath(copy)
+        if os.path.dirname(real) != root or not os.path.isdir(real):
+            continue  # only ever a copy of ours, right inside the working-copy folder
+        if any(kind_of(name) in ("image", "video") or kind_of(name) == "other"
+               for _folder, _dirs, names in os.walk(real) for name in names
+               if not name.lower().endswith(".json")):
+            continue
+        shutil.rmtree(real, ignore_errors=True)
+        try:
+            os.unlink(real + ".json")
+        except OSError:
+            pass
+        removed.append(real)
+    return removed
