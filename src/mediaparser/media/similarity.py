@@ -1158,7 +1158,7 @@ def _twins(t: _Table) -> tuple[np.ndarray, dict[int, list[int]]]:
     twins: dict[int, list[int]] = defaultdict(list)
     for pos, f in zip(order[~head].tolist(), first[~head].tolist()):
         twins[f].append(pos)
-    return order[head], dict(twins)  # heads: every run's first (lowest) position
+    return np.sort(order[head]), dict(twins)  # heads: every run's first (lowest) position, ascending
 
 
 def _ranks(t: _Table, pt: PairTable, weight: np.ndarray) -> np.ndarray:
