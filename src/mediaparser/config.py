@@ -55,6 +55,7 @@ class Settings:
     reap_interval: float = 10.0  # how often a worker looks for stale jobs
     retry_delay: float = 30.0  # seconds before a job that raised runs again (within max_attempts)
     file_timeout: float = 120.0  # per-file time limit for analysis
+    chunk_size: int = 250  # files of an import per chunk task (runtime/chunks.py)
     preview_max_bytes: int = 256 * 1024**2  # larger pictures get no screen-size preview (usecases/previews.py)
     preview_timeout: float = 20.0  # seconds one preview may take to make
     secret_key: str | None = None
@@ -71,7 +72,7 @@ class Settings:
         "home", "database_url", "queue_url", "workers", "import_roots", "output",
         "timezone", "host", "port", "password", "lease_seconds", "max_attempts",
         "reap_interval", "retry_delay", "file_timeout", "secret_key", "preview_max_bytes", "preview_timeout",
-        "exiftool", "worker_concurrency", "worker_health_port", "worker_health_host",
+        "exiftool", "worker_concurrency", "worker_health_port", "worker_health_host", "chunk_size",
     )
 
     # -- derived paths -------------------------------------------------------
@@ -193,6 +194,7 @@ class Settings:
         values["reap_interval"] = _float(raw, "reap_interval", minimum=0.2, default=10.0)
         values["retry_delay"] = _float(raw, "retry_delay", minimum=0.0, default=30.0)
         values["file_timeout"] = _float(raw, "file_timeout", minimum=1.0, default=120.0)
+        values["chunk_size"] = _int(raw, "chunk_size", minimum=1, default=250)
         values["preview_max_bytes"] = _int(raw, "preview_max_bytes", minimum=1, default=256 * 1024**2)
         values["preview_timeout"] = _float(raw, "preview_timeout", minimum=0.5, default=20.0)
         values["host"] = str(raw.get("host") or "127.0.0.1")

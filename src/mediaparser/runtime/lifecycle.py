@@ -40,14 +40,15 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Callable
 
-from sqlalchemy import and_, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy.orm import Session, aliased
 
 from mediaparser.config import Settings
 from mediaparser.media.isotime import iso_utc
 from mediaparser.store.db import db, run_write, write_transaction
 from mediaparser.store.dialect import greatest, seconds_since
-from mediaparser.store.models import ERROR_MESSAGE_MAX, Job, JobStatus, WorkerBeat, utcnow
+from mediaparser.store.models import (ERROR_MESSAGE_MAX, ChunkKind, ChunkStatus, Job, JobChunk, JobStatus, WorkerBeat,
+                                     utcnow)
 
 log = logging.getLogger(__name__)
 
@@ -181,6 +182,24 @@ def finish(lease: Lease, status: str, *, message: str | None = None) -> bool:
         return _update_if_owner(s, lease, values)
 
 
+def beat(lease: Lease) -> str | None:
+    """Refresh the job's heartbeat while `lease` holds it: the job's status, or None when the lease is gone."""
+    now = utcnow()
+
+    def unit(s: Session) -> str | None:
+        if not _update_if_owner(s, lease, {"heartbeat_at": now}):
+            return None
+        return s.execute(select(Job.status).where(Job.id == lease.job_id)).scalar_one()
+
+    return run_write(unit)
+
+
+def job_status(job_id: int) -> str | None:
+    status = db.session.execute(select(Job.status).where(Job.id == job_id)).scalar_one_or_none()
+    db.session.commit()
+    return status
+
+
 def _update_if_owner(s: Session, lease: Lease, values: dict) -> bool:
     """The fence: change the job row only while `lease` still holds it."""
     res = s.execute(
@@ -220,6 +239,7 @@ def resume(job_id: int, enqueue: Callable[[Job], str | None]) -> Job:
             raise InvalidTransition(f"job {job_id} is {job.status}; only a paused or failed job can be resumed")
         needs_enqueue = job.lease_owner is None or job.status == JobStatus.FAILED
         if needs_enqueue:
+            _reset_chunks(s, job_id)  # a fresh budget for every unfinished chunk too
             job.status = JobStatus.PENDING
             job.lease_owner = None
             job.attempts = 0
@@ -310,7 +330,9 @@ def reap(settings: Settings, enqueue: Callable[[Job], str | None],
             for job in pending:
                 if job.id not in in_queue:
                     with write_transaction() as s:
-                        res = s.execute(update(Job).where(Job.id == job.id, Job.status == JobStatus.PENDING)
+                        # Only if nobody marked it meanwhile: another reaper, or a worker that took the message.
+                        res = s.execute(update(Job).where(Job.id == job.id, Job.status == JobStatus.PENDING,
+                                                          or_(Job.enqueued_at.is_(None), Job.enqueued_at < grace))
                                         .values(enqueued_at=now).execution_options(synchronize_session=False))
                         if res.rowcount != 1:
                             continue
@@ -322,6 +344,19 @@ def reap(settings: Settings, enqueue: Callable[[Job], str | None],
     return report
 
 
+def message_taken(job_id: int) -> None:
+    """A worker took the job's message from the queue: for the reaper, its message is not lost.
+
+    Huey deletes a message as a worker takes it, so between that moment and the
+    claim the job is PENDING with no message in the queue — what the reaper
+    takes for a lost message. Marking the job first thing keeps it within the
+    reaper's grace period meanwhile.
+    """
+    with write_transaction() as s:
+        s.execute(update(Job).where(Job.id == job_id, Job.status == JobStatus.PENDING).values(enqueued_at=utcnow())
+                  .execution_options(synchronize_session=False))
+
+
 def _enqueue_and_record(job: Job, enqueue: Callable[[Job], str | None]) -> None:
     record_task_id(job.id, enqueue(job))
 
@@ -330,6 +365,361 @@ def record_task_id(job_id: int, task_id: str | None) -> None:
     with write_transaction() as s:
         s.execute(update(Job).where(Job.id == job_id).values(task_id=task_id)
                   .execution_options(synchronize_session=False))
+
+
+# ------------------------------------------------------------------ chunks --
+# The same rules one level down (runtime/chunks.py says how a chunked job runs):
+# a chunk row has its own lease, heartbeat and attempts; every commit of a chunk
+# goes through `chunk_checkpoint`, fenced on the chunk's lease owner.
+
+# Job states in which chunks go on being taken and worked on. PENDING: the job's
+# coordinator handed the job back (its worker shut down) — the work itself goes on.
+CHUNKS_GO_ON = (JobStatus.RUNNING, JobStatus.PENDING)
+
+
+@dataclass(frozen=True)
+class ChunkLease:
+    job_id: int
+    chunk_id: int
+    seq: int
+    kind: str
+    first_id: int | None
+    last_id: int | None
+    owner: str
+
+
+def _touch_job(s: Session, job_id: int, now) -> int | None:
+    """Lock the job row while its chunks go on; its max_attempts, or None when they must not.
+
+    Writing the job row first puts a chunk claim in line with a person's pause or
+    cancel (both write that row): either the pause comes first and the claim
+    sees it, or the claim does and the pausing job waits for the chunk to let go.
+    """
+    res = s.execute(update(Job).where(Job.id == job_id, Job.status.in_(CHUNKS_GO_ON)).values(updated_at=now)
+                    .execution_options(synchronize_session=False))
+    if res.rowcount != 1:
+        return None
+    return s.execute(select(Job.max_attempts).where(Job.id == job_id)).scalar_one()
+
+
+def _chunk_claimable(now, stale):
+    return and_(
+        or_(JobChunk.status == ChunkStatus.PENDING,
+            and_(JobChunk.status == ChunkStatus.RUNNING,
+                 or_(JobChunk.heartbeat_at.is_(None), JobChunk.heartbeat_at < stale))),
+        or_(JobChunk.available_at.is_(None), JobChunk.available_at <= now),
+    )
+
+
+def _chunk_lease(s: Session, chunk_id: int, owner: str) -> ChunkLease:
+    c = s.execute(select(JobChunk.job_id, JobChunk.seq, JobChunk.kind, JobChunk.first_id, JobChunk.last_id)
+                  .where(JobChunk.id == chunk_id)).one()
+    return ChunkLease(c.job_id, chunk_id, c.seq, c.kind, c.first_id, c.last_id, owner)
+
+
+def claim_chunk(job_id: int, chunk_id: int, owner: str, settings: Settings) -> ChunkLease | None:
+    """Take one work chunk if it is free (PENDING, or RUNNING with a stale heartbeat) and its job goes on."""
+    now = utcnow()
+    stale = now - timedelta(seconds=settings.lease_seconds)
+    with write_transaction() as s:
+        max_attempts = _touch_job(s, job_id, now)
+        if max_attempts is None:
+            return None
+        res = s.execute(
+            update(JobChunk)
+            .where(JobChunk.id == chunk_id, JobChunk.job_id == job_id, JobChunk.kind == ChunkKind.WORK,
+                   _chunk_claimable(now, stale), JobChunk.attempts < max_attempts)
+            .values(status=ChunkStatus.RUNNING, lease_owner=owner, heartbeat_at=now, attempts=JobChunk.attempts + 1,
+                    started_at=db.func.coalesce(JobChunk.started_at, now), available_at=None)
+            .execution_options(synchronize_session=False))
+        if res.rowcount != 1:
+            return None
+        lease = _chunk_lease(s, chunk_id, owner)
+    log.info("chunk %s of job %s taken by %s", lease.seq, job_id, owner)
+    return lease
+
+
+def claim_next_chunk(job_id: int, owner: str, settings: Settings) -> ChunkLease | None:
+    """The first free work chunk of the job, taken (a race lost to another worker tries the next)."""
+    now = utcnow()
+    stale = now - timedelta(seconds=settings.lease_seconds)
+    ids = db.session.execute(select(JobChunk.id).where(JobChunk.job_id == job_id, JobChunk.kind == ChunkKind.WORK,
+                                                       _chunk_claimable(now, stale))
+                             .order_by(JobChunk.seq).limit(8)).scalars().all()
+    db.session.commit()
+    for chunk_id in ids:
+        lease = claim_chunk(job_id, chunk_id, owner, settings)
+        if lease is not None:
+            return lease
+    return None
+
+
+def claim_final(job_id: int, owner: str, settings: Settings) -> ChunkLease | None:
+    """Take the job's final chunk: only once every work chunk is DONE, and only one taker wins.
+
+    One conditional UPDATE: on SQLite the write lock serialises two finishers; on
+    PostgreSQL the second one's UPDATE waits on the row and, re-checking its
+    condition after the first commits, finds it RUNNING and changes nothing. Each
+    finisher asks after its own chunk's DONE is committed, so the last of them
+    always sees every chunk done: the step is never left for nobody.
+    """
+    now = utcnow()
+    stale = now - timedelta(seconds=settings.lease_seconds)
+    other = aliased(JobChunk)
+    unfinished = exists().where(other.job_id == job_id, other.kind == ChunkKind.WORK,
+                                other.status != ChunkStatus.DONE)
+    with write_transaction() as s:
+        max_attempts = _touch_job(s, job_id, now)
+        if max_attempts is None:
+            return None
+        chunk_id = s.execute(select(JobChunk.id).where(JobChunk.job_id == job_id, JobChunk.kind == ChunkKind.FINAL)
+                             ).scalar_one_or_none()
+        if chunk_id is None:
+            return None
+        res = s.execute(
+            update(JobChunk)
+            .where(JobChunk.id == chunk_id, _chunk_claimable(now, stale), JobChunk.attempts < max_attempts, ~unfinished)
+            .values(status=ChunkStatus.RUNNING, lease_owner=owner, heartbeat_at=now, attempts=JobChunk.attempts + 1,
+                    started_at=db.func.coalesce(JobChunk.started_at, now), available_at=None)
+            .execution_options(synchronize_session=False))
+        if res.rowcount != 1:
+            return None
+        lease = _chunk_lease(s, chunk_id, owner)
+    log.info("final step of job %s taken by %s", job_id, owner)
+    return lease
+
+
+def _update_chunk_if_owner(s: Session, lease: ChunkLease, values: dict) -> bool:
+    """The chunk's fence: change its row only while `lease` still holds it."""
+    res = s.execute(update(JobChunk).where(JobChunk.id == lease.chunk_id, JobChunk.lease_owner == lease.owner)
+                    .values(**values).execution_options(synchronize_session=False))
+    return res.rowcount == 1
+
+
+def chunk_checkpoint(lease: ChunkLease, *, done: int = 0, errors: int = 0, current_item: str | None = None,
+                     apply: Callable[[Session], None] | None = None, job_lease: Lease | None = None) -> str:
+    """Commit a chunk's batch: its results, the chunk's counts and heartbeat, and the job's counters.
+
+    One short transaction, fenced on the chunk's lease (and on the job's, for the job's
+    coordinator, whose heartbeat it also is): if either is lost, nothing is written and
+    LeaseLost is raised. The job's progress and error counts are the sums of its chunks'
+    commits, added here. Returns the job's status as it stands.
+    """
+    now = utcnow()
+    job_values: dict = {"updated_at": now, "progress_current": Job.progress_current + done,
+                        "error_count": Job.error_count + errors}
+    if current_item is not None:
+        job_values["current_item"] = current_item
+
+    def unit(s: Session) -> str:
+        if not _update_chunk_if_owner(s, lease, {"heartbeat_at": now, "done_count": JobChunk.done_count + done,
+                                                 "error_count": JobChunk.error_count + errors}):
+            raise LeaseLost(f"job {lease.job_id} chunk {lease.seq}: lease {lease.owner} is no longer held")
+        if job_lease is not None:
+            if not _update_if_owner(s, job_lease, {**job_values, "heartbeat_at": now}):
+                raise LeaseLost(f"job {lease.job_id}: lease {job_lease.owner} is no longer held")
+        else:
+            s.execute(update(Job).where(Job.id == lease.job_id).values(**job_values)
+                      .execution_options(synchronize_session=False))
+        if apply is not None:
+            apply(s)
+        return s.execute(select(Job.status).where(Job.id == lease.job_id)).scalar_one()
+
+    return run_write(unit)
+
+
+def beat_chunk(lease: ChunkLease, job_lease: Lease | None = None) -> bool:
+    """Refresh a chunk's heartbeat (and its coordinator's) during a long step; False when a lease is gone."""
+    now = utcnow()
+    with write_transaction() as s:
+        ok = _update_chunk_if_owner(s, lease, {"heartbeat_at": now})
+        if ok and job_lease is not None:
+            ok = _update_if_owner(s, job_lease, {"heartbeat_at": now})
+        if not ok:
+            s.rollback()
+        return ok
+
+
+def finish_chunk(lease: ChunkLease, *, done: bool, handed_back: bool = False, error: str | None = None,
+                 retry_at=None) -> bool:
+    """End this run of a chunk: DONE, or back to PENDING (a pause, a shutdown, an error to retry).
+
+    A chunk handed back on a pause, cancel or shutdown gets its attempt back. False
+    when the lease had already been lost.
+    """
+    now = utcnow()
+    values: dict = {"lease_owner": None}
+    if done:
+        values.update(status=ChunkStatus.DONE, completed_at=now, committed_by=lease.owner, heartbeat_at=now)
+    else:
+        values["status"] = ChunkStatus.PENDING
+        if handed_back:
+            values["attempts"] = greatest(db.session, JobChunk.attempts - 1, 0)
+        if error is not None:
+            values["last_error"] = truncate_message(error)
+        if retry_at is not None:
+            values["available_at"] = retry_at
+    with write_transaction() as s:
+        return _update_chunk_if_owner(s, lease, values)
+
+
+def complete_job(lease: ChunkLease) -> bool:
+    """The final chunk is done: the job is COMPLETED (unless a person cancelled it meanwhile).
+
+    The job's lease (its coordinator's) is released here too; a coordinator that
+    finds its lease gone then sees the job COMPLETED and stops.
+    """
+    now = utcnow()
+    with write_transaction() as s:
+        if not _update_chunk_if_owner(s, lease, {"status": ChunkStatus.DONE, "lease_owner": None,
+                                                 "completed_at": now, "committed_by": lease.owner}):
+            s.rollback()
+            return False
+        s.execute(update(Job).where(Job.id == lease.job_id,
+                                    Job.status.in_((JobStatus.RUNNING, JobStatus.PENDING, JobStatus.PAUSED)))
+                  .values(status=JobStatus.COMPLETED, completed_at=now, current_item=None, heartbeat_at=now,
+                          **_end_run_values(now))
+                  .execution_options(synchronize_session=False))
+    log.info("job %s completed by %s", lease.job_id, lease.owner)
+    return True
+
+
+def fail_job_from_chunk(lease: ChunkLease, message: str) -> bool:
+    """A chunk cannot go on (JobFailed, or its attempts are used up): the job is FAILED with `message`.
+
+    The chunk goes back to PENDING (a resume runs it again); the other chunks
+    see FAILED at their next checkpoint and stop.
+    """
+    now = utcnow()
+    with write_transaction() as s:
+        if not _update_chunk_if_owner(s, lease, {"status": ChunkStatus.PENDING, "lease_owner": None,
+                                                 "last_error": truncate_message(message)}):
+            s.rollback()
+            return False
+        s.execute(update(Job).where(Job.id == lease.job_id, Job.status.in_(CHUNKS_GO_ON))
+                  .values(status=JobStatus.FAILED, completed_at=now, updated_at=now,
+                          error_message=truncate_message(message))
+                  .execution_options(synchronize_session=False))
+    return True
+
+
+def chunk_attempts(lease: ChunkLease) -> tuple[int, int]:
+    """(attempts used by this chunk, the job's max_attempts)."""
+    row = db.session.execute(select(JobChunk.attempts, Job.max_attempts).join(Job, Job.id == JobChunk.job_id)
+                             .where(JobChunk.id == lease.chunk_id)).one()
+    db.session.commit()
+    return row[0], row[1]
+
+
+def plan_chunks(lease: Lease, item_ids: Callable[[Session], list[int]], size: int) -> int:
+    """Cut the job's remaining items into chunks of `size` ids plus the final chunk, once.
+
+    Runs under the job's lease (a fenced checkpoint); a job that has chunks keeps
+    them (a restarted coordinator only plans once). Returns the number of work chunks.
+    """
+    planned: list[int] = []
+
+    def apply(s: Session) -> None:
+        have = s.execute(select(func.count()).select_from(JobChunk).where(JobChunk.job_id == lease.job_id)).scalar_one()
+        if have:
+            planned.append(s.execute(select(func.count()).select_from(JobChunk).where(
+                JobChunk.job_id == lease.job_id, JobChunk.kind == ChunkKind.WORK)).scalar_one())
+            return
+        ids = item_ids(s)
+        rows = [{"job_id": lease.job_id, "seq": n, "kind": ChunkKind.WORK, "first_id": part[0], "last_id": part[-1],
+                 "size": len(part), "status": ChunkStatus.PENDING, "attempts": 0, "done_count": 0, "error_count": 0}
+                for n, part in enumerate(ids[i:i + size] for i in range(0, len(ids), size))]
+        rows.append({"job_id": lease.job_id, "seq": len(rows), "kind": ChunkKind.FINAL, "first_id": None,
+                     "last_id": None, "size": 0,
+                     "status": ChunkStatus.PENDING, "attempts": 0, "done_count": 0, "error_count": 0})
+        s.execute(JobChunk.__table__.insert(), rows)
+        planned.append(len(rows) - 1)
+
+    checkpoint(lease, apply=apply)
+    return planned[0]
+
+
+def chunks_to_enqueue(job_id: int) -> list[int]:
+    """Ids of the job's work chunks nobody holds: each gets a task in the queue (duplicates are harmless)."""
+    now = utcnow()
+    with write_transaction() as s:
+        ids = s.execute(select(JobChunk.id).where(JobChunk.job_id == job_id, JobChunk.kind == ChunkKind.WORK,
+                                                  JobChunk.status == ChunkStatus.PENDING)
+                        .order_by(JobChunk.seq)).scalars().all()
+        if ids:
+            s.execute(update(JobChunk).where(JobChunk.id.in_(ids)).values(enqueued_at=now)
+                      .execution_options(synchronize_session=False))
+    return list(ids)
+
+
+def chunks_held(job_id: int, settings: Settings) -> tuple[int, int]:
+    """(chunks of the job held under a fresh lease, chunks held under a stale one)."""
+    stale = utcnow() - timedelta(seconds=settings.lease_seconds)
+    rows = db.session.execute(select(JobChunk.heartbeat_at).where(JobChunk.job_id == job_id,
+                                                                  JobChunk.status == ChunkStatus.RUNNING)).all()
+    db.session.commit()
+    fresh = sum(1 for (hb,) in rows if hb is not None and hb >= stale)
+    return fresh, len(rows) - fresh
+
+
+def release_chunks(job_id: int) -> None:
+    """Take every lease of the job's chunks back (their holders' late commits are then refused)."""
+    with write_transaction() as s:
+        s.execute(update(JobChunk).where(JobChunk.job_id == job_id, JobChunk.status == ChunkStatus.RUNNING)
+                  .values(status=ChunkStatus.PENDING, lease_owner=None)
+                  .execution_options(synchronize_session=False))
+
+
+def _reset_chunks(s: Session, job_id: int) -> None:
+    s.execute(update(JobChunk).where(JobChunk.job_id == job_id, JobChunk.status != ChunkStatus.DONE)
+              .values(status=ChunkStatus.PENDING, lease_owner=None, attempts=0, available_at=None)
+              .execution_options(synchronize_session=False))
+
+
+@dataclass
+class ChunkReapReport:
+    requeued: list[tuple[int, int]]  # (job id, chunk id)
+    failed_jobs: list[int]
+
+
+def reap_chunks(settings: Settings, enqueue_chunk: Callable[[int, int], object]) -> ChunkReapReport:
+    """Chunks whose worker died: back to PENDING and into the queue (or, out of attempts, the job FAILED)."""
+    now = utcnow()
+    stale = now - timedelta(seconds=settings.lease_seconds)
+    report = ChunkReapReport([], [])
+    stale_ids = db.session.execute(select(JobChunk.id).where(
+        JobChunk.status == ChunkStatus.RUNNING,
+        or_(JobChunk.heartbeat_at.is_(None), JobChunk.heartbeat_at < stale))).scalars().all()
+    db.session.commit()
+    for chunk_id in stale_ids:
+        requeue = None
+        with write_transaction() as s:
+            chunk = s.get(JobChunk, chunk_id, populate_existing=True)
+            if (chunk is None or chunk.status != ChunkStatus.RUNNING
+                    or (chunk.heartbeat_at is not None and chunk.heartbeat_at >= stale)):
+                continue  # someone else dealt with it meanwhile
+            job = s.get(Job, chunk.job_id, populate_existing=True)
+            last = iso_utc(chunk.heartbeat_at) or "never"
+            what = ("the final step" if chunk.kind == ChunkKind.FINAL
+                    else f"chunk {chunk.seq} (files {chunk.first_id}–{chunk.last_id})")
+            chunk.status, chunk.lease_owner = ChunkStatus.PENDING, None
+            chunk.last_error = truncate_message(f"the worker stopped responding (last heartbeat {last})")
+            if job.status in CHUNKS_GO_ON:
+                if chunk.attempts >= job.max_attempts:
+                    job.status, job.completed_at, job.updated_at = JobStatus.FAILED, now, now
+                    job.error_message = truncate_message(
+                        f"gave up after {chunk.attempts} attempts: the worker running {what} stopped responding "
+                        f"each time (last heartbeat {last})")
+                    report.failed_jobs.append(job.id)
+                else:
+                    chunk.enqueued_at = now
+                    requeue = (job.id, chunk_id)
+        if requeue is not None:
+            enqueue_chunk(*requeue)
+            report.requeued.append(requeue)
+    if report.requeued or report.failed_jobs:
+        log.warning("reaper: chunks requeued %s, jobs failed %s", report.requeued, report.failed_jobs)
+    return report
 
 
 # ------------------------------------------------------------ worker beats --

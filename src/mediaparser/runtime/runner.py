@@ -89,6 +89,11 @@ def run_job(lease: lifecycle.Lease, steps: JobSteps, stop_requested: Callable[[]
     except JobFailed as failed:
         lifecycle.finish(lease, JobStatus.FAILED, message=failed.message)
         return JobStatus.FAILED
+    return end_run(lease, stop)
+
+
+def end_run(lease: lifecycle.Lease, stop: str | None) -> str:
+    """End a run that holds the job's lease: COMPLETED (no stop), handed back (shutdown) or released."""
     if stop is None:
         lifecycle.finish(lease, JobStatus.COMPLETED)
         return JobStatus.COMPLETED

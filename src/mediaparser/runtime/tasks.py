@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from datetime import datetime, timezone
 
 from flask import Flask
@@ -69,6 +70,12 @@ def process_export_job(job_id: int, retry: bool = False) -> str:
     return _run_job(job_id, JobType.EXPORT, retry)
 
 
+@huey.task(retries=0)
+def process_job_chunk(job_id: int, chunk_id: int) -> str:
+    """One chunk of a chunked job (runtime/chunks.py), taken by whichever worker gets the message."""
+    return _run_chunk(job_id, chunk_id)
+
+
 @huey.task()
 def health_check() -> dict:
     return {"status": "ok", "timestamp": datetime.now(timezone.utc).isoformat()}
@@ -91,19 +98,23 @@ def fold_file_counts() -> None:
 
 
 def reap_now() -> lifecycle.ReapReport:
-    """The reaper with the real queue (needs an app context)."""
-    return lifecycle.reap(_settings(), enqueue_job, queued_job_ids)
+    """The reaper with the real queue (needs an app context): stale jobs, lost messages, stale chunks."""
+    report = lifecycle.reap(_settings(), enqueue_job, _queued_or_just_taken)
+    lifecycle.reap_chunks(_settings(), enqueue_chunk)
+    return report
 
 
 # ------------------------------------------------------------- the runner --
 
 def _run_job(job_id: int, job_type: str, retry: bool) -> str:
-    from mediaparser.runtime import runner
-    from mediaparser.usecases import importing as importer, settings_store
-    from mediaparser.usecases.export import ExportSteps
-
     app = worker_app()
     with app.app_context():
+        lifecycle.message_taken(job_id)  # first: the imports below take a while on a cold worker
+
+        from mediaparser.runtime import chunks, runner
+        from mediaparser.usecases import importing as importer, settings_store
+        from mediaparser.usecases.export import ExportSteps
+
         settings = settings_store.refreshed(_settings())  # what the settings page saved since start-up
         # A retry we submitted (below) may take over the FAILED job it left.
         owner = lifecycle.new_owner_token()
@@ -113,7 +124,8 @@ def _run_job(job_id: int, job_type: str, retry: bool) -> str:
             return "not-claimed"
         try:
             if job_type == JobType.IMPORT:
-                return runner.run_job(lease, importer.ImportSteps(job_id, settings), shutdown_requested.is_set)
+                return chunks.run_chunked_job(lease, importer.ImportSteps(job_id, settings), settings,
+                                              shutdown_requested.is_set, enqueue_chunk)
             if job_type == JobType.EXPORT:
                 return runner.run_job(lease, ExportSteps(job_id, settings), shutdown_requested.is_set)
             raise ValueError(f"unknown job type {job_type!r}")
@@ -133,7 +145,12 @@ def _run_job(job_id: int, job_type: str, retry: bool) -> str:
                 message = f"failed after {attempts} attempt(s): {message}"
             else:
                 message = f"{message} (attempt {attempts} of {max_attempts}; retrying in {settings.retry_delay:g} s)"
-            lifecycle.finish(lease, JobStatus.FAILED, message=message)
+            if not lifecycle.finish(lease, JobStatus.FAILED, message=message):
+                # The reaper took the job back while this run was stalled, and queued it again:
+                # that message is its next attempt, so no retry of ours may add another.
+                log.warning("job %s: lease lost to another worker before its failure was recorded (%s)",
+                            job_id, message)
+                return "lease-lost"
             log.exception("job %s failed", job_id)
             if last:
                 return "failed"
@@ -158,6 +175,44 @@ def enqueue_job(job: Job, *, delay: float | None = None, retry: bool = False) ->
     return message.id
 
 
+def enqueue_chunk(job_id: int, chunk_id: int, delay: float | None = None) -> str:
+    """Put one chunk's task in the queue (runtime/chunks.py); returns the Huey task id."""
+    message = process_job_chunk.s(job_id, chunk_id, **({"delay": delay} if delay else {}))
+    huey.enqueue(message)
+    return message.id
+
+
+def _run_chunk(job_id: int, chunk_id: int) -> str:
+    from mediaparser.runtime import chunks
+    from mediaparser.store.db import db
+    from mediaparser.usecases import settings_store
+
+    app = worker_app()
+    with app.app_context():
+        settings = settings_store.refreshed(_settings())
+        job = db.session.get(Job, job_id)
+        job_type = job.job_type if job is not None else None
+        db.session.commit()
+        if job_type not in _CHUNKED:
+            log.info("chunk %s of job %s not taken (no such chunked job)", chunk_id, job_id)
+            return "not-claimed"
+        try:
+            return chunks.take_chunk(job_id, chunk_id, lambda: _CHUNKED[job_type](job_id, settings), settings,
+                                     shutdown_requested.is_set, enqueue_chunk)
+        except lifecycle.LeaseLost:
+            log.warning("job %s chunk %s: lease lost to another worker; stopping without writing", job_id, chunk_id)
+            return "lease-lost"
+
+
+def _import_steps(job_id: int, settings: Settings):
+    from mediaparser.usecases.importing import ImportSteps
+
+    return ImportSteps(job_id, settings)
+
+
+_CHUNKED = {JobType.IMPORT: _import_steps}
+
+
 def submit(job: Job, *, delay: float | None = None, retry: bool = False) -> str:
     """Queue a job row a use case created (import, export, an upload's import) and
     record the Huey task id on it; returns the task id. Needs an app context."""
@@ -173,11 +228,38 @@ def enqueue_import_job(job_id: int) -> str:
     return enqueue_job(job)
 
 
+# Job ids this process saw in the queue, and when (monotonic seconds).
+_seen_queued: dict[int, float] = {}
+_seen_lock = threading.Lock()
+SEEN_QUEUED_SECONDS = 15.0
+
+
+def _queued_or_just_taken() -> set[int]:
+    """Jobs with a message in the queue, or seen there in the last SEEN_QUEUED_SECONDS.
+
+    Huey deletes a message when a worker takes it, and the job stays PENDING
+    until that worker's claim: a message that just left the queue is being run,
+    not lost. (Without this memory a busy worker's reaper queued such a job a
+    second time, and the job ran once more than its attempts allowed.)
+    """
+    now = time.monotonic()
+    queued = queued_job_ids()
+    with _seen_lock:
+        for job_id in queued:
+            _seen_queued[job_id] = now
+        for job_id, at in list(_seen_queued.items()):
+            if now - at > SEEN_QUEUED_SECONDS:
+                del _seen_queued[job_id]
+        return queued | set(_seen_queued)
+
+
 def queued_job_ids() -> set[int]:
     """Ids of jobs that have a message waiting in the queue (or scheduled for retry)."""
     ids: set[int] = set()
-    names = {t.name for t in _TASKS.values()}
+    # By the task's class: a task wrapper's own `name` is None unless one was given, so
+    # comparing names matched nothing and the reaper queued every waiting job a second time.
+    classes = tuple(t.task_class for t in _TASKS.values())
     for t in list(huey.pending()) + list(huey.scheduled()):
-        if t.name in names and t.args:
+        if isinstance(t, classes) and t.args:
             ids.add(int(t.args[0]))
     return ids

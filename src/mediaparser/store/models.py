@@ -90,6 +90,53 @@ class Job(db.Model):
         return (self.options or {}).get("path")
 
 
+class ChunkStatus:
+    PENDING = "PENDING"
+    RUNNING = "RUNNING"
+    DONE = "DONE"
+
+
+class ChunkKind:
+    WORK = "work"  # a range of the job's items, processed by whichever worker takes it
+    FINAL = "final"  # the step that needs every item (an import's duplicate grouping), run once at the end
+
+
+class JobChunk(db.Model):
+    """One piece of a chunked job (runtime/chunks.py): its own lease, heartbeat and fenced commit.
+
+    A WORK chunk covers the job's items with first_id <= id <= last_id (files of an import);
+    the FINAL chunk (one per job, seq = number of work chunks) becomes claimable once every
+    work chunk is DONE. `committed_by` is the lease owner whose commit finished the chunk.
+    """
+
+    __tablename__ = "job_chunks"
+    __table_args__ = (
+        UniqueConstraint("job_id", "seq", name="uq_job_chunks_job_seq"),
+        Index("ix_job_chunks_status", "status", "heartbeat_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), nullable=False)
+    seq: Mapped[int] = mapped_column(Integer, nullable=False)
+    kind: Mapped[str] = mapped_column(String(8), nullable=False, default=ChunkKind.WORK)
+    first_id: Mapped[int | None] = mapped_column(Integer)
+    last_id: Mapped[int | None] = mapped_column(Integer)
+    size: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default=ChunkStatus.PENDING)
+    lease_owner: Mapped[str | None] = mapped_column(String(128))
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime)
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    done_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    error_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    committed_by: Mapped[str | None] = mapped_column(String(128))
+    # Not claimable before this time (a chunk that raised waits retry_delay); NULL: at once.
+    available_at: Mapped[datetime | None] = mapped_column(DateTime)
+    enqueued_at: Mapped[datetime | None] = mapped_column(DateTime)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime)
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    last_error: Mapped[str | None] = mapped_column(String(ERROR_MESSAGE_MAX))
+
+
 class MediaFile(db.Model):
     """One row per file of an import, created when the source is enumerated."""
 

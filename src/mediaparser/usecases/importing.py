@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 from pathlib import Path
 from concurrent.futures import FIRST_COMPLETED, Future, wait
@@ -380,12 +381,18 @@ class ImportWork:
     batch_rows = COMMIT_ROWS
     batch_seconds = COMMIT_INTERVAL
 
-    def __init__(self, job: Job, settings: Settings) -> None:
+    def __init__(self, job: Job, settings: Settings, first_id: int | None = None,
+                 last_id: int | None = None) -> None:
         self.job, self.settings = job, settings
+        self.first_id, self.last_id_bound = first_id, last_id  # a chunk's range of file ids (None: all)
         self.pool = shared_pool(settings.workers)
         self.max_in_flight = settings.workers * 2
-        self.chunk_files = 4  # grows or shrinks with the measured time per file
-        self.per_file: float | None = None  # moving average of seconds per file
+        # The pool's places are shared by every chunk this worker runs at once, so two chunks
+        # in one worker keep the pool as busy as one and no more work is in flight than before.
+        self.slots = _pool_slots(self.max_in_flight)
+        self.per_file: float | None = _last_per_file  # moving average of seconds per file
+        # Files per pool task: grows or shrinks with the measured time per file.
+        self.chunk_files = _files_per_task(self.per_file) if self.per_file else 4
         self.in_flight: dict[Future, tuple[list[tuple[int, str, dict]], float]] = {}
         self.results: list[tuple[int, Any]] = []
         self.last_id = 0
@@ -402,7 +409,8 @@ class ImportWork:
             select(MediaFile.id, MediaFile.source_path, MediaFile.size, MediaFile.mtime, MediaFile.rel_path,
                    MediaFile.dev, MediaFile.inode)
             .where(MediaFile.job_id == self.job.id, MediaFile.status == FileStatus.PENDING,
-                   MediaFile.id > self.last_id)
+                   MediaFile.id > max(self.last_id, (self.first_id or 0) - 1),
+                   *([MediaFile.id <= self.last_id_bound] if self.last_id_bound is not None else []))
             .order_by(MediaFile.id).limit(ENUM_BATCH)
         ).all()
         db.session.commit()  # never keep a read transaction open across the loop
@@ -422,17 +430,30 @@ class ImportWork:
         while len(self.in_flight) < self.max_in_flight:
             if not self.queue and not self.no_more:
                 self._refill()
-            if not self.queue:
+            if not self.queue or not self.slots.take():
                 break
             chunk = _take_chunk(self.queue, self.chunk_files)
-            fut = self.pool.submit(FILE_WORK, chunk, self.kwargs, self.settings.file_timeout)
+            try:
+                fut = self.pool.submit(FILE_WORK, chunk, self.kwargs, self.settings.file_timeout)
+            except BaseException:
+                self.slots.give()
+                raise
             self.in_flight[fut] = (chunk, time.monotonic())
 
+    def _pop(self, fut: Future) -> list[tuple[int, str, dict]]:
+        chunk, _started = self.in_flight.pop(fut)
+        self.slots.give()
+        return chunk
+
     def collect(self) -> None:
+        global _last_per_file
         settings = self.settings
+        if not self.in_flight:
+            time.sleep(0.05)  # the pool's places are all taken by this worker's other chunks
+            return
         done, _ = wait(list(self.in_flight), timeout=COMMIT_INTERVAL, return_when=FIRST_COMPLETED)
         for fut in done:
-            chunk, _started = self.in_flight.pop(fut)
+            chunk = self._pop(fut)
             if fut.cancelled():
                 continue  # never started (we are stopping): its files stay PENDING
             try:
@@ -440,7 +461,8 @@ class ImportWork:
                 self.results.extend(chunk_results)
                 sample = seconds / max(len(chunk), 1)
                 self.per_file = sample if self.per_file is None else 0.7 * self.per_file + 0.3 * sample
-                self.chunk_files = max(1, min(CHUNK_FILES, int(CHUNK_SECONDS / max(self.per_file, 1e-6))))
+                _last_per_file = self.per_file
+                self.chunk_files = _files_per_task(self.per_file)
             except BrokenProcessPool:
                 # A pool process died (out of memory, or killed by a hostile file):
                 # the files of this chunk are retried one by one in a fresh pool so
@@ -452,7 +474,7 @@ class ImportWork:
         stuck = [f for f, (_c, t0) in self.in_flight.items() if time.monotonic() - t0 > limit]
         if stuck:
             for f in list(self.in_flight):
-                chunk, _t0 = self.in_flight.pop(f)
+                chunk = self._pop(f)
                 if f in stuck:
                     self.results.extend((i, TimedOut("analysis hung and was stopped")) for i, _p, _x in chunk)
                 else:
@@ -497,7 +519,43 @@ class ImportWork:
             f.cancel()  # chunks not started yet are dropped; running ones finish
 
     def close(self) -> None:
-        pass  # the pool is shared by the worker's jobs
+        # The pool is shared by the worker's jobs; only this run's places in it are given back
+        # (tasks cancelled or abandoned on a stop or an error).
+        for _ in range(len(self.in_flight)):
+            self.slots.give()
+        self.in_flight.clear()
+
+
+class _Slots:
+    """A worker's places in its shared pool, taken without waiting."""
+
+    def __init__(self, n: int) -> None:
+        self.free, self.lock = n, threading.Lock()
+
+    def take(self) -> bool:
+        with self.lock:
+            if self.free <= 0:
+                return False
+            self.free -= 1
+            return True
+
+    def give(self) -> None:
+        with self.lock:
+            self.free += 1
+
+
+_slots: dict[int, _Slots] = {}
+_slots_lock = threading.Lock()
+_last_per_file: float | None = None  # the last measured time per file, a chunk's first guess
+
+
+def _pool_slots(n: int) -> _Slots:
+    with _slots_lock:
+        return _slots.setdefault(n, _Slots(n))
+
+
+def _files_per_task(per_file: float) -> int:
+    return max(1, min(CHUNK_FILES, int(CHUNK_SECONDS / max(per_file, 1e-6))))
 
 
 def _take_chunk(queue: list[tuple[int, str, int, dict]], max_files: int) -> list[tuple[int, str, dict]]:
@@ -542,6 +600,15 @@ class ImportSteps:
 
     def work(self) -> ImportWork:
         return ImportWork(self.job, self.settings)
+
+    def item_ids(self, session: Session) -> list[int]:
+        """The files still to analyse, in id order: what the job's chunks are cut from."""
+        return list(session.execute(select(MediaFile.id).where(
+            MediaFile.job_id == self.job.id, MediaFile.status == FileStatus.PENDING).order_by(MediaFile.id)).scalars())
+
+    def chunk_work(self, first_id: int, last_id: int) -> ImportWork:
+        """One chunk's analysis: the PENDING files with ids first_id..last_id."""
+        return ImportWork(self.job, self.settings, first_id, last_id)
 
     def end(self, control: Control) -> None:
         # Files that belong together (Live Photos, RAW+JPEG, bursts, edited copies), written under the lease.

@@ -5,7 +5,8 @@ commit them in batches under the job's lease, stop between small units on a
 pause, cancel or shutdown, and end the job (COMPLETED, PAUSED, CANCELLED,
 handed back, FAILED). A use case owns only its job's pieces: what to do
 before the loop (`JobSteps.begin`), the work (`Work`), and what to do after a
-full run (`JobSteps.end`). They meet here so that a use case never imports the
+full run (`JobSteps.end`); a chunked job (`ChunkedSteps`) also says how its
+work is cut into chunks. They meet here so that a use case never imports the
 runtime: the lease and its checkpoint reach it as a `Control`.
 """
 from __future__ import annotations
@@ -96,3 +97,19 @@ class JobSteps(Protocol):
 
     def end(self, control: Control) -> None:
         """After a full run, before COMPLETED (the import's duplicate grouping)."""
+
+
+class ChunkedSteps(JobSteps, Protocol):
+    """A job type whose main work is cut into chunks any worker may take (runtime/chunks.py).
+
+    `begin` runs once, under the job's lease; then the items still to do
+    (`item_ids`) are cut into ranges of ids, each range's work is
+    `chunk_work(first_id, last_id)`, and `end` runs once, after the last chunk,
+    in whichever worker finished it.
+    """
+
+    def item_ids(self, session: Session) -> list[int]:
+        """Ids of the items still to do, in order."""
+
+    def chunk_work(self, first_id: int, last_id: int) -> Work:
+        """The work of the items still to do with first_id <= id <= last_id."""
