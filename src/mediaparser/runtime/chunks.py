@@ -247,7 +247,7 @@ def take_chunk(job_id: int, chunk_id: int, make_steps: Callable[[], ChunkedSteps
     else:
         lease = None
     if lease is None:
-        log.info("chunk %s of job %s not taken (held by another worker, done, or the job is not running)",
+        log.info("chunk id %s of job %s not taken (held by another worker, done, or the job is not running)",
                  chunk_id, job_id)
         return "not-claimed"
     steps = make_steps()

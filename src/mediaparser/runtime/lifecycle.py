@@ -515,14 +515,15 @@ def chunk_checkpoint(lease: ChunkLease, *, done: int = 0, errors: int = 0, curre
         if not _update_chunk_if_owner(s, lease, {"heartbeat_at": now, "done_count": JobChunk.done_count + done,
                                                  "error_count": JobChunk.error_count + errors}):
             raise LeaseLost(f"job {lease.job_id} chunk {lease.seq}: lease {lease.owner} is no longer held")
+        if apply is not None:
+            apply(s)
+        # The job row last: every chunk writes it, so its lock is held only for the end of the transaction.
         if job_lease is not None:
             if not _update_if_owner(s, job_lease, {**job_values, "heartbeat_at": now}):
                 raise LeaseLost(f"job {lease.job_id}: lease {job_lease.owner} is no longer held")
         else:
             s.execute(update(Job).where(Job.id == lease.job_id).values(**job_values)
                       .execution_options(synchronize_session=False))
-        if apply is not None:
-            apply(s)
         return s.execute(select(Job.status).where(Job.id == lease.job_id)).scalar_one()
 
     return run_write(unit)

@@ -194,13 +194,13 @@ def _run_chunk(job_id: int, chunk_id: int) -> str:
         job_type = job.job_type if job is not None else None
         db.session.commit()
         if job_type not in _CHUNKED:
-            log.info("chunk %s of job %s not taken (no such chunked job)", chunk_id, job_id)
+            log.info("chunk id %s of job %s not taken (no such chunked job)", chunk_id, job_id)
             return "not-claimed"
         try:
             return chunks.take_chunk(job_id, chunk_id, lambda: _CHUNKED[job_type](job_id, settings), settings,
                                      shutdown_requested.is_set, enqueue_chunk)
         except lifecycle.LeaseLost:
-            log.warning("job %s chunk %s: lease lost to another worker; stopping without writing", job_id, chunk_id)
+            log.warning("job %s chunk id %s: lease lost to another worker; stopping without writing", job_id, chunk_id)
             return "lease-lost"
 
 
