@@ -129,3 +129,30 @@ def _clean_up_removes_a_pair_only_when_both_copies_are_verified(app, src: Path, 
         assert "no longer matches" in result.refused[str(clip)]
         assert not (src / "IMG_0002.CRW").exists() and not (src / "IMG_0002.JPG").exists()
         assert not (src / "IMG_E0003.JPG").exists()
+
+
+def test_a_name_taken_between_the_plan_and_the_copy_moves_the_whole_stack(app, tmp_path, monkeypatch):
+    from mediaparser.usecases.export import run
+
+    src = tmp_path / "phone"
+    src.mkdir()
+    gen.live_still(str(src / "IMG_0001.HEIC"), dto="2019:08:12 14:30:25", content_id=CID)
+    gen.live_clip(str(src / "IMG_0001.MOV"), local_with_offset="2019-08-12T14:30:24+0200",
+                  utc="2019-08-12T12:30:24Z", content_id=CID)
+    job_id, _ids = import_and_resolve(app, src, resolve=False)
+    out = outside_roots(tmp_path) / "archive"
+    real_plan = run.build_plan
+
+    def plan_then_someone_writes(*args, **kw):
+        plan = real_plan(*args, **kw)
+        assert {f.destination for f in plan.files} == {"2019/20190812_143025.heic", "2019/20190812_143025.mov"}
+        (out / "2019").mkdir(parents=True, exist_ok=True)
+        (out / "2019" / "20190812_143025.heic").write_bytes(b"another photo, copied in meanwhile")
+        return plan
+
+    monkeypatch.setattr(run, "build_plan", plan_then_someone_writes)
+    _export(app, job_id, out)
+    assert (out / "2019" / "20190812_143025.heic").read_bytes() == b"another photo, copied in meanwhile"
+    assert _sha(out / "2019" / "20190812_143025_2.mov") == _sha(src / "IMG_0001.MOV")
+    assert (out / "2019" / "20190812_143025_2.heic").is_file()
+    assert not (out / "2019" / "20190812_143025.mov").exists()  # the clip did not stay behind

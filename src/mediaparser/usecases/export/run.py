@@ -37,7 +37,7 @@ import time
 import uuid
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -56,6 +56,7 @@ from mediaparser.store.models import ExportItem, ExportItemStatus, Job, JobType,
 from mediaparser.usecases.export.manifest import (KEPT_WITHOUT, METADATA_IN_COPY, METADATA_NONE, METADATA_SIDECAR,
                                                   UNDECODED_NOTE, append_lines, entry_rows, manifest_line,
                                                   reconcile_manifest)
+from mediaparser.usecases.stacks import ONE_PHOTO_KINDS
 from mediaparser.usecases.export.plan import (OUTSIDE_OUTPUT, ExportRefused, build_plan, destination_in, output_dir,
                                               with_suffix)
 from mediaparser.usecases.export.verify import (COPY_MISMATCH, EARLY_WRITEBACK, SOURCE_CHANGED, copy_verified,
@@ -195,13 +196,16 @@ class _Source:
     time_source: str | None
     precision: str | None
     phash: int | None  # None: the analysis could not decode the picture (see `decoded`)
+    stack_id: int | None  # its stack's lead (usecases/stacks.py)
+    stack_kind: str | None
 
     @staticmethod
     def columns() -> tuple:
         """The MediaFile columns, in field order: `_Source(*row)` for each row selected with them."""
         return (MediaFile.id, MediaFile.source_path, MediaFile.sha256, MediaFile.extension, MediaFile.size,
                 MediaFile.mtime, MediaFile.captured_at, MediaFile.utc_offset, MediaFile.offset_assumed,
-                MediaFile.time_source, MediaFile.precision, MediaFile.phash)
+                MediaFile.time_source, MediaFile.precision, MediaFile.phash, MediaFile.stack_id,
+                MediaFile.stack_kind)
 
 
 def decoded(row: MediaFile | _Source) -> bool:
@@ -543,6 +547,9 @@ class ExportWork:
         # content but other tags is "already present" even before the first one's entry is committed.
         self.placed: dict[str, tuple[str, str]] = {}
         self.dirty: set[Path] = set()  # folders with renames not yet fsynced
+        # A stack's lead that found its planned name taken since the plan (and took `_n`):
+        # lead id → (planned name without extension, the name it got) — its members follow it.
+        self.moved: dict[int, tuple[str, str]] = {}
         self.current: str | None = None
         threads = _export_threads()
         # A finished future holds only a name and a hash (the bytes are freed once written), so the
@@ -649,7 +656,9 @@ class ExportWork:
             raise
         for i, p in enumerate(batch):
             try:
+                p = self._after_lead(p)
                 outcome = place_file(p, output=self.output, job_id=self.job_id, placed=self.placed)
+                self._note_moved(p, outcome)
             except BaseException:
                 for q in batch[i + 1:]:
                     _remove(q.tmp)
@@ -658,6 +667,24 @@ class ExportWork:
             if outcome.destination and outcome.final_sha256 and p.row.sha256:
                 self.placed.setdefault(outcome.destination, (p.row.sha256, outcome.final_sha256))
                 self.dirty.add((Path(self.output) / outcome.destination).parent)
+
+    def _note_moved(self, p: _Prepared, outcome: _Outcome) -> None:
+        row = p.row
+        if row.stack_kind in ONE_PHOTO_KINDS and row.stack_id == row.id and outcome.destination \
+                and outcome.destination != p.dest_rel:
+            self.moved[row.id] = (os.path.splitext(p.dest_rel)[0], os.path.splitext(outcome.destination)[0])
+
+    def _after_lead(self, p: _Prepared) -> _Prepared:
+        """A stack member whose lead took another number than planned takes the same one: the plan
+        renumbers a stack as one, and so does a name taken between the plan and the copy. (The plan
+        puts a stack's members right after their lead, so the lead is placed first.)"""
+        row = p.row
+        if row.stack_kind not in ONE_PHOTO_KINDS or row.stack_id == row.id or row.stack_id not in self.moved:
+            return p
+        planned, got = self.moved[row.stack_id]
+        if not p.dest_rel.startswith(planned):
+            return p
+        return replace(p, dest_rel=got + p.dest_rel[len(planned):])
 
     def stop(self) -> None:
         self._discard_inflight()
