@@ -1,7 +1,7 @@
 """job_chunks: a job split into pieces any worker takes, each with its own lease
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0013
+Revises: 0012
 
 runtime/chunks.py says how chunked jobs work. A row is one work chunk (a range
 of the job's item ids) or the job's one final chunk (the step that needs every
@@ -12,8 +12,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0012'
-down_revision = '0011'
+revision = '0013'
+down_revision = '0012'
 branch_labels = None
 depends_on = None
 
