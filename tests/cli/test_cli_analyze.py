@@ -154,3 +154,38 @@ def test_takeout_parts_are_analysed_with_their_json_facts(tmp_path):
     assert "unpacked 2 Google Takeout part(s)" in res.stderr and "2 file(s) analysed" in res.stderr
     assert part1.read_bytes() == before and sorted(p.name for p in folder.iterdir()) == [
         f"takeout-{tk.EXPORT}-001.zip", f"takeout-{tk.EXPORT}-002.tgz"]
+def test_the_stacks_among_the_files_follow_them(tmp_path):
+    from datetime import datetime
+
+    root = tmp_path / "card"
+    root.mkdir()
+    gen.jpeg(str(root / "IMG_0001.JPG"), exif={"Exif.Photo.DateTimeOriginal": "2019:08:12 14:30:25"})
+    gen.crw(str(root / "IMG_0001.CRW"), datetime(2019, 8, 12, 14, 30, 25))
+    for i in (1, 2, 3):
+        gen.jpeg(str(root / f"20190812_150000_BURST{i:03d}{'_COVER' if i == 2 else ''}.jpg"), img=gen.photo(seed=i))
+    gen.jpeg(str(root / "beach.jpg"), img=gen.photo(seed=8))
+    gen.jpeg(str(root / "beach-bearbeitet.jpg"), img=gen.photo(seed=9))
+    res = _run([str(root), "--jsonl", "--no-thumbnails", "--workers", "1"])
+    lines = [json.loads(line) for line in res.stdout.splitlines()]
+    assert len(lines) == 7  # one object per file
+    got = {os.path.basename(d["path"]): d["stack"] and (d["stack"]["kind"], d["stack"]["role"],
+                                                         os.path.basename(d["stack"]["lead"])) for d in lines}
+    cover = "20190812_150000_BURST002_COVER.jpg"
+    assert got == {
+        "IMG_0001.JPG": ("raw_jpeg", "jpeg", "IMG_0001.JPG"), "IMG_0001.CRW": ("raw_jpeg", "raw", "IMG_0001.JPG"),
+        "20190812_150000_BURST001.jpg": ("burst", "frame", cover), cover: ("burst", "cover", cover),
+        "20190812_150000_BURST003.jpg": ("burst", "frame", cover),
+        "beach.jpg": ("edited", "original", "beach.jpg"), "beach-bearbeitet.jpg": ("edited", "edited", "beach.jpg"),
+    }
+    assert "7 in 3 stack(s)" in res.stderr
+
+
+def test_a_stack_forms_within_one_folder_only(tmp_path):
+    from datetime import datetime
+
+    for sub in ("a", "b"):
+        (tmp_path / sub).mkdir()
+    gen.jpeg(str(tmp_path / "a" / "IMG_0001.JPG"), exif={"Exif.Photo.DateTimeOriginal": "2019:08:12 14:30:25"})
+    gen.crw(str(tmp_path / "b" / "IMG_0001.CRW"), datetime(2019, 8, 12, 14, 30, 25))
+    res = _run([str(tmp_path), "--jsonl", "--no-thumbnails", "--workers", "1"])
+    assert [json.loads(line)["stack"] for line in res.stdout.splitlines()] == [None, None]

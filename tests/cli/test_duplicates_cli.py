@@ -50,3 +50,29 @@ def test_duplicates_command_analyses_or_reads_the_library(tmp_path):
     kinds = [g["kind"] for g in strict["groups"]]
     assert "exact" in kinds and len(strict["groups"]) < len(SOURCES_GROUPS)
     assert all(m["distance"] == 0 for g in strict["groups"] for m in g["members"])
+
+
+def test_duplicates_json_reports_the_stacks_and_judges_a_stack_on_its_lead(tmp_path):
+    from datetime import datetime
+
+    from PIL import ImageFilter
+
+    from tests.support import media as gen
+
+    src = tmp_path / "src"
+    src.mkdir()
+    gen.jpeg(str(src / "IMG_0001.JPG"), exif={"Exif.Photo.DateTimeOriginal": "2019:08:12 14:30:25"})
+    gen.crw(str(src / "IMG_0001.CRW"), datetime(2019, 8, 12, 14, 30, 25))
+    scene = gen.photo(320, 240, seed=5)
+    for i, blur in enumerate((0, 0.7, 1.2), start=1):  # one scene: near-duplicates, were they not a burst
+        gen.jpeg(str(src / f"20190812_150000_BURST{i:03d}{'_COVER' if i == 1 else ''}.jpg"),
+                 img=scene.filter(ImageFilter.GaussianBlur(blur)) if blur else scene)
+    env = instance_env(tmp_path, MEDIAPARSER_HOME=str(outside_roots(tmp_path) / "inst"))
+    data = _run(env, str(src))
+    assert data["groups"] == []  # a burst is not a pile of near-duplicates
+    got = [(s["kind"], os.path.basename(s["lead"]), [(os.path.basename(m["path"]), m["role"]) for m in s["members"]])
+           for s in data["stacks"]]
+    assert got == [("raw_jpeg", "IMG_0001.JPG", [("IMG_0001.JPG", "jpeg"), ("IMG_0001.CRW", "raw")]),
+                   ("burst", "20190812_150000_BURST001_COVER.jpg",
+                    [("20190812_150000_BURST001_COVER.jpg", "cover"), ("20190812_150000_BURST002.jpg", "frame"),
+                     ("20190812_150000_BURST003.jpg", "frame")])]

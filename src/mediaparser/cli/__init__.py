@@ -483,7 +483,8 @@ def duplicates(paths: tuple[str, ...], as_json: bool, threshold: int | None, wor
     if as_json:
         click.echo(json.dumps({"files": report.files, "from_library": report.from_library,
                                "analysed": report.analysed, "errors": report.errors,
-                               "groups": [g.to_dict() for g in report.groups]}, indent=2, ensure_ascii=False))
+                               "groups": [g.to_dict() for g in report.groups], "stacks": report.stacks},
+                              indent=2, ensure_ascii=False))
         return
     for g in report.groups:
         members = g.to_dict()["members"]
@@ -496,8 +497,10 @@ def duplicates(paths: tuple[str, ...], as_json: bool, threshold: int | None, wor
             click.echo(f"  {mark} {m['path']}  {size}  {(m['bytes'] or 0) / 1e6:.1f} MB  {m['format']}  "
                        f"{when}  distance {m['distance']}{extra}")
         click.echo(f"  why: {g.recommendation.reason_text}")
+    for st in report.stacks:
+        click.echo(f"{st['kind']} stack of {len(st['members'])} files, led by {st['lead']}")
     click.echo(f"{report.files} files ({report.from_library} known to the library, {report.analysed} analysed now), "
-               f"{len(report.groups)} groups, {len(report.errors)} errors", err=True)
+               f"{len(report.groups)} groups, {len(report.stacks)} stacks, {len(report.errors)} errors", err=True)
     for e in report.errors:
         click.echo(f"  ! {e['path']}: {e['error']} (details: {e['error_detail']})", err=True)
 

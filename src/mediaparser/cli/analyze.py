@@ -7,7 +7,12 @@ all cores, and prints results in input order — pretty JSON by default, one lin
 with `--jsonl`. A bad file prints its `error` and the walk goes on; a summary
 goes to stderr. Google Takeout parts (`takeout-…-001.zip`, `.tgz`) are unpacked
 together into a temporary folder (removed at the end) and their photos analysed
-with their JSON facts (`"takeout"`), named `[Google Takeout <export>]/…`. Registered on the main command group by cli.py.
+with their JSON facts (`"takeout"`), named `[Google Takeout <export>]/…`.
+Each object says which stack its file belongs to (media.stacking: a Live
+Photo, a RAW+JPEG pair, a burst, an edited copy): `"stack": {"kind", "role",
+"lead"}` with the lead's path, or null. Stacks form within a folder, so a
+folder's objects are printed together once the walk leaves it.
+Registered on the main command group by cli.py.
 """
 from __future__ import annotations
 
@@ -26,6 +31,7 @@ from mediaparser.config import system_zone
 
 from mediaparser.media.analyze import DEFAULT_TIME_LIMIT, analysis_dict, analysis_dicts
 from mediaparser.media.exiftool import exiftool_version, find_exiftool
+from mediaparser.media.stacking import facts_from_analysis, find_stacks
 from mediaparser.media.timestamps import resolve_zone
 from mediaparser.media.takeout import parse_part_name, unpack_parts
 from mediaparser.media.walk import TAKEOUT_PART, iter_media_paths_with_roots
@@ -95,6 +101,22 @@ def analyze_command(paths: tuple[str, ...], jsonl: bool, zone: str, workers: int
     count = errors = 0
     second_opinion: dict[str, int] = {}
 
+    folder: list[dict] = []  # the objects of the folder being walked, printed when the walk leaves it
+    stacked = stacks_found = 0
+
+    def flush() -> None:
+        nonlocal stacked, stacks_found
+        found = find_stacks(facts_from_analysis(i, d) for i, d in enumerate(folder) if d["error"] is None)
+        roles = {i: (st, role) for st in found for i, role in st.roles.items()}
+        stacked += len(roles)
+        stacks_found += len(found)
+        for i, d in enumerate(folder):
+            st, role = roles.get(i, (None, None))
+            d["stack"] = {"kind": st.kind, "role": role, "lead": folder[st.lead]["path"]} if st else None
+            click.echo(json.dumps(d, ensure_ascii=False, separators=(",", ":")) if jsonl
+                       else json.dumps(d, ensure_ascii=False, indent=2))
+        folder.clear()
+
     def emit(d: dict) -> None:
         nonlocal count, errors
         for tmp, label in unpacked.items():  # name unpacked files by their place in the parts
@@ -104,16 +126,19 @@ def analyze_command(paths: tuple[str, ...], jsonl: bool, zone: str, workers: int
         errors += d["error"] is not None
         if d.get("exiftool"):
             second_opinion[d["exiftool"]] = second_opinion.get(d["exiftool"], 0) + 1
-        text = json.dumps(d, ensure_ascii=False, separators=(",", ":")) if jsonl else json.dumps(d, ensure_ascii=False, indent=2)
-        click.echo(text)
+        if folder and os.path.dirname(folder[-1]["path"]) != os.path.dirname(d["path"]):
+            flush()
+        folder.append(d)
 
     # The pool owns the time limit: an alarm for slow Python work, a hard
     # deadline for a decoder stuck inside C code, a crash costs one file.
     with stack:
         for d in analysis_dicts(work, items, workers, time_limit_s=time_limit):
             emit(d)
+        flush()
     click.echo(f"{count} file(s) analysed, {errors} with errors"
-               + (f", {skipped} skipped" if skipped else ""), err=True)
+               + (f", {skipped} skipped" if skipped else "")
+               + (f", {stacked} in {stacks_found} stack(s)" if stacks_found else ""), err=True)
     click.echo(_exiftool_summary(exiftool_setting, exe, second_opinion), err=True)
     sys.stdout.flush()
 

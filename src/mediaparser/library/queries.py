@@ -13,6 +13,9 @@ This module owns
 - `cameras` and `grid_item` (one grid row as JSON).
 - `start_cursor` (a page that starts at a date: the date scrubber's jumps) and
   `day_counts` (files per day for the days a page shows: the day headers).
+- stacks (usecases.stacks): the grid pages by *tiles* — a stack is one tile,
+  its lead's — while every count counts files; `stack_counts` says how many
+  of the counted files sit in how many stacks ("12 files in 1 burst").
 
 Every query takes its conditions from `library.filters`, and ends its read
 transaction at once (a long-open read blocks SQLite's WAL checkpoints).
@@ -24,8 +27,10 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, case, func, literal, select, tuple_
+from sqlalchemy import bindparam, case, inspect, distinct, exists, func, literal, or_, select, tuple_
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.util import ClauseAdapter
 
 from mediaparser.library import counts
 from mediaparser.library.filters import (GRID_INDEX, PAGE_DEFAULT, PAGE_MAX, REVIEW_INDEX, Cursor, Filter, FilterError, Order, indexed_by as _indexed, month_range, needs_review_clause, review_state_of, unindexed as _u)
@@ -43,7 +48,23 @@ _GRID_COLUMNS = (
     MediaFile.review_state, MediaFile.thumbnail, MediaFile.width, MediaFile.height, MediaFile.duration,
     MediaFile.model, MediaFile.group_id, MediaFile.similar_group_id, MediaFile.file_type, MediaFile.takeout_flag,
     MediaFile.motion_offset,
+    MediaFile.stack_id, MediaFile.stack_kind, MediaFile.stack_role,
 )
+
+
+def tile_condition(flt: Filter) -> ColumnElement:
+    """A file is its own tile unless its stack's lead is shown (the lead matches `flt` too).
+
+    A member whose lead the filter leaves out shows on its own, so whatever a
+    filter counts can be found in its grid (a RAW that needs review beside a
+    JPEG that does not). The lead's conditions are the filter's, rewritten onto
+    an alias of the table; only members of a stack pay for the look-up."""
+    m = MediaFile
+    lead = aliased(MediaFile, name="stack_lead")
+    adapter = ClauseAdapter(inspect(lead).selectable)
+    lead_matches = [adapter.traverse(c) for c in flt.conditions()]
+    return or_(m.stack_id.is_(None), m.stack_id == m.id,
+               ~exists().where(lead.id == m.stack_id, *lead_matches))
 
 
 def _after(order: Order, cursor: Cursor | None, phase: int) -> list[ColumnElement]:
@@ -70,8 +91,8 @@ def _ordering(order: Order, phase: int) -> list:
 
 
 def ordered_rows(flt: Filter, order: Order, cursor: Cursor | None, limit: int, columns=_GRID_COLUMNS):
-    """Up to `limit` rows after `cursor` in grid order."""
-    conds = flt.conditions()
+    """Up to `limit` tiles (rows) after `cursor` in grid order."""
+    conds = [*flt.conditions(), tile_condition(flt)]
     rows: list = []
     phases = (0, 1) if order.nullable else (0,)
     for phase in phases:
@@ -157,8 +178,9 @@ def grid_page(flt: Filter, order: Order, cursor: str | None = None, limit: int |
     rows = ordered_rows(flt, order, cur, limit + 1)
     more = len(rows) > limit
     rows = rows[:limit]
+    sizes = stack_sizes([r.id for r in rows if r.stack_id == r.id])
     db.session.commit()  # end the read snapshot at once (WAL checkpoints)
-    return GridPage([grid_item(r) for r in rows],
+    return GridPage([grid_item(r, sizes.get(r.id)) for r in rows],
                     cursor_of(rows[-1], order).encode() if more and rows else None, limit,
                     cursor_of(rows[0], order).encode() if rows else None)
 
@@ -218,7 +240,27 @@ def _error_sentence(r) -> str | None:
     return e.sentence[:200] if e else None
 
 
-def grid_item(r) -> dict[str, Any]:
+def stack_sizes(lead_ids: list[int]) -> dict[int, int]:
+    """The number of files in each stack led by `lead_ids`."""
+    if not lead_ids:
+        return {}
+    m = MediaFile
+    return dict(db.session.execute(select(m.stack_id, func.count()).where(m.stack_id.in_(lead_ids))
+                                   .group_by(m.stack_id)).all())
+
+
+def stack_counts(flt: Filter) -> dict[str, dict[str, int]]:
+    """Of the files matching `flt`, how many sit in stacks, per kind: {"burst": {"files": 12, "stacks": 1}}."""
+    m = MediaFile
+    q = (select(m.stack_kind, func.count(), func.count(distinct(m.stack_id)))
+         .where(*flt.conditions(), m.stack_id.is_not(None)).group_by(m.stack_kind))
+    out = {kind: {"files": n, "stacks": k} for kind, n, k in db.session.execute(q).all() if kind}
+    db.session.commit()
+    return out
+
+
+def grid_item(r, stack_size: int | None = None) -> dict[str, Any]:
+    """One tile's facts; a stack's lead carries `stack` (its kind and how many files it holds)."""
     folder, name = split_path(r.rel_path)
     return {
         "id": r.id,
@@ -248,6 +290,9 @@ def grid_item(r) -> dict[str, Any]:
         "takeout_flag": getattr(r, "takeout_flag", None),
         # A Motion Photo: one file, a photo with a short video inside (media/livephoto.py).
         "motion": getattr(r, "motion_offset", None) is not None,
+        "stack": ({"kind": r.stack_kind, "role": r.stack_role, "lead": r.stack_id,
+                   "count": stack_size if r.stack_id == r.id else None}
+                  if getattr(r, "stack_id", None) is not None else None),
     }
 
 
@@ -258,7 +303,7 @@ def _state_counts(total: int, needs: int, reviewed: int) -> dict[str, int]:
 
 
 def summary(flt: Filter) -> dict[str, Any]:
-    """Count of matching files, per review state, and files per month.
+    """Count of matching files, per review state, files per month, and stacks among them (`stack_counts`).
 
     The state counts ignore the state filter and the histogram ignores the
     year/month filter, so the page can show what clicking them would give.
@@ -270,6 +315,7 @@ def summary(flt: Filter) -> dict[str, Any]:
     else:
         out = _summary_grouped(flt)
     db.session.commit()
+    out["stacks"] = stack_counts(flt)
     return out
 
 

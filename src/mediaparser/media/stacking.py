@@ -342,3 +342,21 @@ def find_stacks(files: Iterable[StackFacts], detectors: Sequence[Detector] | Non
                 stacks.append(st)
             free = [f for f in free if f.id not in taken]
     return stacks
+
+
+def facts_from_analysis(id: int, d: dict) -> StackFacts:
+    """A file's facts from its analysis dict (media.analyze's to_dict, as `mediaparser analyze` prints it)."""
+    from mediaparser.media.hashes import from_hex
+
+    when = d.get("captured_at")
+    return StackFacts(id=id, path=d.get("path") or "", kind=d.get("kind"), extension=d.get("extension"),
+                      captured_at=datetime.fromisoformat(when) if when else None, make=d.get("make"),
+                      model=d.get("model"), content_id=d.get("content_id"), burst_id=d.get("burst_id"),
+                      phash=from_hex(d["phash"]) if d.get("phash") else None)
+
+
+def stack_dict(st: Stack, paths: dict[int, str]) -> dict:
+    """A stack as the command line prints it: its kind, the lead's path, every member's path and role."""
+    return {"kind": st.kind, "lead": paths.get(st.lead),
+            "members": [{"path": paths.get(i), "role": st.roles[i]}
+                        for i in sorted(st.roles, key=lambda i: (i != st.lead, paths.get(i) or ""))]}

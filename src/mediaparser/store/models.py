@@ -459,6 +459,10 @@ class AppSetting(db.Model):
 class GroupKind:
     EXACT = "exact"
     SIMILAR = "similar"
+    # A burst's frames a person chose among (usecases.stacks.keep_burst_frames): a group whose set-aside
+    # members leave the export like set-aside duplicates, never one media.similarity found.
+    BURST = "burst"
+    DUPLICATES = (EXACT, SIMILAR)  # the groups duplicate grouping owns
 
 
 class GroupStatus:

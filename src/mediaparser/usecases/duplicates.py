@@ -36,14 +36,17 @@ from mediaparser.library.in_archive import archive_rows
 from mediaparser.media.isotime import iso_local
 from mediaparser.media.keeper import KeeperRecommendation, QualityFacts, recommend_keeper
 from mediaparser.media.similarity import Group, GroupMember, Grouping, HashItem, SimilarityParams, update_grouping
-from mediaparser.store.models import (DupGroup, DupMember, FileStatus, GroupKind, GroupStatus, ManifestEntry, MediaFile, Tag, to_unsigned64, utcnow)
+from mediaparser.store.models import (DupGroup, DupMember, FileStatus, GroupKind, GroupStatus, ManifestEntry, MediaFile, StackRole, Tag, to_unsigned64, utcnow)
 from mediaparser.usecases import history
 from mediaparser.usecases.history import Actor
 
 log = logging.getLogger(__name__)
 
 _HASH_COLUMNS = (MediaFile.id, MediaFile.sha256, MediaFile.phash, MediaFile.dhash, MediaFile.low_detail,
-                 MediaFile.phash90, MediaFile.dhash90, MediaFile.phash180, MediaFile.dhash180)
+                 MediaFile.phash90, MediaFile.dhash90, MediaFile.phash180, MediaFile.dhash180, MediaFile.stack_role)
+# A stack is judged on its lead: a RAW beside its JPEG, a Live Photo's clip and a burst's other frames
+# take part in exact groups only (a burst is not a pile of near-duplicates).
+_JUDGED_ON_LEAD = frozenset((StackRole.RAW, StackRole.CLIP, StackRole.FRAME))
 
 
 def hash_item(row: Any) -> HashItem:
@@ -51,7 +54,7 @@ def hash_item(row: Any) -> HashItem:
     ph, dh = to_unsigned64(row.phash), to_unsigned64(row.dhash)
     rot90 = (to_unsigned64(row.phash90), to_unsigned64(row.dhash90)) if row.phash90 is not None else None
     rot180 = (to_unsigned64(row.phash180), to_unsigned64(row.dhash180)) if row.phash180 is not None else None
-    no_hash = ph is None or dh is None
+    no_hash = ph is None or dh is None or getattr(row, "stack_role", None) in _JUDGED_ON_LEAD
     return HashItem(id=row.id, sha256=row.sha256, phash=ph or 0, dhash=dh or 0,
                     low_detail=bool(row.low_detail) or no_hash, rot90=rot90, rot180=rot180)
 
@@ -69,7 +72,8 @@ def _as_group(g: DupGroup, members: list[DupMember]) -> Group:
 
 
 def _stored_grouping(session, params: SimilarityParams) -> tuple[Grouping, dict[tuple[str, int], DupGroup]]:
-    groups = {(g.kind, g.representative_id): g for g in session.execute(select(DupGroup)).scalars()}
+    groups = {(g.kind, g.representative_id): g
+              for g in session.execute(select(DupGroup).where(DupGroup.kind.in_(GroupKind.DUPLICATES))).scalars()}
     members: dict[int, list[DupMember]] = defaultdict(list)
     for m in session.execute(select(DupMember)).scalars():
         members[m.group_id].append(m)
@@ -191,7 +195,8 @@ def _point_files_at_groups(s) -> None:
     """Keep MediaFile.group_id / similar_group_id (the grid's filter hook) equal to the groups."""
     desired: dict[int, list[int | None]] = defaultdict(lambda: [None, None])
     for gid, kind, fid in s.execute(select(DupGroup.id, DupGroup.kind, DupMember.file_id)
-                                    .join(DupMember, DupMember.group_id == DupGroup.id)):
+                                    .join(DupMember, DupMember.group_id == DupGroup.id)
+                                    .where(DupGroup.kind.in_(GroupKind.DUPLICATES))):
         desired[fid][0 if kind == GroupKind.EXACT else 1] = gid
     current = {r.id: [r.group_id, r.similar_group_id] for r in s.execute(
         select(MediaFile.id, MediaFile.group_id, MediaFile.similar_group_id)
@@ -316,7 +321,8 @@ def build_views(groups: Sequence[Group], rows: dict[Any, Any], *, paths: dict[An
 
 def library_group_views(*, kind: str | None = None, limit: int = 100, after: int = 0) -> list[GroupView]:
     """Stored groups (exact first, then similar), paged by group id."""
-    q = select(DupGroup).where(DupGroup.id > after).order_by(DupGroup.kind, DupGroup.id).limit(limit)
+    q = (select(DupGroup).where(DupGroup.id > after, DupGroup.kind.in_(GroupKind.DUPLICATES))
+         .order_by(DupGroup.kind, DupGroup.id).limit(limit))
     if kind:
         q = q.where(DupGroup.kind == kind)
     groups = list(db.session.execute(q).scalars())
@@ -347,6 +353,7 @@ class PathsReport:
     analysed: int
     errors: list[dict[str, str]]
     groups: list[GroupView]
+    stacks: list[dict[str, Any]] = field(default_factory=list)  # media.stacking.stack_dict of each stack found
 
 
 def _row_from_analysis(i: int, d: dict[str, Any]) -> Any:
@@ -382,8 +389,14 @@ def groups_for_paths(paths: Sequence[str], params: SimilarityParams, *, timezone
     from mediaparser.media.errors import explain
     from mediaparser.media.walk import iter_media_paths_with_roots
 
+    from dataclasses import replace
+
+    from mediaparser.media.stacking import facts_from_analysis, find_stacks, stack_dict
+    from mediaparser.usecases.stacks import facts_of as stack_facts_of
+
     found = [(os.path.abspath(p), root) for p, root in iter_media_paths_with_roots(paths)]
     rows: dict[int, Any] = {}
+    facts: dict[int, Any] = {}  # what media.stacking reads of each file
     items: dict[int, HashItem] = {}
     if use_library:
         by_path: dict[str, int] = {p: i for i, (p, _r) in enumerate(found)}
@@ -399,6 +412,7 @@ def groups_for_paths(paths: Sequence[str], params: SimilarityParams, *, timezone
                 if st.st_size == r.size and st.st_mtime == r.mtime and i not in rows:
                     rows[i] = r
                     items[i] = _replace_id(hash_item(r), i)
+                    facts[i] = replace(stack_facts_of(r), id=i)
         db.session.commit()
     todo = [(i, found[i]) for i in range(len(found)) if i not in rows]
     errors: list[dict[str, str]] = []
@@ -411,17 +425,24 @@ def groups_for_paths(paths: Sequence[str], params: SimilarityParams, *, timezone
             continue
         row = _row_from_analysis(i, d)
         rows[i] = row
+        facts[i] = facts_from_analysis(i, {**d, "path": found[i][0]})
         ph, dh = row.phash, row.dhash
         items[i] = HashItem(id=i, sha256=row.sha256, phash=ph or 0, dhash=dh or 0,
                             low_detail=bool(row.low_detail) or ph is None or dh is None,
                             rot90=row.rot90, rot180=row.rot180)
     from mediaparser.media.similarity import group_items
 
+    stacks = find_stacks(facts.values())
+    for st in stacks:  # judged on the lead, as in the library (hash_item)
+        for i, role in st.roles.items():
+            if role in _JUDGED_ON_LEAD and i in items:
+                items[i] = replace(items[i], low_detail=True)
     grouping = group_items(list(items.values()), params)
     archived = archived_copies(r.sha256 for r in rows.values()) if use_library else {}
-    views = build_views(grouping.groups, rows, paths={i: found[i][0] for i in rows}, archived=archived)
+    paths_of = {i: found[i][0] for i in rows}
+    views = build_views(grouping.groups, rows, paths=paths_of, archived=archived)
     return PathsReport(files=len(found), from_library=len(found) - len(todo), analysed=len(todo) - len(errors),
-                       errors=errors, groups=views)
+                       errors=errors, groups=views, stacks=[stack_dict(st, paths_of) for st in stacks])
 
 
 def _replace_id(item: HashItem, new_id: int) -> HashItem:
@@ -606,7 +627,7 @@ def _views_of(groups: Sequence[DupGroup]) -> list[GroupView]:
 
 
 def _group_query(kind: str | None, status: str | None):
-    q = select(DupGroup)
+    q = select(DupGroup).where(DupGroup.kind.in_(GroupKind.DUPLICATES))
     if kind:
         q = q.where(DupGroup.kind == kind)
     if status:
@@ -692,7 +713,8 @@ def review_counts() -> dict[str, int]:
     from sqlalchemy import distinct, func
 
     by = dict(((k, st), n) for k, st, n in db.session.execute(
-        select(DupGroup.kind, DupGroup.status, func.count()).group_by(DupGroup.kind, DupGroup.status)))
+        select(DupGroup.kind, DupGroup.status, func.count()).where(DupGroup.kind.in_(GroupKind.DUPLICATES))
+        .group_by(DupGroup.kind, DupGroup.status)))
     aside = db.session.execute(select(func.count(distinct(DupMember.file_id)))
                                .where(DupMember.decision == "discard")).scalar_one()
     db.session.commit()

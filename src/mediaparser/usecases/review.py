@@ -39,7 +39,7 @@ from mediaparser.store.db import db, write_transaction
 from mediaparser.store.models import (FileStatus, MediaFile, ReviewBatch, ReviewDecision, ReviewState, StackKind,
                                       StackRole, utcnow)
 from mediaparser.usecases.history import ActionResult, Actor, file_decisions as history_file_decisions
-from mediaparser.usecases.stacks import stack_members
+from mediaparser.usecases.stacks import stack_members, stack_view, with_members
 from mediaparser.usecases.tagging import tags_of
 
 CHUNK = 2000  # files per write transaction of a bulk action
@@ -106,6 +106,7 @@ def file_detail(file_id: int, default_zone: str = "UTC") -> dict[str, Any] | Non
         "takeout": f.takeout, "takeout_flag": f.takeout_flag,
         # A Motion Photo plays its appended video (/files/<id>/motion); a Live Photo's still plays its clip.
         "motion_photo": f.motion_offset is not None, "live_clip": _live_clip_of(f),
+        "stack": stack_view(f.id) if f.stack_id is not None else None,
         # Every decision about this file, newest first: its dates, and its tags and duplicate decisions.
         "history": sorted([_history_item(b, before, after) for before, after, b in history]
                           + history_file_decisions(file_id), key=lambda h: -h["batch_id"])[:20],
@@ -177,6 +178,8 @@ def apply_action(action: str, target: Target, params: Mapping[str, Any], actor: 
     ids = target.resolve()
     if not ids:
         raise ReviewError("no files are selected")
+    # A stack is reviewed once: a decision about any of its files is a decision about all of them.
+    ids = with_members(ids)
     batch_id: int | None = None
     changed = skipped = 0
     for start in range(0, len(ids), CHUNK):
@@ -275,7 +278,9 @@ def _planner(action: str, params: Mapping[str, Any], now: datetime, zone: str, t
     if not isinstance(index, int) or isinstance(index, bool):
         raise ReviewError("candidate must be the index of one of the file's candidates")
 
-    def pick(row):
+    chosen = target.ids[0]
+
+    def pick_for(row):
         cands = row.candidates or []
         if not 0 <= index < len(cands):
             raise ReviewError("that candidate does not exist for this file")
@@ -286,6 +291,14 @@ def _planner(action: str, params: Mapping[str, Any], now: datetime, zone: str, t
         label = source_info(c.get("source", "")).label
         new["review_note"] = f"Picked {label}: {_fmt_local(new['captured_at'], c.get('precision'))}"
         return new
+
+    # The other files of the chosen file's stack take the time picked for it (the candidate is its own).
+    lead_row = db.session.get(MediaFile, chosen)
+    first = pick_for(lead_row) if lead_row is not None else None
+    db.session.commit()
+
+    def pick(row):
+        return pick_for(row) if row.id == chosen else (dict(first) if first is not None else None)
     return pick, "Picked a capture-time candidate", notes
 
 

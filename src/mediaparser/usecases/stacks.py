@@ -12,7 +12,15 @@ only adds files whose content is new, which are stacked among themselves.
 Running it twice gives the same stacks (a retry after a crash is harmless).
 
 `stack_members` answers the readers (review, export, clean-up): the members of
-the stacks of some files, lead first.
+the stacks of some files, lead first; `with_members` widens a decision's files
+to whole stacks (a date set on a stack is set on every member, usecases.review);
+`stack_view` is a stack as the examination view lists it.
+
+A burst keeps every frame until a person chooses otherwise: `keep_burst_frames`
+keeps the cover only or the sharpest N frames (media.sharpness on the
+thumbnails) and sets the others aside the way a duplicate decision does — a
+group of kind GroupKind.BURST whose set-aside members the export skips and the
+set-aside list can bring back — recorded in the history with its undo.
 """
 from __future__ import annotations
 
@@ -20,12 +28,21 @@ import os
 from collections import defaultdict
 from typing import Callable, Iterable, Sequence
 
+from dataclasses import dataclass
+from typing import Any
+
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from mediaparser.library.queries import split_path
+from mediaparser.media.isotime import iso_local
+from mediaparser.media.sharpness import sharpness_of
 from mediaparser.media.stacking import Stack, StackFacts, find_stacks
-from mediaparser.store.db import db
-from mediaparser.store.models import FileStatus, MediaFile, StackKind
+from mediaparser.store.db import db, write_transaction
+from mediaparser.store.models import (DupGroup, DupMember, FileStatus, GroupKind, GroupStatus, MediaFile, StackKind,
+                                      utcnow)
+from mediaparser.usecases import history
+from mediaparser.usecases.history import Actor
 
 # Stacks whose files make one photo: a Live Photo's still and clip, a RAW and
 # its JPEG, an original and its edited copy. The export names them after their
@@ -124,3 +141,137 @@ def stack_members(file_ids: Iterable[int]) -> dict[int, list[MediaFile]]:
     for members in out.values():
         members.sort(key=lambda f: (f.id != f.stack_id, f.id))
     return out
+
+
+def with_members(file_ids: Sequence[int]) -> list[int]:
+    """`file_ids` and every other member of the stacks they touch (the given ids first, in their order)."""
+    ids = list(dict.fromkeys(file_ids))
+    extra: list[int] = []
+    seen = set(ids)
+    for members in stack_members(ids).values():
+        for m in members:
+            if m.id not in seen:
+                seen.add(m.id)
+                extra.append(m.id)
+    db.session.commit()
+    return ids + extra
+
+
+# What the review calls each kind of stack (its tile's badge).
+LABELS = {StackKind.LIVE: "Live", StackKind.RAW_JPEG: "RAW+JPEG", StackKind.BURST: "Burst",
+          StackKind.EDITED: "Edited"}
+# A kind's noun for "12 files in 1 burst".
+NOUNS = {StackKind.LIVE: ("Live Photo", "Live Photos"), StackKind.RAW_JPEG: ("RAW+JPEG pair", "RAW+JPEG pairs"),
+         StackKind.BURST: ("burst", "bursts"), StackKind.EDITED: ("edited photo", "edited photos")}
+
+
+def set_aside_frames(lead_id: int) -> set[int]:
+    """The frames of burst `lead_id` a person set aside."""
+    return set(db.session.execute(
+        select(DupMember.file_id).join(DupGroup, DupGroup.id == DupMember.group_id)
+        .where(DupGroup.kind == GroupKind.BURST, DupGroup.representative_id == lead_id,
+               DupMember.decision == "discard")).scalars())
+
+
+def stack_view(file_id: int) -> dict[str, Any] | None:
+    """The stack `file_id` belongs to, for the examination view: kind, lead and members (lead first), or None."""
+    found = stack_members([file_id])
+    if not found:
+        db.session.commit()
+        return None
+    lead_id, members = next(iter(found.items()))
+    aside = set_aside_frames(lead_id) if members[0].stack_kind == StackKind.BURST else set()
+    kind = members[0].stack_kind
+    out = {
+        "lead": lead_id, "kind": kind, "label": LABELS.get(kind, kind), "count": len(members),
+        "set_aside": len(aside),
+        "members": [{"id": m.id, "name": split_path(m.rel_path)[1], "role": m.stack_role, "thumb": bool(m.thumbnail),
+                     "kind": m.kind, "captured_at": iso_local(m.captured_at), "set_aside": m.id in aside}
+                    for m in members],
+    }
+    db.session.commit()
+    return out
+
+
+class BurstError(ValueError):
+    """The burst choice does not fit (the message says why, for the person)."""
+
+
+@dataclass
+class BurstChoice:
+    lead: int
+    kept: list[int]
+    set_aside: list[int]
+    batch_id: int | None
+    summary: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"lead": self.lead, "kept": self.kept, "set_aside": self.set_aside, "batch_id": self.batch_id,
+                "summary": self.summary}
+
+
+def frame_sharpness(frames: Sequence[MediaFile]) -> dict[int, float]:
+    """Each frame's sharpness from its thumbnail (media.sharpness); a frame without one gets its `detail`
+    figure scaled below every measured one, so a measured frame is always preferred."""
+    out: dict[int, float] = {}
+    for f in frames:
+        value = sharpness_of(f.thumbnail) if f.thumbnail else None
+        out[f.id] = value if value is not None else -1e9 + (f.detail or 0.0)
+    return out
+
+
+def keep_burst_frames(file_id: int, *, keep: str, count: int | None = None,
+                      actor: Actor | None = None) -> BurstChoice:
+    """A person's choice for the burst `file_id` belongs to: keep "cover" (the lead only) or the
+    "sharpest" `count` frames; the other frames are set aside (they stay in the library, leave the
+    export, and come back from the set-aside list or by undoing the choice in the history).
+    Choosing again replaces the earlier choice."""
+    found = stack_members([file_id])
+    members = next(iter(found.values()), [])
+    db.session.commit()
+    if not members or members[0].stack_kind != StackKind.BURST:
+        raise BurstError("that file is not part of a burst")
+    lead = members[0].id
+    if keep == "cover":
+        kept = [lead]
+        words = "Kept the cover only"
+    elif keep == "sharpest":
+        if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= len(members):
+            raise BurstError(f"say how many frames to keep, 1 to {len(members)}")
+        sharp = frame_sharpness(members)
+        order = sorted(members, key=lambda m: (-sharp[m.id], m.id))
+        kept = sorted(m.id for m in order[:count])
+        words = f"Kept the sharpest {history.plural(count, 'frame')}"
+    elif keep == "all":
+        kept = [m.id for m in members]
+        words = "Kept every frame"
+    else:
+        raise BurstError("keep must be cover, sharpest or all")
+    aside = sorted(m.id for m in members if m.id not in kept)
+    name = history.file_name(members[0].rel_path)
+    summary = f"{words} of the burst {name} ({history.plural(len(aside), 'frame')} set aside)"
+    with write_transaction() as s:
+        group = s.execute(select(DupGroup).where(DupGroup.kind == GroupKind.BURST,
+                                                 DupGroup.representative_id == lead)).scalar_one_or_none()
+        if group is None:
+            # Created decided: a burst choice is never an open question on the duplicates page.
+            group = DupGroup(kind=GroupKind.BURST, representative_id=lead, status=GroupStatus.RESOLVED,
+                             resolved_at=utcnow(), confidence=1.0, confidence_label="high")
+            s.add(group)
+            s.flush()
+        existing = {m.file_id: m for m in s.execute(select(DupMember).where(DupMember.group_id == group.id))
+                    .scalars()}
+        items: list[dict[str, Any]] = []
+        for m in members:
+            row = existing.get(m.id)
+            if row is None:
+                row = DupMember(group_id=group.id, file_id=m.id, decision=None)
+                s.add(row)
+            before = {"decision": row.decision}
+            row.decision = "keep" if m.id in kept else "discard"
+            items.append({"kind": "member", "unit": f"group:{group.id}", "group_id": group.id, "file_id": m.id,
+                          "before": before, "after": {"decision": row.decision}})
+        group.updated_at = utcnow()
+        s.flush()
+        batch_id = history.record(s, "burst_keep", actor, summary, len(members), items)
+    return BurstChoice(lead, kept, aside, batch_id, summary)

@@ -19,6 +19,12 @@ GET  /api/review/batches/<id>       one decision, the first files it touched ("f
 POST /api/review/batches/<id>/undo  revert it (what was changed again since is left alone; 409 with the reason
                                     when nothing can be undone)
 GET  /api/review/parse-date?text=   how a typed date is understood, before saving
+POST /api/stacks/<id>/keep          a burst's frames: {"keep": "cover"} keeps the cover only, {"keep": "sharpest",
+                                    "count": N} the N sharpest, {"keep": "all"} every frame; the others are set
+                                    aside like duplicates (undo in the history)
+
+A stack (usecases/stacks.py) is one tile in /api/files (its lead's, with "stack": kind and count), and
+/api/files/<id> lists its members; a date decision on any member applies to the whole stack.
 """
 from __future__ import annotations
 
@@ -26,7 +32,7 @@ from flask import Blueprint, jsonify, request
 
 from mediaparser.library import queries
 from mediaparser.library.filters import PAGE_MAX, Filter, Order, Target
-from mediaparser.usecases import history, review
+from mediaparser.usecases import history, review, stacks
 from mediaparser.usecases.review import ReviewError
 from mediaparser.web.jsonapi import current_actor, error as _error, whole_number
 from mediaparser.web.context import current_settings
@@ -40,7 +46,8 @@ def _undo_conflict(exc: history.UndoConflict):
 
 
 @bp.errorhandler(ReviewError)
-def _review_error(exc: ReviewError):
+@bp.errorhandler(stacks.BurstError)
+def _review_error(exc: ValueError):
     return _error(400, str(exc))
 
 
@@ -127,3 +134,13 @@ def review_undo(batch_id: int):
 @bp.get("/review/parse-date")
 def parse_date():
     return jsonify(review.interpret_date(request.args.get("text", "")).to_dict())
+
+
+@bp.post("/stacks/<int:file_id>/keep")
+def stack_keep(file_id: int):
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return _error(400, "send a JSON object: {\"keep\": \"cover\"} or {\"keep\": \"sharpest\", \"count\": 3}")
+    choice = stacks.keep_burst_frames(file_id, keep=str(body.get("keep")), count=body.get("count"),
+                                      actor=current_actor())
+    return jsonify(choice.to_dict())
