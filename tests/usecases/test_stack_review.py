@@ -13,6 +13,7 @@ from mediaparser.runtime import tasks
 from mediaparser.store.db import db, write_transaction
 from mediaparser.store.models import DupGroup, DupMember, GroupKind, JobStatus, MediaFile
 from mediaparser.usecases import duplicates
+from mediaparser.usecases.export.plan import build_plan
 from mediaparser.usecases.importing import create_import_job
 from mediaparser.usecases.stacks import stack_job
 
@@ -60,13 +61,14 @@ def test_a_raw_jpeg_pair_and_an_edited_copy_are_one_tile_each_and_every_file_is_
     api = BrowserLikeClient(app)
     tiles = {t["name"]: t for t in _tiles(api)}
     assert set(tiles) == {"IMG_0001.JPG", "IMG_0002.JPG", "IMG_0003.JPG"}
-    assert tiles["IMG_0001.JPG"]["stack"] == {"kind": "raw_jpeg", "role": "jpeg", "lead": rows["IMG_0001.JPG"].id,
-                                              "count": 2}
+    assert tiles["IMG_0001.JPG"]["stack"] == {"kind": "raw_jpeg", "label": "RAW+JPEG", "role": "jpeg",
+                                              "lead": rows["IMG_0001.JPG"].id, "count": 2}
     assert tiles["IMG_0002.JPG"]["stack"]["kind"] == "edited" and tiles["IMG_0002.JPG"]["stack"]["count"] == 2
     assert tiles["IMG_0003.JPG"]["stack"] is None
     summary = api.get("/api/files/summary").get_json()
     assert summary["count"] == 5  # files, not tiles
-    assert summary["stacks"] == {"raw_jpeg": {"files": 2, "stacks": 1}, "edited": {"files": 2, "stacks": 1}}
+    assert summary["stacks"] == {"raw_jpeg": {"files": 2, "stacks": 1, "noun": "RAW+JPEG pair"},
+                                 "edited": {"files": 2, "stacks": 1, "noun": "edited photo"}}
     # The examination view lists the members, lead first, with their roles.
     detail = api.get(f"/api/files/{rows['IMG_0002.JPG'].id}").get_json()
     assert [(m["name"], m["role"]) for m in detail["stack"]["members"]] == [("IMG_0002.JPG", "original"),
@@ -138,14 +140,14 @@ def test_a_burst_is_one_tile_and_keep_the_cover_or_the_sharpest_frames_sets_the_
     src = tmp_path / "phone"
     src.mkdir()
     _burst(src, [3.0, 0, 4.0, 0.8, 2.0])  # frame 2 the sharpest, then 4
-    _import(app, src)
+    job_id = _import(app, src)
     rows = _rows(app)
     cover = rows["20190812_143025_BURST001_COVER.jpg"].id
     api = BrowserLikeClient(app)
     tiles = _tiles(api)
     assert len(tiles) == 1 and tiles[0]["id"] == cover
     assert tiles[0]["stack"]["kind"] == "burst" and tiles[0]["stack"]["count"] == 5
-    assert api.get("/api/files/summary").get_json()["stacks"] == {"burst": {"files": 5, "stacks": 1}}
+    assert api.get("/api/files/summary").get_json()["stacks"] == {"burst": {"files": 5, "stacks": 1, "noun": "burst"}}
     assert _decisions(app) == {}  # by default every frame is kept
     # The frames are not near-duplicates of each other: no similar group forms.
     assert all(r.similar_group_id is None for r in rows.values())
@@ -164,6 +166,8 @@ def test_a_burst_is_one_tile_and_keep_the_cover_or_the_sharpest_frames_sets_the_
         page = duplicates.set_aside_page()
         assert len(page["files"]) == 4
         assert all([k["file_id"] for k in f["kept_instead"]] == [cover] for f in page["files"])
+        plan = build_plan(app.extensions["mediaparser"], job_id)  # and the export leaves them out
+        assert {f.file_id for f in plan.files if f.action == "copy"} == {cover}
         db.session.commit()
 
     # Undo the cover choice: the sharpest-two choice is back; undo that: every frame kept again.

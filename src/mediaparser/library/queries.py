@@ -36,6 +36,7 @@ from mediaparser.library import counts
 from mediaparser.library.filters import (GRID_INDEX, PAGE_DEFAULT, PAGE_MAX, REVIEW_INDEX, Cursor, Filter, FilterError, Order, indexed_by as _indexed, month_range, needs_review_clause, review_state_of, unindexed as _u)
 from mediaparser.media.errors import stored as stored_error
 from mediaparser.media.isotime import iso_local
+from mediaparser.media.stacking import LABELS as STACK_LABELS, NOUNS as STACK_NOUNS
 from mediaparser.media.timestamps import format_offset
 from mediaparser.store.db import db
 from mediaparser.store.dialect import is_sqlite
@@ -250,11 +251,13 @@ def stack_sizes(lead_ids: list[int]) -> dict[int, int]:
 
 
 def stack_counts(flt: Filter) -> dict[str, dict[str, int]]:
-    """Of the files matching `flt`, how many sit in stacks, per kind: {"burst": {"files": 12, "stacks": 1}}."""
+    """Of the files matching `flt`, how many sit in stacks, per kind:
+    {"burst": {"files": 12, "stacks": 1, "noun": "burst"}} (the page says "12 files in 1 burst")."""
     m = MediaFile
     q = (select(m.stack_kind, func.count(), func.count(distinct(m.stack_id)))
          .where(*flt.conditions(), m.stack_id.is_not(None)).group_by(m.stack_kind))
-    out = {kind: {"files": n, "stacks": k} for kind, n, k in db.session.execute(q).all() if kind}
+    out = {kind: {"files": n, "stacks": k, "noun": STACK_NOUNS.get(kind, (kind, kind))[k != 1]}
+           for kind, n, k in db.session.execute(q).all() if kind}
     db.session.commit()
     return out
 
@@ -290,7 +293,8 @@ def grid_item(r, stack_size: int | None = None) -> dict[str, Any]:
         "takeout_flag": getattr(r, "takeout_flag", None),
         # A Motion Photo: one file, a photo with a short video inside (media/livephoto.py).
         "motion": getattr(r, "motion_offset", None) is not None,
-        "stack": ({"kind": r.stack_kind, "role": r.stack_role, "lead": r.stack_id,
+        "stack": ({"kind": r.stack_kind, "label": STACK_LABELS.get(r.stack_kind, r.stack_kind), "role": r.stack_role,
+                   "lead": r.stack_id,
                    "count": stack_size if r.stack_id == r.id else None}
                   if getattr(r, "stack_id", None) is not None else None),
     }

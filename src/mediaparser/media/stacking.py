@@ -30,6 +30,11 @@ from mediaparser.media.sidecars import EDITED_SUFFIXES
 # Kinds and roles (the same strings as store.models.StackKind / StackRole).
 LIVE, RAW_JPEG, BURST, EDITED = "live", "raw_jpeg", "burst", "edited"
 
+# What the review calls each kind (a tile's badge), and its noun for "12 files in 1 burst".
+LABELS = {LIVE: "Live", RAW_JPEG: "RAW+JPEG", BURST: "Burst", EDITED: "Edited"}
+NOUNS = {LIVE: ("Live Photo", "Live Photos"), RAW_JPEG: ("RAW+JPEG pair", "RAW+JPEG pairs"),
+         BURST: ("burst", "bursts"), EDITED: ("edited photo", "edited photos")}
+
 JPEG_LIKE = frozenset("jpg jpeg jpe heic heif hif".split())
 RAW_JPEG_SECONDS = 1.0  # a RAW and its JPEG are written by one shutter press
 LIVE_SECONDS = 3.0  # a Live Photo's clip starts up to ~1.5 s before the still; copies round times

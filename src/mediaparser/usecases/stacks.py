@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session
 from mediaparser.library.queries import split_path
 from mediaparser.media.isotime import iso_local
 from mediaparser.media.sharpness import sharpness_of
-from mediaparser.media.stacking import Stack, StackFacts, find_stacks
+from mediaparser.media.stacking import LABELS, Stack, StackFacts, find_stacks
 from mediaparser.store.db import db, write_transaction
 from mediaparser.store.models import (DupGroup, DupMember, FileStatus, GroupKind, GroupStatus, MediaFile, StackKind,
                                       utcnow)
@@ -157,14 +157,6 @@ def with_members(file_ids: Sequence[int]) -> list[int]:
     return ids + extra
 
 
-# What the review calls each kind of stack (its tile's badge).
-LABELS = {StackKind.LIVE: "Live", StackKind.RAW_JPEG: "RAW+JPEG", StackKind.BURST: "Burst",
-          StackKind.EDITED: "Edited"}
-# A kind's noun for "12 files in 1 burst".
-NOUNS = {StackKind.LIVE: ("Live Photo", "Live Photos"), StackKind.RAW_JPEG: ("RAW+JPEG pair", "RAW+JPEG pairs"),
-         StackKind.BURST: ("burst", "bursts"), StackKind.EDITED: ("edited photo", "edited photos")}
-
-
 def set_aside_frames(lead_id: int) -> set[int]:
     """The frames of burst `lead_id` a person set aside."""
     return set(db.session.execute(
@@ -174,10 +166,10 @@ def set_aside_frames(lead_id: int) -> set[int]:
 
 
 def stack_view(file_id: int) -> dict[str, Any] | None:
-    """The stack `file_id` belongs to, for the examination view: kind, lead and members (lead first), or None."""
+    """The stack `file_id` belongs to, for the examination view: kind, lead and members (lead first), or None.
+    Reads in the caller's transaction (review.file_detail ends it)."""
     found = stack_members([file_id])
     if not found:
-        db.session.commit()
         return None
     lead_id, members = next(iter(found.items()))
     aside = set_aside_frames(lead_id) if members[0].stack_kind == StackKind.BURST else set()
@@ -189,7 +181,6 @@ def stack_view(file_id: int) -> dict[str, Any] | None:
                      "kind": m.kind, "captured_at": iso_local(m.captured_at), "set_aside": m.id in aside}
                     for m in members],
     }
-    db.session.commit()
     return out
 
 

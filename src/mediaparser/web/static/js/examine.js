@@ -60,6 +60,10 @@ export class Examiner {
     opts.interpreter($("shift-true"), $("shift-interp"), (r) => this.shiftFromTrueTime(r));
     $("shift-apply").addEventListener("click", () => this.applyShift());
 
+    $("burst-cover").addEventListener("click", () => this.keepFrames({ keep: "cover" }));
+    $("burst-sharpest").addEventListener("click", () => this.keepFrames({ keep: "sharpest", count: +$("burst-count").value }));
+    $("burst-all").addEventListener("click", () => this.keepFrames({ keep: "all" }));
+
     this.tags = [];
     this.tagField = new TagField($("exam-tag-field"), {
       immediate: true, label: "Add a tag to this file", placeholder: "add a tag…",
@@ -199,6 +203,7 @@ export class Examiner {
     $("exam-cands").replaceChildren(...(rows.length ? rows : [el("tr", {}, el("td", { colspan: 3, class: "muted", text: "No date was found anywhere in or around this file." }))]));
 
     this.renderTags();
+    this.renderStack();
 
     $("exam-date").value = "";
     $("exam-date-interp").textContent = "";
@@ -325,6 +330,55 @@ export class Examiner {
     $("shift-m").value = Math.floor((a % 3600) / 60);
     $("shift-s").value = a % 60;
     this.describeShift();
+  }
+
+  // A stack (a Live Photo, a RAW+JPEG pair, a burst, an edited copy): its files to step
+  // through, what a date decision reaches, and for a burst which frames to keep.
+  renderStack() {
+    const st = this.file.stack;
+    $("exam-stack").hidden = !st;
+    if (!st) return;
+    const n = st.count;
+    const titles = {
+      live: "Live Photo: the still and its clip", raw_jpeg: "RAW+JPEG: one shot in two files",
+      burst: `Burst · ${fmtInt(n)} frames`, edited: "Edited copy beside its original",
+    };
+    $("exam-stack-title").textContent = titles[st.kind] || `${st.label} · ${fmtInt(n)} files`;
+    const notes = [`A date you set or shift here applies to all ${fmtInt(n)} files.`];
+    if (st.kind === "burst") {
+      notes.push(st.set_aside ? `${fmtInt(n - st.set_aside)} kept, ${fmtInt(st.set_aside)} set aside (they stay here and can be brought back).`
+        : "Every frame is kept.");
+    }
+    $("exam-stack-note").textContent = notes.join(" ");
+    const ROLE_WORDS = { still: "still", clip: "clip", raw: "RAW", jpeg: "JPEG", cover: "cover", frame: "frame", original: "original", edited: "edited" };
+    $("exam-stack-members").replaceChildren(...st.members.map((m, i) => el("li", {},
+      el("button", {
+        type: "button", class: `stack-member${m.id === this.file.id ? " current" : ""}${m.set_aside ? " aside" : ""}`,
+        "aria-current": m.id === this.file.id ? "true" : null, title: m.name,
+        "aria-label": `${i + 1} of ${n}: ${m.name}, ${ROLE_WORDS[m.role] || m.role}${m.set_aside ? ", set aside" : ""}`,
+        onclick: () => { if (m.id !== this.file.id) this.load(m.id); },
+      },
+      m.thumb ? el("img", { src: `/files/${m.id}/thumb`, alt: "", loading: "lazy" }) : el("span", { class: "ph", text: (m.name.split(".").pop() || "").toUpperCase() }),
+      el("span", { class: "role", text: m.set_aside ? "set aside" : ROLE_WORDS[m.role] || m.role }),
+      // A burst's names differ at their end (…BURST003.jpg): show the end.
+      el("span", { class: "mname", text: m.name.length > 14 ? `…${m.name.slice(-12)}` : m.name })))));
+    $("exam-burst").hidden = st.kind !== "burst";
+    if (st.kind === "burst") {
+      const count = $("burst-count");
+      count.max = String(n);
+      if (+count.value >= n) count.value = String(Math.max(1, Math.min(3, n - 1)));
+    }
+  }
+
+  async keepFrames(choice) {
+    try {
+      const res = await api(`/api/stacks/${this.file.id}/keep`, { method: "POST", json: choice });
+      this.changed = true;
+      await this.load(this.file.id);
+      this.status(`${res.summary}.`, { batch: res.batch_id });
+    } catch (e) {
+      this.status(e.message, { error: true });
+    }
   }
 
   // ---- actions -----------------------------------------------------------

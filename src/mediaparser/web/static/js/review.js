@@ -163,7 +163,9 @@ async function loadSummary(gen) {
     const span = document.querySelector(`[data-count="${k}"]`);
     if (span) span.textContent = fmtInt(v);
   }
-  $("match-count").textContent = `${fmtInt(total)} file${total === 1 ? "" : "s"}`;
+  // Counts count files; a stack is one tile, so say how many of them sit in stacks ("12 files in 1 burst").
+  const inStacks = Object.values(data.stacks || {}).map((s) => `${fmtInt(s.files)} in ${fmtInt(s.stacks)} ${s.noun}`);
+  $("match-count").textContent = `${fmtInt(total)} file${total === 1 ? "" : "s"}` + (inStacks.length ? ` · ${inStacks.join(", ")}` : "");
   $("select-all").hidden = total === 0;
   $("select-all").textContent = `Select all ${fmtInt(total)}`;
   drawTimeline(data.months, data.no_date);
@@ -369,7 +371,8 @@ function tile(item) {
         title: "In a group of duplicates or similar pictures: open the group to compare and choose" }, icon("copies"), " duplicates")
       : null,
     item.takeout_flag ? el("span", { class: `gflag gflag-${item.takeout_flag}`, title: TAKEOUT_FLAG_TITLES[item.takeout_flag] },
-      TAKEOUT_FLAG_WORDS[item.takeout_flag]) : null),
+      TAKEOUT_FLAG_WORDS[item.takeout_flag]) : null,
+    stackBadge(item)),
   el("span", { class: "check", "aria-hidden": "true", text: "✓" }),
   // The mark and "Open" are for the mouse and touch (a tile is an option: it holds no control of its own);
   // by keyboard, Enter opens the file, and the examination view links its group.
@@ -381,6 +384,21 @@ function tile(item) {
       ...item.tags.map((t) => el("span", { class: "tt", text: t }))) : null));
   paintSelected(node, item.id);
   return node;
+}
+
+// A stack is one tile, its lead's: the badge says what kind and how many files it holds.
+const STACK_HELP = {
+  live: "A Live Photo: the still and its short clip, reviewed and exported together",
+  raw_jpeg: "A RAW and the camera's JPEG of the same shot, reviewed and exported together",
+  burst: "A burst: every frame is kept unless you choose; open it to step through the frames",
+  edited: "An original and its edited copy, reviewed together, both kept",
+};
+function stackBadge(item) {
+  const st = item.stack;
+  if (!st || !st.count) return null;  // a member shown alone (its lead is filtered out) has no badge
+  const text = st.kind === "burst" || st.count > 2 ? `${st.label} · ${fmtInt(st.count)}` : st.label;
+  return el("span", { class: `stackb stackb-${st.kind}`, title: `${STACK_HELP[st.kind] || st.label} (${fmtInt(st.count)} files)` },
+    icon("stack"), " ", text);
 }
 
 /** Under a day header a tile says only the time of day; sorted otherwise, the whole date. */
