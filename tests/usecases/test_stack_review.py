@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from types import SimpleNamespace
 
+import pytest
 from PIL import ImageFilter
 from sqlalchemy import select, update
 
@@ -18,9 +19,20 @@ from mediaparser.usecases.importing import create_import_job
 from mediaparser.usecases.stacks import stack_job
 
 from tests.support import media as gen
+from tests.support.instance import build_app
 from tests.support.web import BrowserLikeClient
 
 DTO = "Exif.Photo.DateTimeOriginal"
+
+
+@pytest.fixture
+def sqlite_app(sqlite_env):
+    """The tests of the paging and filters run on both databases; the rest on SQLite only (time)."""
+    app = build_app(sqlite_env)
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
 
 
 def _import(app, folder) -> int:
@@ -95,7 +107,8 @@ def test_a_member_whose_lead_the_filter_leaves_out_shows_on_its_own(app, tmp_pat
     assert [t["name"] for t in _tiles(api)] == ["IMG_0001.JPG"]
 
 
-def test_a_date_decision_on_a_stack_applies_to_every_member_and_its_undo_to_all_of_them(app, tmp_path):
+def test_a_date_decision_on_a_stack_applies_to_every_member_and_its_undo_to_all_of_them(sqlite_app, tmp_path):
+    app = sqlite_app
     src = tmp_path / "card"
     src.mkdir()
     gen.jpeg(str(src / "IMG_0001.JPG"), exif={DTO: "2019:08:12 14:30:25"})
@@ -180,7 +193,8 @@ def test_a_burst_is_one_tile_and_keep_the_cover_or_the_sharpest_frames_sets_the_
     assert api.get("/api/duplicates/counts").get_json()["resolved"] == 0
 
 
-def test_a_burst_choice_refuses_what_does_not_fit(app, tmp_path):
+def test_a_burst_choice_refuses_what_does_not_fit(sqlite_app, tmp_path):
+    app = sqlite_app
     src = tmp_path / "phone"
     src.mkdir()
     _burst(src, [0, 0.5])
@@ -195,7 +209,8 @@ def test_a_burst_choice_refuses_what_does_not_fit(app, tmp_path):
     assert _decisions(app) == {}
 
 
-def test_apple_burst_frames_that_share_a_burst_uuid_are_one_stack(app, tmp_path):
+def test_apple_burst_frames_that_share_a_burst_uuid_are_one_stack(sqlite_app, tmp_path):
+    app = sqlite_app
     src = tmp_path / "iphone"
     src.mkdir()
     for i in range(4):

@@ -21,6 +21,7 @@ import re
 import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import datetime
 from typing import Callable, Iterable, Sequence
 
@@ -56,20 +57,22 @@ class StackFacts:
     burst_id: str | None = None  # Apple BurstUUID, or a burst name's key
     phash: int | None = None
 
-    @property
+    # Each detector reads these again: computed once per file (cached_property stores beside the
+    # frozen fields without going through __setattr__).
+    @cached_property
     def folder(self) -> str:
         return os.path.dirname(self.path)
 
-    @property
+    @cached_property
     def name(self) -> str:
         return os.path.basename(self.path)
 
-    @property
+    @cached_property
     def stem(self) -> str:
         """The name without its last extension, case-folded: IMG_1234.CR2 → img_1234."""
         return os.path.splitext(self.name)[0].casefold()
 
-    @property
+    @cached_property
     def ext(self) -> str:
         return (self.extension or os.path.splitext(self.name)[1].lstrip(".")).lower()
 
