@@ -86,9 +86,14 @@ def test_a_raw_jpeg_pair_and_an_edited_copy_are_one_tile_each_and_every_file_is_
     assert [(m["name"], m["role"]) for m in detail["stack"]["members"]] == [("IMG_0002.JPG", "original"),
                                                                             ("IMG_E0002.JPG", "edited")]
     assert detail["stack"]["label"] == "Edited"
-    # Stepping through the grid goes tile by tile: the RAW is not a stop of its own.
-    nb = api.get(f"/api/files/{rows['IMG_0001.JPG'].id}/neighbours").get_json()
-    assert nb["next"] == rows["IMG_0002.JPG"].id
+    # Stepping through the grid goes tile by tile, the RAW (taken at the JPEG's second) is not a stop of its
+    # own, with or without a filter of confidences (whose pages are read cell by cell).
+    jpeg, edit = rows["IMG_0001.JPG"].id, rows["IMG_0002.JPG"].id
+    for query in ("", "confidence=high,medium,low,none"):
+        assert [t["name"] for t in _tiles(api, "&" + query)] == ["IMG_0001.JPG", "IMG_0002.JPG", "IMG_0003.JPG"]
+        assert api.get(f"/api/files/{jpeg}/neighbours?{query}").get_json()["next"] == edit
+        assert api.get(f"/api/files/{jpeg}/neighbours?{query}").get_json()["previous"] is None
+        assert api.get(f"/api/files/{edit}/neighbours?{query}").get_json()["previous"] == jpeg
 
 
 def test_a_member_whose_lead_the_filter_leaves_out_shows_on_its_own(app, tmp_path):

@@ -91,9 +91,14 @@ def _ordering(order: Order, phase: int) -> list:
     return [ident.desc()] if order.desc else [ident.asc()]
 
 
+def tile_conditions(flt: Filter) -> list[ColumnElement]:
+    """The grid's conditions: the filter's, and one tile per shown stack."""
+    return [*flt.conditions(), tile_condition(flt)]
+
+
 def ordered_rows(flt: Filter, order: Order, cursor: Cursor | None, limit: int, columns=_GRID_COLUMNS):
     """Up to `limit` tiles (rows) after `cursor` in grid order."""
-    conds = [*flt.conditions(), tile_condition(flt)]
+    conds = tile_conditions(flt)
     rows: list = []
     phases = (0, 1) if order.nullable else (0,)
     for phase in phases:
@@ -141,7 +146,7 @@ def _rows_by_cell(flt: Filter, order: Order, cursor: Cursor | None, need: int, c
     fetched by id.
     """
     m = MediaFile
-    conds = flt.conditions()
+    conds = tile_conditions(flt)
     after = _after(order, cursor, 0)
     if cursor is not None:  # the same bound on the column alone: a seek into the cell, not a walk to it
         after.append(m.captured_at <= cursor.value if order.desc else m.captured_at >= cursor.value)
@@ -313,12 +318,11 @@ def summary(flt: Filter) -> dict[str, Any]:
     year/month filter, so the page can show what clicking them would give.
     """
     if counts.answers(flt):
-        return counts.summary(flt)  # a few thousand pre-counted rows instead of every file
-    if is_sqlite(db.session):
-        out = _summary_sqlite(flt)
+        out = counts.summary(flt)  # a few thousand pre-counted rows instead of every file
     else:
-        out = _summary_grouped(flt)
-    db.session.commit()
+        out = _summary_sqlite(flt) if is_sqlite(db.session) else _summary_grouped(flt)
+        db.session.commit()
+    # Read from the stack_id index: only the files in stacks (none in most libraries) are visited.
     out["stacks"] = stack_counts(flt)
     return out
 
@@ -475,7 +479,7 @@ def neighbours(file_id: int, flt: Filter, order: Order) -> dict[str, Any]:
 
 def _previous(flt: Filter, order: Order, here: Cursor, cols) -> list:
     """The row just before `here` in grid order (rows without a value come last)."""
-    conds = flt.conditions()
+    conds = tile_conditions(flt)
     rev = replace(order, desc=not order.desc)
     pin = (lambda q: _indexed(q, GRID_INDEX)) if order.sort == "time" else (lambda q: q)
     if here.phase == 1:
