@@ -27,7 +27,9 @@ the workers through itself and wraps, by name, what it finds):
     waiting for the queue, or for nothing at all;
   * final steps — wall seconds in the steps that need every file (by default
     usecases/duplicates.py:regroup and usecases/stacks.py:stack_job; --final-step adds more).
-Then the ratio of the runs' files/s against the first. Nothing is asserted. The load average is
+Then the ratio of the runs' files/s against the first, and the write ceiling of this database for
+import results (`--db-ceiling`, on by default): the last run's rows written back, every column,
+in transactions of 1, 50 and 500 rows from one client — rows/s and commits/s. Nothing is asserted. The load average is
 printed with each run: on a shared machine the figures are only as good as it is quiet.
 """
 from __future__ import annotations
@@ -472,14 +474,46 @@ def run_once(k: int, args, src: Path, workdir: Path) -> dict:
                         **use, "sql_s": st.get("sql_s", 0.0), "commit_s": st.get("commit_s", 0.0),
                         "write_tx_n": st.get("write_tx_n", 0), "write_tx_s": st.get("write_tx_s", 0.0),
                         "final_sql_s": st.get("final_sql_s", 0.0), "final_commit_s": st.get("final_commit_s", 0.0),
-                        "final": st.get("final", {}), "task_runs": sum(1 for t in st.get("tasks", [])
-                                                                       if t[0].startswith("process_")),
+                        "final": st.get("final", {}),
+                        "task_runs": sum(1 for t in st.get("tasks", []) if t[0].startswith("process_")),
+                        "chunk_runs": sum(1 for t in st.get("tasks", []) if "chunk" in t[0]),
                         "idle_s": (t_done - t_submit) - busy})
     return {"workers_n": k, "job_id": job_id, "status": status, "errors": errors, "message": message,
             "files": total, "seconds": t_done - t_submit,
             "listing_s": (t_listed or t_done) - t_submit, "analysis_s": (t_analysed or t_done) - (t_listed or t_submit),
             "final_s": t_done - (t_analysed or t_done), "pg_commits": commits,
             "load_before": load_before, "load_after": load_after, "per_worker": workers}
+
+
+def db_ceiling(database_url: str, batches: tuple[int, ...] = (1, 50, 500)) -> list[dict]:
+    """Rows/s and commits/s this database takes for import results: the imported rows, every column
+    but the id, written back (same values) by one client, `batch` rows per transaction."""
+    from sqlalchemy import MetaData, Table, bindparam, create_engine, select
+
+    engine = create_engine(database_url)
+    try:
+        table = Table("media_files", MetaData(), autoload_with=engine)
+        columns = [c.name for c in table.columns if c.name != "id"]
+        with engine.connect() as conn:
+            rows = [dict(r._mapping) for r in conn.execute(select(table).order_by(table.c.id))]
+        stmt = (table.update().where(table.c.id == bindparam("_id"))
+                .values({c: bindparam(c) for c in columns}))
+        values = [{"_id": r["id"], **{c: r[c] for c in columns}} for r in rows]
+        out = []
+        for batch in batches:
+            todo = values if batch > 1 else values[:300]  # one row per commit: a sample is enough
+            t0 = time.perf_counter()
+            commits = 0
+            for i in range(0, len(todo), batch):
+                with engine.begin() as conn:
+                    conn.execute(stmt, todo[i:i + batch])
+                commits += 1
+            dt = time.perf_counter() - t0
+            out.append({"batch": batch, "rows": len(todo), "seconds": dt, "rows_per_s": len(todo) / dt,
+                        "commits_per_s": commits / dt})
+        return out
+    finally:
+        engine.dispose()
 
 
 def _union(intervals: list[tuple[float, float]]) -> float:
@@ -496,7 +530,7 @@ def _union(intervals: list[tuple[float, float]]) -> float:
 
 # ------------------------------------------------------------------ report --
 
-def report(runs: list[dict], source_bytes: int) -> None:
+def report(runs: list[dict], source_bytes: int, ceiling: list[dict]) -> None:
     base = runs[0]
     print()
     print(f"{'workers':>7} {'files':>6} {'seconds':>8} {'files/s':>8} {'ratio':>6}  {'listing':>8} {'analysis':>9} "
@@ -510,12 +544,13 @@ def report(runs: list[dict], source_bytes: int) -> None:
               + ("" if r["status"] == "COMPLETED" else f"  {r['status']}: {r['message']}")
               + (f"  ({r['errors']} files failed)" if r["errors"] else ""))
     print("\nwhere the time goes, per worker (seconds unless said; the job was open for the run's seconds above):")
-    print(f"{'run':>4} {'worker':>6} {'tasks':>5} {'analysis CPU':>12} {'read MB':>8} {'worker CPU':>10} "
+    print(f"{'run':>4} {'worker':>6} {'tasks (chunks)':>14} {'analysis CPU':>12} {'read MB':>8} {'worker CPU':>10} "
           f"{'SQL':>6} {'commit':>6} {'write tx':>8} {'no task':>8} {'final steps':>11} {'peak RSS MB (worker+analysis / worker)':>38}")
     for r in runs:
         for i, w in enumerate(r["per_worker"]):
             final = sum(v["seconds"] for v in w["final"].values() if v)
-            print(f"{r['workers_n']:>3}w {i:>6} {w['task_runs']:>5} {w['analysis_cpu']:>12.1f} "
+            tasks = f"{w['task_runs']} ({w.get('chunk_runs', 0)})"
+            print(f"{r['workers_n']:>3}w {i:>6} {tasks:>14} {w['analysis_cpu']:>12.1f} "
                   f"{w['analysis_read'] / 1e6:>8.0f} {w['main_cpu']:>10.1f} {w['sql_s']:>6.1f} {w['commit_s']:>6.1f} "
                   f"{w['write_tx_n']:>8} {w['idle_s']:>8.1f} {final:>11.2f} "
                   f"{w['peak_rss'] / 1e6:>25.0f} / {w['peak_rss_worker'] / 1e6:.0f}")
@@ -536,6 +571,11 @@ def report(runs: list[dict], source_bytes: int) -> None:
               f"({tx / r['seconds']:.1f}/s), PostgreSQL counted {r['pg_commits']} commits; final steps "
               + (", ".join(f"{k.rsplit(':', 1)[1]} {v:.2f} s" for k, v in final.items()) or "not seen")
               + (f" (not in this code: {', '.join(missing)})" if missing else ""))
+    if ceiling:
+        print("\nwrite ceiling of this database for import results (one client, the rows above written back):")
+        for c in ceiling:
+            print(f"  {c['batch']:>4} rows per transaction: {c['rows_per_s']:>8.0f} rows/s, "
+                  f"{c['commits_per_s']:>7.1f} commits/s  ({c['rows']} rows in {c['seconds']:.1f} s)")
     load = max(max(r["load_before"][0], r["load_after"][0]) for r in runs)
     cores = os.cpu_count() or 1
     if load > cores:
@@ -559,6 +599,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--final-step", action="append", default=list(DEFAULT_FINAL_STEPS),
                     help="module:function of a step that needs every file, to time (repeatable)")
     ap.add_argument("--poll", type=float, default=0.25, help="seconds between looks at the job row")
+    ap.add_argument("--no-db-ceiling", dest="db_ceiling", action="store_false",
+                    help="skip the database's write ceiling after the runs")
     ap.add_argument("--json", type=Path, default=None, help="also write the figures here")
     ap.add_argument("--keep", action="store_true", help="keep the instance folders and logs")
     args = ap.parse_args(argv)
@@ -577,9 +619,11 @@ def main(argv: list[str] | None = None) -> None:
             source_bytes = read_all(src)
             print(f"run with {k} worker(s)… (load average {os.getloadavg()[0]:.1f})", flush=True)
             runs.append(run_once(k, args, src, workdir))
-        report(runs, source_bytes)
+        ceiling = db_ceiling(args.database_url) if args.db_ceiling else []
+        report(runs, source_bytes, ceiling)
         if args.json:
-            args.json.write_text(json.dumps({"files": args.files, "size": args.size, "runs": runs}, indent=2))
+            args.json.write_text(json.dumps({"files": args.files, "size": args.size, "runs": runs,
+                                             "db_ceiling": ceiling}, indent=2))
     finally:
         if args.keep:
             print("kept", workdir)
