@@ -525,26 +525,41 @@ def _self_join_sorted(s: _Sorted, radius: int, cap: int | None = None) -> Pairs:
     return _collect(out)
 
 
+# Candidates verified per block by _expand: 1M candidates take ~30 MB of
+# temporary arrays and keep every pass over them sequential.
+_EXPAND_BLOCK = 1 << 20
+
+
 def _expand(lo: np.ndarray, cnt: np.ndarray, q_hash: np.ndarray, q_idx: np.ndarray, s: _Sorted,
             radius: int) -> Pairs:
     """Pairs (s index, query index) for queries whose key matched the run
-    s.keys[lo : lo + cnt] (cnt >= 1), verified by XOR + popcount."""
-    # (Index arrays from flatnonzero, not boolean masks: numpy's boolean
-    # indexing measured 6x slower than flatnonzero + take here.)
+    s.keys[lo : lo + cnt] (cnt >= 1), verified by XOR + popcount.
+
+    Every (query, run position) candidate is laid out flat, a block of
+    queries at a time (np.repeat), so each pass runs over contiguous arrays:
+    3x faster than stepping through the runs one offset at a time, which
+    gathered from shrinking index arrays on every step.
+    """
     out: list[Pairs] = []
-    pos, qh, qi, c = lo, q_hash, q_idx, cnt
-    t = 0
-    while pos.size:
-        d = popcount(qh ^ s.hashes[pos])
+    ends = np.cumsum(cnt)
+    total = int(ends[-1]) if ends.size else 0
+    a = 0
+    while a < cnt.size:
+        done = int(ends[a - 1]) if a else 0
+        # At least one query per block, else as many as fit _EXPAND_BLOCK candidates.
+        b = max(a + 1, int(np.searchsorted(ends, done + _EXPAND_BLOCK, side="right")))
+        c = cnt[a:b]
+        size = int(ends[b - 1]) - done
+        first = np.cumsum(c) - c  # where each query's candidates start in the block
+        pos = np.repeat(lo[a:b] - first, c)
+        pos += np.arange(size, dtype=pos.dtype)
+        d = popcount(np.repeat(q_hash[a:b], c) ^ s.hashes[pos])
         ok = np.flatnonzero(d <= radius)
         if ok.size:
-            out.append(Pairs(s.idx[pos[ok]], qi[ok], d[ok]))
-        t += 1
-        more = np.flatnonzero(c > t)
-        if not more.size:
-            break
-        # Aligned arrays shrink together: no gathers from the full inputs.
-        pos, qh, qi, c = pos[more] + 1, qh[more], qi[more], c[more]
+            q = np.searchsorted(first, ok, side="right") - 1
+            out.append(Pairs(s.idx[pos[ok]], q_idx[a:b][q], d[ok]))
+        a = b
+    assert total == 0 or a == cnt.size
     return _collect(out)
 
 
@@ -573,6 +588,11 @@ def _lookup(s: _Sorted, runs: tuple[np.ndarray, np.ndarray] | None,
     return sel, lo, cnt
 
 
+# Above this many queries against a sorted side as large, queries are put in
+# key order first (see _probe).
+_ORDER_PROBES = 1 << 15
+
+
 def _probe(small: _Sorted, runs: tuple[np.ndarray, np.ndarray] | None, big: np.ndarray, big_key: np.ndarray,
            radius: int) -> Pairs:
     """Pairs (i in sorted side, j in probed side): the probed side's keys
@@ -582,6 +602,12 @@ def _probe(small: _Sorted, runs: tuple[np.ndarray, np.ndarray] | None, big: np.n
     sel, lo, cnt = _lookup(small, runs, big_key)
     if sel.size == 0:
         return _empty_pairs()
+    if sel.size > _ORDER_PROBES and small.keys.size > _ORDER_PROBES:
+        # Queries in key order read the sorted side's runs in order too:
+        # the hashes they are compared with then come from memory in
+        # sequence rather than at random (3x faster at 1M hashes).
+        order = np.argsort(big_key[sel], kind="stable")  # a radix sort for 16-bit keys
+        sel, lo, cnt = sel[order], lo[order], cnt[order]
     return _expand(lo, cnt, big[sel], sel, small, radius)
 
 
