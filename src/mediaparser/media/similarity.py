@@ -145,6 +145,7 @@ hashes), labelled high (>= 0.9), medium (>= 0.8) or low.
 """
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import itertools
 import math
@@ -789,6 +790,80 @@ def hash_item(id: ItemId, sha256: str, hashes: PerceptualHashes, rotated: Rotate
     )
 
 
+class HashColumns:
+    """Many files as the grouping sees them, one numpy array per field, in id order.
+
+    The columnar twin of a list of HashItem for libraries of a million files:
+    about 60 bytes a file instead of a Python object with six ints (about
+    400), and no per-file Python work to load or search it. Every grouping
+    function that takes HashItems takes one of these too, with the same
+    result.
+
+    `shared` holds the SHA-256 of every file whose content another file of
+    the grouping also has (the caller's query finds those: in a library most
+    files are unique, so their SHA-256s are never loaded). Files without
+    hashes count as `low_detail`. Indexing (`cols[k]`) gives one file as a
+    HashItem.
+    """
+
+    __slots__ = ("ids", "phash", "dhash", "rot90", "rot180", "has90", "has180", "low_detail", "shared")
+
+    def __init__(self, ids: np.ndarray, phash: np.ndarray, dhash: np.ndarray, rot90: np.ndarray,
+                 rot180: np.ndarray, has90: np.ndarray, has180: np.ndarray, low_detail: np.ndarray,
+                 shared: dict[int, str] | None = None, *, check: bool = True):
+        self.ids = np.asarray(ids, np.int64)
+        self.phash, self.dhash = np.asarray(phash, np.uint64), np.asarray(dhash, np.uint64)
+        self.rot90, self.rot180 = np.asarray(rot90, np.uint64).reshape(-1, 2), np.asarray(rot180, np.uint64).reshape(-1, 2)
+        self.has90, self.has180 = np.asarray(has90, bool), np.asarray(has180, bool)
+        self.low_detail = np.asarray(low_detail, bool)
+        self.shared = dict(shared or {})
+        if check and self.ids.size > 1 and not bool(np.all(self.ids[1:] > self.ids[:-1])):
+            raise ValueError("HashColumns ids must be strictly ascending (sorted, no duplicate)")
+
+    @classmethod
+    def empty(cls) -> "HashColumns":
+        z = np.empty(0, np.uint64)
+        return cls(np.empty(0, np.int64), z, z, z, z, np.empty(0, bool), np.empty(0, bool), np.empty(0, bool))
+
+    def __len__(self) -> int:
+        return int(self.ids.size)
+
+    def __getitem__(self, k: int) -> HashItem:
+        iid = int(self.ids[k])
+        return HashItem(iid, self.shared.get(iid, f"unique:{iid}"), int(self.phash[k]), int(self.dhash[k]),
+                        bool(self.low_detail[k]),
+                        (int(self.rot90[k, 0]), int(self.rot90[k, 1])) if self.has90[k] else None,
+                        (int(self.rot180[k, 0]), int(self.rot180[k, 1])) if self.has180[k] else None)
+
+    def __iter__(self):
+        return (self[k] for k in range(len(self)))
+
+    def take(self, positions: np.ndarray) -> "HashColumns":
+        """The files at these positions, in that order (ascending positions keep the id order)."""
+        ids = self.ids[positions]
+        shared = {i: self.shared[i] for i in ids.tolist() if i in self.shared} if self.shared else {}
+        return HashColumns(ids, self.phash[positions], self.dhash[positions], self.rot90[positions],
+                           self.rot180[positions], self.has90[positions], self.has180[positions],
+                           self.low_detail[positions], shared, check=False)
+
+    def concat(self, other: "HashColumns") -> "HashColumns":
+        """These files, then `other`'s (whose ids must all be larger)."""
+        return HashColumns(*(np.concatenate([getattr(self, f), getattr(other, f)]) for f in
+                             ("ids", "phash", "dhash", "rot90", "rot180", "has90", "has180", "low_detail")),
+                           {**self.shared, **other.shared})
+
+
+def _joined(a, b):
+    """Two item collections as one (HashColumns stay columnar)."""
+    if isinstance(a, HashColumns) and isinstance(b, HashColumns):
+        if len(a) and len(b) and b.ids[0] <= a.ids[-1]:
+            order = np.argsort(np.concatenate([a.ids, b.ids]), kind="stable")
+            both = a.concat(b)
+            return both.take(order) if np.all(np.diff(both.ids[order]) > 0) else _order_items([*a, *b])
+        return a.concat(b)
+    return [*a, *b]
+
+
 DEFAULT_SEARCH_RADIUS = 6
 DEFAULT_MAX_DISTANCE = 20
 # Turned copies are lossless turns of the same pixels: on corpus-dev their
@@ -856,6 +931,9 @@ class _Table:
     """Participants as arrays, in order."""
 
     def __init__(self, items: Sequence[HashItem]):
+        if isinstance(items, HashColumns):
+            self._from_columns(items)
+            return
         self.items = list(items)
         self.ids = list(map(attrgetter("id"), self.items))
         n = len(self.items)
@@ -870,6 +948,14 @@ class _Table:
             pairs = np.fromiter(flat, np.uint64, 2 * n).reshape(n, 2)
             self.ok[name], self.p[name], self.d[name] = ok, pairs[:, 0].copy(), pairs[:, 1].copy()
 
+    def _from_columns(self, c: HashColumns) -> None:
+        self.items = c  # type: ignore[assignment]  # indexable like the list, one file at a time
+        self.ids = c.ids.tolist()
+        self.n = len(c)
+        self.p = {"up": c.phash, "r90": c.rot90[:, 0], "r180": c.rot180[:, 0]}
+        self.d = {"up": c.dhash, "r90": c.rot90[:, 1], "r180": c.rot180[:, 1]}
+        self.ok = {"up": np.ones(self.n, bool), "r90": c.has90, "r180": c.has180}
+
     def valid(self, name: str) -> np.ndarray:
         return np.flatnonzero(self.ok[name])
 
@@ -877,7 +963,8 @@ class _Table:
         """The items at these positions (ascending keeps the order), without re-reading them."""
         t = object.__new__(_Table)
         pos = positions.tolist()
-        t.items = [self.items[k] for k in pos]
+        t.items = (self.items.take(positions) if isinstance(self.items, HashColumns)  # type: ignore[assignment]
+                   else [self.items[k] for k in pos])
         t.ids = [self.ids[k] for k in pos]
         t.n = len(pos)
         t.p = {k: v[positions] for k, v in self.p.items()}
@@ -998,6 +1085,8 @@ class SimilarPair:
 
 
 def _order_items(items: Iterable[HashItem]) -> list[HashItem]:
+    if isinstance(items, HashColumns):
+        return items  # type: ignore[return-value]  # sorted and unique by construction
     out = sorted(items, key=attrgetter("id"))
     for x, y in zip(out, out[1:]):
         if x.id == y.id:
@@ -1011,6 +1100,8 @@ def _participants(ordered: Sequence[HashItem], seen: set[str] | None = None) -> 
     `seen` (updated) holds SHA-256s already taken by earlier items.
     """
     seen = set() if seen is None else seen
+    if isinstance(ordered, HashColumns):
+        return _participant_columns(ordered, seen)  # type: ignore[return-value]
     shas = list(map(attrgetter("sha256"), ordered))
     distinct = set(shas)
     if len(distinct) == len(shas) and seen.isdisjoint(distinct) and not any(map(attrgetter("low_detail"), ordered)):
@@ -1023,6 +1114,22 @@ def _participants(ordered: Sequence[HashItem], seen: set[str] | None = None) -> 
         seen.add(sha)
         out.append(it)
     return out
+
+
+def _participant_columns(cols: HashColumns, seen: set[str]) -> HashColumns:
+    """_participants for HashColumns: only files in `cols.shared` can repeat a SHA-256."""
+    keep = ~cols.low_detail
+    if cols.shared:
+        pos = np.searchsorted(cols.ids, np.fromiter(sorted(cols.shared), np.int64, len(cols.shared)))
+        for k in pos.tolist():  # in id order: the first eligible file of each SHA-256 stays
+            if not keep[k]:
+                continue
+            sha = cols.shared[int(cols.ids[k])]
+            if sha in seen:
+                keep[k] = False
+            else:
+                seen.add(sha)
+    return cols if bool(keep.all()) else cols.take(np.flatnonzero(keep))
 
 
 def similar_pairs(items: Iterable[HashItem], params: SimilarityParams | None = None) -> list[SimilarPair]:
@@ -1083,8 +1190,10 @@ def _make_group(kind, rep: ItemId, members: list[GroupMember], sha256: str | Non
 def exact_groups(items: Iterable[tuple[ItemId, str]] | Iterable[HashItem]) -> list[Group]:
     """Groups of files with the same SHA-256 (two or more), by first id.
 
-    Takes (id, sha256) tuples or anything with `.id` and `.sha256`.
+    Takes (id, sha256) tuples, anything with `.id` and `.sha256`, or HashColumns.
     """
+    if isinstance(items, HashColumns):
+        items = list(items.shared.items())  # every other file's content is unique
     items = list(items)
     if not items:
         return []
@@ -1273,12 +1382,15 @@ def _groups_from(ids: list[ItemId], leader_of: dict[int, tuple[int, GroupMember]
 
 
 def _stats(n: int, pt: PairTable, leader_of: dict[int, tuple[int, GroupMember]]) -> GroupingStats:
-    uf = UnionFind(n)
-    for a, b in zip(pt.a.tolist(), pt.b.tolist()):
+    # Only items with a pair can be in a component: number those (a library
+    # of a million files has a few thousand), not all n.
+    nodes = np.unique(np.concatenate([pt.a, pt.b]))
+    uf = UnionFind(int(nodes.size))
+    for a, b in zip(np.searchsorted(nodes, pt.a).tolist(), np.searchsorted(nodes, pt.b).tolist()):
         uf.union(a, b)
     comp_members: dict[int, list[int]] = defaultdict(list)
-    for x in set(pt.a.tolist()) | set(pt.b.tolist()):
-        comp_members[uf.find(x)].append(x)
+    for k, x in enumerate(nodes.tolist()):
+        comp_members[uf.find(k)].append(x)
     split = 0
     for members in comp_members.values():
         reps = {leader_of[m][0] if m in leader_of else m for m in members}
@@ -1380,11 +1492,14 @@ def update_grouping(library: Sequence[HashItem], previous: Grouping, new_items: 
     new = _order_items(new_items)
     if not new:
         return previous
-    lib_ids = {it.id for it in lib}
-    if params != previous.params or (lib and new[0].id <= lib[-1].id) or any(it.id in lib_ids for it in new):
-        return group_items([*lib, *new], params)
+    # (Both are sorted: new ids all after the library's means no id in both.)
+    if params != previous.params or (len(lib) and new[0].id <= lib[-1].id):
+        return group_items(_joined(lib, new), params)
 
-    exact = _update_exact(lib, previous.exact, new)
+    if isinstance(lib, HashColumns):
+        exact = tuple(exact_groups(_joined(lib, new)))  # `shared` names every copy, old and new
+    else:
+        exact = _update_exact(lib, previous.exact, new)
 
     seen: set[str] = set()
     old_t = _Table(_participants(lib, seen))
@@ -1394,14 +1509,14 @@ def update_grouping(library: Sequence[HashItem], previous: Grouping, new_items: 
     new_t = _Table(new_parts)
 
     # Old state: which stored group each old item is in.
-    old_pos = {iid: k for k, iid in enumerate(old_t.ids)}
+    old_pos = _positions(old_t.ids, [m.id for g in previous.similar for m in g.members])
     groups_of: dict[int, list[int]] = {}
     for g in previous.similar:
         pos = [old_pos.get(m.id) for m in g.members]
         if any(p is None for p in pos):
             # The stored groups do not describe this library (a grouped
             # file left it): only a full regrouping is right.
-            return group_items([*lib, *new], params)
+            return group_items(_joined(lib, new), params)
         for p in pos:
             groups_of[p] = pos  # type: ignore[assignment]
 
@@ -1411,13 +1526,28 @@ def update_grouping(library: Sequence[HashItem], previous: Grouping, new_items: 
     seeds = set(cross.a.tolist())
     region = _touched_components(old_t, seeds, groups_of, params) if seeds else set()
     if region is None:
-        return group_items([*lib, *new], params)
+        return group_items(_joined(lib, new), params)
 
     keep = [g for g in previous.similar if old_pos[g.representative] not in region]
-    sub = _Table([*(old_t.items[k] for k in sorted(region)), *new_t.items])
+    if isinstance(old_t.items, HashColumns) and isinstance(new_t.items, HashColumns):
+        sub = _Table(old_t.items.take(np.array(sorted(region), np.int64)).concat(new_t.items))
+    else:
+        sub = _Table([*(old_t.items[k] for k in sorted(region)), *new_t.items])
     regrouped, _ = _group_table(sub, params)
     stats = GroupingStats(old_t.n + new_t.n, previous.stats.pairs + len(cross.a))
     return Grouping(exact, tuple(sorted([*keep, *regrouped], key=lambda g: g.representative)), params, stats)
+
+
+def _positions(ordered_ids: list[ItemId], wanted: Iterable[ItemId]) -> dict[ItemId, int]:
+    """Position of each wanted id in a sorted id list (absent ids left out),
+    without a dictionary of the whole library."""
+    out: dict[ItemId, int] = {}
+    n = len(ordered_ids)
+    for iid in wanted:
+        k = bisect.bisect_left(ordered_ids, iid)
+        if k < n and ordered_ids[k] == iid:
+            out[iid] = k
+    return out
 
 
 def _update_exact(lib: Sequence[HashItem], previous: Sequence[Group], new: Sequence[HashItem]) -> tuple[Group, ...]:

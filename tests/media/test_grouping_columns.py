@@ -1,0 +1,58 @@
+"""HashColumns (one numpy array per field, for libraries of a million files)
+group exactly like the HashItems they hold: from scratch and incrementally."""
+from __future__ import annotations
+
+import random
+from collections import Counter
+
+import numpy as np
+import pytest
+
+from mediaparser.media.similarity import HashColumns, HashItem, exact_groups, group_items, update_grouping
+
+from tests.media.test_grouping import library
+
+
+def columns(items: list[HashItem]) -> HashColumns:
+    """The items as columns; `shared` names the files whose SHA-256 another item has, as a database query would."""
+    items = sorted(items, key=lambda x: x.id)
+    counts = Counter(x.sha256 for x in items)
+    zero = (0, 0)
+    return HashColumns(
+        np.array([x.id for x in items], np.int64), np.array([x.phash for x in items], np.uint64),
+        np.array([x.dhash for x in items], np.uint64), np.array([x.rot90 or zero for x in items], np.uint64),
+        np.array([x.rot180 or zero for x in items], np.uint64), np.array([x.rot90 is not None for x in items]),
+        np.array([x.rot180 is not None for x in items]), np.array([x.low_detail for x in items]),
+        {x.id: x.sha256 for x in items if counts[x.sha256] > 1})
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_columns_group_like_items_from_scratch(seed):
+    items = library(seed, 700)
+    want = group_items(items)
+    assert len(want.similar) > 30 and len(want.exact) > 3
+    got = group_items(columns(items))
+    assert got == want
+    assert exact_groups(columns(items)) == exact_groups(items)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_columns_incremental_equals_from_scratch(seed):
+    items = library(seed + 10, 700)
+    rnd = random.Random(seed)
+    cut = sorted(rnd.sample(range(1, len(items)), 3))
+    bounds = list(zip([0, *cut], [*cut, len(items)]))
+    current = group_items(columns([]))
+    for a, b in bounds:
+        # Each import's `shared` covers every copy among the files so far, as regroup() loads it.
+        every = columns(items[:b])
+        lib, new = every.take(np.arange(a)), every.take(np.arange(a, b))
+        current = update_grouping(lib, current, new)
+        assert current == group_items(items[:b])
+
+
+def test_columns_refuse_unsorted_ids():
+    z = np.zeros(2, np.uint64)
+    with pytest.raises(ValueError):
+        HashColumns(np.array([2, 1]), z, z, np.zeros((2, 2), np.uint64), np.zeros((2, 2), np.uint64),
+                    np.zeros(2, bool), np.zeros(2, bool), np.zeros(2, bool))
