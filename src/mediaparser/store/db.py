@@ -18,14 +18,17 @@ BEGIN IMMEDIATE already makes writers take turns, so there nothing is retried.
 from __future__ import annotations
 
 import contextvars
+import fcntl
 import logging
 import random
+import threading
 import time
+import zlib
 from contextlib import contextmanager
 from typing import Callable, Iterator, TypeVar
 
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session
@@ -108,6 +111,45 @@ def write_transaction(session: Session | None = None) -> Iterator[Session]:
     except BaseException:
         s.rollback()
         raise
+
+
+@contextmanager
+def exclusive(name: str) -> Iterator[None]:
+    """Hold a named lock across processes and machines for the block, without
+    holding any database lock: for work that must not run twice at once but
+    writes in many short transactions (regrouping duplicates).
+
+    PostgreSQL: a session advisory lock on a connection of its own (it goes
+    with the connection if the process dies). SQLite, one machine: an
+    exclusive flock on a file beside the database; an in-memory database
+    lives in one process, where a thread lock does.
+    """
+    engine = db.engine
+    if engine.dialect.name == "postgresql":
+        key = zlib.crc32(f"mediaparser:{name}".encode())
+        with engine.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": key})
+            conn.commit()
+            try:
+                yield
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                conn.commit()
+        return
+    path = engine.url.database
+    if not path or path == ":memory:":
+        with _local_locks.setdefault(name, threading.Lock()):
+            yield
+        return
+    with open(f"{path}.{name}.lock", "a+b") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+_local_locks: dict[str, threading.Lock] = {}
 
 
 def sqlstate(exc: BaseException) -> str | None:

@@ -17,25 +17,31 @@ and stores its answer:
 * `group_views()` gives each group with its members' quality facts and the
   recommended keeper (media.keeper) for the CLI and the UI.
 
-Regrouping holds the database's write lock (BEGIN IMMEDIATE on SQLite, a
-row lock on PostgreSQL) for its duration, so two imports finishing together
-group one after the other rather than over each other.
+Regrouping scales to a million files without stalling the web: hashes are
+read in chunks of short read transactions straight into numpy arrays
+(`similarity.HashColumns`, no Python object per file), grouped with no
+transaction open, and the difference from the stored groups is written in
+batches of short write transactions that each re-read what they change. Two
+regroupings never run at once (`store.db.exclusive`), so two imports
+finishing together group one after the other rather than over each other.
 """
 from __future__ import annotations
 
 import logging
 import os
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
-from sqlalchemy import or_, select, update
+import numpy as np
+from sqlalchemy import case, delete, func, insert, or_, select, update
 
-from mediaparser.store.db import db, write_transaction
+from mediaparser.store.db import FOREIGN_KEY_VIOLATION, TRANSIENT, db, exclusive, run_write, write_transaction
 from mediaparser.library.in_archive import archive_rows
 from mediaparser.media.isotime import iso_local
 from mediaparser.media.keeper import KeeperRecommendation, QualityFacts, recommend_keeper
-from mediaparser.media.similarity import Group, GroupMember, Grouping, HashItem, SimilarityParams, update_grouping
+from mediaparser.media.similarity import (Group, GroupMember, Grouping, HashColumns, HashItem, SimilarityParams,
+                                          update_grouping)
 from mediaparser.store.models import (DupGroup, DupMember, FileStatus, GroupKind, GroupStatus, ManifestEntry, MediaFile, StackRole, Tag, to_unsigned64, utcnow)
 from mediaparser.usecases import history
 from mediaparser.usecases.history import Actor
@@ -71,18 +77,42 @@ def _as_group(g: DupGroup, members: list[DupMember]) -> Group:
                  g.confidence, g.confidence_label, g.sha256)  # type: ignore[arg-type]
 
 
-def _stored_grouping(session, params: SimilarityParams) -> tuple[Grouping, dict[tuple[str, int], DupGroup]]:
-    groups = {(g.kind, g.representative_id): g
-              for g in session.execute(select(DupGroup).where(DupGroup.kind.in_(GroupKind.DUPLICATES))).scalars()}
-    members: dict[int, list[DupMember]] = defaultdict(list)
-    for m in session.execute(select(DupMember)).scalars():
-        members[m.group_id].append(m)
+@dataclass
+class _StoredGroup:
+    """A stored group as read before grouping (plain values, no ORM object to keep in step)."""
+
+    id: int
+    kind: str
+    representative_id: int
+    sha256: str | None
+    confidence: float
+    confidence_label: str
+    members: dict[int, tuple[int, int, int, int]]  # file id -> (distance, phash, dhash distance, rotation)
+
+
+def _stored_groups(s) -> dict[tuple[str, int], _StoredGroup]:
+    groups = {gid: _StoredGroup(gid, kind, rep, sha, conf, label, {}) for gid, kind, rep, sha, conf, label in s.execute(
+        select(DupGroup.id, DupGroup.kind, DupGroup.representative_id, DupGroup.sha256, DupGroup.confidence,
+               DupGroup.confidence_label).where(DupGroup.kind.in_(GroupKind.DUPLICATES)))}
+    for gid, fid, dist, pd, dd, rot in s.execute(select(DupMember.group_id, DupMember.file_id, DupMember.distance,
+                                                        DupMember.phash_distance, DupMember.dhash_distance,
+                                                        DupMember.rotation)):
+        if gid in groups:
+            groups[gid].members[fid] = (dist, pd, dd, rot)
+    return {(g.kind, g.representative_id): g for g in groups.values()}
+
+
+def _as_previous(stored: dict[tuple[str, int], _StoredGroup], params: SimilarityParams) -> Grouping:
     exact, similar = [], []
-    for g in groups.values():
-        (exact if g.kind == GroupKind.EXACT else similar).append(_as_group(g, members[g.id]))
+    for g in stored.values():
+        ms = sorted(g.members.items(), key=lambda kv: (kv[0] != g.representative_id, kv[0]))
+        group = Group(g.kind, g.representative_id,  # type: ignore[arg-type]
+                      tuple(GroupMember(fid, *vals) for fid, vals in ms), g.confidence, g.confidence_label,  # type: ignore[arg-type]
+                      g.sha256)
+        (exact if g.kind == GroupKind.EXACT else similar).append(group)
     exact.sort(key=lambda g: g.representative)
     similar.sort(key=lambda g: g.representative)
-    return Grouping(tuple(exact), tuple(similar), params), groups
+    return Grouping(tuple(exact), tuple(similar), params)
 
 
 @dataclass
@@ -94,77 +124,253 @@ class RegroupReport:
     created: int = 0
     changed: int = 0
     removed: int = 0
+    write_batches: int = 0  # short write transactions the result was stored in
+
+
+# Rows per read while loading hashes, groups per write transaction, ids per
+# UPDATE statement. A write batch of 200 groups (their members and the files'
+# group pointers) or of 5,000 files marked grouped takes tens of
+# milliseconds: the web's writes wait at most that long for the lock.
+_LOAD_ROWS = 50_000
+_GROUPS_PER_WRITE = 200
+_IDS_PER_STATEMENT = 2_000
+_MARKS_PER_WRITE = 5_000
+# Flags packed into one column of the hash query (one Python int a row, not three).
+_LOW, _HAS90, _HAS180, _GROUPED = 1, 2, 4, 8
+
+
+def _hash_query(after: int):
+    f = MediaFile
+    # (hash_item's rule, in SQL: no hashes, low detail, or judged on its stack's lead.)
+    low = or_(f.phash.is_(None), f.dhash.is_(None), func.coalesce(f.low_detail, False),
+              func.coalesce(f.stack_role.in_(_JUDGED_ON_LEAD), False))
+    flags = (case((low, _LOW), else_=0) + case((f.phash90.is_not(None), _HAS90), else_=0)
+             + case((f.phash180.is_not(None), _HAS180), else_=0) + case((f.grouped, _GROUPED), else_=0))
+    cols = [f.id, *(func.coalesce(c, 0) for c in (f.phash, f.dhash, f.phash90, f.dhash90, f.phash180, f.dhash180)),
+            flags]
+    return select(*cols).where(*_groupable(), f.id > after).order_by(f.id).limit(_LOAD_ROWS)
+
+
+def _load_hashes() -> tuple[HashColumns, HashColumns]:
+    """(library, new files) as columns: every groupable file, read in chunks
+    of _LOAD_ROWS by id, each chunk its own short read transaction (a long
+    open read would hold back SQLite's WAL checkpoints)."""
+    parts = []
+    after = 0
+    while True:
+        rows = db.session.execute(_hash_query(after)).all()
+        db.session.commit()
+        if not rows:
+            break
+        parts.append(np.array(rows, dtype=np.int64))
+        after = int(parts[-1][-1, 0])
+        if len(rows) < _LOAD_ROWS:
+            break
+    a = np.concatenate(parts) if parts else np.empty((0, 8), np.int64)
+    u = a.view(np.uint64)  # BIGINT columns hold the hashes' two's complement
+    flags = a[:, 7]
+
+    def cols(sel: np.ndarray) -> HashColumns:
+        f = flags[sel]
+        return HashColumns(a[sel, 0], u[sel, 1], u[sel, 2], u[sel][:, 3:5], u[sel][:, 5:7], (f & _HAS90) != 0,
+                           (f & _HAS180) != 0, (f & _LOW) != 0)
+
+    grouped = (flags & _GROUPED) != 0
+    return cols(np.flatnonzero(grouped)), cols(np.flatnonzero(~grouped))
+
+
+def _shared_content(lib: HashColumns, new: HashColumns, stored: dict[tuple[str, int], _StoredGroup]) -> dict[int, str]:
+    """The SHA-256 of every groupable file whose content another one has.
+
+    From scratch one GROUP BY finds them. Afterwards the stored exact groups
+    hold the library's copies, and only the new files' SHA-256s are looked
+    up (through the sha256 index), so most SHA-256s are never read.
+    """
+    f = MediaFile
+    out: dict[int, str] = {}
+    if len(lib) == 0:
+        dup = select(f.sha256).where(*_groupable()).group_by(f.sha256).having(func.count() > 1)
+        out.update(db.session.execute(select(f.id, f.sha256).where(*_groupable(), f.sha256.in_(dup))).all())
+    else:
+        for g in stored.values():
+            if g.kind == GroupKind.EXACT and g.sha256:
+                out.update((fid, g.sha256) for fid in g.members)
+        ids = new.ids.tolist()
+        for i in range(0, len(ids), _IDS_PER_STATEMENT):
+            shas = select(f.sha256).where(f.id.in_(ids[i:i + _IDS_PER_STATEMENT]))
+            out.update(db.session.execute(select(f.id, f.sha256).where(*_groupable(), f.sha256.in_(shas))).all())
+    db.session.commit()
+    present = np.concatenate([lib.ids, new.ids])
+    present.sort()
+    keys = np.fromiter(out, np.int64, len(out))
+    found = np.searchsorted(present, keys)
+    ok = (found < present.size) & (present[np.minimum(found, max(present.size - 1, 0))] == keys) if present.size \
+        else np.zeros(keys.size, bool)
+    kept = {int(k): out[int(k)] for k in keys[ok]}
+    counts = Counter(kept.values())
+    return {k: sha for k, sha in kept.items() if counts[sha] > 1}
 
 
 def regroup(params: SimilarityParams | None = None) -> RegroupReport:
-    """Group the files that are not grouped yet against the library; store the result."""
+    """Group the files that are not grouped yet against the library; store the result.
+
+    Never holds the write lock for long: hashes and groups are read in
+    short read transactions, grouped with no transaction open, and the
+    result is written in batches of short write transactions, each of which
+    re-reads what it changes (a decision taken meanwhile, a file removed
+    meanwhile). Runs one at a time (`exclusive`), so two imports finishing
+    together group one after the other.
+    """
     params = params or SimilarityParams()
     report = RegroupReport()
-    with write_transaction() as s:
-        new_rows = s.execute(select(*_HASH_COLUMNS).where(*_groupable(), MediaFile.grouped.is_(False))).all()
-        if not new_rows:
+    with exclusive("regroup"):
+        lib, new = _load_hashes()
+        if len(new) == 0:
             return report
-        lib_rows = s.execute(select(*_HASH_COLUMNS).where(*_groupable(), MediaFile.grouped.is_(True))).all()
-        report.new_files, report.library_files = len(new_rows), len(lib_rows)
-        previous, stored = _stored_grouping(s, params)
-        grouping = update_grouping([hash_item(r) for r in lib_rows], previous,
-                                   [hash_item(r) for r in new_rows], params)
+        report.new_files, report.library_files = len(new), len(lib)
+        stored = _stored_groups(db.session)
+        db.session.commit()
+        shared = _shared_content(lib, new, stored)
+        lib.shared = {k: v for k, v in shared.items() if k <= (int(lib.ids[-1]) if len(lib) else -1)}
+        new.shared = {k: v for k, v in shared.items() if k not in lib.shared}
+        grouping = update_grouping(lib, _as_previous(stored, params), new, params)
         report.exact_groups, report.similar_groups = len(grouping.exact), len(grouping.similar)
-        _store(s, grouping, stored, report)
-        new_ids = [r.id for r in new_rows]
-        for i in range(0, len(new_ids), 500):
-            s.execute(update(MediaFile).where(MediaFile.id.in_(new_ids[i:i + 500])).values(grouped=True)
-                      .execution_options(synchronize_session=False))
+        _store(grouping, stored, report)
+        ids = new.ids.tolist()
+        del lib, new, grouping
+        for i in range(0, len(ids), _MARKS_PER_WRITE):
+            run_write(lambda s, chunk=ids[i:i + _MARKS_PER_WRITE]: _mark_grouped(s, chunk))
+            report.write_batches += 1
     log.info("regrouped: %s", report)
     return report
 
 
-def _store(s, grouping: Grouping, stored: dict[tuple[str, int], DupGroup], report: RegroupReport) -> None:
-    now = utcnow()
+def _mark_grouped(s, ids: list[int]) -> None:
+    for k in range(0, len(ids), _IDS_PER_STATEMENT):
+        s.execute(update(MediaFile).where(MediaFile.id.in_(ids[k:k + _IDS_PER_STATEMENT])).values(grouped=True)
+                  .execution_options(synchronize_session=False))
+
+
+def _store(grouping: Grouping, stored: dict[tuple[str, int], _StoredGroup], report: RegroupReport) -> None:
+    """Write the difference between `stored` (read before grouping) and the new groups, a batch at a time."""
     wanted = {(g.kind, g.representative): g for g in grouping.groups}
-    existing_members: dict[int, dict[int, DupMember]] = defaultdict(dict)
-    for m in s.execute(select(DupMember)).scalars():
-        existing_members[m.group_id][m.file_id] = m
-    _follow_moved_representatives(wanted, stored, existing_members)
-    for key, row in list(stored.items()):
-        if key not in wanted:
-            s.delete(row)
-            report.removed += 1
-    s.flush()
+    was_rep = {g.id: g.representative_id for g in stored.values()}
+    _follow_moved_representatives(wanted, stored, {g.id: g.members for g in stored.values()})
+    removed = [g for key, g in stored.items() if key not in wanted]
+    todo: list[tuple[Group, _StoredGroup | None]] = []
     for key, g in wanted.items():
-        row = stored.get(key)
-        if row is None:
-            row = DupGroup(kind=g.kind, representative_id=g.representative, sha256=g.sha256,
-                           confidence=g.confidence, confidence_label=g.confidence_label, status=GroupStatus.OPEN,
-                           created_at=now, updated_at=now)
-            s.add(row)
-            s.flush()
-            report.created += 1
-        have = existing_members.get(row.id, {})
-        want = {m.id: m for m in g.members}
-        if set(have) == set(want) and all(
-                (h.distance, h.phash_distance, h.dhash_distance, h.rotation) ==
-                (want[i].distance, want[i].phash_distance, want[i].dhash_distance, want[i].rotation)
-                for i, h in have.items()):
+        old = stored.get(key)
+        if old is None:
+            todo.append((g, None))
+        elif (old.representative_id != was_rep[old.id]
+              or old.members != {m.id: (m.distance, m.phash_distance, m.dhash_distance, m.rotation) for m in g.members}
+              or (old.confidence, old.confidence_label) != (g.confidence, g.confidence_label)):
+            todo.append((g, old))
+    for i in range(0, len(removed), _GROUPS_PER_WRITE):
+        run_write(lambda s, batch=removed[i:i + _GROUPS_PER_WRITE]: _remove_groups(s, batch), retry_on=_RETRY)
+        report.removed += len(removed[i:i + _GROUPS_PER_WRITE])
+        report.write_batches += 1
+    for i in range(0, len(todo), _GROUPS_PER_WRITE):
+        created, changed = run_write(lambda s, batch=todo[i:i + _GROUPS_PER_WRITE]: _write_groups(s, batch),
+                                     retry_on=_RETRY)
+        report.created += created
+        report.changed += changed
+        report.write_batches += 1
+
+
+# A file removed between reading and writing makes an insert fail its foreign
+# key on PostgreSQL; the batch then runs again and re-reads which files exist.
+_RETRY = TRANSIENT | {FOREIGN_KEY_VIOLATION}
+
+
+def _pointer(kind: str):
+    return MediaFile.group_id if kind == GroupKind.EXACT else MediaFile.similar_group_id
+
+
+def _remove_groups(s, groups: list[_StoredGroup]) -> None:
+    ids = [g.id for g in groups]
+    for kind in (GroupKind.EXACT, GroupKind.SIMILAR):
+        col = _pointer(kind)
+        gids = [g.id for g in groups if g.kind == kind]
+        if gids:
+            s.execute(update(MediaFile).where(col.in_(gids)).values({col.key: None})
+                      .execution_options(synchronize_session=False))
+    s.execute(delete(DupMember).where(DupMember.group_id.in_(ids)).execution_options(synchronize_session=False))
+    s.execute(delete(DupGroup).where(DupGroup.id.in_(ids)).execution_options(synchronize_session=False))
+
+
+def _write_groups(s, batch: list[tuple[Group, _StoredGroup | None]]) -> tuple[int, int]:
+    """Create or update these groups in one write transaction; (created, changed).
+
+    Re-reads, inside the transaction, which member files still exist and each
+    stored group's members and status as they are now, so a person's
+    decision or a file removed since the grouping's reads is respected.
+    """
+    now = utcnow()
+    file_ids = sorted({m.id for g, _ in batch for m in g.members})
+    exists: set[int] = set()
+    for k in range(0, len(file_ids), _IDS_PER_STATEMENT):
+        exists.update(s.execute(select(MediaFile.id).where(MediaFile.id.in_(file_ids[k:k + _IDS_PER_STATEMENT])))
+                      .scalars())
+    old_ids = [old.id for _, old in batch if old is not None]
+    status = dict(s.execute(select(DupGroup.id, DupGroup.status).where(DupGroup.id.in_(old_ids))).all()) \
+        if old_ids else {}
+    have: dict[int, dict[int, tuple[int, int, int, int]]] = defaultdict(dict)
+    if old_ids:
+        for gid, fid, dist, pd, dd, rot in s.execute(
+                select(DupMember.group_id, DupMember.file_id, DupMember.distance, DupMember.phash_distance,
+                       DupMember.dhash_distance, DupMember.rotation).where(DupMember.group_id.in_(old_ids))):
+            have[gid][fid] = (dist, pd, dd, rot)
+    created = changed = 0
+    new_rows: list[tuple[Group, dict]] = []
+    for g, old in batch:
+        if g.representative not in exists:
+            continue  # the representative left the library meanwhile: the next regrouping decides
+        if old is None or old.id not in status:
+            new_rows.append((g, {"kind": g.kind, "representative_id": g.representative, "sha256": g.sha256,
+                                 "confidence": g.confidence, "confidence_label": g.confidence_label,
+                                 "status": GroupStatus.OPEN, "created_at": now, "updated_at": now}))
             continue
-        if have:
-            report.changed += 1
-            if set(want) - set(have) and row.status == GroupStatus.RESOLVED:
-                row.status, row.resolved_at = GroupStatus.OPEN, None  # a new copy needs a decision
-        for fid, m in have.items():
-            if fid not in want:
-                s.delete(m)
-        for fid, gm in want.items():
-            m = have.get(fid)
-            if m is None:
-                s.add(DupMember(group_id=row.id, file_id=fid, distance=gm.distance, phash_distance=gm.phash_distance,
-                                dhash_distance=gm.dhash_distance, rotation=gm.rotation))
-            else:
-                m.distance, m.phash_distance, m.dhash_distance, m.rotation = (
-                    gm.distance, gm.phash_distance, gm.dhash_distance, gm.rotation)
-        row.confidence, row.confidence_label, row.updated_at = g.confidence, g.confidence_label, now
-    s.flush()
-    _point_files_at_groups(s)
+        changed += 1
+        cur = have.get(old.id, {})
+        want = {m.id: (m.distance, m.phash_distance, m.dhash_distance, m.rotation) for m in g.members if m.id in exists}
+        values: dict[str, Any] = {"representative_id": g.representative, "confidence": g.confidence,
+                                  "confidence_label": g.confidence_label, "updated_at": now}
+        if set(want) - set(cur) and status[old.id] == GroupStatus.RESOLVED:
+            values.update(status=GroupStatus.OPEN, resolved_at=None)  # a new copy needs a decision
+        s.execute(update(DupGroup).where(DupGroup.id == old.id).values(**values)
+                  .execution_options(synchronize_session=False))
+        gone = [fid for fid in cur if fid not in want]
+        if gone:
+            s.execute(delete(DupMember).where(DupMember.group_id == old.id, DupMember.file_id.in_(gone))
+                      .execution_options(synchronize_session=False))
+            col = _pointer(g.kind)
+            s.execute(update(MediaFile).where(MediaFile.id.in_(gone), col == old.id).values({col.key: None})
+                      .execution_options(synchronize_session=False))
+        for fid, vals in want.items():
+            if fid in cur and cur[fid] != vals:
+                s.execute(update(DupMember).where(DupMember.group_id == old.id, DupMember.file_id == fid)
+                          .values(distance=vals[0], phash_distance=vals[1], dhash_distance=vals[2], rotation=vals[3])
+                          .execution_options(synchronize_session=False))
+        _add_members(s, old.id, g.kind, {fid: v for fid, v in want.items() if fid not in cur})
+    if new_rows:
+        gids = s.execute(insert(DupGroup).returning(DupGroup.id, sort_by_parameter_order=True),
+                         [row for _, row in new_rows]).scalars().all()
+        for (g, _), gid in zip(new_rows, gids):
+            _add_members(s, gid, g.kind, {m.id: (m.distance, m.phash_distance, m.dhash_distance, m.rotation)
+                                          for m in g.members if m.id in exists})
+        created = len(new_rows)
+    return created, changed
+
+
+def _add_members(s, gid: int, kind: str, members: dict[int, tuple[int, int, int, int]]) -> None:
+    if not members:
+        return
+    s.execute(insert(DupMember), [{"group_id": gid, "file_id": fid, "distance": v[0], "phash_distance": v[1],
+                                   "dhash_distance": v[2], "rotation": v[3]} for fid, v in members.items()])
+    col = _pointer(kind)
+    s.execute(update(MediaFile).where(MediaFile.id.in_(list(members))).values({col.key: gid})
+              .execution_options(synchronize_session=False))
 
 
 def _follow_moved_representatives(wanted: dict[tuple[str, int], Group], stored: dict[tuple[str, int], DupGroup],
@@ -189,29 +395,6 @@ def _follow_moved_representatives(wanted: dict[tuple[str, int], Group], stored: 
             stored[key] = row
             if not loose:
                 return
-
-
-def _point_files_at_groups(s) -> None:
-    """Keep MediaFile.group_id / similar_group_id (the grid's filter hook) equal to the groups."""
-    desired: dict[int, list[int | None]] = defaultdict(lambda: [None, None])
-    for gid, kind, fid in s.execute(select(DupGroup.id, DupGroup.kind, DupMember.file_id)
-                                    .join(DupMember, DupMember.group_id == DupGroup.id)
-                                    .where(DupGroup.kind.in_(GroupKind.DUPLICATES))):
-        desired[fid][0 if kind == GroupKind.EXACT else 1] = gid
-    current = {r.id: [r.group_id, r.similar_group_id] for r in s.execute(
-        select(MediaFile.id, MediaFile.group_id, MediaFile.similar_group_id)
-        .where(or_(MediaFile.group_id.is_not(None), MediaFile.similar_group_id.is_not(None))))}
-    changes = []
-    for fid in set(desired) | set(current):
-        want = desired.get(fid, [None, None])
-        if current.get(fid, [None, None]) != want:
-            changes.append({"_id": fid, "g": want[0], "sg": want[1]})
-    if changes:
-        t = MediaFile.__table__
-        s.connection().execute(
-            t.update().where(t.c.id == db.bindparam("_id")).values(group_id=db.bindparam("g"),
-                                                                   similar_group_id=db.bindparam("sg")),
-            changes)
 
 
 # ------------------------------------------------------------------ reading --
