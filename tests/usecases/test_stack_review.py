@@ -16,7 +16,6 @@ from mediaparser.store.models import DupGroup, DupMember, GroupKind, JobStatus, 
 from mediaparser.usecases import duplicates
 from mediaparser.usecases.export.plan import build_plan
 from mediaparser.usecases.importing import create_import_job
-from mediaparser.usecases.stacks import stack_job
 
 from tests.support import media as gen
 from tests.support.instance import build_app
@@ -218,22 +217,17 @@ def test_apple_burst_frames_that_share_a_burst_uuid_are_one_stack(sqlite_app, tm
     app = sqlite_app
     src = tmp_path / "iphone"
     src.mkdir()
-    for i in range(4):
-        gen.jpeg(str(src / f"IMG_{i + 10:04d}.JPG"), exif={DTO: "2019:08:12 14:30:25"}, img=gen.photo(seed=20 + i))
-    gen.jpeg(str(src / "IMG_0099.JPG"), exif={DTO: "2019:08:12 16:00:00"}, img=gen.photo(seed=99))
-    job_id = _import(app, src)
-    with app.app_context():  # the reader of Apple's BurstUUID fills burst_id; here the fact is set by hand
-        with write_transaction() as s:
-            s.execute(update(MediaFile).where(MediaFile.rel_path.like("IMG_001%")).values(burst_id="6F1B-UUID"))
-
-        def commit(apply):
-            with write_transaction() as s:
-                apply(s)
-        assert stack_job(job_id, commit) == 1
+    for i in range(4):  # Apple's maker note carries the BurstUUID (read by media.metadata)
+        gen.live_still(str(src / f"IMG_{i + 10:04d}.JPG"), dto="2019:08:12 14:30:25", img=gen.photo(seed=20 + i),
+                       burst_id="6F1B2C3D-0000-4A5B-8C9D-0E1F2A3B4C5D")
+    gen.live_still(str(src / "IMG_0099.JPG"), dto="2019:08:12 14:30:26", img=gen.photo(seed=99),
+                   burst_id="0A0A0A0A-1111-4222-8333-444455556666")  # alone in its burst: no stack
+    _import(app, src)
     api = BrowserLikeClient(app)
     tiles = {t["name"]: t for t in _tiles(api)}
     assert set(tiles) == {"IMG_0010.JPG", "IMG_0099.JPG"}
     assert tiles["IMG_0010.JPG"]["stack"]["count"] == 4 and tiles["IMG_0010.JPG"]["stack"]["kind"] == "burst"
+    assert tiles["IMG_0099.JPG"]["stack"] is None
 
 
 def test_duplicate_grouping_sees_a_raw_or_clip_or_burst_frame_only_through_its_lead():
