@@ -23,6 +23,12 @@ const SWIPE_RATIO = 1.5;
 
 const PRECISION_WORDS = { second: "to the second", minute: "to the minute", day: "day only", month: "month only", year: "year only", decade: "decade only" };
 
+/** The end of a file name without its extension, as much as a strip thumbnail's caption holds. */
+function shortName(name) {
+  const stem = name.includes(".") ? name.slice(0, name.lastIndexOf(".")) : name;
+  return stem.length > 9 ? `…${stem.slice(-8)}` : stem;
+}
+
 export class Examiner {
   constructor(opts) {
     this.opts = opts;
@@ -359,9 +365,10 @@ export class Examiner {
         onclick: () => { if (m.id !== this.file.id) this.load(m.id); },
       },
       m.thumb ? el("img", { src: `/files/${m.id}/thumb`, alt: "", loading: "lazy" }) : el("span", { class: "ph", text: (m.name.split(".").pop() || "").toUpperCase() }),
-      el("span", { class: "role", text: m.set_aside ? "set aside" : ROLE_WORDS[m.role] || m.role }),
-      // A burst's names differ at their end (…BURST003.jpg): show the end.
-      el("span", { class: "mname", text: m.name.length > 14 ? `…${m.name.slice(-12)}` : m.name })))));
+      // After a burst choice each frame says which way it went; before, its part (cover, frame, RAW…).
+      el("span", { class: "role", text: m.set_aside ? "set aside" : st.set_aside ? "kept" : ROLE_WORDS[m.role] || m.role }),
+      // A burst's names differ at their end (…BURST003.jpg): show the end of the name (the role says RAW or JPEG).
+      el("span", { class: "mname", text: shortName(m.name) })))));
     $("exam-burst").hidden = st.kind !== "burst";
     if (st.kind === "burst") {
       const count = $("burst-count");
