@@ -176,6 +176,10 @@ def test_a_burst_is_one_tile_and_keep_the_cover_or_the_sharpest_frames_sets_the_
     sharpest = r.get_json()["batch_id"]
 
     r = api.post(f"/api/stacks/{cover}/keep", json={"keep": "cover"})
+    latest = api.get("/api/review/batches?limit=1").get_json()["batches"][0]  # one decision in the History
+    assert (latest["id"], latest["action"]) == (r.get_json()["batch_id"], "burst_keep")
+    assert latest["summary"] == ("Kept the cover only of the burst 20190812_143025_BURST001_COVER.jpg "
+                                 "(4 frames set aside)")
     assert {n for n, d in _decisions(app).items() if d == "keep"} == {"20190812_143025_BURST001_COVER.jpg"}
     detail = api.get(f"/api/files/{cover}").get_json()["stack"]
     assert detail["set_aside"] == 4 and [m["set_aside"] for m in detail["members"]] == [False] + [True] * 4

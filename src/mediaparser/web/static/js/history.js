@@ -10,7 +10,7 @@ let nextBefore = null;
 const KINDS = {
   confirm: "Date", clear: "Date", set_date: "Date", shift: "Date", pick: "Date",
   tag_add: "Tags", tag_remove: "Tags", tag_rename: "Tags", tag_merge: "Tags",
-  dup_resolve: "Duplicates", dup_accept: "Duplicates", dup_restore: "Set aside",
+  dup_resolve: "Duplicates", dup_accept: "Duplicates", dup_restore: "Set aside", burst_keep: "Burst",
   undo: "Undo",
 };
 
