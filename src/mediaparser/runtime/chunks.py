@@ -1,10 +1,13 @@
 """How chunked jobs work: one job's files spread over every worker on every machine.
 
+Imports and exports run this way (usecases: `ImportSteps`, `ExportSteps`).
+
 Who owns what
 -------------
 * **The job row** (its lease, heartbeat and attempts: lifecycle.py) belongs to
-  the job's *coordinator*: the run of the job's task (`process_import_job`)
-  that claimed it. The coordinator lists the source (`steps.begin`: one step,
+  the job's *coordinator*: the run of the job's task (`process_import_job`,
+  `process_export_job`) that claimed it. The coordinator lists the source or
+  stores the export's plan (`steps.begin`: one step,
   under the job's lease), cuts the items still to do into chunks of
   MEDIAPARSER_CHUNK_SIZE ids (`lifecycle.plan_chunks`: `job_chunks` rows
   written in one fenced transaction, so a restarted coordinator plans once),
@@ -20,8 +23,9 @@ Who owns what
   transaction. The job's progress, errors, rate and ETA are therefore the
   sums of its chunks' commits, and a worker whose chunk was taken over (it
   was SIGSTOPped past the lease) writes nothing more.
-* **The final step** (what needs every item: an import's duplicate grouping)
-  is the job's FINAL chunk row. It can be claimed only once every work chunk
+* **The final step** (what needs every item: an import's duplicate grouping,
+  an export's check that its manifest holds every copy once) is the job's
+  FINAL chunk row. It can be claimed only once every work chunk
   is DONE, by a conditional UPDATE that one claimant wins
   (`lifecycle.claim_final`). Every worker that finishes a chunk tries it right
   after its DONE commit, and so does the coordinator, so it runs once, in

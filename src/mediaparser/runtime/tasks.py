@@ -111,7 +111,7 @@ def _run_job(job_id: int, job_type: str, retry: bool) -> str:
     with app.app_context():
         lifecycle.message_taken(job_id)  # first: the imports below take a while on a cold worker
 
-        from mediaparser.runtime import chunks, runner
+        from mediaparser.runtime import chunks
         from mediaparser.usecases import importing as importer, settings_store
         from mediaparser.usecases.export import ExportSteps
 
@@ -127,7 +127,8 @@ def _run_job(job_id: int, job_type: str, retry: bool) -> str:
                 return chunks.run_chunked_job(lease, importer.ImportSteps(job_id, settings), settings,
                                               shutdown_requested.is_set, enqueue_chunk)
             if job_type == JobType.EXPORT:
-                return runner.run_job(lease, ExportSteps(job_id, settings), shutdown_requested.is_set)
+                return chunks.run_chunked_job(lease, ExportSteps(job_id, settings), settings,
+                                              shutdown_requested.is_set, enqueue_chunk)
             raise ValueError(f"unknown job type {job_type!r}")
         except lifecycle.LeaseLost:
             log.warning("job %s: lease lost to another worker; stopping without writing", job_id)
@@ -210,7 +211,13 @@ def _import_steps(job_id: int, settings: Settings):
     return ImportSteps(job_id, settings)
 
 
-_CHUNKED = {JobType.IMPORT: _import_steps}
+def _export_steps(job_id: int, settings: Settings):
+    from mediaparser.usecases.export import ExportSteps
+
+    return ExportSteps(job_id, settings)
+
+
+_CHUNKED = {JobType.IMPORT: _import_steps, JobType.EXPORT: _export_steps}
 
 
 def submit(job: Job, *, delay: float | None = None, retry: bool = False) -> str:

@@ -2,9 +2,12 @@
 
 The job is resumable and lease-guarded like the import. The plan
 (export/plan.py) is stored as `export_items` rows in the job's first
-checkpoint (`ExportSteps.begin`); each run processes the PENDING rows and the
+checkpoint (`ExportSteps.begin`); the rows are cut into chunks any worker may
+take (runtime/chunks.py), each chunk's run processes its PENDING rows and the
 runner commits their outcomes in batches, so a killed worker redoes at most
-the batch in flight.
+the batch in flight. Left-over temporary files are removed per chunk (only a
+chunk's own: others may be writing theirs), and the manifest is reconciled
+once, after the last chunk (`ExportSteps.end`).
 
 Per file (`prepare_file`, on a small thread pool: hashing, reading and writing
 release the GIL): read the source once and check it against the analysed
@@ -462,11 +465,15 @@ def _place_sidecar(dest: Path, data: bytes, job_id: int, item_id: int) -> None:
         raise
 
 
-def _remove_stale_temps(job_id: int, output: str) -> int:
-    """Temporary files an interrupted run of this job left behind (never the archive's files)."""
+def _remove_stale_temps(job_id: int, output: str, first_id: int | None = None, last_id: int | None = None) -> int:
+    """Temporary files an interrupted run of this job left behind (never the archive's files);
+    with first_id..last_id, only those of these items (their names carry the item's id)."""
     prefix = f"{TEMP_PREFIX}{job_id}-"
-    dests = db.session.execute(select(ExportItem.destination).distinct().where(
-        ExportItem.job_id == job_id, ExportItem.destination.is_not(None))).scalars().all()
+    q = select(ExportItem.destination).distinct().where(ExportItem.job_id == job_id,
+                                                        ExportItem.destination.is_not(None))
+    if first_id is not None and last_id is not None:
+        q = q.where(ExportItem.id.between(first_id, last_id))
+    dests = db.session.execute(q).scalars().all()
     db.session.commit()
     removed = 0
     for folder in {(Path(output) / d).parent for d in dests}:
@@ -475,9 +482,14 @@ def _remove_stale_temps(job_id: int, output: str) -> int:
         except OSError:
             continue
         for name in names:
-            if name.startswith(prefix):
-                _remove(folder / name)
-                removed += 1
+            if not name.startswith(prefix):
+                continue
+            if first_id is not None and last_id is not None:
+                item = name[len(prefix):].split("-", 1)[0]
+                if not (item.isdigit() and first_id <= int(item) <= last_id):
+                    continue  # another chunk's, perhaps being written right now
+            _remove(folder / name)
+            removed += 1
     return removed
 
 
@@ -512,20 +524,41 @@ class ExportSteps:
             refused = _store_plan(control, self.settings, job)
             if refused:
                 raise JobFailed(refused)
-        _remove_stale_temps(job.id, output)
-        try:
-            reconcile_manifest(job.id, output)
-        except OSError as e:
-            if not _is_disk_full(e):
-                raise
-            raise _failed_disk_full(output, e) from None
+        # Left-over temporary files are removed by each chunk for its own files (chunk_work), and
+        # the manifest is checked at the end: other workers may be writing both meanwhile.
         return None
 
     def work(self) -> ExportWork:
+        """Every PENDING file in one run (the export without chunks)."""
+        _remove_stale_temps(self.job.id, self.output)
+        self._reconcile()
         return ExportWork(self.job.id, self.output, self.settings.timezone)
 
+    def item_ids(self, session: Session) -> list[int]:
+        """The plan's files still to copy, in id order: what the job's chunks are cut from."""
+        return list(session.execute(select(ExportItem.id).where(
+            ExportItem.job_id == self.job.id, ExportItem.status == ExportItemStatus.PENDING)
+            .order_by(ExportItem.id)).scalars())
+
+    def chunk_work(self, first_id: int, last_id: int) -> ExportWork:
+        """One chunk: the PENDING items with ids first_id..last_id, after removing what an
+        interrupted run of this chunk left (only this chunk's temporary files: it holds them alone)."""
+        _remove_stale_temps(self.job.id, self.output, first_id, last_id)
+        return ExportWork(self.job.id, self.output, self.settings.timezone, first_id, last_id)
+
     def end(self, control: Control) -> None:
-        pass
+        """Once every file is copied: the manifest holds every entry of this export exactly once
+        (lines a killed worker committed but never appended are added)."""
+        control.checkpoint(Batch(current_item="checking the manifest…"))
+        self._reconcile()
+
+    def _reconcile(self) -> None:
+        try:
+            reconcile_manifest(self.job.id, self.output)
+        except OSError as e:
+            if not _is_disk_full(e):
+                raise
+            raise _failed_disk_full(self.output, e) from None
 
 
 class ExportWork:
@@ -535,10 +568,12 @@ class ExportWork:
     batch_rows = COMMIT_ITEMS
     batch_seconds = COMMIT_INTERVAL
 
-    def __init__(self, job_id: int, output: str, zone: str) -> None:
+    def __init__(self, job_id: int, output: str, zone: str, first_id: int | None = None,
+                 last_id: int | None = None) -> None:
         self.job_id, self.output, self.zone = job_id, output, zone
         self.delay = float(os.environ.get(_DELAY_ENV) or 0)
-        self.last_id = 0
+        self.last_id = (first_id or 1) - 1
+        self.upto = last_id  # a chunk's last item id (None: to the end)
         self.no_more = False
         self.todo: deque[tuple[_Item, _Source, list[str]]] = deque()
         self.pending: list[_Outcome] = []
@@ -563,7 +598,8 @@ class ExportWork:
         items = db.session.execute(
             select(ExportItem.id, ExportItem.file_id, ExportItem.destination)
             .where(ExportItem.job_id == self.job_id, ExportItem.status == ExportItemStatus.PENDING,
-                   ExportItem.id > self.last_id).order_by(ExportItem.id).limit(COMMIT_ITEMS)).all()
+                   ExportItem.id > self.last_id, *([ExportItem.id <= self.upto] if self.upto is not None else []))
+            .order_by(ExportItem.id).limit(COMMIT_ITEMS)).all()
         if not items:
             db.session.commit()
             self.no_more = True
