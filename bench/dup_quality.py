@@ -38,8 +38,8 @@ leads a similar item) and "now" (`similarity.group_items`). Reported:
   every photo at once, with ids drawn in SHUFFLES random arrival orders:
   share of (photo, order) where each copy is in the original's group, and
   where all six are together; groups mixing two pictures.
-- natural pairs: pairs of distinct corpus files that an independent pixel
-  check calls the same picture (normalised correlation of 64x64 grey images
+- natural pairs: pairs of distinct corpus files (neither low-detail/tiny)
+  that an independent pixel check calls the same picture (normalised correlation of 64x64 grey images
   >= 0.8 in the best of the four 90° turns: the same test picture in two
   projects, orientation test sets, edits), found in one group among the
   untouched originals; --show-groups lists them.
@@ -138,6 +138,8 @@ def make_variants(path: str, out_dir: str) -> dict[str, str]:
     out: dict[str, str] = {}
 
     def save(name: str, im: Image.Image, fmt: str, ext: str, **kw) -> None:
+        if name not in TRANSFORMS:  # --transforms left it out
+            return
         p = os.path.join(out_dir, f"{name}.{ext}")
         if fmt == "PNG":
             kw.setdefault("compress_level", 1)  # lossless either way; level 6 costs seconds per file
@@ -162,16 +164,16 @@ def make_variants(path: str, out_dir: str) -> dict[str, str]:
     return out
 
 
-def _work(args: tuple[int, str, str]) -> tuple[int, str, dict | None, str | None]:
-    """Hash one original and its variants (in a worker process)."""
-    k, path, tmp = args
+def _work(args: tuple[int, str, str, bool]) -> tuple[int, str, dict | None, str | None]:
+    """Hash one original and (unless left out by --sample) its variants (in a worker process)."""
+    k, path, tmp, variants = args
     warnings.filterwarnings("ignore")
     _register_heif()
     try:
         hashes = {"original": hash_file(path)}
         vdir = os.path.join(tmp, str(k))
         os.makedirs(vdir, exist_ok=True)
-        for name, vp in make_variants(path, vdir).items():
+        for name, vp in (make_variants(path, vdir) if variants else {}).items():
             hashes[name] = hash_file(vp)
         grey = _grey64(thumb_of(path))
         return k, path, {"hashes": hashes, "grey": grey}, None
@@ -246,6 +248,8 @@ def _items(c: Corpus, names: list[str], ids: list[int] | None = None) -> tuple[l
     items, origin = [], {}
     k_n = [(k, name) for name in names for k in range(len(c.data))]
     for x, (k, name) in enumerate(k_n):
+        if name not in c.data[k]["hashes"]:
+            continue  # an original --sample made no variants of
         iid = x if ids is None else ids[x]
         ph, rot = c.data[k]["hashes"][name]
         items.append(hash_item(iid, f"{iid}", ph, rot))  # distinct content per file: no SHA-256 collapse
@@ -267,7 +271,8 @@ def evaluate(c: Corpus, params: SimilarityParams, *, show_groups: bool = False, 
     n = len(c.paths)
     names = ["original", *TRANSFORMS]
     items, origin = _items(c, names)  # original k has id k, variant t of it (1 + t) * n + k
-    eligible = [k for k, d in enumerate(c.data) if not d["hashes"]["original"][0].low_detail]
+    eligible = [k for k, d in enumerate(c.data) if not d["hashes"]["original"][0].low_detail
+                and all(name in d["hashes"] for name in names)]
     paired = {(p.a, p.b) for p in similar_pairs(items, params)}
     res: dict = {"eligible": len(eligible), "originals": n, "seconds": {}, "recall": {}, "six": {},
                  "false_groups": {}, "groups_originals": {}, "mixed_groups": {}, "natural": {}}
@@ -308,7 +313,8 @@ def evaluate(c: Corpus, params: SimilarityParams, *, show_groups: bool = False, 
         res["groups_originals"][rule] = len(og)
         res["false_groups"][rule] = len(false_groups)
         ogof = _group_of(og)
-        natural = [(i, j) for i in range(n) for j in range(i + 1, n)
+        hashable = [k for k in range(n) if not c.data[k]["hashes"]["original"][0].low_detail]
+        natural = [(i, j) for x, i in enumerate(hashable) for j in hashable[x + 1:]
                    if same_picture(c.data[i]["grey"], c.data[j]["grey"])]
         found = [(i, j) for i, j in natural if i in ogof and ogof.get(j) == ogof[i]]
         res["natural"][rule] = (len(found), len(natural))
@@ -362,7 +368,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--show-groups", action="store_true", help="list the groups found among the originals")
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--cache", help="pickle file keeping the hashes between runs (for threshold iterations)")
+    ap.add_argument("--transforms", nargs="+", choices=TRANSFORMS, help="make only these variants (faster)")
+    ap.add_argument("--sample", type=int, help="make variants of this many originals only, evenly spread "
+                    "(every original still takes part in the natural pairs and false groups)")
     args = ap.parse_args(argv)
+    if args.transforms:
+        TRANSFORMS[:] = [t for t in TRANSFORMS if t in args.transforms]
+        SIX[:] = [t for t in SIX if t == "original" or t in TRANSFORMS]
 
     media = os.path.join(args.corpus, "media")
     if not os.path.isdir(media):
@@ -378,7 +390,10 @@ def main(argv: list[str] | None = None) -> int:
         data: list[dict | None] = [None] * len(paths)
         errors = []
         with tempfile.TemporaryDirectory(prefix="dupq-") as tmp, ProcessPoolExecutor(args.workers) as ex:
-            for k, path, d, err in ex.map(_work, [(k, p, tmp) for k, p in enumerate(paths)], chunksize=2):
+            step = len(paths) / args.sample if args.sample else 1.0
+            chosen = {int(i * step) for i in range(args.sample)} if args.sample else set(range(len(paths)))
+            jobs = [(k, p, tmp, k in chosen) for k, p in enumerate(paths)]
+            for k, path, d, err in ex.map(_work, jobs, chunksize=2):
                 if err:
                     errors.append((path, err))
                 data[k] = d

@@ -430,3 +430,28 @@ def test_a_new_frame_of_a_burst_in_the_library_regroups_like_from_scratch():
     g = update_grouping(lib, group_items(lib), new)
     assert g == group_items(frames)
     assert [sorted(x.ids) for x in g.similar] == [list(range(700))]
+
+
+def test_a_turned_and_cropped_copy_joins_through_the_turned_copy():
+    """O with three identical copies (a PNG, ...), its turned copy T, its
+    crop C and the crop turned, CT: O~T, O~C, C~CT, T~CT. O (with its
+    twins), C and T are equally connected: O, with the identical copies,
+    represents; CT, similar to T (a lossless turn of O) but not to O, joins
+    through T, turned 90° like T."""
+    b = Bits(33)
+    up, r90, r180, r270 = [(b.h(), b.h()) for _ in range(4)]
+    cu = (b.flip(up[0], 5), b.flip(up[1], 4))
+    c90, c180, c270 = [(b.flip(h[0], 5), b.flip(h[1], 4)) for h in (r90, r180, r270)]
+    o = [it(k, *up, rot90=r90, rot180=r180) for k in range(4)]
+    t = it(4, *r90, rot90=r180, rot180=r270)
+    c = it(5, *cu, rot90=c90, rot180=c180)
+    ct = it(6, *c90, rot90=c180, rot180=c270)
+    pairs = {(p.a, p.b) for p in similar_pairs([o[0], t, c, ct])}
+    assert pairs == {(0, 4), (0, 5), (4, 6), (5, 6)}
+    g = group_items([*o, t, c, ct])
+    (grp,) = g.similar
+    assert grp.representative in range(4) and sorted(grp.ids) == list(range(7))
+    entry = {m.id: m for m in grp.members}
+    assert (entry[6].rotation, entry[6].distance) == (90, 9)  # via T: 0 + 9
+    assert (entry[5].rotation, entry[4].rotation) == (0, 90)
+    # Without the stand-in, CT would lead a group with the crop, away from O.

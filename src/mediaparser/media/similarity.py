@@ -86,16 +86,21 @@ Grouping: clustering around a representative (no chaining)
     first:
 
       * items are ranked: the most connected first (how many items are
-        similar to it), then the one nearest to those, then by hashes, then
-        by id;
+        similar to it), then the one with most identical copies, then the
+        one nearest to its neighbours, then by hashes, then by id;
       * in rank order an item becomes a representative unless a similar item
-        ranked before it already is one;
+        ranked before it already is one, or is a *stand-in* of one: a member
+        within PROXY_DISTANCE (4) of its representative, i.e. a lossless
+        copy such as its PNG or its turned pixels;
       * every other item joins its *nearest* similar representative (ties:
-        the better ranked).
+        the better ranked); an item similar to none (only to a stand-in)
+        joins the stand-in's group, at the sum of the two distances.
 
-    So every member of a group is itself similar to the representative (one
-    step, never a chain), and any two members are within 2 x max_distance of
-    each other. Ranking by connections is what keeps the copies of one photo
+    So every member of a group is similar to the representative or to a
+    near-identical copy of it (never a longer chain), and any two members
+    are within 2 x (max_distance + 4) of each other. The stand-ins are what
+    keeps a turned-and-cropped copy with its photo: it is similar to the
+    turned copy and to the crop, never to the upright original. Ranking by connections is what keeps the copies of one photo
     together whatever order they arrive in: with an original, its resize,
     its re-encodes, a crop and a turned copy, the crop is similar to the
     original and its lossless copies but not to the turned copy, so a rule
@@ -1299,7 +1304,9 @@ def _twins(t: _Table) -> tuple[np.ndarray, dict[int, list[int]]]:
 def _ranks(t: _Table, pt: PairTable, weight: np.ndarray) -> np.ndarray:
     """The order in which items may become representatives: the most
     connected first (its similar neighbours, twins counted), then the one
-    nearest to them, then by hashes, then by position. Everything but the
+    with the most hash twins (four identical copies of an original against
+    its turned copy, equally connected: the original), then the one nearest
+    to its neighbours, then by hashes, then by position. Everything but the
     last key is content, so a group's representative does not depend on
     which copy arrived first."""
     n = t.n
@@ -1308,38 +1315,53 @@ def _ranks(t: _Table, pt: PairTable, weight: np.ndarray) -> np.ndarray:
            + w - 1)
     dsum = (np.bincount(pt.a, weights=w[pt.b] * pt.dist, minlength=n)
             + np.bincount(pt.b, weights=w[pt.a] * pt.dist, minlength=n))
-    order = np.lexsort((np.arange(n), t.d["up"], t.p["up"], dsum, -deg))
+    order = np.lexsort((np.arange(n), t.d["up"], t.p["up"], dsum, -w, -deg))
     rank = np.empty(n, np.int64)
     rank[order] = np.arange(n)
     return rank
 
 
+# A member this near its representative (a lossless copy: the PNG of a
+# JPEG, a turn of the pixels) stands in for it: an item similar to it but
+# not to the representative itself (the turned copy's crop) joins the group
+# through it, at the sum of the two distances.
+PROXY_DISTANCE = 4
+
+
 def _cluster(t: _Table, pt: PairTable, weight: np.ndarray) -> dict[int, tuple[int, GroupMember]]:
     """Representatives and members (see the module doc): in rank order an
     item becomes a representative unless a similar item ranked before it
-    already is one; every other item joins its nearest similar
-    representative (ties: the better ranked). Positions of t."""
+    already is one, or is similar to one of its stand-ins (members within
+    PROXY_DISTANCE); every other item joins its nearest similar
+    representative (ties: the better ranked), or if it has none, the group
+    of the stand-in it is nearest to. Positions of t."""
     if not len(pt.a):
         return {}
     rank = _ranks(t, pt, weight)
+    m = len(pt.a)
     both_a = np.concatenate([pt.a, pt.b])
-    both_b = np.concatenate([pt.b, pt.a])
-    by = np.lexsort((rank[both_b], rank[both_a]))
-    src, dst = both_a[by].tolist(), both_b[by].tolist()
+    by = np.lexsort((rank[np.concatenate([pt.b, pt.a])], rank[both_a]))
+    src_arr = both_a[by]
+    src, dst = src_arr.tolist(), np.concatenate([pt.b, pt.a])[by].tolist()
+    eid = np.concatenate([np.arange(m), np.arange(m)])[by].tolist()
+    dist = pt.dist.tolist()
+    bounds = np.flatnonzero(np.r_[True, src_arr[1:] != src_arr[:-1]])
+    span = dict(zip(src_arr[bounds].tolist(), zip(bounds.tolist(), [*bounds[1:].tolist(), len(src)])))
     state = bytearray(t.n)  # 0 undecided, 1 representative, 2 member
-    E = len(src)
-    k = 0
-    while k < E:  # edges by their first end's rank: items in rank order
-        v = src[k]
+    for v in src_arr[bounds].tolist():  # items with a pair, in rank order
         if state[v]:
-            while k < E and src[k] == v:
-                k += 1
             continue
         state[v] = 1
-        while k < E and src[k] == v:
-            if not state[dst[k]]:
-                state[dst[k]] = 2
-            k += 1
+        lo, hi = span[v]
+        for k in range(lo, hi):
+            u = dst[k]
+            if not state[u]:
+                state[u] = 2
+            if dist[eid[k]] <= PROXY_DISTANCE and state[u] == 2:
+                ulo, uhi = span[u]
+                for j in range(ulo, uhi):
+                    if not state[dst[j]]:
+                        state[dst[j]] = 2
     lead = np.frombuffer(bytes(state), dtype=np.uint8) == 1
     la, lb = lead[pt.a], lead[pt.b]
     e1 = np.flatnonzero(la & ~lb)  # a leads, b follows
@@ -1350,8 +1372,32 @@ def _cluster(t: _Table, pt: PairTable, weight: np.ndarray) -> dict[int, tuple[in
     order = np.lexsort((rank[lpos], pt.dist[edge], member))  # nearest, then best ranked
     member, lpos, edge = member[order], lpos[order], edge[order]
     first = np.r_[True, member[1:] != member[:-1]] if member.size else np.empty(0, bool)
-    return {m: (lp, _member_from_edge(pt, e, m))
-            for m, lp, e in zip(member[first].tolist(), lpos[first].tolist(), edge[first].tolist())}
+    out = {mm: (lp, _member_from_edge(pt, e, mm))
+           for mm, lp, e in zip(member[first].tolist(), lpos[first].tolist(), edge[first].tolist())}
+    # Members with no similar representative: through the nearest stand-in.
+    for x in np.flatnonzero(~lead).tolist():
+        if x in out or x not in span:
+            continue
+        best = None
+        lo, hi = span[x]
+        for k in range(lo, hi):
+            p, exp = dst[k], eid[k]
+            if lead[p] or p not in out:
+                continue
+            rep, via = out[p]
+            if via.distance > PROXY_DISTANCE:
+                continue
+            key = (dist[exp] + via.distance, int(rank[rep]))
+            if best is None or key < best[0]:
+                best = (key, rep, via, exp)
+        if best is not None:
+            _, rep, via, exp = best
+            step = _member_from_edge(pt, exp, x)
+            out[x] = (rep, GroupMember(None, step.distance + via.distance,  # type: ignore[arg-type]
+                                       step.phash_distance + via.phash_distance,
+                                       step.dhash_distance + via.dhash_distance,
+                                       (step.rotation + via.rotation) % 360))
+    return out
 
 
 def _member_from_edge(pt: PairTable, e: int, member_pos: int) -> GroupMember:
