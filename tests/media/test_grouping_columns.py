@@ -56,3 +56,15 @@ def test_columns_refuse_unsorted_ids():
     with pytest.raises(ValueError):
         HashColumns(np.array([2, 1]), z, z, np.zeros((2, 2), np.uint64), np.zeros((2, 2), np.uint64),
                     np.zeros(2, bool), np.zeros(2, bool), np.zeros(2, bool))
+
+
+def test_new_files_whose_ids_interleave_with_the_library_group_like_items():
+    # Two imports listed at the same time interleave their ids; the one grouped second has new
+    # files with ids below the library's largest (seen with two workers on PostgreSQL).
+    items = library(21, 300)
+    every = columns(items)
+    odd, even = np.arange(0, len(items), 2), np.arange(1, len(items), 2)
+    lib, new = every.take(odd), every.take(even)
+    assert new.ids[0] < lib.ids[-1]
+    current = update_grouping(lib, group_items(columns([items[i] for i in odd])), new)
+    assert current == group_items(items)

@@ -101,7 +101,8 @@ def test_worker_runs_concurrency_jobs_at_once_and_answers_its_health_port(tmp_pa
 
         wait_until(lambda: job(first).status in JobStatus.FINISHED and job(second).status in JobStatus.FINISHED,
                    120, "both imports to finish")
-        assert job(first).status == job(second).status == JobStatus.COMPLETED
+        assert job(first).status == job(second).status == JobStatus.COMPLETED, \
+            (job(first).error_message, job(second).error_message)
         # Both ran at once: each started before the other completed.
         assert job(second).started_at < job(first).completed_at and job(first).started_at < job(second).completed_at
         wait_until(lambda: not [t for t in ask(port)[1]["in_flight"] if t["task"] == "process_import_job"], 30,

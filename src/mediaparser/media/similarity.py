@@ -851,19 +851,22 @@ class HashColumns:
                            self.rot180[positions], self.has90[positions], self.has180[positions],
                            self.low_detail[positions], shared, check=False)
 
-    def concat(self, other: "HashColumns") -> "HashColumns":
-        """These files, then `other`'s (whose ids must all be larger)."""
+    def concat(self, other: "HashColumns", *, check: bool = True) -> "HashColumns":
+        """These files, then `other`'s (whose ids must all be larger, unless `check=False`: the
+        caller puts the result in order itself)."""
         return HashColumns(*(np.concatenate([getattr(self, f), getattr(other, f)]) for f in
                              ("ids", "phash", "dhash", "rot90", "rot180", "has90", "has180", "low_detail")),
-                           {**self.shared, **other.shared})
+                           {**self.shared, **other.shared}, check=check)
 
 
 def _joined(a, b):
     """Two item collections as one (HashColumns stay columnar)."""
     if isinstance(a, HashColumns) and isinstance(b, HashColumns):
         if len(a) and len(b) and b.ids[0] <= a.ids[-1]:
+            # Interleaved ids (two imports listed at the same time, the other one grouped first):
+            # join unchecked, then take in id order.
             order = np.argsort(np.concatenate([a.ids, b.ids]), kind="stable")
-            both = a.concat(b)
+            both = a.concat(b, check=False)
             return both.take(order) if np.all(np.diff(both.ids[order]) > 0) else _order_items([*a, *b])
         return a.concat(b)
     return [*a, *b]
