@@ -455,3 +455,72 @@ def test_a_turned_and_cropped_copy_joins_through_the_turned_copy():
     assert (entry[6].rotation, entry[6].distance) == (90, 9)  # via T: 0 + 9
     assert (entry[5].rotation, entry[4].rotation) == (0, 90)
     # Without the stand-in, CT would lead a group with the crop, away from O.
+
+
+
+def _photo_and_turn(b: Bits):
+    """O with three identical copies (ids 0-3) and its lossless turn T (4);
+    also O's hashes turned 0/90/180/270°."""
+    up, r90, r180, r270 = [(b.h(), b.h()) for _ in range(4)]
+    o = [it(k, *up, rot90=r90, rot180=r180) for k in range(4)]
+    return [*o, it(4, *r90, rot90=r180, rot180=r270)], (up, r90, r180, r270)
+
+
+def _crop_and_turn(cu: tuple[int, int], c90: tuple[int, int], c180: tuple[int, int], c270: tuple[int, int]):
+    """A crop C (5) and the crop turned 90°, CT (6): C~CT at 0 through their turned hashes."""
+    return [it(5, *cu, rot90=c90, rot180=c180), it(6, *c90, rot90=c180, rot180=c270)]
+
+
+def _renumbered(items: list[HashItem], seed: int) -> tuple[list[HashItem], dict]:
+    perm = list(range(len(items)))
+    random.Random(seed).shuffle(perm)
+    return ([HashItem(perm[k], x.sha256, x.phash, x.dhash, x.low_detail, x.rot90, x.rot180)
+             for k, x in enumerate(items)], {perm[k]: x.id for k, x in enumerate(items)})
+
+
+def test_the_turned_crop_follows_the_crop_it_is_a_lossless_turn_of():
+    """corpus-dev's telegram photo: the crop C is similar to O (pHash 12,
+    dHash 6), its turn CT is similar to nothing but C (at 0) — not to O, not
+    to T. O represents; CT was left to lead a group with C (C joined its
+    nearer representative CT). A near-identical copy (within 4) of a member
+    now follows that member instead of leading, at the sum of distances."""
+    b = Bits(34)
+    ot, (up, r90, r180, r270) = _photo_and_turn(b)
+    cu = (b.flip(up[0], 12), b.flip(up[1], 6))
+    items = [*ot, *_crop_and_turn(cu, *[(b.flip(h[0], 8), b.flip(h[1], 8)) for h in (r90, r180, r270)])]
+    pairs = {(p.a, p.b): p.distance for p in similar_pairs([items[0], *items[4:]])}
+    assert pairs == {(0, 4): 0, (0, 5): 18, (5, 6): 0}
+    (grp,) = group_items(items).similar
+    assert grp.representative in range(4) and sorted(grp.ids) == list(range(7))
+    entry = {m.id: m for m in grp.members}
+    assert (entry[5].distance, entry[6].distance) == (18, 18)  # CT via C: 18 + 0
+    assert (entry[5].rotation, entry[6].rotation) == (0, 90)
+    for seed in range(3):  # any arrival order
+        renamed, back = _renumbered(items, seed)
+        (g2,) = group_items(renamed).similar
+        assert sorted(map(back.__getitem__, g2.ids)) == list(range(7))
+
+
+def test_the_crop_follows_its_turn_when_only_the_turn_is_similar_to_the_group():
+    """corpus-dev's multipage TIFF: the crop C has no pair with O, but its
+    turn CT is similar to T (pHash 6, dHash 3) and T, the best connected,
+    represents. C, a lossless turn of the member CT, used to lead a group
+    with CT; it now joins T's group through CT. A look-alike L similar to CT
+    at 10 (not near-identical) still does not join: no chaining."""
+    b = Bits(36)
+    ot, (up, r90, r180, r270) = _photo_and_turn(b)
+    c90 = (b.flip(r90[0], 6), b.flip(r90[1], 3))
+    items = [*ot, *_crop_and_turn((b.h(), b.h()), c90, (b.h(), b.h()), (b.h(), b.h())),
+             it(7, b.flip(c90[0], 5), b.flip(c90[1], 5))]
+    pairs = {(p.a, p.b): p.distance for p in similar_pairs([items[0], *items[4:]])}
+    assert pairs == {(0, 4): 0, (4, 6): 9, (5, 6): 0, (6, 7): 10}
+    groups = group_items(items).similar
+    (grp,) = [g for g in groups if 0 in g.ids]
+    assert grp.representative == 4 and sorted(grp.ids) == list(range(7))  # L stays out
+    entry = {m.id: m for m in grp.members}
+    assert (entry[6].distance, entry[5].distance) == (9, 9)  # C via CT: 9 + 0
+    assert (entry[6].rotation, entry[5].rotation) == (0, 270)
+    for seed in range(3):
+        renamed, back = _renumbered(items, seed)
+        (g2,) = [g for g in group_items(renamed).similar if any(back[i] == 0 for i in g.ids)]
+        assert sorted(map(back.__getitem__, g2.ids)) == list(range(7))

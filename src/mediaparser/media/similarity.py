@@ -92,13 +92,17 @@ Grouping: clustering around a representative (no chaining)
         ranked before it already is one, or is a *stand-in* of one: a member
         within PROXY_DISTANCE (4) of its representative, i.e. a lossless
         copy such as its PNG or its turned pixels;
+        Nor does a near-identical copy (within PROXY_DISTANCE) of a member:
+        it follows that member (the PNG or the turned pixels of a crop);
       * every other item joins its *nearest* similar representative (ties:
-        the better ranked); an item similar to none (only to a stand-in)
-        joins the stand-in's group, at the sum of the two distances.
+        the better ranked); an item similar to none (only to a stand-in, or
+        a near-identical copy of a member) joins that member's group, at the
+        sum of the two distances.
 
-    So every member of a group is similar to the representative or to a
-    near-identical copy of it (never a longer chain), and any two members
-    are within 2 x (max_distance + 4) of each other. The stand-ins are what
+    So every member of a group is similar to the representative, or is one
+    step from a member that is (a step of at most 4 on one side or the
+    other, never a longer chain), and any two members are within
+    2 x (max_distance + 4) of each other. The stand-ins are what
     keeps a turned-and-cropped copy with its photo: it is similar to the
     turned copy and to the crop, never to the upright original. Ranking by connections is what keeps the copies of one photo
     together whatever order they arrive in: with an original, its resize,
@@ -1345,11 +1349,17 @@ def _cluster(t: _Table, pt: PairTable, weight: np.ndarray) -> dict[int, tuple[in
     both_a = np.concatenate([pt.a, pt.b])
     by = np.lexsort((rank[np.concatenate([pt.b, pt.a])], rank[both_a]))
     src_arr = both_a[by]
-    src, dst = src_arr.tolist(), np.concatenate([pt.b, pt.a])[by].tolist()
-    eid = np.concatenate([np.arange(m), np.arange(m)])[by].tolist()
+    dst_arr = np.concatenate([pt.b, pt.a])[by]
+    eid_arr = np.concatenate([np.arange(m), np.arange(m)])[by]
+    src, dst, eid = src_arr.tolist(), dst_arr.tolist(), eid_arr.tolist()
     dist = pt.dist.tolist()
     bounds = np.flatnonzero(np.r_[True, src_arr[1:] != src_arr[:-1]])
     span = dict(zip(src_arr[bounds].tolist(), zip(bounds.tolist(), [*bounds[1:].tolist(), len(src)])))
+    # Each item's near-identical copies (within PROXY_DISTANCE).
+    near: dict[int, list[int]] = defaultdict(list)
+    close = pt.dist[eid_arr] <= PROXY_DISTANCE
+    for x, y in zip(src_arr[close].tolist(), dst_arr[close].tolist()):
+        near[x].append(y)
     state = bytearray(t.n)  # 0 undecided, 1 representative, 2 member
     for v in src_arr[bounds].tolist():  # items with a pair, in rank order
         if state[v]:
@@ -1360,11 +1370,18 @@ def _cluster(t: _Table, pt: PairTable, weight: np.ndarray) -> dict[int, tuple[in
             u = dst[k]
             if not state[u]:
                 state[u] = 2
-            if dist[eid[k]] <= PROXY_DISTANCE and state[u] == 2:
+            if state[u] != 2:
+                continue
+            # u stands in for v: all its neighbours follow; otherwise only
+            # u's own near-identical copies do (they stand in for u).
+            if dist[eid[k]] <= PROXY_DISTANCE:
                 ulo, uhi = span[u]
-                for j in range(ulo, uhi):
-                    if not state[dst[j]]:
-                        state[dst[j]] = 2
+                followers = dst[ulo:uhi]
+            else:
+                followers = near.get(u, ())
+            for w in followers:
+                if not state[w]:
+                    state[w] = 2
     lead = np.frombuffer(bytes(state), dtype=np.uint8) == 1
     la, lb = lead[pt.a], lead[pt.b]
     e1 = np.flatnonzero(la & ~lb)  # a leads, b follows
@@ -1377,7 +1394,12 @@ def _cluster(t: _Table, pt: PairTable, weight: np.ndarray) -> dict[int, tuple[in
     first = np.r_[True, member[1:] != member[:-1]] if member.size else np.empty(0, bool)
     out = {mm: (lp, _member_from_edge(pt, e, mm))
            for mm, lp, e in zip(member[first].tolist(), lpos[first].tolist(), edge[first].tolist())}
-    # Members with no similar representative: through the nearest stand-in.
+    # Members with no similar representative: through the nearest member
+    # that stands in for its representative, or that x is a near-identical
+    # copy of (the crop's PNG or turned pixels, when only the crop is similar
+    # to the representative). Only members with a similar representative
+    # count, so x is never more than one such step away.
+    direct = dict(out)
     for x in np.flatnonzero(~lead).tolist():
         if x in out or x not in span:
             continue
@@ -1385,10 +1407,10 @@ def _cluster(t: _Table, pt: PairTable, weight: np.ndarray) -> dict[int, tuple[in
         lo, hi = span[x]
         for k in range(lo, hi):
             p, exp = dst[k], eid[k]
-            if lead[p] or p not in out:
+            if lead[p] or p not in direct:
                 continue
-            rep, via = out[p]
-            if via.distance > PROXY_DISTANCE:
+            rep, via = direct[p]
+            if via.distance > PROXY_DISTANCE and dist[exp] > PROXY_DISTANCE:
                 continue
             key = (dist[exp] + via.distance, int(rank[rep]))
             if best is None or key < best[0]:
