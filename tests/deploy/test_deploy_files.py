@@ -21,7 +21,9 @@ import pytest
 
 from mediaparser.cli import main as cli
 from mediaparser.config import ENV_PREFIX, Settings
-from tests.support.yamlish import interpolate, loads, read_env_file
+import yaml
+
+from tests.support.compose_env import interpolate, read_env_file
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -83,7 +85,7 @@ def load_settings(env: dict[str, str], tmp_path: Path) -> Settings:
 
 @pytest.fixture(scope="module")
 def compose() -> dict:
-    return loads((DEPLOY / "compose.yaml").read_text(encoding="utf-8"))
+    return yaml.safe_load((DEPLOY / "compose.yaml").read_text(encoding="utf-8"))
 
 
 def test_compose_names_only_real_commands_options_and_settings(compose, tmp_path):
