@@ -14,7 +14,7 @@ from mediaparser.runtime import tasks
 from mediaparser.store.db import db, write_transaction
 from mediaparser.store.models import DupGroup, DupMember, GroupKind, JobStatus, MediaFile
 from mediaparser.usecases import duplicates
-from mediaparser.usecases.export.plan import build_plan
+from mediaparser.usecases.export.plan import SKIP_ASIDE_BURST, build_plan
 from mediaparser.usecases.importing import create_import_job
 
 from tests.support import media as gen
@@ -189,6 +189,8 @@ def test_a_burst_is_one_tile_and_keep_the_cover_or_the_sharpest_frames_sets_the_
         assert all([k["file_id"] for k in f["kept_instead"]] == [cover] for f in page["files"])
         plan = build_plan(app.extensions["mediaparser"], job_id)  # and the export leaves them out
         assert {f.file_id for f in plan.files if f.action == "copy"} == {cover}
+        # ... saying why in the burst's words, not a duplicate's
+        assert {f.reason for f in plan.files if f.action == "skip"} == {SKIP_ASIDE_BURST}
         db.session.commit()
 
     # Undo the cover choice: the sharpest-two choice is back; undo that: every frame kept again.

@@ -33,7 +33,7 @@ from mediaparser.media import layout
 from mediaparser.media.probe import sha256_file
 from mediaparser.media.tags import strip_tag_groups
 from mediaparser.store.db import db, write_transaction
-from mediaparser.store.models import (DupGroup, DupMember, FileStatus, GroupStatus, Job, JobStatus, JobType,
+from mediaparser.store.models import (DupGroup, DupMember, FileStatus, GroupKind, GroupStatus, Job, JobStatus, JobType,
                                       MediaFile, StackRole, utcnow)
 from mediaparser.usecases import settings_store
 from mediaparser.usecases.export.manifest import archived_in
@@ -41,6 +41,7 @@ from mediaparser.usecases.stacks import ONE_PHOTO_KINDS
 
 UNKNOWN_FOLDER = "unknown"
 SKIP_ASIDE = "set aside as a duplicate"
+SKIP_ASIDE_BURST = "set aside from its burst"  # "keep the cover only" / "keep the sharpest N"
 SKIP_FAILED = "analysis failed"
 SKIP_IN_ARCHIVE = "it is a file of the archive, not an original"
 PLAN_EXAMPLES = 5
@@ -204,10 +205,17 @@ def _status_counts(import_job_id: int) -> tuple[int, int]:
     return needs, groups
 
 
-def _set_aside(import_job_id: int) -> set[int]:
-    return set(db.session.execute(
-        select(DupMember.file_id).join(MediaFile, MediaFile.id == DupMember.file_id)
-        .where(MediaFile.job_id == import_job_id, DupMember.decision == "discard")).scalars())
+def _set_aside(import_job_id: int) -> dict[int, str]:
+    """Files a person set aside, each with the reason the plan gives (a duplicate, or a burst's choice)."""
+    rows = db.session.execute(
+        select(DupMember.file_id, DupGroup.kind).join(MediaFile, MediaFile.id == DupMember.file_id)
+        .join(DupGroup, DupGroup.id == DupMember.group_id)
+        .where(MediaFile.job_id == import_job_id, DupMember.decision == "discard")).all()
+    aside: dict[int, str] = {}
+    for file_id, kind in rows:
+        if kind != GroupKind.BURST or file_id not in aside:  # a duplicate's decision says the most
+            aside[file_id] = SKIP_ASIDE_BURST if kind == GroupKind.BURST else SKIP_ASIDE
+    return aside
 
 
 def build_plan(settings: Settings, import_job_id: int, *, output: str | None = None,
@@ -252,7 +260,7 @@ def build_plan(settings: Settings, import_job_id: int, *, output: str | None = N
             return PlannedFile(r.id, r.source_path, None, "skip",
                                SKIP_FAILED if r.status == FileStatus.FAILED else "not analysed yet")
         if r.id in aside:
-            return PlannedFile(r.id, r.source_path, None, "skip", SKIP_ASIDE)
+            return PlannedFile(r.id, r.source_path, None, "skip", aside[r.id])
         if r.id in archived_rows:  # never exported again, whatever its bytes
             return PlannedFile(r.id, r.source_path, None, "skip", SKIP_IN_ARCHIVE)
         if r.sha256 in by_sha:  # this very content is archived already (an earlier export)
