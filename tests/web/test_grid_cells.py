@@ -1,4 +1,4 @@
-"""Time-ordered pages of a filter that names review states or confidences are read cell by cell
+"""Time-ordered pages of a filter that names review states, confidences or a camera are read cell by cell
 (library.queries._rows_by_cell): they must list exactly the matching files, once each, in grid order,
 both ways, across page boundaries that fall inside ties of capture time; the day headers' counts
 (read cell by cell too) and the drawer's previous and next agree with them."""
@@ -39,6 +39,7 @@ CASES = [
     ("state=needs_review&kind=image", lambda f: f["state"] == "needs_review" and f["kind"] == "image"),
     ("confidence=low,none", lambda f: f["confidence"] in ("low", "none", None)),
     ("state=auto&camera=X-T3", lambda f: f["state"] == "auto" and f["model"] == "X-T3"),
+    ("camera=X-T3&kind=video", lambda f: f["model"] == "X-T3" and f["kind"] == "video"),  # the camera index alone
     ("state=needs_review&year=2019", lambda f: f["state"] == "needs_review" and f["t"] and f["t"].year == 2019),
 ]
 

@@ -94,6 +94,7 @@ def unindexed(col) -> _Unindexed:
 # passes over.
 GRID_INDEX = "ix_media_files_grid_time"
 REVIEW_INDEX = "ix_media_files_review_time"
+CAMERA_INDEX = "ix_media_files_camera_time"  # the review index's columns behind the camera (model)
 
 
 def indexed_by(stmt, index: str):

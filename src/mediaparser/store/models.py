@@ -157,6 +157,10 @@ class MediaFile(db.Model):
         # filter columns read from the index.
         Index("ix_media_files_review_time", "review_state", "confidence", "captured_at", "status", "kind",
               "job_id", "model", "group_id"),
+        # One camera (0014): the review index's cells within one model, so a camera's pages,
+        # day counts and histogram seek to its files instead of testing every file's model.
+        Index("ix_media_files_camera_time", "model", "review_state", "confidence", "captured_at", "id", "status",
+              "kind", "job_id", "group_id"),
         Index("ix_media_files_rel_path", "rel_path", "id"),
         Index("ix_media_files_size", "size", "id"),
     )
