@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
 import numpy as np
-from sqlalchemy import case, delete, func, insert, or_, select, update
+from sqlalchemy import bindparam, case, delete, func, insert, or_, select, update
 
 from mediaparser.store.db import FOREIGN_KEY_VIOLATION, TRANSIENT, db, exclusive, run_write, write_transaction
 from mediaparser.library.in_archive import archive_rows
@@ -323,6 +323,7 @@ def _write_groups(s, batch: list[tuple[Group, _StoredGroup | None]]) -> tuple[in
             have[gid][fid] = (dist, pd, dd, rot)
     created = changed = 0
     new_rows: list[tuple[Group, dict]] = []
+    adds = _Additions()
     for g, old in batch:
         if g.representative not in exists:
             continue  # the representative left the library meanwhile: the next regrouping decides
@@ -352,25 +353,40 @@ def _write_groups(s, batch: list[tuple[Group, _StoredGroup | None]]) -> tuple[in
                 s.execute(update(DupMember).where(DupMember.group_id == old.id, DupMember.file_id == fid)
                           .values(distance=vals[0], phash_distance=vals[1], dhash_distance=vals[2], rotation=vals[3])
                           .execution_options(synchronize_session=False))
-        _add_members(s, old.id, g.kind, {fid: v for fid, v in want.items() if fid not in cur})
+        adds.add(old.id, g.kind, {fid: v for fid, v in want.items() if fid not in cur})
     if new_rows:
         gids = s.execute(insert(DupGroup).returning(DupGroup.id, sort_by_parameter_order=True),
                          [row for _, row in new_rows]).scalars().all()
         for (g, _), gid in zip(new_rows, gids):
-            _add_members(s, gid, g.kind, {m.id: (m.distance, m.phash_distance, m.dhash_distance, m.rotation)
-                                          for m in g.members if m.id in exists})
+            adds.add(gid, g.kind, {m.id: (m.distance, m.phash_distance, m.dhash_distance, m.rotation)
+                                   for m in g.members if m.id in exists})
         created = len(new_rows)
+    adds.write(s)
     return created, changed
 
 
-def _add_members(s, gid: int, kind: str, members: dict[int, tuple[int, int, int, int]]) -> None:
-    if not members:
-        return
-    s.execute(insert(DupMember), [{"group_id": gid, "file_id": fid, "distance": v[0], "phash_distance": v[1],
-                                   "dhash_distance": v[2], "rotation": v[3]} for fid, v in members.items()])
-    col = _pointer(kind)
-    s.execute(update(MediaFile).where(MediaFile.id.in_(list(members))).values({col.key: gid})
-              .execution_options(synchronize_session=False))
+class _Additions:
+    """Members to insert and file pointers to set for a whole write batch:
+    one executemany each, not two statements per group."""
+
+    def __init__(self) -> None:
+        self.members: list[dict[str, int]] = []
+        self.pointers: dict[str, list[dict[str, int]]] = defaultdict(list)
+
+    def add(self, gid: int, kind: str, members: dict[int, tuple[int, int, int, int]]) -> None:
+        for fid, v in members.items():
+            self.members.append({"group_id": gid, "file_id": fid, "distance": v[0], "phash_distance": v[1],
+                                 "dhash_distance": v[2], "rotation": v[3]})
+            self.pointers[kind].append({"_fid": fid, "_gid": gid})
+
+    def write(self, s) -> None:
+        if self.members:
+            s.execute(insert(DupMember), self.members)
+        t = MediaFile.__table__
+        for kind, rows in self.pointers.items():
+            col = _pointer(kind).key
+            s.connection().execute(t.update().where(t.c.id == bindparam("_fid")).values({col: bindparam("_gid")}),
+                                   rows)
 
 
 def _follow_moved_representatives(wanted: dict[tuple[str, int], Group], stored: dict[tuple[str, int], DupGroup],
