@@ -1600,7 +1600,9 @@ def update_grouping(library: Sequence[HashItem], previous: Grouping, new_items: 
         return group_items(_joined(lib, new), params)
 
     keep = [g for g in previous.similar if old_pos[g.representative] not in region]
-    if isinstance(old_t.items, HashColumns) and isinstance(new_t.items, HashColumns):
+    if not region:
+        sub = new_t  # nothing old is touched (a first import): no copy of the new items
+    elif isinstance(old_t.items, HashColumns) and isinstance(new_t.items, HashColumns):
         sub = _Table(old_t.items.take(np.array(sorted(region), np.int64)).concat(new_t.items))
     else:
         sub = _Table([*(old_t.items[k] for k in sorted(region)), *new_t.items])
