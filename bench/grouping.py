@@ -29,6 +29,17 @@ grouping rework), extracted with `git archive` and run on the same database
 after resetting it to "nothing grouped"; both code paths' groups are compared
 at the end (they must be equal). The machine is shared: the load average is
 printed, and CPU time beside wall time.
+
+Measured on SQLite, 1M + 10k files, the 2-core machine at load 12-21 (wall
+times are mostly waiting for the CPU; compare CPU s), before the last two
+commits (one executemany per batch, no copy on a first import):
+
+    run                      wall s  cpu s  RSS MB  writes  longest ms  p99 ms  errors
+    old from scratch          742     91.6   1639       1     733137    16900     44
+    old +10,000               194     36.0   1488       1     188395    16506     11
+    new from scratch          525     78.5    703     275       1889      425      0
+    new +10,000               394     35.4    428       3       4285      743      0
+    both store the same 15,149 groups
 """
 from __future__ import annotations
 
