@@ -10,23 +10,10 @@ from sqlalchemy import func, select, update
 
 from mediaparser.runtime import chunks, lifecycle, runner
 from mediaparser.store.db import db
-from mediaparser.store.models import ChunkKind, ChunkStatus, FileStatus, Job, JobChunk, JobStatus, MediaFile
+from mediaparser.store.models import ChunkKind, ChunkStatus, FileStatus, JobChunk, JobStatus, MediaFile
 from mediaparser.usecases.importing import ImportSteps, create_import_job
 
-from tests.support.instance import make_images
-
-
-def _job(job_id: int) -> Job:
-    db.session.commit()
-    return db.session.get(Job, job_id, populate_existing=True)
-
-
-def _chunks(job_id: int) -> list[JobChunk]:
-    db.session.commit()
-    rows = db.session.execute(select(JobChunk).where(JobChunk.job_id == job_id).order_by(JobChunk.seq)
-                              .execution_options(populate_existing=True)).scalars().all()
-    db.session.commit()
-    return list(rows)
+from tests.support.instance import chunk_rows as _chunks, job_row as _job, make_images
 
 
 def _age_chunk(chunk_id: int) -> None:

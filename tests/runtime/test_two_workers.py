@@ -16,29 +16,17 @@ from sqlalchemy import select
 
 from mediaparser.runtime import tasks
 from mediaparser.store.db import db
-from mediaparser.store.models import ChunkKind, ChunkStatus, FileStatus, Job, JobChunk, JobStatus, MediaFile
+from mediaparser.store.models import ChunkKind, ChunkStatus, FileStatus, JobStatus, MediaFile
 from mediaparser.usecases.importing import create_import_job
 
 from tests.support.instance import (PG_URL, REDIS_URL, SERVICES_REASON, build_app, instance_env, make_images,
                                     sha256, wait_until)
+from tests.support.instance import chunk_rows as _chunks, job_row as _job
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(not (PG_URL and REDIS_URL), reason=SERVICES_REASON)]
 
 FILES = 2000
 CHUNK = 100
-
-
-def _job(job_id: int) -> Job:
-    db.session.commit()
-    return db.session.get(Job, job_id, populate_existing=True)
-
-
-def _chunks(job_id: int) -> list[JobChunk]:
-    db.session.commit()
-    rows = db.session.execute(select(JobChunk).where(JobChunk.job_id == job_id).order_by(JobChunk.seq)
-                              .execution_options(populate_existing=True)).scalars().all()
-    db.session.commit()
-    return list(rows)
 
 
 def _pid(owner: str | None) -> int | None:

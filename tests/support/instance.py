@@ -160,3 +160,26 @@ class WorkerProcess:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
+
+
+def job_row(job_id: int):
+    """The job's row as committed now (ends the read, so later commits of workers show)."""
+    from mediaparser.store.db import db
+    from mediaparser.store.models import Job
+
+    db.session.commit()
+    return db.session.get(Job, job_id, populate_existing=True)
+
+
+def chunk_rows(job_id: int) -> list:
+    """The job's chunks in order, as committed now."""
+    from sqlalchemy import select
+
+    from mediaparser.store.db import db
+    from mediaparser.store.models import JobChunk
+
+    db.session.commit()
+    rows = db.session.execute(select(JobChunk).where(JobChunk.job_id == job_id).order_by(JobChunk.seq)
+                              .execution_options(populate_existing=True)).scalars().all()
+    db.session.commit()
+    return list(rows)

@@ -246,7 +246,7 @@ def test_set_aside_files_are_listed_with_their_keeper_and_can_be_restored(api, w
 
     with web_app.app_context():
         job_id = db.session.get(MediaFile, aside).job_id
-        assert aside not in _set_aside(job_id) and {b, c} <= _set_aside(job_id)
+        assert aside not in _set_aside(job_id) and {b, c} <= set(_set_aside(job_id))
         db.session.commit()
 
     for bad in ({}, {"file_ids": []}, {"file_ids": "7"}, {"file_ids": [True]}):

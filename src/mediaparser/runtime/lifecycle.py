@@ -417,6 +417,17 @@ def _chunk_lease(s: Session, chunk_id: int, owner: str) -> ChunkLease:
     return ChunkLease(c.job_id, chunk_id, c.seq, c.kind, c.first_id, c.last_id, owner)
 
 
+def _take_chunk(s: Session, chunk_id: int, owner: str, now, *conditions) -> ChunkLease | None:
+    """The one conditional UPDATE that gives a chunk to `owner` when `conditions` hold; None when not."""
+    res = s.execute(
+        update(JobChunk)
+        .where(JobChunk.id == chunk_id, *conditions)
+        .values(status=ChunkStatus.RUNNING, lease_owner=owner, heartbeat_at=now, attempts=JobChunk.attempts + 1,
+                started_at=db.func.coalesce(JobChunk.started_at, now), available_at=None)
+        .execution_options(synchronize_session=False))
+    return _chunk_lease(s, chunk_id, owner) if res.rowcount == 1 else None
+
+
 def claim_chunk(job_id: int, chunk_id: int, owner: str, settings: Settings) -> ChunkLease | None:
     """Take one work chunk if it is free (PENDING, or RUNNING with a stale heartbeat) and its job goes on."""
     now = utcnow()
@@ -425,16 +436,11 @@ def claim_chunk(job_id: int, chunk_id: int, owner: str, settings: Settings) -> C
         max_attempts = _touch_job(s, job_id, now)
         if max_attempts is None:
             return None
-        res = s.execute(
-            update(JobChunk)
-            .where(JobChunk.id == chunk_id, JobChunk.job_id == job_id, JobChunk.kind == ChunkKind.WORK,
-                   _chunk_claimable(now, stale), JobChunk.attempts < max_attempts)
-            .values(status=ChunkStatus.RUNNING, lease_owner=owner, heartbeat_at=now, attempts=JobChunk.attempts + 1,
-                    started_at=db.func.coalesce(JobChunk.started_at, now), available_at=None)
-            .execution_options(synchronize_session=False))
-        if res.rowcount != 1:
+        lease = _take_chunk(s, chunk_id, owner, now,
+                            JobChunk.job_id == job_id, JobChunk.kind == ChunkKind.WORK,
+                            _chunk_claimable(now, stale), JobChunk.attempts < max_attempts)
+        if lease is None:
             return None
-        lease = _chunk_lease(s, chunk_id, owner)
     log.info("chunk %s of job %s taken by %s", lease.seq, job_id, owner)
     return lease
 
@@ -476,15 +482,10 @@ def claim_final(job_id: int, owner: str, settings: Settings) -> ChunkLease | Non
                              ).scalar_one_or_none()
         if chunk_id is None:
             return None
-        res = s.execute(
-            update(JobChunk)
-            .where(JobChunk.id == chunk_id, _chunk_claimable(now, stale), JobChunk.attempts < max_attempts, ~unfinished)
-            .values(status=ChunkStatus.RUNNING, lease_owner=owner, heartbeat_at=now, attempts=JobChunk.attempts + 1,
-                    started_at=db.func.coalesce(JobChunk.started_at, now), available_at=None)
-            .execution_options(synchronize_session=False))
-        if res.rowcount != 1:
+        lease = _take_chunk(s, chunk_id, owner, now,
+                            _chunk_claimable(now, stale), JobChunk.attempts < max_attempts, ~unfinished)
+        if lease is None:
             return None
-        lease = _chunk_lease(s, chunk_id, owner)
     log.info("final step of job %s taken by %s", job_id, owner)
     return lease
 

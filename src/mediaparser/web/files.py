@@ -103,14 +103,20 @@ def original(file_id: int):
     mime = row.mime or "application/octet-stream"
     inline = (mime.startswith("image/") or mime.startswith("video/")) and "svg" not in mime
     name = os.path.basename(row.rel_path)
+    # Sent from the descriptor that was verified, not by reopening the path.
+    return _send_source(src, src.file, src.size, mimetype=mime if inline else "application/octet-stream",
+                        name=name, inline=inline, etag=f"{row.id}-{row.dev}-{row.inode}-{src.size}-{src.mtime}")
+
+
+def _send_source(src, stream, length: int, *, mimetype: str, name: str, inline: bool, etag: str):
+    """Bytes read from an opened source (whole or a part of it), with ranges and the files' CSP."""
     try:
-        # Sent from the descriptor that was verified, not by reopening the path.
-        resp = send_file(src.file, mimetype=mime if inline else "application/octet-stream", conditional=False,
-                         download_name=name, as_attachment=not inline, max_age=0)
-        resp.content_length = src.size
+        resp = send_file(stream, mimetype=mimetype, conditional=False, download_name=name,
+                         as_attachment=not inline, max_age=0)
+        resp.content_length = length
         resp.last_modified = src.mtime
-        resp.set_etag(f"{row.id}-{row.dev}-{row.inode}-{src.size}-{src.mtime}")
-        resp = resp.make_conditional(request.environ, accept_ranges=True, complete_length=src.size)
+        resp.set_etag(etag)
+        resp = resp.make_conditional(request.environ, accept_ranges=True, complete_length=length)
     except BaseException:
         src.close()
         raise
@@ -127,17 +133,6 @@ def motion(file_id: int):
         src, clip, length = open_motion_clip(current_settings(), row)
     except SourceUnavailable as exc:
         abort(exc.status, description=exc.message)
-    try:
-        stem = os.path.splitext(os.path.basename(row.rel_path))[0]
-        resp = send_file(clip, mimetype="video/mp4", conditional=False, download_name=f"{stem}.mp4",
-                         as_attachment=False, max_age=0)
-        resp.content_length = length
-        resp.last_modified = src.mtime
-        resp.set_etag(f"{row.id}-motion-{row.dev}-{row.inode}-{src.size}-{src.mtime}")
-        resp = resp.make_conditional(request.environ, accept_ranges=True, complete_length=length)
-    except BaseException:
-        src.close()
-        raise
-    resp.headers["Content-Security-Policy"] = FILE_CSP
-    resp.headers["Cache-Control"] = "private, max-age=0"
-    return resp
+    stem = os.path.splitext(os.path.basename(row.rel_path))[0]
+    return _send_source(src, clip, length, mimetype="video/mp4", name=f"{stem}.mp4", inline=True,
+                        etag=f"{row.id}-motion-{row.dev}-{row.inode}-{src.size}-{src.mtime}")
