@@ -1,6 +1,8 @@
 # The two commands of the README. Each creates .venv when it is missing and
 # installs what it needs; the stamp files make a second run start at once.
 PYTHON ?= python3
+# One test process per core (pytest-xdist), a test file's tests kept together.
+PYTEST_ARGS ?= -n auto --dist loadfile
 VENV := .venv
 BIN := $(VENV)/bin
 

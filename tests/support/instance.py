@@ -15,8 +15,38 @@ from typing import Callable
 
 import pytest
 
-PG_URL = os.environ.get("MEDIAPARSER_TEST_DATABASE_URL")
-REDIS_URL = os.environ.get("MEDIAPARSER_TEST_REDIS_URL")
+
+
+def _per_test_process(pg_url: str | None, redis_url: str | None) -> tuple[str | None, str | None]:
+    """Under pytest-xdist (`make test` runs `-n auto`), each test process gets its own
+    PostgreSQL database and Redis db, since the tests wipe them: the first process uses
+    the given ones, process gwN the database `<name>_gwN` (created when missing) and the
+    Redis db N below the given one."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    n = int(worker[2:]) if worker[2:].isdigit() else 0
+    if n == 0 or not (pg_url and redis_url):
+        return pg_url, redis_url
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    base = make_url(pg_url)
+    name = f"{base.database}_{worker}"
+    engine = create_engine(base, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            if conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first() is None:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        engine.dispose()
+    head, _, db_index = redis_url.rstrip("/").rpartition("/")
+    index = (int(db_index) if db_index.isdigit() else 0) - n
+    if not db_index.isdigit() or index < 0:
+        raise RuntimeError(f"{redis_url}: give a Redis db number of at least {n} to run {n + 1} test processes")
+    return base.set(database=name).render_as_string(hide_password=False), f"{head}/{index}"
+
+
+PG_URL, REDIS_URL = _per_test_process(os.environ.get("MEDIAPARSER_TEST_DATABASE_URL"),
+                                      os.environ.get("MEDIAPARSER_TEST_REDIS_URL"))
 SERVICES_REASON = ("PostgreSQL/Redis tests need MEDIAPARSER_TEST_DATABASE_URL and MEDIAPARSER_TEST_REDIS_URL "
                    "(.ci/run sets them)")
 
