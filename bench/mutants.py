@@ -38,11 +38,13 @@ from __future__ import annotations
 
 import argparse
 import os
+import queue
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -357,6 +359,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--list", action="store_true", help="list the mutants and exit")
     ap.add_argument("--baseline", action="store_true", help="run each test subset unmutated first")
     ap.add_argument("--timeout", type=float, default=300.0, help="seconds per mutant run")
+    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="mutants run at once (default: one per core)")
     ap.add_argument("-v", "--verbose", action="store_true", help="show the first failing test of each kill")
     args = ap.parse_args(argv)
     chosen = [m for m in MUTANTS if args.match in m.name]
@@ -385,24 +388,40 @@ def main(argv: list[str] | None = None) -> int:
                 if outcome != "survived":
                     print(detail)
                     return 2
+        # One working tree per core: mutants run side by side, each in a tree of its own.
+        trees: queue.Queue[Path] = queue.Queue()
+        trees.put(work)
+        for i in range(1, max(1, min(args.jobs, len(chosen)))):
+            extra = Path(tmp) / f"work{i}"
+            shutil.copytree(pristine, extra)
+            trees.put(extra)
+
+        def run(m: Mutant) -> tuple[str, float, str]:
+            tree = trees.get()
+            try:
+                target = tree / PKG / m.file
+                original = target.read_text()
+                _apply(tree, m)
+                try:
+                    return _pytest(tree, m.tests, args.timeout)
+                finally:
+                    target.write_text(original)
+            finally:
+                trees.put(tree)
+
         rows = []
         print(f"{'mutant':38} {'outcome':9} {'seconds':>7}  rule")
-        for m in chosen:
-            target = work / PKG / m.file
-            original = target.read_text()
-            _apply(work, m)
-            try:
-                outcome, took, detail = _pytest(work, m.tests, args.timeout)
-            finally:
-                target.write_text(original)
-            if outcome.startswith("error"):
-                print(f"{m.name}: the test run broke, not a verdict:\n{detail}")
-                return 2
-            rows.append((m, outcome, took))
-            note = f"  [{EQUIVALENT[m.name]}]" if outcome == "survived" and m.name in EQUIVALENT else ""
-            print(f"{m.name:38} {outcome:9} {took:7.1f}  {m.rule}{note}", flush=True)
-            if args.verbose and detail and outcome == "killed":
-                print(f"{'':48} by {detail}")
+        with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+            for m, (outcome, took, detail) in zip(chosen, pool.map(run, chosen)):
+                if outcome.startswith("error"):
+                    print(f"{m.name}: the test run broke, not a verdict:\n{detail}")
+                    pool.shutdown(cancel_futures=True)
+                    return 2
+                rows.append((m, outcome, took))
+                note = f"  [{EQUIVALENT[m.name]}]" if outcome == "survived" and m.name in EQUIVALENT else ""
+                print(f"{m.name:38} {outcome:9} {took:7.1f}  {m.rule}{note}", flush=True)
+                if args.verbose and detail and outcome == "killed":
+                    print(f"{'':48} by {detail}")
     killed = sum(1 for _m, o, _t in rows if o in ("killed", "timeout"))
     survivors = [m for m, o, _t in rows if o == "survived"]
     unexplained = [m.name for m in survivors if m.name not in EQUIVALENT]
