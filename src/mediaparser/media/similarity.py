@@ -573,24 +573,28 @@ def _expand(lo: np.ndarray, cnt: np.ndarray, q_hash: np.ndarray, q_idx: np.ndarr
     return _collect(out)
 
 
-def _runs_of(s: _Sorted, bits: int) -> tuple[np.ndarray, np.ndarray] | None:
+def _runs_of(s: _Sorted, bits: int) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """Start and length of the run of every key value, as dense tables
-    indexed by key (None when the key space is too wide for a table)."""
+    indexed by key, and which key values occur (None when the key space is
+    too wide for a table)."""
     if bits > _TABLE_BITS or (1 << bits) > max(1 << 16, 4 * s.keys.size):
         return None  # a table far larger than the data: binary search is cheaper
     counts = np.bincount(s.keys, minlength=1 << bits)
     starts = np.cumsum(counts) - counts
-    return starts, counts
+    return starts, counts, counts != 0
 
 
-def _lookup(s: _Sorted, runs: tuple[np.ndarray, np.ndarray] | None,
+def _lookup(s: _Sorted, runs: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
             keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The positions of `keys` that occur in `s`, with the start and length
     of their runs there (`runs`: the tables of `_runs_of`, or None)."""
     if runs is not None:
-        cnt = runs[1][keys]
-        sel = np.flatnonzero(cnt)
-        return sel, runs[0][keys[sel]], cnt[sel]
+        # Which keys occur at all, from a table of one byte per key value (a
+        # million library keys probed against a few thousand new files' runs
+        # mostly miss): only the hits read the wide tables.
+        sel = np.flatnonzero(runs[2][keys])
+        hit = keys[sel]
+        return sel, runs[0][hit], runs[1][hit]
     pos = np.minimum(np.searchsorted(s.keys, keys), s.keys.size - 1)
     sel = np.flatnonzero(s.keys[pos] == keys)
     lo = pos[sel]
@@ -603,7 +607,7 @@ def _lookup(s: _Sorted, runs: tuple[np.ndarray, np.ndarray] | None,
 _ORDER_PROBES = 1 << 15
 
 
-def _probe(small: _Sorted, runs: tuple[np.ndarray, np.ndarray] | None, big: np.ndarray, big_key: np.ndarray,
+def _probe(small: _Sorted, runs: tuple[np.ndarray, np.ndarray, np.ndarray] | None, big: np.ndarray, big_key: np.ndarray,
            radius: int) -> Pairs:
     """Pairs (i in sorted side, j in probed side): the probed side's keys
     are looked up in a table of the sorted side's runs."""
@@ -655,9 +659,9 @@ def _mih_join(arrays: dict[str, np.ndarray], joins: Sequence[Join], radius: int,
         keys = {x: _combo_key(arrays[x], plan, combo, hbytes[x]) for x in used}
         srt = {x: _sort_by_key(arrays[x], keys[x]) for x in to_sort}
         bits = plan.key_bits(combo)
-        runs: dict[str, tuple[np.ndarray, np.ndarray] | None] = {}
+        runs: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray] | None] = {}
 
-        def runs_of(x: str) -> tuple[np.ndarray, np.ndarray] | None:
+        def runs_of(x: str) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
             if x not in runs:
                 runs[x] = _runs_of(srt[x], bits)
             return runs[x]

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import (JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer,
-                        String, Text, UniqueConstraint, false)
+from sqlalchemy import (JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, LargeBinary,
+                        String, Text, UniqueConstraint, false, text)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mediaparser.media.tags import tag_key
@@ -163,6 +163,9 @@ class MediaFile(db.Model):
               "kind", "job_id", "group_id"),
         Index("ix_media_files_rel_path", "rel_path", "id"),
         Index("ix_media_files_size", "size", "id"),
+        # The files a regrouping has still to compare (0015): few, found without reading the others.
+        Index("ix_media_files_ungrouped", "id", sqlite_where=text("NOT grouped"),
+              postgresql_where=text("NOT grouped")),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -301,6 +304,21 @@ class FileCountChange(db.Model):
     kind: Mapped[str] = mapped_column(String(8), nullable=False)
     status: Mapped[str] = mapped_column(String(16), nullable=False)
     n: Mapped[int] = mapped_column(Integer, nullable=False)
+
+
+class HashBlock(db.Model):
+    """The grouping columns of the grouped files of one block of file ids, packed (library.hash_blocks).
+
+    Triggers (migration 0015) delete a block when a grouped file in it changes or goes; `token`
+    marks a block a regrouping means to write back (it writes only where its token still is).
+    """
+
+    __tablename__ = "hash_blocks"
+
+    block: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    files: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    data: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    token: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
 
 class WorkerBeat(db.Model):

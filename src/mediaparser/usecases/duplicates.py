@@ -34,9 +34,10 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
 import numpy as np
-from sqlalchemy import bindparam, case, delete, func, insert, or_, select, update
+from sqlalchemy import bindparam, case, delete, func, insert, or_, select, text, update
 
 from mediaparser.store.db import FOREIGN_KEY_VIOLATION, TRANSIENT, db, exclusive, run_write, write_transaction
+from mediaparser.library import hash_blocks
 from mediaparser.library.in_archive import archive_rows
 from mediaparser.media.isotime import iso_local
 from mediaparser.media.keeper import KeeperRecommendation, QualityFacts, recommend_keeper
@@ -125,58 +126,56 @@ class RegroupReport:
     changed: int = 0
     removed: int = 0
     write_batches: int = 0  # short write transactions the result was stored in
+    library_read_from_files: int = 0  # grouped files read row by row (their packed block was out of date)
 
 
-# Rows per read while loading hashes, groups per write transaction, ids per
-# UPDATE statement. A write batch of 200 groups (their members and the files'
-# group pointers) or of 5,000 files marked grouped takes tens of
-# milliseconds: the web's writes wait at most that long for the lock.
+# Rows per read while loading new files' hashes, groups per write transaction,
+# ids per statement. A write batch of 200 groups (their members and the files'
+# group pointers), or one hash block's files marked grouped (hash_blocks.BLOCK
+# ids), takes tens of milliseconds: the web's writes wait at most that long.
 _LOAD_ROWS = 50_000
 _GROUPS_PER_WRITE = 200
 _IDS_PER_STATEMENT = 2_000
-_MARKS_PER_WRITE = 5_000
 # Flags packed into one column of the hash query (one Python int a row, not three).
-_LOW, _HAS90, _HAS180, _GROUPED = 1, 2, 4, 8
+_LOW, _HAS90, _HAS180 = 1, 2, 4
 
 
-def _hash_query(after: int):
+def _rows(*conditions):
+    """The grouping columns of groupable files (library.hash_blocks' row query): id, the six
+    hashes (0 where absent), flags."""
     f = MediaFile
     # (hash_item's rule, in SQL: no hashes, low detail, or judged on its stack's lead.)
     low = or_(f.phash.is_(None), f.dhash.is_(None), func.coalesce(f.low_detail, False),
               func.coalesce(f.stack_role.in_(_JUDGED_ON_LEAD), False))
     flags = (case((low, _LOW), else_=0) + case((f.phash90.is_not(None), _HAS90), else_=0)
-             + case((f.phash180.is_not(None), _HAS180), else_=0) + case((f.grouped, _GROUPED), else_=0))
+             + case((f.phash180.is_not(None), _HAS180), else_=0))
     cols = [f.id, *(func.coalesce(c, 0) for c in (f.phash, f.dhash, f.phash90, f.dhash90, f.phash180, f.dhash180)),
             flags]
-    return select(*cols).where(*_groupable(), f.id > after).order_by(f.id).limit(_LOAD_ROWS)
+    return select(*cols).where(*_groupable(), *conditions).order_by(f.id)
 
 
-def _load_hashes() -> tuple[HashColumns, HashColumns]:
-    """(library, new files) as columns: every groupable file, read in chunks
-    of _LOAD_ROWS by id, each chunk its own short read transaction (a long
-    open read would hold back SQLite's WAL checkpoints)."""
-    parts = []
-    after = 0
-    while True:
-        rows = db.session.execute(_hash_query(after)).all()
-        db.session.commit()
-        if not rows:
-            break
-        parts.append(np.array(rows, dtype=np.int64))
-        after = int(parts[-1][-1, 0])
-        if len(rows) < _LOAD_ROWS:
-            break
-    a = np.concatenate(parts) if parts else np.empty((0, 8), np.int64)
+# Written as the partial index ix_media_files_ungrouped is, so both databases read that index.
+_UNGROUPED = text("NOT media_files.grouped")
+
+
+def _columns(a: np.ndarray) -> HashColumns:
     u = a.view(np.uint64)  # BIGINT columns hold the hashes' two's complement
-    flags = a[:, 7]
+    f = a[:, 7]
+    return HashColumns(a[:, 0].copy(), u[:, 1].copy(), u[:, 2].copy(), u[:, 3:5].copy(), u[:, 5:7].copy(),
+                       (f & _HAS90) != 0, (f & _HAS180) != 0, (f & _LOW) != 0)
 
-    def cols(sel: np.ndarray) -> HashColumns:
-        f = flags[sel]
-        return HashColumns(a[sel, 0], u[sel, 1], u[sel, 2], u[sel][:, 3:5], u[sel][:, 5:7], (f & _HAS90) != 0,
-                           (f & _HAS180) != 0, (f & _LOW) != 0)
 
-    grouped = (flags & _GROUPED) != 0
-    return cols(np.flatnonzero(grouped)), cols(np.flatnonzero(~grouped))
+def _block_rows(loaded: hash_blocks.Loaded):
+    """Block b's rows among the library and the new files, in id order."""
+    lib, new = loaded.library, loaded.new
+
+    def rows(b: int) -> np.ndarray:
+        lo, hi = b * hash_blocks.BLOCK, (b + 1) * hash_blocks.BLOCK
+        i0, i1 = np.searchsorted(lib[:, 0], [lo, hi])
+        j0, j1 = np.searchsorted(new[:, 0], [lo, hi])
+        both = np.concatenate([lib[i0:i1], new[j0:j1]])
+        return both[np.argsort(both[:, 0], kind="stable")]
+    return rows
 
 
 def _shared_content(lib: HashColumns, new: HashColumns, stored: dict[tuple[str, int], _StoredGroup]) -> dict[int, str]:
@@ -221,34 +220,31 @@ def regroup(params: SimilarityParams | None = None) -> RegroupReport:
     meanwhile). Runs one at a time (`exclusive`), so two imports finishing
     together group one after the other.
     """
-    params = params or SimilarityParams()
+    # The search's band combinations run on every core (numpy lets go of the GIL while it sorts).
+    params = params or SimilarityParams(workers=min(4, os.cpu_count() or 1))
     report = RegroupReport()
     with exclusive("regroup"):
-        lib, new = _load_hashes()
-        if len(new) == 0:
-            return report
+        loaded = hash_blocks.load(_rows, MediaFile.grouped, _UNGROUPED, limit=_LOAD_ROWS)
+        lib, new = _columns(loaded.library), _columns(loaded.new)
         report.new_files, report.library_files = len(new), len(lib)
-        stored = _stored_groups(db.session)
-        db.session.commit()
-        shared = _shared_content(lib, new, stored)
-        lib.shared = {k: v for k, v in shared.items() if k <= (int(lib.ids[-1]) if len(lib) else -1)}
-        new.shared = {k: v for k, v in shared.items() if k not in lib.shared}
-        grouping = update_grouping(lib, _as_previous(stored, params), new, params)
-        report.exact_groups, report.similar_groups = len(grouping.exact), len(grouping.similar)
-        _store(grouping, stored, report)
-        ids = new.ids.tolist()
-        del lib, new, grouping
-        for i in range(0, len(ids), _MARKS_PER_WRITE):
-            run_write(lambda s, chunk=ids[i:i + _MARKS_PER_WRITE]: _mark_grouped(s, chunk))
-            report.write_batches += 1
+        report.write_batches += loaded.writes
+        if len(new):
+            stored = _stored_groups(db.session)
+            db.session.commit()
+            shared = _shared_content(lib, new, stored)
+            lib.shared = {k: v for k, v in shared.items() if k <= (int(lib.ids[-1]) if len(lib) else -1)}
+            new.shared = {k: v for k, v in shared.items() if k not in lib.shared}
+            grouping = update_grouping(lib, _as_previous(stored, params), new, params)
+            report.exact_groups, report.similar_groups = len(grouping.exact), len(grouping.similar)
+            _store(grouping, stored, report)
+            del grouping, stored
+        new_ids = new.ids
+        del lib, new
+        # The new files marked grouped a block at a time, each block's packed hashes written with them.
+        report.write_batches += hash_blocks.mark_and_write(loaded, _block_rows(loaded), new_ids, _groupable)
+        report.library_read_from_files = loaded.files_read
     log.info("regrouped: %s", report)
     return report
-
-
-def _mark_grouped(s, ids: list[int]) -> None:
-    for k in range(0, len(ids), _IDS_PER_STATEMENT):
-        s.execute(update(MediaFile).where(MediaFile.id.in_(ids[k:k + _IDS_PER_STATEMENT])).values(grouped=True)
-                  .execution_options(synchronize_session=False))
 
 
 def _store(grouping: Grouping, stored: dict[tuple[str, int], _StoredGroup], report: RegroupReport) -> None:
