@@ -100,8 +100,11 @@ def main() -> None:
 def _serve(app, settings: Settings) -> None:
     from werkzeug.serving import make_server
 
+    from mediaparser.web import ready_to_serve
+
     server = make_server(settings.host, settings.port, app, threaded=True)
     click.echo(f"MediaParser is running at http://{settings.host}:{server.server_port}/  (Ctrl+C stops it)")
+    ready_to_serve()
     try:
         server.serve_forever()
     except KeyboardInterrupt:
