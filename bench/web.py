@@ -20,7 +20,9 @@ through the Flask app — routing, query, JSON — for:
 
 With --reuse a database that already holds exactly --rows generated files is
 kept as it is (its schema is still brought to the head migration, as the app
-does at start-up); otherwise it is emptied and filled again. The fill runs in
+does at start-up, and the worker's minute of upkeep is run: counts folded,
+PostgreSQL's tables vacuumed when due); otherwise it is emptied and filled
+again. The fill runs in
 a child process, so the peak memory printed at the end (VmHWM, the most this
 process ever held in RAM) is that of a web process serving these requests.
 
@@ -132,7 +134,14 @@ def _settle(app) -> None:
     except ImportError:  # before the month counts existed
         return
     with app.app_context():
-        counts.fold_all()
+        counts.fold_all()  # as the worker's minute task does (runtime.tasks.fold_file_counts)
+        try:
+            from mediaparser.store import upkeep
+        except ImportError:  # before the upkeep existed
+            return
+        from mediaparser.store.db import db
+
+        upkeep.tend(db.engine)
 
 
 def _filled(app, rows: int) -> bool:
@@ -230,6 +239,9 @@ def prepare(settings, rows: int, reuse: bool) -> None:
             print(f"migrations checked/applied in {time.perf_counter() - t0:.1f} s")
             if _filled(app, rows):
                 print(f"reusing the {rows:,} file rows already there")
+                t0 = time.perf_counter()
+                _settle(app)  # the worker would within a minute of starting (a fill by an older version)
+                print(f"settled in {time.perf_counter() - t0:.1f} s")
                 return
     _empty(settings)
     app = create_app(settings)

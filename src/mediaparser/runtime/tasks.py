@@ -90,11 +90,15 @@ def reap_stale_jobs() -> None:
 @huey.periodic_task(crontab(minute="*"))
 def fold_file_counts() -> None:
     """Move the changes the file-count triggers appended into the review's counts (library.counts),
-    a short write transaction per batch, so the histogram's read stays small."""
+    a short write transaction per batch, so the histogram's read stays small; then, on PostgreSQL,
+    VACUUM (ANALYZE) the review's tables that many changes have left due (store.upkeep)."""
     from mediaparser.library import counts
+    from mediaparser.store import upkeep
+    from mediaparser.store.db import db
 
     with worker_app().app_context():
         counts.fold_all()
+        upkeep.tend(db.engine)
 
 
 def reap_now() -> lifecycle.ReapReport:
