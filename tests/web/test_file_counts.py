@@ -76,7 +76,7 @@ def _stored_key_counts() -> Counter:
 
 
 def _straight_summary(flt: Filter) -> dict:
-    return queries._summary_sqlite(flt) if is_sqlite(db.session) else queries._summary_grouped(flt)
+    return queries._summary_by_cells(flt) if is_sqlite(db.session) else queries._summary_grouped(flt)
 
 
 def _agree(app, api, note: str) -> None:
@@ -275,3 +275,29 @@ def test_a_cameras_summary_read_from_the_camera_index_equals_a_count_by_hand(api
         expected = _camera_summary_by_hand(rows, query)
         assert expected["count"] >= 1, query  # the case is not empty
         assert {k: body[k] for k in expected} == expected, query
+
+
+def test_a_cameras_summary_counts_cells_and_never_groups_its_files_by_month(api, web_app):
+    """On either database a camera's summary counts its (review state, confidence) cells per month
+    from the camera-led index: PostgreSQL's one GROUP BY over the camera's files sorted ~90,000 rows
+    by month at a million files (150 ms), the cells' counts take 20 ms once the table is vacuumed."""
+    from sqlalchemy import event
+
+    rows = _files(random.Random(5), 60)
+    seed(web_app, rows)
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, params, context, executemany):
+        seen.append(" ".join(statement.split()))
+
+    with web_app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        body = api.get("/api/files/summary?camera=X-T3&state=needs_review").get_json()
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert {k: body[k] for k in ("count", "states", "months", "no_date")} == \
+        _camera_summary_by_hand(rows, "camera=X-T3&state=needs_review")
+    reads = [s for s in seen if "media_files" in s]
+    assert reads and not [s for s in reads if "GROUP BY" in s and "stack_kind" not in s], reads

@@ -8,8 +8,10 @@ This module owns
   in both directions, as a second "phase" of the same ordering.
 - `neighbours`: previous, next and next-needing-review in that order.
 - `summary`: counts per review state and files per month: from the
-  pre-counted table (`library.counts`) for the filters it answers; else one
-  plan for SQLite (index seeks per cell) and one for PostgreSQL (one GROUP BY).
+  pre-counted table (`library.counts`) for the filters it answers; else
+  index seeks per (review state, confidence) cell and month — on SQLite, and
+  on PostgreSQL for a camera (its cells in the camera-led index) — or one
+  GROUP BY (PostgreSQL's other filters).
 - `cameras` and `grid_item` (one grid row as JSON).
 - `start_cursor` (a page that starts at a date: the date scrubber's jumps) and
   `day_counts` (files per day for the days a page shows: the day headers).
@@ -27,7 +29,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, case, inspect, distinct, exists, func, literal, or_, select, tuple_
+from sqlalchemy import bindparam, case, inspect, distinct, exists, func, or_, select, tuple_
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.util import ClauseAdapter
@@ -39,7 +41,7 @@ from mediaparser.media.isotime import iso_local
 from mediaparser.media.stacking import LABELS as STACK_LABELS, NOUNS as STACK_NOUNS
 from mediaparser.media.timestamps import format_offset
 from mediaparser.store.db import db
-from mediaparser.store.dialect import is_sqlite
+from mediaparser.store.dialect import is_sqlite, month_starts, next_month
 from mediaparser.store.models import FileStatus, MediaFile, ReviewState
 
 _GRID_COLUMNS = (
@@ -344,7 +346,9 @@ def summary(flt: Filter) -> dict[str, Any]:
     if counts.answers(flt):
         out = counts.summary(flt)  # a few thousand pre-counted rows instead of every file
     else:
-        out = _summary_sqlite(flt) if is_sqlite(db.session) else _summary_grouped(flt)
+        # A camera's files sit together in the camera-led index: on PostgreSQL too, counting its cells
+        # there (20 ms at a million files) beats grouping them by month (a sort of ~90,000 rows, 150 ms).
+        out = _summary_by_cells(flt) if is_sqlite(db.session) or flt.camera else _summary_grouped(flt)
         db.session.commit()
     # Read from the stack_id index: only the files in stacks (none in most libraries) are visited.
     out["stacks"] = stack_counts(flt)
@@ -392,7 +396,7 @@ def _cell_count(rs: str | None, confs: tuple[str | None, ...], other: list, date
     return _indexed(select(func.count()).where(*conds, *other, *dates), index).scalar_subquery()
 
 
-def _summary_sqlite(flt: Filter) -> dict[str, Any]:
+def _summary_by_cells(flt: Filter) -> dict[str, Any]:
     m = MediaFile
     s = db.session
     other = flt.other_conditions()
@@ -416,10 +420,8 @@ def _summary_sqlite(flt: Filter) -> dict[str, Any]:
         first = s.execute(select(func.min(m.captured_at))).scalar()
         last = s.execute(select(func.max(m.captured_at))).scalar()
         if first is not None:
-            span = select(literal(f"{first.year:04d}-{first.month:02d}-01").label("start")).cte("months", recursive=True)
-            span = span.union_all(select(func.date(span.c.start, "+1 month"))
-                                  .where(span.c.start < literal(f"{last.year:04d}-{last.month:02d}-01")))
-            in_month = [m.captured_at >= span.c.start, m.captured_at < func.date(span.c.start, "+1 month")]
+            span = month_starts(s, first, last)
+            in_month = [m.captured_at >= span.c.start, m.captured_at < next_month(s, span.c.start)]
             if flt.state == "all" and not flt.confidence and not flt.camera:
                 # Every dated file: one range of the capture-time index per month (a camera's
                 # files are fewer: counted cell by cell from the camera-led index).
@@ -427,7 +429,7 @@ def _summary_sqlite(flt: Filter) -> dict[str, Any]:
             else:
                 total = sum((_cell_count(rs, c, other, in_month, flt) for rs, c in cells[1:]),
                             _cell_count(*cells[0], other, in_month, flt))
-            months = [{"month": start[:7], "count": n}
+            months = [{"month": start[:7] if isinstance(start, str) else f"{start:%Y-%m}", "count": n}
                       for start, n in s.execute(select(span.c.start, total)).all() if n]
         no_date = sum(s.execute(select(*[_cell_count(rs, c, other, [m.captured_at.is_(None)], flt)
                                          for rs, c in cells])).one())

@@ -14,6 +14,10 @@ testing the dialect's name itself:
 - `greatest` — the larger of two values (SQLite's two-argument max());
 - `indexed` — pin a SQLite query to a named index ("INDEXED BY"); a no-op on
   PostgreSQL, whose planner has statistics to choose well on its own;
+- `month_starts` / `next_month` — the first day of each month from one date
+  to another as rows (a recursive CTE of 'YYYY-MM-DD' texts on SQLite,
+  generate_series of timestamps on PostgreSQL), and the start of the month
+  after one of them;
 - `is_sqlite` — for the few callers that pick a whole different plan per
   database (the review summary, for one).
 """
@@ -22,15 +26,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Iterable
 
-from sqlalchemy import func, literal, text
+from sqlalchemy import func, literal, literal_column, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.dialects.sqlite.base import SQLiteCompiler
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
-from sqlalchemy.types import DateTime
+from sqlalchemy.types import DateTime, Interval
 
-__all__ = ["greatest", "indexed", "insert_adding", "insert_ignore", "is_sqlite", "seconds_since", "try_lock"]
+__all__ = ["greatest", "indexed", "insert_adding", "insert_ignore", "is_sqlite", "month_starts", "next_month",
+           "seconds_since", "try_lock"]
 
 
 def is_sqlite(session: Session) -> bool:
@@ -77,6 +82,26 @@ def seconds_since(session: Session, column: Any, now: datetime) -> ColumnElement
 def greatest(session: Session, a: Any, b: Any) -> ColumnElement:
     """SQL for the larger of `a` and `b` (SQLite has no GREATEST; its max() takes two)."""
     return func.max(a, b) if is_sqlite(session) else func.greatest(a, b)
+
+
+def month_starts(session: Session, first: datetime, last: datetime) -> Any:
+    """A selectable of one row per month from `first`'s to `last`'s, its column `start` the
+    month's first day (a 'YYYY-MM-DD' text on SQLite, a timestamp on PostgreSQL: each compares
+    with a capture time as that database stores it)."""
+    lo, hi = datetime(first.year, first.month, 1), datetime(last.year, last.month, 1)
+    if is_sqlite(session):
+        span = select(literal(f"{lo:%Y-%m-%d}").label("start")).cte("months", recursive=True)
+        return span.union_all(select(func.date(span.c.start, "+1 month")).where(span.c.start < literal(f"{hi:%Y-%m-%d}")))
+    step = literal_column("interval '1 month'", type_=Interval)
+    return select(func.generate_series(literal(lo, type_=DateTime), literal(hi, type_=DateTime), step)
+                  .label("start")).subquery("months")
+
+
+def next_month(session: Session, start: Any) -> ColumnElement:
+    """SQL for the first day of the month after `start` (a `month_starts` row's)."""
+    if is_sqlite(session):
+        return func.date(start, "+1 month")
+    return start + literal_column("interval '1 month'", type_=Interval)
 
 
 # SQLite takes "INDEXED BY name" right after a table name, which is where
