@@ -165,15 +165,25 @@ def _columns(a: np.ndarray) -> HashColumns:
                        (f & _HAS90) != 0, (f & _HAS180) != 0, (f & _LOW) != 0)
 
 
-def _block_rows(loaded: hash_blocks.Loaded):
-    """Block b's rows among the library and the new files, in id order."""
-    lib, new = loaded.library, loaded.new
+def _packed(c: HashColumns) -> np.ndarray:
+    """The inverse of _columns: the row query's (n, WIDTH) int64 rows of these files."""
+    out = np.empty((len(c), hash_blocks.WIDTH), np.int64)
+    out[:, 0] = c.ids
+    u = out.view(np.uint64)
+    u[:, 1], u[:, 2], u[:, 3:5], u[:, 5:7] = c.phash, c.dhash, c.rot90, c.rot180
+    out[:, 7] = c.low_detail * _LOW + c.has90 * _HAS90 + c.has180 * _HAS180
+    return out
+
+
+def _block_rows(lib: HashColumns, new: HashColumns):
+    """Block b's rows among the library and the new files, in id order (rebuilt from the
+    columns, so the loaded rows need not be kept beside them)."""
 
     def rows(b: int) -> np.ndarray:
         lo, hi = b * hash_blocks.BLOCK, (b + 1) * hash_blocks.BLOCK
-        i0, i1 = np.searchsorted(lib[:, 0], [lo, hi])
-        j0, j1 = np.searchsorted(new[:, 0], [lo, hi])
-        both = np.concatenate([lib[i0:i1], new[j0:j1]])
+        i0, i1 = np.searchsorted(lib.ids, [lo, hi])
+        j0, j1 = np.searchsorted(new.ids, [lo, hi])
+        both = np.concatenate([_packed(lib.take(np.arange(i0, i1))), _packed(new.take(np.arange(j0, j1)))])
         return both[np.argsort(both[:, 0], kind="stable")]
     return rows
 
@@ -226,6 +236,7 @@ def regroup(params: SimilarityParams | None = None) -> RegroupReport:
     with exclusive("regroup"):
         loaded = hash_blocks.load(_rows, MediaFile.grouped, _UNGROUPED, limit=_LOAD_ROWS)
         lib, new = _columns(loaded.library), _columns(loaded.new)
+        loaded.library = loaded.new = None  # type: ignore[assignment]  # one copy of a million files is enough
         report.new_files, report.library_files = len(new), len(lib)
         report.write_batches += loaded.writes
         if len(new):
@@ -238,10 +249,8 @@ def regroup(params: SimilarityParams | None = None) -> RegroupReport:
             report.exact_groups, report.similar_groups = len(grouping.exact), len(grouping.similar)
             _store(grouping, stored, report)
             del grouping, stored
-        new_ids = new.ids
-        del lib, new
         # The new files marked grouped a block at a time, each block's packed hashes written with them.
-        report.write_batches += hash_blocks.mark_and_write(loaded, _block_rows(loaded), new_ids, _groupable)
+        report.write_batches += hash_blocks.mark_and_write(loaded, _block_rows(lib, new), new.ids, _groupable)
         report.library_read_from_files = loaded.files_read
     log.info("regrouped: %s", report)
     return report
