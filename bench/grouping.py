@@ -340,6 +340,9 @@ def main(argv: list[str] | None = None) -> int:
         ids = list(range(1, 200))
         results: dict[str, tuple[dict, dict]] = {}
         groups: dict[str, set] = {}
+        from mediaparser.web import ready_to_serve
+
+        ready_to_serve()  # the web side settles as `mediaparser serve` does before its first request
         print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
         print(f"{'run':<26} {'wall s':>7} {'cpu s':>7} {'RSS MB':>7} {'writes':>7} {'longest':>9} "
               f"{'reqs':>6} {'p50 ms':>7} {'p99 ms':>7} {'max ms':>7}")

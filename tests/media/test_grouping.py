@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 
+import numpy as np
 import pytest
 
 from mediaparser.media.similarity import (Grouping, HashItem, SimilarityParams, confidence_of, exact_groups, group_items, similar_pairs, update_grouping)
@@ -422,6 +423,22 @@ def test_identical_frames_are_searched_once():
     (grp,) = g.similar
     assert sorted(grp.ids) == [*range(3000), 5000]
     assert {m.distance for m in grp.members if m.id < 3000} == {0}
+
+
+def test_hash_twins_are_found_alike_when_different_hashes_share_a_fingerprint(monkeypatch):
+    from mediaparser.media import similarity
+
+    b = Bits(33)
+    p, d = b.h(), b.h()
+    items = [it(k, p, d) for k in range(0, 40, 2)] + [it(k, b.h(), b.h()) for k in range(1, 40, 2)]
+    items += [it(100 + k, b.flip(x.phash, 2), x.dhash) for k, x in enumerate(items[20:30])]
+    items += [it(200 + k, x.phash, x.dhash) for k, x in enumerate(items[20:25])]  # twins of unrelated ones
+    expected = group_items(items)
+    assert expected.stats.participants < len(items)  # twins were folded into their heads
+    # A fingerprint that is the same for every hash: the twins must come from the hashes themselves.
+    monkeypatch.setattr(similarity, "_MIX", np.uint64(0))
+    assert group_items(items) == expected
+    assert group_items(items).stats == expected.stats
 
 
 def test_a_new_frame_of_a_burst_in_the_library_regroups_like_from_scratch():

@@ -1283,6 +1283,9 @@ class Grouping:
         return [*self.exact, *self.similar]
 
 
+_MIX = np.uint64(0x9E3779B97F4A7C15)  # an odd 64-bit constant (the golden ratio's bits) to spread the fingerprint
+
+
 def _twins(t: _Table) -> tuple[np.ndarray, dict[int, list[int]]]:
     """Positions that take part in the search, and the hash twins of each.
 
@@ -1298,11 +1301,27 @@ def _twins(t: _Table) -> tuple[np.ndarray, dict[int, list[int]]]:
     for name in ("r90", "r180"):
         ok = t.ok[name]
         cols += [np.where(ok, t.p[name], 0), np.where(ok, t.d[name], 0), ok.astype(np.uint64)]
-    order = np.lexsort([np.arange(n), *cols[::-1]])  # by hashes, then position
+    # Sorted by a 64-bit fingerprint of all eight columns, then position (one stable
+    # sort: 0.1 s at 1M items, where sorting on the eight columns took 1 s); equal
+    # columns have equal fingerprints, so each run of twins is contiguous unless
+    # two different hashes share a fingerprint, in which case sort on the columns.
+    fp = np.zeros(n, np.uint64)
+    for c in cols:
+        fp ^= c
+        fp *= _MIX
+        fp ^= fp >> np.uint64(29)
+    order = np.argsort(fp, kind="stable")
     same = np.ones(n - 1, bool)
     for c in cols:
         cs = c[order]
         same &= cs[1:] == cs[:-1]
+    fps = fp[order]
+    if bool(np.any((fps[1:] == fps[:-1]) & ~same)):
+        order = np.lexsort([np.arange(n), *cols[::-1]])  # by hashes, then position
+        same = np.ones(n - 1, bool)
+        for c in cols:
+            cs = c[order]
+            same &= cs[1:] == cs[:-1]
     if not same.any():
         return np.arange(n), {}
     head = np.r_[True, ~same]

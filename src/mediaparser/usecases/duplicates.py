@@ -95,9 +95,10 @@ def _stored_groups(s) -> dict[tuple[str, int], _StoredGroup]:
     groups = {gid: _StoredGroup(gid, kind, rep, sha, conf, label, {}) for gid, kind, rep, sha, conf, label in s.execute(
         select(DupGroup.id, DupGroup.kind, DupGroup.representative_id, DupGroup.sha256, DupGroup.confidence,
                DupGroup.confidence_label).where(DupGroup.kind.in_(GroupKind.DUPLICATES)))}
-    for gid, fid, dist, pd, dd, rot in s.execute(select(DupMember.group_id, DupMember.file_id, DupMember.distance,
-                                                        DupMember.phash_distance, DupMember.dhash_distance,
-                                                        DupMember.rotation)):
+    members = hash_blocks.fetch_array(select(DupMember.group_id, DupMember.file_id, DupMember.distance,
+                                             DupMember.phash_distance, DupMember.dhash_distance,
+                                             DupMember.rotation), 6, session=s)
+    for gid, fid, dist, pd, dd, rot in members.tolist():  # (all integers: no Row object per member)
         if gid in groups:
             groups[gid].members[fid] = (dist, pd, dd, rot)
     return {(g.kind, g.representative_id): g for g in groups.values()}
