@@ -47,9 +47,9 @@ _READ_BLOCKS = 16  # blocks per read transaction when blocks are read from media
 RowQuery = Callable[..., object]  # (*conditions) -> a Select of WIDTH integer columns, id first, in id order
 
 
-def fetch_array(stmt, width: int = WIDTH, *, session: Session | None = None) -> np.ndarray:
-    """The rows of `stmt` (all integer columns) as an (n, width) int64 array, through the driver's cursor:
-    no Row object per file (SQLAlchemy's rows cost ~5 µs each, numpy inspecting them far more)."""
+def fetch_rows(stmt, *, session: Session | None = None) -> list[tuple]:
+    """The rows of `stmt` as the driver's plain tuples (no Row object, no type processing: for
+    integer, text and float columns only)."""
     conn = (session or db.session).connection()
     compiled = stmt.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
     params = compiled.construct_params()
@@ -57,9 +57,15 @@ def fetch_array(stmt, width: int = WIDTH, *, session: Session | None = None) -> 
     cur = conn.connection.driver_connection.cursor()
     try:
         cur.execute(str(compiled), args)
-        rows = cur.fetchall()
+        return cur.fetchall()
     finally:
         cur.close()
+
+
+def fetch_array(stmt, width: int = WIDTH, *, session: Session | None = None) -> np.ndarray:
+    """The rows of `stmt` (all integer columns) as an (n, width) int64 array, through the driver's cursor:
+    no Row object per file (SQLAlchemy's rows cost ~5 µs each, numpy inspecting them far more)."""
+    rows = fetch_rows(stmt, session=session)
     return np.fromiter(itertools.chain.from_iterable(rows), np.int64, len(rows) * width).reshape(-1, width)
 
 
@@ -238,4 +244,4 @@ def _write_block(s: Session, block: int, rows: np.ndarray, token: int, groupable
     return bool(done)
 
 
-__all__ = ["BLOCK", "WIDTH", "Loaded", "fetch_array", "load", "mark_and_write"]
+__all__ = ["BLOCK", "WIDTH", "Loaded", "fetch_array", "fetch_rows", "load", "mark_and_write"]

@@ -92,9 +92,10 @@ class _StoredGroup:
 
 
 def _stored_groups(s) -> dict[tuple[str, int], _StoredGroup]:
-    groups = {gid: _StoredGroup(gid, kind, rep, sha, conf, label, {}) for gid, kind, rep, sha, conf, label in s.execute(
-        select(DupGroup.id, DupGroup.kind, DupGroup.representative_id, DupGroup.sha256, DupGroup.confidence,
-               DupGroup.confidence_label).where(DupGroup.kind.in_(GroupKind.DUPLICATES)))}
+    groups = {gid: _StoredGroup(gid, kind, rep, sha, conf, label, {}) for gid, kind, rep, sha, conf, label in
+              hash_blocks.fetch_rows(select(DupGroup.id, DupGroup.kind, DupGroup.representative_id, DupGroup.sha256,
+                                            DupGroup.confidence, DupGroup.confidence_label)
+                                     .where(DupGroup.kind.in_(GroupKind.DUPLICATES)), session=s)}
     members = hash_blocks.fetch_array(select(DupMember.group_id, DupMember.file_id, DupMember.distance,
                                              DupMember.phash_distance, DupMember.dhash_distance,
                                              DupMember.rotation), 6, session=s)
@@ -105,16 +106,19 @@ def _stored_groups(s) -> dict[tuple[str, int], _StoredGroup]:
 
 
 def _as_previous(stored: dict[tuple[str, int], _StoredGroup], params: SimilarityParams) -> Grouping:
-    exact, similar = [], []
+    """The stored similar groups as media.similarity's Grouping. Its exact groups are left out:
+    with the files as HashColumns `update_grouping` finds them from the SHA-256s again."""
+    similar = []
     for g in stored.values():
-        ms = sorted(g.members.items(), key=lambda kv: (kv[0] != g.representative_id, kv[0]))
-        group = Group(g.kind, g.representative_id,  # type: ignore[arg-type]
-                      tuple(GroupMember(fid, *vals) for fid, vals in ms), g.confidence, g.confidence_label,  # type: ignore[arg-type]
-                      g.sha256)
-        (exact if g.kind == GroupKind.EXACT else similar).append(group)
-    exact.sort(key=lambda g: g.representative)
+        if g.kind == GroupKind.EXACT:
+            continue
+        rep = g.representative_id
+        ms = sorted(g.members.items(), key=lambda kv: (kv[0] != rep, kv[0]))
+        group = Group(g.kind, rep, tuple(GroupMember(fid, *vals) for fid, vals in ms),  # type: ignore[arg-type]
+                      g.confidence, g.confidence_label, g.sha256)  # type: ignore[arg-type]
+        similar.append(group)
     similar.sort(key=lambda g: g.representative)
-    return Grouping(tuple(exact), tuple(similar), params)
+    return Grouping((), tuple(similar), params)
 
 
 @dataclass
