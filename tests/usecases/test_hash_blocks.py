@@ -130,3 +130,36 @@ def test_the_files_to_group_are_found_through_their_own_index(tmp_path):
         sql = str(stmt.compile(db.engine, compile_kwargs={"literal_binds": True}))
         plan = " ".join(str(r) for r in db.session.execute(text("EXPLAIN QUERY PLAN " + sql)).all())
         assert "ix_media_files_ungrouped" in plan, plan
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_regrouping_stopped_half_way_through_a_block_leaves_it_to_be_read_again(tmp_path, backend, monkeypatch):
+    rows = _spread(_rows(1500))
+    app = build_app(instance_env(tmp_path, backend))
+    with app.app_context():
+        _insert(rows[:1000])
+        duplicates.regroup()
+        _insert(rows[1000:])
+        block = rows[1000]["id"] // hash_blocks.BLOCK
+        assert db.session.get(HashBlock, block).data  # the block holds library files already
+        db.session.commit()
+        monkeypatch.setattr(hash_blocks, "MARKS_PER_WRITE", 50)
+
+        def killed(*args, **kwargs):
+            raise RuntimeError("the worker died here")
+
+        monkeypatch.setattr(hash_blocks, "_write_block", killed)
+        with pytest.raises(RuntimeError):
+            duplicates.regroup()
+        monkeypatch.undo()
+        in_block = [r["id"] for r in rows[1000:] if r["id"] // hash_blocks.BLOCK == block]
+        marked = db.session.execute(select(MediaFile.id).where(MediaFile.id.in_(in_block), MediaFile.grouped)).scalars().all()
+        assert 0 < len(marked) < len(in_block)  # stopped between two of the block's marking batches
+        row = db.session.get(HashBlock, block)
+        assert row is None or row.data is None  # not trusted any more: it lacks the files marked since
+        db.session.commit()
+        report = duplicates.regroup()
+        assert report.library_read_from_files > 0 and report.new_files == 500 - len(marked)
+        _blocks_match_files()
+        incremental = _stored()
+        assert _from_scratch() == incremental
