@@ -123,18 +123,20 @@ def load(rows: RowQuery, grouped, ungrouped, *, limit: int = 50_000) -> Loaded:
     """
     token = random.getrandbits(62)
     writes = 0
-    new_parts = []
+    # Ungrouped files, in short reads (after a first import: all of them), into one array sized by
+    # the partial index's count (no second copy of a million files' rows for a concatenation).
+    waiting = db.session.execute(select(func.count()).select_from(MediaFile).where(ungrouped)).scalar() or 0
+    new = _Rows(waiting)
     after = 0
-    while True:  # ungrouped files, in short reads (after a first import: all of them)
+    while True:
         part = fetch_array(rows(ungrouped, MediaFile.id > after).limit(limit))
         db.session.commit()
         if not len(part):
             break
-        new_parts.append(part)
+        new.add(part)
         after = int(part[-1, 0])
         if len(part) < limit:
             break
-    new = np.concatenate(new_parts) if new_parts else _empty()
     # (Every file's largest id, one look-up in the primary key; the blocks past the last grouped
     # file hold no grouped file and are written empty.)
     last = db.session.execute(select(func.max(MediaFile.id))).scalar()
@@ -142,7 +144,7 @@ def load(rows: RowQuery, grouped, ungrouped, *, limit: int = 50_000) -> Loaded:
     db.session.commit()
     wanted = set(range(0, (last // BLOCK) + 1)) if last is not None else set()
     to_read = sorted(b for b in wanted if not known.get(b))
-    stamped = sorted(set(to_read) | set(_blocks_of(new[:, 0]).tolist()))
+    stamped = sorted(set(to_read) | set(_blocks_of(new.rows()[:, 0]).tolist()))
     if stamped:
         run_write(lambda s: _stamp(s, stamped, token))
         writes = 1
@@ -165,8 +167,31 @@ def load(rows: RowQuery, grouped, ungrouped, *, limit: int = 50_000) -> Loaded:
             for b, sub in _split(a):
                 parts[b] = sub
         db.session.commit()
-    library = np.concatenate([parts[b] for b in sorted(parts)]) if parts else _empty()
-    return Loaded(library, new, token, set(stamped), files_read, used, writes)
+    library = _Rows(sum(len(p) for p in parts.values()))
+    for b in sorted(parts):
+        library.add(parts.pop(b))  # each block let go once copied
+    return Loaded(library.rows(), new.rows(), token, set(stamped), files_read, used, writes)
+
+
+class _Rows:
+    """Rows gathered into one array allocated up front (grown should more come than counted)."""
+
+    def __init__(self, capacity: int):
+        self.a = np.empty((max(capacity, 0), WIDTH), np.int64)
+        self.n = 0
+
+    def add(self, part: np.ndarray) -> None:
+        end = self.n + len(part)
+        if end > len(self.a):  # files that arrived after the count
+            grown = np.empty((max(end, 2 * len(self.a)), WIDTH), np.int64)
+            grown[:self.n] = self.a[:self.n]
+            self.a = grown
+        self.a[self.n:end] = part
+        self.n = end
+
+    def rows(self) -> np.ndarray:
+        return self.a[:self.n]
+
 
 
 def _ranges(blocks: list[int]) -> list[tuple[int, int]]:
