@@ -2,13 +2,15 @@
 group exactly like the HashItems they hold: from scratch and incrementally."""
 from __future__ import annotations
 
+import dataclasses
 import random
 from collections import Counter
 
 import numpy as np
 import pytest
 
-from mediaparser.media.similarity import HashColumns, HashItem, exact_groups, group_items, update_grouping
+from mediaparser.media.similarity import (HashColumns, HashItem, _participant_table, _twins, exact_groups, group_items,
+                                          update_grouping)
 
 from tests.media.test_grouping import library
 
@@ -68,3 +70,26 @@ def test_new_files_whose_ids_interleave_with_the_library_group_like_items():
     assert new.ids[0] < lib.ids[-1]
     current = update_grouping(lib, group_items(columns([items[i] for i in odd])), new)
     assert current == group_items(items)
+
+
+def test_columns_with_excluded_files_and_hash_twins_group_like_items():
+    # The table over columns is positions composed into them (participants, then the
+    # twins' heads) rather than copies: the files it reads must be the same ones.
+    items = library(5, 600)
+    last = max(x.id for x in items)
+    twins = [dataclasses.replace(x, id=last + 1 + k, sha256=f"twin-{k}") for k, x in enumerate(items[::37])]
+    items += twins  # hash twins that are not byte-identical (a re-encode hashing alike)
+    cols = columns(items)
+    assert cols.low_detail.any() and len(cols.shared) > 10
+    t = _participant_table(cols)
+    heads, tw = _twins(t)
+    assert t.n < len(cols) and len(heads) < t.n and tw
+    s = t.subset(heads)
+    picked = s.items()
+    assert isinstance(picked, HashColumns) and list(picked.ids) == list(np.asarray(s.ids))
+    for k in range(0, s.n, 7):
+        x = cols[int(np.searchsorted(cols.ids, picked.ids[k]))]
+        assert (int(s.p["up"][k]), int(s.d["up"][k])) == (x.phash, x.dhash)
+        assert (int(s.p.at("r90", np.array([k]))[0]), bool(s.ok["r90"][k])) == ((x.rot90 or (0, 0))[0], x.rot90 is not None)
+    assert group_items(cols) == group_items(items)
+    assert any(m.id > last for g in group_items(cols).similar for m in g.members)

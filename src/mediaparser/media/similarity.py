@@ -943,50 +943,91 @@ _NO_HASH = np.uint64(0)
 _COMPARISONS = (("up", "up", 0), ("r90", "up", 90), ("up", "r90", 270), ("r180", "up", 180), ("up", "r180", 180))
 
 
+class _Column:
+    """One hash (or flag) column of a table under its three names ("up", "r90", "r180"):
+    `col[name]` is the whole column in the table's order, `col.at(name, k)` the values at
+    table positions k (gathered from the base columns through the table's positions, so a
+    table over a million files' columns holds no copy of them)."""
+
+    __slots__ = ("base", "pos")
+
+    def __init__(self, base: dict[str, np.ndarray], pos: np.ndarray | None):
+        self.base, self.pos = base, pos
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        col = self.base[name]
+        return col if self.pos is None else col[self.pos]
+
+    def at(self, name: str, k: np.ndarray) -> np.ndarray:
+        return self.base[name][k if self.pos is None else self.pos[k]]
+
+
 class _Table:
-    """Participants as arrays, in order."""
+    """Participants as arrays, in order.
 
-    def __init__(self, items: Sequence[HashItem]):
+    Over HashColumns the table is the columns' files at `positions` (ascending,
+    None for all): the participants and then the hash twins' heads are
+    positions composed into the same columns, never copies of them (a copy is
+    60 MB per million files, and the caller keeps the columns anyway).
+    """
+
+    def __init__(self, items: Sequence[HashItem], positions: np.ndarray | None = None):
         if isinstance(items, HashColumns):
-            self._from_columns(items)
-            return
-        self.items = list(items)
-        self.ids = list(map(attrgetter("id"), self.items))
-        n = len(self.items)
-        self.n = n
-        self.p = {"up": np.fromiter(map(attrgetter("phash"), self.items), np.uint64, n)}
-        self.d = {"up": np.fromiter(map(attrgetter("dhash"), self.items), np.uint64, n)}
-        self.ok = {"up": np.ones(n, bool)}
-        for name, attr in (("r90", "rot90"), ("r180", "rot180")):
-            vals = list(map(attrgetter(attr), self.items))
-            ok = np.array([v is not None for v in vals], dtype=bool).reshape(n)
-            flat = itertools.chain.from_iterable([v or (0, 0) for v in vals])  # 3x faster than np.array(tuples)
-            pairs = np.fromiter(flat, np.uint64, 2 * n).reshape(n, 2)
-            self.ok[name], self.p[name], self.d[name] = ok, pairs[:, 0].copy(), pairs[:, 1].copy()
+            c = items
+            self._items = c  # indexable like the list, one file at a time
+            self._ids = c.ids  # a numpy array (a million ints as Python objects: 36 MB and 30 ms)
+            base_p = {"up": c.phash, "r90": c.rot90[:, 0], "r180": c.rot180[:, 0]}
+            base_d = {"up": c.dhash, "r90": c.rot90[:, 1], "r180": c.rot180[:, 1]}
+            base_ok = {"r90": c.has90, "r180": c.has180}
+        else:
+            self._items = list(items)
+            self._ids = list(map(attrgetter("id"), self._items))
+            n = len(self._items)
+            base_p = {"up": np.fromiter(map(attrgetter("phash"), self._items), np.uint64, n)}
+            base_d = {"up": np.fromiter(map(attrgetter("dhash"), self._items), np.uint64, n)}
+            base_ok = {}
+            for name, attr in (("r90", "rot90"), ("r180", "rot180")):
+                vals = list(map(attrgetter(attr), self._items))
+                ok = np.array([v is not None for v in vals], dtype=bool).reshape(n)
+                flat = itertools.chain.from_iterable([v or (0, 0) for v in vals])  # 3x faster than np.array(tuples)
+                pairs = np.fromiter(flat, np.uint64, 2 * n).reshape(n, 2)
+                base_ok[name], base_p[name], base_d[name] = ok, pairs[:, 0].copy(), pairs[:, 1].copy()
+        base_ok["up"] = np.ones(len(self._ids), bool)
+        self._base = (base_p, base_d, base_ok)
+        self._set_positions(None if positions is None else np.asarray(positions, np.int64))
 
-    def _from_columns(self, c: HashColumns) -> None:
-        self.items = c  # type: ignore[assignment]  # indexable like the list, one file at a time
-        self.ids = c.ids  # a numpy array (a million ints as Python objects: 36 MB and 30 ms)
-        self.n = len(c)
-        self.p = {"up": c.phash, "r90": c.rot90[:, 0], "r180": c.rot180[:, 0]}
-        self.d = {"up": c.dhash, "r90": c.rot90[:, 1], "r180": c.rot180[:, 1]}
-        self.ok = {"up": np.ones(self.n, bool), "r90": c.has90, "r180": c.has180}
+    def _set_positions(self, pos: np.ndarray | None) -> None:
+        self._pos = pos
+        self.n = len(self._ids) if pos is None else int(pos.size)
+        base_p, base_d, base_ok = self._base
+        self.p, self.d, self.ok = _Column(base_p, pos), _Column(base_d, pos), _Column(base_ok, pos)
+
+    @property
+    def ids(self) -> list[ItemId] | np.ndarray:
+        pos = self._pos
+        if pos is None:
+            return self._ids
+        return self._ids[pos] if isinstance(self._ids, np.ndarray) else [self._ids[k] for k in pos.tolist()]
 
     def valid(self, name: str) -> np.ndarray:
         return np.flatnonzero(self.ok[name])
 
     def subset(self, positions: np.ndarray) -> "_Table":
-        """The items at these positions (ascending keeps the order), without re-reading them."""
+        """The items at these positions (ascending keeps the order), without copying their hashes."""
         t = object.__new__(_Table)
-        pos = positions.tolist()
-        t.items = (self.items.take(positions) if isinstance(self.items, HashColumns)  # type: ignore[assignment]
-                   else [self.items[k] for k in pos])
-        t.ids = self.ids[positions] if isinstance(self.ids, np.ndarray) else [self.ids[k] for k in pos]
-        t.n = len(pos)
-        t.p = {k: v[positions] for k, v in self.p.items()}
-        t.d = {k: v[positions] for k, v in self.d.items()}
-        t.ok = {k: v[positions] for k, v in self.ok.items()}
+        t._items, t._ids, t._base = self._items, self._ids, self._base
+        positions = np.asarray(positions, np.int64)
+        t._set_positions(positions if self._pos is None else self._pos[positions])
         return t
+
+    def items(self, positions: np.ndarray | None = None) -> Sequence[HashItem]:
+        """The items (at these table positions, ascending), as HashColumns or a list like the table's."""
+        pos = self._pos if positions is None else (positions if self._pos is None else self._pos[positions])
+        if pos is None:
+            return self._items
+        if isinstance(self._items, HashColumns):
+            return self._items.take(pos)
+        return [self._items[k] for k in pos.tolist()]
 
 
 class PairTable(NamedTuple):
@@ -1014,9 +1055,9 @@ def _evaluate(ta: _Table, ia: np.ndarray, tb: _Table, ib: np.ndarray, params: Si
     brot = np.zeros(ia.size, np.int16)
     comps = _COMPARISONS if params.rotations else _COMPARISONS[:1]
     for sa, sb, rot in comps:
-        valid = ta.ok[sa][ia] & tb.ok[sb][ib]
-        p = popcount(ta.p[sa][ia] ^ tb.p[sb][ib])
-        d = popcount(ta.d[sa][ia] ^ tb.d[sb][ib])
+        valid = ta.ok.at(sa, ia) & tb.ok.at(sb, ib)
+        p = popcount(ta.p.at(sa, ia) ^ tb.p.at(sb, ib))
+        d = popcount(ta.d.at(sa, ia) ^ tb.d.at(sb, ib))
         s = p.astype(np.uint16) + d
         good = np.flatnonzero(valid & params.similar(p, d, turned=rot != 0) & (s < best))
         best[good], bp[good], bd[good], brot[good] = s[good], p[good], d[good], rot
@@ -1046,7 +1087,7 @@ def _candidates(ta: _Table, tb: _Table | None, params: SimilarityParams) -> tupl
         rots = ("r90", "r180") if turned else ()
         for rn in rots:
             src = ta.valid(rn)
-            arrays["A" + rn], where["A" + rn] = ha[rn][src], src
+            arrays["A" + rn], where["A" + rn] = ha.at(rn, src), src
         if tb is None:
             joins += [("A" + rn, "A") for rn in rots] if turned else [("A", "A")]
         else:
@@ -1056,7 +1097,7 @@ def _candidates(ta: _Table, tb: _Table | None, params: SimilarityParams) -> tupl
                 joins.append(("A", "B"))
             for rn in rots:
                 src = tb.valid(rn)
-                arrays["B" + rn], where["B" + rn] = hb[rn][src], src
+                arrays["B" + rn], where["B" + rn] = hb.at(rn, src), src
                 joins += [("A" + rn, "B"), ("A", "B" + rn)]
         found = search(arrays, joins, radius, method=params.method, workers=params.workers,
                        cap=params.pair_cap if tb is None else None)
@@ -1110,14 +1151,20 @@ def _order_items(items: Iterable[HashItem]) -> list[HashItem]:
     return out
 
 
-def _participants(ordered: Sequence[HashItem], seen: set[str] | None = None) -> list[HashItem]:
-    """The first eligible (not low-detail) item of each SHA-256, in order.
+def _participant_table(ordered: Sequence[HashItem], seen: set[str] | None = None) -> _Table:
+    """The table of the first eligible (not low-detail) item of each SHA-256, in order
+    (over HashColumns: their positions, the columns are not copied).
 
     `seen` (updated) holds SHA-256s already taken by earlier items.
     """
     seen = set() if seen is None else seen
     if isinstance(ordered, HashColumns):
-        return _participant_columns(ordered, seen)  # type: ignore[return-value]
+        return _Table(ordered, _participant_positions(ordered, seen))
+    return _Table(_participants(ordered, seen))
+
+
+def _participants(ordered: Sequence[HashItem], seen: set[str]) -> list[HashItem]:
+    """_participant_table's items for a list."""
     shas = list(map(attrgetter("sha256"), ordered))
     distinct = set(shas)
     if len(distinct) == len(shas) and seen.isdisjoint(distinct) and not any(map(attrgetter("low_detail"), ordered)):
@@ -1132,8 +1179,9 @@ def _participants(ordered: Sequence[HashItem], seen: set[str] | None = None) -> 
     return out
 
 
-def _participant_columns(cols: HashColumns, seen: set[str]) -> HashColumns:
-    """_participants for HashColumns: only files in `cols.shared` can repeat a SHA-256."""
+def _participant_positions(cols: HashColumns, seen: set[str]) -> np.ndarray | None:
+    """_participant_table's positions in HashColumns (None: all of them): only files in
+    `cols.shared` can repeat a SHA-256."""
     keep = ~cols.low_detail
     if cols.shared:
         pos = np.searchsorted(cols.ids, np.fromiter(sorted(cols.shared), np.int64, len(cols.shared)))
@@ -1145,14 +1193,14 @@ def _participant_columns(cols: HashColumns, seen: set[str]) -> HashColumns:
                 keep[k] = False
             else:
                 seen.add(sha)
-    return cols if bool(keep.all()) else cols.take(np.flatnonzero(keep))
+    return None if bool(keep.all()) else np.flatnonzero(keep)
 
 
 def similar_pairs(items: Iterable[HashItem], params: SimilarityParams | None = None) -> list[SimilarPair]:
     """Every similar pair among the items (complete, by the rule, bursts
     included: no pair cap), a earlier than b."""
     params = dataclasses.replace(params or SimilarityParams(), pair_cap=None)
-    t = _Table(_participants(_order_items(items)))
+    t = _participant_table(_order_items(items))
     pt = _pairs_within_table(t, params)
     ids = _id_list(t.ids)
     return [SimilarPair(ids[a], ids[b], int(s), int(p), int(d), int(r))
@@ -1530,7 +1578,7 @@ def _group_table(t: _Table, params: SimilarityParams) -> tuple[list[Group], Grou
 def group_similar(items: Iterable[HashItem], params: SimilarityParams | None = None) -> tuple[list[Group], GroupingStats]:
     """Similar groups from scratch (see the module docstring for the rule)."""
     params = params or SimilarityParams()
-    return _group_table(_Table(_participants(_order_items(items))), params)
+    return _group_table(_participant_table(_order_items(items)), params)
 
 
 def group_items(items: Iterable[HashItem], params: SimilarityParams | None = None) -> Grouping:
@@ -1615,11 +1663,10 @@ def update_grouping(library: Sequence[HashItem], previous: Grouping, new_items: 
         exact = _update_exact(lib, previous.exact, new)
 
     seen: set[str] = set()
-    old_t = _Table(_participants(lib, seen))
-    new_parts = _participants(new, seen)
-    if not new_parts:
+    old_t = _participant_table(lib, seen)
+    new_t = _participant_table(new, seen)
+    if not new_t.n:
         return Grouping(exact, previous.similar, params, previous.stats)
-    new_t = _Table(new_parts)
 
     # Old state: which stored group each old item is in.
     old_pos = _positions(old_t.ids, [m.id for g in previous.similar for m in g.members])
@@ -1644,10 +1691,12 @@ def update_grouping(library: Sequence[HashItem], previous: Grouping, new_items: 
     keep = [g for g in previous.similar if old_pos[g.representative] not in region]
     if not region:
         sub = new_t  # nothing old is touched (a first import): no copy of the new items
-    elif isinstance(old_t.items, HashColumns) and isinstance(new_t.items, HashColumns):
-        sub = _Table(old_t.items.take(np.array(sorted(region), np.int64)).concat(new_t.items))
     else:
-        sub = _Table([*(old_t.items[k] for k in sorted(region)), *new_t.items])
+        old_items, new_items = old_t.items(np.array(sorted(region), np.int64)), new_t.items()
+        if isinstance(old_items, HashColumns) and isinstance(new_items, HashColumns):
+            sub = _Table(old_items.concat(new_items))
+        else:
+            sub = _Table([*old_items, *new_items])
     regrouped, _ = _group_table(sub, params)
     stats = GroupingStats(old_t.n + new_t.n, previous.stats.pairs + len(cross.a))
     return Grouping(exact, tuple(sorted([*keep, *regrouped], key=lambda g: g.representative)), params, stats)
