@@ -86,6 +86,27 @@ def test_search_between_two_sets_equals_brute_force(sizes):
     assert as_set(S.pairs_between(a, b, 6, method="brute")) == want
 
 
+@pytest.mark.parametrize("plan", [S.BandPlan(8, 2), S.BandPlan(9, 3)])  # a run table; a binary search
+def test_a_probe_in_chunks_and_blocks_equals_brute_force(monkeypatch, plan):
+    """The probed side is looked up, key-ordered and verified a chunk of
+    queries and a block of candidates at a time (int32 positions): chunks,
+    blocks and runs longer than a block must not lose or repeat a pair."""
+    monkeypatch.setattr(S, "_PROBE_CHUNK", 97)
+    monkeypatch.setattr(S, "_ORDER_PROBES", 8)
+    monkeypatch.setattr(S, "_EXPAND_BLOCK", 40)
+    rng = np.random.default_rng(44)
+    a, b = rand64(rng, 300), rand64(rng, 1500)
+    a[:60] = a[0]  # a run of 60 equal keys: one query's candidates span blocks
+    for t in range(200):
+        i, j = rng.integers(300), rng.integers(1500)
+        b[j] = flip(rng, a[i], t % 9)
+    want = reference(a, b, 6)
+    assert len(want) >= 100
+    got = S.pairs_between(a, b, 6, method="mih", plan=plan)
+    assert as_set(got) == want and len(got) == len(want)
+    assert as_set(S.pairs_between(b, a, 6, method="mih", plan=plan)) == {(j, i, d) for i, j, d in want}
+
+
 def test_skewed_hashes_long_runs_of_equal_keys():
     """Real libraries hold many identical hashes (copies, bursts); runs of
     equal band keys far longer than random data makes must still be exact."""

@@ -615,6 +615,10 @@ def _runs_of(s: _Sorted, bits: int) -> Runs | None:
 # Above this many queries against a sorted side as large, queries are put in
 # key order first (see _probe).
 _ORDER_PROBES = 1 << 15
+# Queries looked up, ordered and expanded at a time (a million turned hashes
+# probing a million upright ones: ~5 MB of selections, run starts and
+# lengths per chunk instead of ~25 MB for all at once, at the same speed).
+_PROBE_CHUNK = 1 << 18
 
 
 def _probe(small: _Sorted, runs: Runs | None, big: np.ndarray, big_key: np.ndarray, radius: int) -> Pairs:
@@ -623,34 +627,39 @@ def _probe(small: _Sorted, runs: Runs | None, big: np.ndarray, big_key: np.ndarr
     of `_runs_of`, or None for a binary search)."""
     if small.keys.size == 0:
         return _empty_pairs()
+    out = []
+    idx_dtype = _index_dtype(big.size)
     order_them = small.keys.size > _ORDER_PROBES
-    if runs is not None:
-        # Which keys occur at all, from a table of one byte per key value (a
-        # million library keys probed against a few thousand new files' runs
-        # mostly miss): only the hits are ordered and read the wide tables.
-        sel = np.flatnonzero(runs[2][big_key]).astype(_index_dtype(big.size))
-        if sel.size > _ORDER_PROBES and order_them:
-            sel = sel[np.argsort(big_key[sel], kind="stable")]  # see below
-        hit = big_key[sel]
-        lo, cnt = runs[0][hit], runs[1][hit]
-        del hit
-    else:
-        pos = np.minimum(np.searchsorted(small.keys, big_key), small.keys.size - 1)
-        sel = np.flatnonzero(small.keys[pos] == big_key).astype(_index_dtype(big.size))
-        lo = pos[sel].astype(small.idx.dtype)
-        del pos
-        cnt = (np.searchsorted(small.keys, big_key[sel], side="right") - lo).astype(small.idx.dtype)
-        if sel.size > _ORDER_PROBES and order_them:
-            order = np.argsort(big_key[sel], kind="stable")
-            sel, lo, cnt = sel[order], lo[order], cnt[order]
-            del order
-    # Queries in key order (above) read the sorted side's runs in order too:
-    # the hashes they are compared with then come from memory in sequence
-    # rather than at random (3x faster at 1M hashes). A stable argsort of
-    # 16-bit keys is a radix sort.
-    if sel.size == 0:
-        return _empty_pairs()
-    return _expand(lo, cnt, big, sel, small, radius)
+    for c0 in range(0, big_key.size, _PROBE_CHUNK):
+        keys = big_key[c0:c0 + _PROBE_CHUNK]
+        if runs is not None:
+            # Which keys occur at all, from a table of one byte per key value (a
+            # million library keys probed against a few thousand new files' runs
+            # mostly miss): only the hits are ordered and read the wide tables.
+            sel = np.flatnonzero(runs[2][keys]).astype(idx_dtype)
+            if sel.size > _ORDER_PROBES and order_them:
+                sel = sel[np.argsort(keys[sel], kind="stable")]  # see below
+            hit = keys[sel]
+            lo, cnt = runs[0][hit], runs[1][hit]
+            del hit
+        else:
+            pos = np.minimum(np.searchsorted(small.keys, keys), small.keys.size - 1)
+            sel = np.flatnonzero(small.keys[pos] == keys).astype(idx_dtype)
+            lo = pos[sel].astype(small.idx.dtype)
+            del pos
+            cnt = (np.searchsorted(small.keys, keys[sel], side="right") - lo).astype(small.idx.dtype)
+            if sel.size > _ORDER_PROBES and order_them:
+                order = np.argsort(keys[sel], kind="stable")
+                sel, lo, cnt = sel[order], lo[order], cnt[order]
+                del order
+        # Queries in key order (above) read the sorted side's runs in order too:
+        # the hashes they are compared with then come from memory in sequence
+        # rather than at random (3x faster at 1M hashes). A stable argsort of
+        # 16-bit keys is a radix sort.
+        if sel.size:
+            sel += idx_dtype(c0)
+            out.append(_expand(lo, cnt, big, sel, small, radius))
+    return _collect(out)
 
 
 def _unique_pairs(p: Pairs, n_b: int) -> Pairs:
@@ -994,9 +1003,10 @@ class _Table:
     """Participants as arrays, in order.
 
     Over HashColumns the table is the columns' files at `positions` (ascending,
-    None for all): the participants and then the hash twins' heads are
-    positions composed into the same columns, never copies of them (a copy is
-    60 MB per million files, and the caller keeps the columns anyway).
+    None for all; int32 below 2**31 files): the participants and then the hash
+    twins' heads are positions composed into the same columns, never copies of
+    them (a copy is 60 MB per million files, and the caller keeps the columns
+    anyway).
     """
 
     def __init__(self, items: Sequence[HashItem], positions: np.ndarray | None = None):
@@ -1022,7 +1032,7 @@ class _Table:
                 base_ok[name], base_p[name], base_d[name] = ok, pairs[:, 0].copy(), pairs[:, 1].copy()
         base_ok["up"] = np.ones(len(self._ids), bool)
         self._base = (base_p, base_d, base_ok)
-        self._set_positions(None if positions is None else np.asarray(positions, np.int64))
+        self._set_positions(None if positions is None else positions.astype(_index_dtype(len(self._ids))))
 
     def _set_positions(self, pos: np.ndarray | None) -> None:
         self._pos = pos
@@ -1046,8 +1056,9 @@ class _Table:
         """The items at these positions (ascending keeps the order), without copying their hashes."""
         t = object.__new__(_Table)
         t._items, t._ids, t._base = self._items, self._ids, self._base
-        positions = np.asarray(positions, np.int64)
-        t._set_positions(positions if self._pos is None else self._pos[positions])
+        positions = np.asarray(positions)
+        t._set_positions(positions.astype(_index_dtype(len(self._ids))) if self._pos is None
+                         else self._pos[positions])
         return t
 
     def items(self, positions: np.ndarray | None = None) -> Sequence[HashItem]:
@@ -1532,8 +1543,9 @@ def _cluster(t: _Table, pt: PairTable, weight: np.ndarray) -> dict[int, tuple[in
     # to the representative). Only members with a similar representative
     # count, so x is never more than one such step away.
     direct = dict(out)
-    for x in np.flatnonzero(~lead).tolist():
-        if x in out or x not in span:
+    with_pairs = np.sort(src_arr[bounds])  # (not all n: a million Python ints for a few thousand)
+    for x in with_pairs[~lead[with_pairs]].tolist():
+        if x in out:
             continue
         best = None
         lo, hi = span[x]
@@ -1621,17 +1633,22 @@ def _stats(n: int, pt: PairTable, leader_of: dict[int, tuple[int, GroupMember]])
 
 def _group_table(t: _Table, params: SimilarityParams) -> tuple[list[Group], GroupingStats]:
     heads, twins = _twins(t)
-    s = t.subset(heads) if len(heads) < t.n else t
+    if twins:
+        heads = heads.astype(_index_dtype(t.n))  # kept through the search: half the size
+        s = t.subset(heads)
+        # Twins in positions of s (heads are ascending, so s keeps the id order).
+        twins_s = {int(np.searchsorted(heads, h)): ts for h, ts in twins.items()}
+    else:
+        s, heads, twins_s = t, None, {}
+    pt = _pairs_within_table(s, params)
     weight = np.ones(s.n, np.int64)
-    # Twins in positions of s (heads are ascending, so s keeps the id order).
-    twins_s = {int(np.searchsorted(heads, h)): ts for h, ts in twins.items()}
     for k, ts in twins_s.items():
         weight[k] += len(ts)
-    pt = _pairs_within_table(s, params)
     leader_of = _cluster(s, pt, weight)
     # Back to positions of t for the ids.
-    leader_of_t = {int(heads[m]): (int(heads[lp]), gm) for m, (lp, gm) in leader_of.items()}
-    twins_t = {int(heads[k]): ts for k, ts in twins_s.items()}
+    at = int if heads is None else (lambda k: int(heads[k]))
+    leader_of_t = {at(m): (at(lp), gm) for m, (lp, gm) in leader_of.items()}
+    twins_t = {at(k): ts for k, ts in twins_s.items()}
     return _groups_from(t.ids, leader_of_t, twins_t), _stats(s.n, pt, leader_of)
 
 
