@@ -31,20 +31,21 @@ at the end (they must be equal). The machine is shared: the load average is
 printed, and CPU time beside wall time.
 
 Measured with --no-baseline, 1M + 10k files, on the 2-core machine, quiet (load 1.1-1.3),
-7 December 2026, at b920dbc (the library's hashes read from packed hash blocks, marks a block at a
+7 December 2026, at b920dbc (PostgreSQL: 9793e62) (the library's hashes read from packed hash blocks, marks a block at a
 time, the grouping's tables as positions into one copy of the columns):
 
     SQLite                   wall s  cpu s  RSS MB  writes  longest ms  p99 ms  max ms
     new from scratch          22.00  21.47     266     566        128    59.0  1439.0
     new +10,000                1.91   1.95     241       8         24    29.1    42.4
-    PostgreSQL
-    new from scratch         107.56  12.12     265     566        519    39.0   554.6
-    new +10,000                4.80   2.44     252       8        184    45.4    66.9
+    PostgreSQL (the worker's table upkeep between runs, see `upkeep`)
+    new from scratch          84.56  10.73     265     566        633    38.5   797.9
+    new +10,000                3.28   2.35     251       8        131    35.6    43.5
 
 The same runs before this work, SQLite at load 12-21 (so their seconds are inflated, compare CPU
 and memory): from scratch 78.5 CPU s, 703 MB, longest write 1.9 s, p99 425 ms; +10,000 35.4 CPU s,
 428 MB, p99 743 ms. On PostgreSQL the wall time of a first grouping is mostly the server marking a
-million rows grouped (every marked row is a new version in each of media_files' 19 indexes).
+million rows grouped (every marked row is a new version in each of media_files' 19 indexes); without
+the upkeep between runs its +10,000 took 4.80 s (the first run's dead index entries).
 """
 from __future__ import annotations
 
