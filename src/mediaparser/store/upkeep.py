@@ -7,8 +7,10 @@ map marks all-visible, and only VACUUM sets that map: on a table freshly
 filled by an import every index entry costs a visit to the table row as
 well (at a million files, counting one camera's cells took 0.5-2.8 s
 instead of 20 ms). VACUUM also clears the rows a DELETE left behind: the counts' fold
-(library.counts) empties file_count_changes every minute, and until a
-VACUUM every summary still scans each row it ever held. ANALYZE, which
+(library.counts) empties file_count_changes every minute, and a regrouping
+deletes the rows of the files it grouped from ungrouped_files (a million
+after a first import) and rewrites hash blocks; until a VACUUM every reader
+still steps over each row they ever held. ANALYZE, which
 VACUUM (ANALYZE) runs too, gives the planner its row estimates.
 
 PostgreSQL's autovacuum normally does all of this, but it can be turned
@@ -41,7 +43,7 @@ from sqlalchemy.engine import Engine
 
 log = logging.getLogger(__name__)
 
-TABLES = ("media_files", "file_counts", "file_count_changes")
+TABLES = ("media_files", "file_counts", "file_count_changes", "ungrouped_files", "hash_blocks")
 
 # autovacuum's defaults (autovacuum_vacuum_threshold / _scale_factor, the
 # _insert_ ones, autovacuum_analyze_*): rows changed since the last VACUUM or
