@@ -146,7 +146,7 @@ def generate(app, cols: dict[str, np.ndarray], files: int) -> None:
                            rel_path=f"{i // 1000:04d}/IMG_{i:07d}.JPG", size=1_000_000 + i,
                            status=FileStatus.DONE if i < files else FileStatus.PENDING,
                            sha256=f"{int(cols['sha'][i]):064x}", low_detail=False, kind="image",
-                           width=4000, height=3000, file_type="jpeg", grouped=False)
+                           width=4000, height=3000, file_type="jpeg")
                 batch.append(row)
             db.session.execute(table.insert(), batch)
             db.session.commit()
@@ -166,8 +166,14 @@ def reset(app, files: int) -> None:
     with app.app_context():
         db.session.execute(text("DELETE FROM dup_members"))
         db.session.execute(text("DELETE FROM dup_groups"))
-        db.session.execute(text("UPDATE media_files SET grouped = false, group_id = NULL, similar_group_id = NULL "
-                                "WHERE grouped OR group_id IS NOT NULL OR similar_group_id IS NOT NULL"))
+        try:  # every file back to "not grouped yet" (its own table since migration 0016)
+            with db.session.begin_nested():
+                db.session.execute(text("INSERT INTO ungrouped_files (file_id) SELECT id FROM media_files "
+                                        "WHERE NOT EXISTS (SELECT 1 FROM ungrouped_files u WHERE u.file_id = media_files.id)"))
+        except Exception:  # a baseline from before 0016: a flag on media_files
+            db.session.execute(text("UPDATE media_files SET grouped = false WHERE grouped"))
+        db.session.execute(text("UPDATE media_files SET group_id = NULL, similar_group_id = NULL "
+                                "WHERE group_id IS NOT NULL OR similar_group_id IS NOT NULL"))
         db.session.execute(text(f"UPDATE media_files SET status = 'PENDING' WHERE id > {files}"))
         db.session.commit()
 

@@ -12,11 +12,11 @@ from __future__ import annotations
 import collections
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from mediaparser.runtime import tasks
 from mediaparser.store.db import db
-from mediaparser.store.models import ChunkKind, ChunkStatus, FileStatus, JobStatus, MediaFile
+from mediaparser.store.models import ChunkKind, ChunkStatus, FileStatus, JobStatus, MediaFile, UngroupedFile
 from mediaparser.usecases.importing import create_import_job
 
 from tests.support.instance import (PG_URL, REDIS_URL, SERVICES_REASON, build_app, instance_env, make_images,
@@ -70,7 +70,7 @@ def test_two_workers_share_an_import_and_a_kill_9_costs_only_its_chunks(tmp_path
         assert job.status == JobStatus.COMPLETED, job.error_message
 
         # Every file exactly once: one row per file, each with its own content's hash, all analysed.
-        rows = db.session.execute(select(MediaFile.rel_path, MediaFile.sha256, MediaFile.status, MediaFile.grouped)
+        rows = db.session.execute(select(MediaFile.rel_path, MediaFile.sha256, MediaFile.status)
                                   .where(MediaFile.job_id == job_id)).all()
         db.session.commit()
         assert len(rows) == FILES
@@ -91,7 +91,11 @@ def test_two_workers_share_an_import_and_a_kill_9_costs_only_its_chunks(tmp_path
             assert _pid(c.committed_by) == survivor_pid and c.attempts == 2
         # The grouping ran once, after every chunk, and looked at every file.
         assert len(final) == 1 and final[0].attempts == 1 and _pid(final[0].committed_by) == survivor_pid
-        assert all(r.grouped for r in rows)
+        ungrouped = db.session.execute(select(func.count()).select_from(UngroupedFile)
+                                       .join(MediaFile, MediaFile.id == UngroupedFile.file_id)
+                                       .where(MediaFile.job_id == job_id)).scalar()
+        db.session.commit()
+        assert ungrouped == 0
 
         # A kill -9 costs only its chunks: every file analysed at least once, and the only files
         # analysed twice are uncommitted ones of the chunks the dead worker held.

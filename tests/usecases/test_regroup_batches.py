@@ -46,7 +46,15 @@ def _insert(rows: list[dict]) -> None:
     db.session.commit()
     db.session.execute(MediaFile.__table__.insert(), [
         {**r, "job_id": job.id, "source_path": f"/x/{r['id']}.jpg", "rel_path": f"{r['id']}.jpg",
-         "status": FileStatus.DONE, "grouped": False} for r in rows])
+         "status": FileStatus.DONE} for r in rows])
+    db.session.commit()
+
+
+def ungroup_all() -> None:
+    """Every file back to "not grouped yet" (as before a first grouping), its group pointers cleared."""
+    db.session.execute(text("INSERT INTO ungrouped_files (file_id) SELECT id FROM media_files "
+                            "WHERE NOT EXISTS (SELECT 1 FROM ungrouped_files u WHERE u.file_id = media_files.id)"))
+    db.session.execute(update(MediaFile).values(group_id=None, similar_group_id=None))
     db.session.commit()
 
 
@@ -89,8 +97,7 @@ def test_incremental_regrouping_stores_what_grouping_from_scratch_stores(tmp_pat
         # The same library grouped in one go.
         db.session.execute(delete(DupMember))
         db.session.execute(delete(DupGroup))
-        db.session.execute(update(MediaFile).values(grouped=False, group_id=None, similar_group_id=None))
-        db.session.commit()
+        ungroup_all()
         duplicates.regroup()
         assert _stored() == incremental
     items = [HashItem(r["id"], r["sha256"], r["phash"] % 2**64, r["dhash"] % 2**64, False,
@@ -183,5 +190,5 @@ def test_regrouping_writes_in_short_batches_and_respects_changes_made_meanwhile(
         decisions = dict(db.session.execute(select(DupMember.file_id, DupMember.decision)
                                             .where(DupMember.group_id == target.id)).all())
         assert all(decisions[f] == "keep" for f in kept) and decisions[2001] is None
-        assert db.session.execute(text("SELECT count(*) FROM media_files WHERE grouped = false")).scalar() == 0
+        assert db.session.execute(text("SELECT count(*) FROM ungrouped_files")).scalar() == 0
         db.session.commit()

@@ -8,24 +8,31 @@ packed instead: one row per block of BLOCK consecutive file ids, holding the
 block's grouped, groupable files as one (n, WIDTH) int64 array in id order
 (the columns of the caller's row query: id, hashes, flags).
 
-Exact whichever code writes files:
+Which files are grouped is kept apart from media_files: a file still to
+group has a row in ungrouped_files (store.models.UngroupedFile, migration
+0016), which a trigger adds for every new file, and grouping a file deletes
+that row. A regrouping reads the files to group from that table's key.
 
-- triggers (migration 0015) delete a block when a grouped file in it changes
-  a column the grouping reads, stops being grouped, or is deleted; a block
-  that is absent, or has no data, is read from media_files again;
-- files become grouped only in a regrouping (one at a time), and it writes
-  a block in the transaction that marks the block's last new files grouped
-  (`mark_and_write`), from the rows it has just grouped; when a block's new
-  files take several transactions, the first one empties the block's data,
-  so a run that stops half-way leaves the block to be read again;
-- a regrouping first stamps every block it will write back with a token of
-  its own (`load`), and writes only where its token still is: a block a
-  trigger deleted meanwhile stays absent. On PostgreSQL the stamp is taken
-  under a table lock that waits for writers whose trigger already ran, so a
-  change that was being committed while the block was read is never lost.
-  Before writing, it checks that the block's grouped files in media_files are
-  the ones it holds (a file removed meanwhile is left out, an unknown one
-  leaves the block to be read again).
+The blocks stay exact whichever code writes files:
+
+- triggers (migration 0016) delete a block when a grouped file in it changes
+  a column the grouping reads, is deleted or has to be grouped again; a
+  block that is absent, or has no data, is read from media_files again;
+- a regrouping first stamps the blocks it may write (those with files to
+  group, and those without data) with a token of its own (`load`), then
+  reads; while a block holds a token, the triggers delete it when any file
+  in it changes or goes, grouped or not. The regrouping writes a block only
+  where its token still is (`mark_and_write`), so a block is never written
+  from rows that changed after they were read; a block it marks files in
+  but cannot write is deleted in the same transaction. On PostgreSQL the
+  stamp is taken under a table lock that waits for writers whose trigger
+  already ran, so a change that was being committed while the stamp was
+  taken is read by the regrouping;
+- files become grouped only in a regrouping (one at a time): it deletes a
+  block's files from ungrouped_files and writes the block in one
+  transaction, from the rows it has just grouped; a run that stops between
+  two blocks leaves the later blocks' files ungrouped and those blocks
+  stamped or empty, to be read again.
 """
 from __future__ import annotations
 
@@ -35,12 +42,12 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import delete, exists, func, select, text, update
 from sqlalchemy.orm import Session
 
 from mediaparser.store.db import db, run_write
 from mediaparser.store.dialect import is_sqlite
-from mediaparser.store.models import HashBlock, MediaFile
+from mediaparser.store.models import HashBlock, MediaFile, UngroupedFile
 
 BLOCK = 8192  # file ids per block: one block's marking and write is one short write transaction
 WIDTH = 8  # int64 columns per file in a block (the row query's: id first)
@@ -88,15 +95,11 @@ class Loaded:
 
     library: np.ndarray  # grouped files, in id order
     new: np.ndarray  # files to group now, in id order
-    token: int  # this run's stamp on the blocks it will write back
-    stamped: set[int] = field(default_factory=set)  # those blocks
+    token: int  # this run's stamp on every block
+    rewrite: set[int] = field(default_factory=set)  # blocks to write back though no new file is in them
     files_read: int = 0  # grouped files read from media_files rather than from blocks
     blocks_read: int = 0  # blocks whose packed data was used
     writes: int = 0  # write transactions (the stamp)
-
-
-def _blocks_of(ids: np.ndarray) -> np.ndarray:
-    return np.unique(ids // BLOCK)
 
 
 def _stamp(s: Session, blocks: list[int], token: int) -> None:
@@ -115,21 +118,50 @@ def _stamp(s: Session, blocks: list[int], token: int) -> None:
         s.execute(HashBlock.__table__.insert(), missing)
 
 
-def load(rows: RowQuery, grouped, ungrouped, *, limit: int = 50_000) -> Loaded:
+def grouped():
+    """The condition on media_files of a file that has been through grouping (no UngroupedFile row)."""
+    return ~exists().where(UngroupedFile.file_id == MediaFile.id)
+
+
+def _ungrouped(rows: RowQuery, after: int, limit: int, last: int):
+    """The next `limit` files still to group after id `after` (up to `last`), read from
+    ungrouped_files' key in order and joined to their media_files row (no other file of the
+    library is read)."""
+    return (rows().join(UngroupedFile, UngroupedFile.file_id == MediaFile.id)
+            .where(UngroupedFile.file_id > after, UngroupedFile.file_id <= last)
+            .order_by(None).order_by(UngroupedFile.file_id).limit(limit))
+
+
+def load(rows: RowQuery, *, limit: int = 50_000) -> Loaded:
     """The grouped files (from blocks where they are up to date) and the files still to group.
 
-    `rows(*conditions)` builds the row query; `grouped` / `ungrouped` are the conditions that
-    select the two sets. Stamps the blocks this run will write back (see the module doc).
+    `rows(*conditions)` builds the row query of groupable files. Stamps the blocks it may write
+    before it reads them (see the module doc); files that arrive after the stamp wait for the
+    next regrouping.
     """
     token = random.getrandbits(62)
-    writes = 0
+    # (Every file's largest id, one look-up in the primary key: the files after it wait.)
+    last = db.session.execute(select(func.max(MediaFile.id))).scalar()
+    db.session.commit()
+    if last is None:
+        return Loaded(_empty(), _empty(), token)
+    blocks = list(range(0, last // BLOCK + 1))
+    known = dict(db.session.execute(select(HashBlock.block, HashBlock.data.is_not(None))).all())
+    waiting_in = db.session.execute(select(UngroupedFile.file_id // BLOCK).where(UngroupedFile.file_id <= last)
+                                    .distinct()).scalars().all()
+    db.session.commit()
+    # Stamped: the blocks this run may write, those with files to group or without data.
+    stamped = sorted({b for b in blocks if not known.get(b)} | set(waiting_in))
+    if stamped:
+        run_write(lambda s: _stamp(s, stamped, token))
     # Ungrouped files, in short reads (after a first import: all of them), into one array sized by
-    # the partial index's count (no second copy of a million files' rows for a concatenation).
-    waiting = db.session.execute(select(func.count()).select_from(MediaFile).where(ungrouped)).scalar() or 0
+    # their count (no second copy of a million files' rows for a concatenation).
+    waiting = db.session.execute(select(func.count()).select_from(UngroupedFile)
+                                 .where(UngroupedFile.file_id <= last)).scalar() or 0
     new = _Rows(waiting)
     after = 0
     while True:
-        part = fetch_array(rows(ungrouped, MediaFile.id > after).limit(limit))
+        part = fetch_array(_ungrouped(rows, after, limit, last))
         db.session.commit()
         if not len(part):
             break
@@ -137,20 +169,9 @@ def load(rows: RowQuery, grouped, ungrouped, *, limit: int = 50_000) -> Loaded:
         after = int(part[-1, 0])
         if len(part) < limit:
             break
-    # (Every file's largest id, one look-up in the primary key; the blocks past the last grouped
-    # file hold no grouped file and are written empty.)
-    last = db.session.execute(select(func.max(MediaFile.id))).scalar()
-    known = dict(db.session.execute(select(HashBlock.block, HashBlock.data.is_not(None))).all())
-    db.session.commit()
-    wanted = set(range(0, (last // BLOCK) + 1)) if last is not None else set()
-    to_read = sorted(b for b in wanted if not known.get(b))
-    stamped = sorted(set(to_read) | set(_blocks_of(new.rows()[:, 0]).tolist()))
-    if stamped:
-        run_write(lambda s: _stamp(s, stamped, token))
-        writes = 1
     parts: dict[int, np.ndarray] = {}
     used = 0
-    have = sorted(b for b in wanted if known.get(b))
+    have = [b for b in blocks if known.get(b)]
     for k in range(0, len(have), 64):  # ~32 MB of packed blocks per read at most
         for b, data in fetch_rows(select(HashBlock.block, HashBlock.data).where(
                 HashBlock.block.in_(have[k:k + 64]), HashBlock.data.is_not(None))):
@@ -158,11 +179,12 @@ def load(rows: RowQuery, grouped, ungrouped, *, limit: int = 50_000) -> Loaded:
             used += 1
         db.session.commit()
     # Blocks to read from media_files: the ones without data (also any a trigger deleted just now).
-    to_read = sorted(wanted - set(parts))
+    # None when no file is grouped yet (a first grouping): there is nothing in them to read.
+    to_read = [b for b in blocks if b not in parts]
     files_read = 0
-    for k in range(0, len(to_read), _READ_BLOCKS):
+    for k in range(0, len(to_read) if len(to_read) <= _READ_BLOCKS or _any_grouped() else 0, _READ_BLOCKS):
         for lo, hi in _ranges(to_read[k:k + _READ_BLOCKS]):
-            a = fetch_array(rows(grouped, MediaFile.id >= lo * BLOCK, MediaFile.id < hi * BLOCK))
+            a = fetch_array(rows(grouped(), MediaFile.id >= lo * BLOCK, MediaFile.id < hi * BLOCK))
             files_read += len(a)
             for b, sub in _split(a):
                 parts[b] = sub
@@ -170,7 +192,18 @@ def load(rows: RowQuery, grouped, ungrouped, *, limit: int = 50_000) -> Loaded:
     library = _Rows(sum(len(p) for p in parts.values()))
     for b in sorted(parts):
         library.add(parts.pop(b))  # each block let go once copied
-    return Loaded(library.rows(), new.rows(), token, set(stamped), files_read, used, writes)
+    return Loaded(library.rows(), new.rows(), token, set(to_read) & set(stamped), files_read, used,
+                  1 if stamped else 0)
+
+
+def _any_grouped() -> bool:
+    """Whether any file has been grouped. Only a regrouping groups files (one at a time), so a
+    no holds for the rest of the run. Both counts in one statement: one snapshot on either
+    database."""
+    n = db.session.execute(select(select(func.count()).select_from(MediaFile).scalar_subquery()
+                                  - select(func.count()).select_from(UngroupedFile).scalar_subquery())).scalar()
+    db.session.commit()
+    return bool(n)
 
 
 class _Rows:
@@ -224,16 +257,13 @@ def _id_runs(ids: np.ndarray) -> list[tuple[int, int]]:
 
 
 _RUNS_PER_STATEMENT = 200
-# Files marked grouped per write transaction: a block's 8,192 took 1.5 s on PostgreSQL (each
-# marked row is a new version in every one of media_files' indexes), too long to hold rows locked.
-MARKS_PER_WRITE = 2048
 
 
-def mark_and_write(loaded: Loaded, block_rows: Callable[[int], np.ndarray], new_ids: np.ndarray,
-                   groupable: Callable[[], tuple]) -> int:
-    """Mark `new_ids` grouped, a block at a time, writing each stamped block's rows in the same
+def mark_and_write(loaded: Loaded, block_rows: Callable[[int], np.ndarray], new_ids: np.ndarray) -> int:
+    """Mark `new_ids` grouped a block at a time, writing each block's rows in the same
     transaction (`block_rows(b)`: the library's and the new files' rows of block b); then write
-    the stamped blocks that got no new file. Returns the number of write transactions."""
+    the blocks that were read from media_files, and take the token off the others. Returns the
+    number of write transactions (a block's 8,192 files are a few tens of milliseconds)."""
     writes = 0
     by_block: dict[int, np.ndarray] = {}
     if new_ids.size:
@@ -241,54 +271,46 @@ def mark_and_write(loaded: Loaded, block_rows: Callable[[int], np.ndarray], new_
         cuts = np.flatnonzero(np.diff(blk)) + 1
         for part in np.split(new_ids, cuts):
             by_block[int(part[0] // BLOCK)] = part
-    for b, ids in by_block.items():
-        parts = [ids[k:k + MARKS_PER_WRITE] for k in range(0, ids.size, MARKS_PER_WRITE)]
-        for k, part in enumerate(parts):
-            last = k == len(parts) - 1
 
-            def work(s: Session, b: int = b, part: np.ndarray = part, first: bool = k == 0, last: bool = last) -> None:
-                if first and not last:
-                    # The block's data goes first: should the run stop half-way, the block is
-                    # read from media_files again rather than trusted without the files marked.
-                    s.execute(update(HashBlock).where(HashBlock.block == b, HashBlock.token == loaded.token)
-                              .values(data=None).execution_options(synchronize_session=False))
-                _mark(s, part)
-                if last:
-                    _write_block(s, b, block_rows(b), loaded.token, groupable)
-            run_write(work)
-            writes += 1
-    rest = sorted(loaded.stamped - set(by_block))
+    def marked(s: Session, b: int, ids: np.ndarray) -> None:
+        _mark(s, ids)
+        if not _write_block(s, b, block_rows(b), loaded.token):
+            # Not stamped by this run (its files arrived after the stamp) or changed since: its data,
+            # if any, lacks the files just marked, so the block goes, to be read again.
+            s.execute(delete(HashBlock).where(HashBlock.block == b).execution_options(synchronize_session=False))
+    for b, ids in by_block.items():
+        run_write(lambda s, b=b, ids=ids: marked(s, b, ids))
+        writes += 1
+    rest = sorted(loaded.rewrite - set(by_block))
     for k in range(0, len(rest), _READ_BLOCKS):
         run_write(lambda s, part=rest[k:k + _READ_BLOCKS]: [
-            _write_block(s, b, block_rows(b), loaded.token, groupable) for b in part])
+            _write_block(s, b, block_rows(b), loaded.token) for b in part])
         writes += 1
-    return writes
+    # Stamped blocks not written (their files to group are not groupable yet): no longer stamped
+    # (while stamped, any change of one of their files, grouped or not, drops them).
+    run_write(lambda s: s.execute(update(HashBlock).where(HashBlock.token == loaded.token).values(token=None)
+                                  .execution_options(synchronize_session=False)))
+    return writes + 1
 
 
 def _mark(s: Session, ids: np.ndarray) -> None:
     runs = _id_runs(ids)
     for k in range(0, len(runs), _RUNS_PER_STATEMENT):
         part = runs[k:k + _RUNS_PER_STATEMENT]
-        cond = " OR ".join(f"id BETWEEN {int(a)} AND {int(b)}" for a, b in part)
-        s.execute(text(f"UPDATE media_files SET grouped = true WHERE {cond}"))
+        cond = " OR ".join(f"file_id BETWEEN {int(a)} AND {int(b)}" for a, b in part)
+        s.execute(text(f"DELETE FROM ungrouped_files WHERE {cond}"))
 
 
-def _write_block(s: Session, block: int, rows: np.ndarray, token: int, groupable: Callable[[], tuple]) -> bool:
-    """Write one stamped block if its token is still there and media_files' grouped, groupable files
-    of the block are among `rows` (those not there any more are left out)."""
-    present = fetch_array(select(MediaFile.id).where(
-        MediaFile.id >= block * BLOCK, MediaFile.id < (block + 1) * BLOCK, MediaFile.grouped, *groupable()), 1,
-        session=s)[:, 0]
-    keep = np.isin(rows[:, 0], present)
-    if np.count_nonzero(keep) != present.size:
-        # A grouped file this run does not hold: leave the block to be read from media_files.
-        s.execute(delete(HashBlock).where(HashBlock.block == block, HashBlock.token == token))
-        return False
-    rows = np.ascontiguousarray(rows[keep])
+def _write_block(s: Session, block: int, rows: np.ndarray, token: int) -> bool:
+    """Write one block if this run's token is still on it: then none of its files changed or went
+    since the stamp, and `rows` are its grouped, groupable files."""
+    rows = np.ascontiguousarray(rows)
     done = s.execute(update(HashBlock).where(HashBlock.block == block, HashBlock.token == token)
-                     .values(data=rows.tobytes(), files=len(rows), token=None)
+                     .values(data=rows.tobytes(), files=len(rows), token=None,
+                             last_id=int(rows[-1, 0]) if len(rows) else None)
                      .execution_options(synchronize_session=False)).rowcount
     return bool(done)
 
 
-__all__ = ["BLOCK", "MARKS_PER_WRITE", "WIDTH", "Loaded", "fetch_array", "fetch_rows", "load", "mark_and_write"]
+__all__ = ["BLOCK", "WIDTH", "Loaded", "fetch_array", "fetch_rows", "grouped", "load",
+           "mark_and_write"]

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from sqlalchemy import (JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, LargeBinary,
-                        String, Text, UniqueConstraint, false, text)
+                        String, Text, UniqueConstraint)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mediaparser.media.tags import tag_key
@@ -163,9 +163,6 @@ class MediaFile(db.Model):
               "kind", "job_id", "group_id"),
         Index("ix_media_files_rel_path", "rel_path", "id"),
         Index("ix_media_files_size", "size", "id"),
-        # The files a regrouping has still to compare (0015): few, found without reading the others.
-        Index("ix_media_files_ungrouped", "id", sqlite_where=text("NOT grouped"),
-              postgresql_where=text("NOT grouped")),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -233,9 +230,8 @@ class MediaFile(db.Model):
     dhash180: Mapped[int | None] = mapped_column(BigInteger)
     has_gps: Mapped[bool | None] = mapped_column(Boolean)
     bit_depth: Mapped[int | None] = mapped_column(Integer)
-    # False until the file has been through duplicate grouping: the next
-    # grouping run compares exactly these files against the library.
-    grouped: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=false())
+    # (Whether the file has been through duplicate grouping is kept apart, in
+    # UngroupedFile: setting a flag here rewrote a million wide rows.)
     similar_group_id: Mapped[int | None] = mapped_column(Integer, index=True)
 
     # --- stacks (migration 0010) ----------------------------------------------
@@ -319,6 +315,22 @@ class HashBlock(db.Model):
     files: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     data: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     token: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    # The largest file id in `data` (NULL: none): a file that gets an UngroupedFile row drops the
+    # block only at or below it, so new files (ids only grow) leave their block's data alone (0016).
+    last_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class UngroupedFile(db.Model):
+    """A file that has not been through duplicate grouping yet: the next regrouping compares
+    exactly these files against the library, and deletes their rows (library.hash_blocks).
+
+    A trigger gives every file inserted into media_files its row here (migration 0016), whichever
+    code inserts it; a narrow row per file, so grouping a million files rewrites no wide row.
+    """
+
+    __tablename__ = "ungrouped_files"
+
+    file_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
 
 
 class WorkerBeat(db.Model):

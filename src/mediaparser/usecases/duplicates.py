@@ -4,7 +4,7 @@ media.similarity decides what is a group; this module feeds it database rows
 and stores its answer:
 
 * `regroup()` runs at the end of every import job. Files not yet grouped
-  (`MediaFile.grouped` false) are compared with the whole library — across
+  (an `UngroupedFile` row each) are compared with the whole library — across
   all imports, not just the job's — through `similarity.update_grouping`,
   which only searches pairs involving the new files and gives the same groups
   as grouping everything from scratch. Groups are stored by (kind,
@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
 import numpy as np
-from sqlalchemy import bindparam, case, delete, func, insert, or_, select, text, update
+from sqlalchemy import bindparam, case, delete, func, insert, or_, select, update
 
 from mediaparser.store.db import FOREIGN_KEY_VIOLATION, TRANSIENT, db, exclusive, run_write, write_transaction
 from mediaparser.library import hash_blocks
@@ -159,10 +159,6 @@ def _rows(*conditions):
     return select(*cols).where(*_groupable(), *conditions).order_by(f.id)
 
 
-# Written as the partial index ix_media_files_ungrouped is, so both databases read that index.
-_UNGROUPED = text("NOT media_files.grouped")
-
-
 def _columns(a: np.ndarray) -> HashColumns:
     u = a.view(np.uint64)  # BIGINT columns hold the hashes' two's complement
     f = a[:, 7]
@@ -239,7 +235,7 @@ def regroup(params: SimilarityParams | None = None) -> RegroupReport:
     params = params or SimilarityParams(workers=min(4, os.cpu_count() or 1))
     report = RegroupReport()
     with exclusive("regroup"):
-        loaded = hash_blocks.load(_rows, MediaFile.grouped, _UNGROUPED, limit=_LOAD_ROWS)
+        loaded = hash_blocks.load(_rows, limit=_LOAD_ROWS)
         lib, new = _columns(loaded.library), _columns(loaded.new)
         loaded.library = loaded.new = None  # type: ignore[assignment]  # one copy of a million files is enough
         report.new_files, report.library_files = len(new), len(lib)
@@ -255,7 +251,7 @@ def regroup(params: SimilarityParams | None = None) -> RegroupReport:
             _store(grouping, stored, report)
             del grouping, stored
         # The new files marked grouped a block at a time, each block's packed hashes written with them.
-        report.write_batches += hash_blocks.mark_and_write(loaded, _block_rows(lib, new), new.ids, _groupable)
+        report.write_batches += hash_blocks.mark_and_write(loaded, _block_rows(lib, new), new.ids)
         report.library_read_from_files = loaded.files_read
     log.info("regrouped: %s", report)
     return report
