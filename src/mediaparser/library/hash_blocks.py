@@ -95,7 +95,8 @@ class Loaded:
 
     library: np.ndarray  # grouped files, in id order
     new: np.ndarray  # files to group now, in id order
-    token: int  # this run's stamp on every block
+    token: int  # this run's stamp on the blocks it may write
+    last: int = 0  # the largest file id when it started: later files wait for the next run
     rewrite: set[int] = field(default_factory=set)  # blocks to write back though no new file is in them
     files_read: int = 0  # grouped files read from media_files rather than from blocks
     blocks_read: int = 0  # blocks whose packed data was used
@@ -130,6 +131,12 @@ def _ungrouped(rows: RowQuery, after: int, limit: int, last: int):
     return (rows().join(UngroupedFile, UngroupedFile.file_id == MediaFile.id)
             .where(UngroupedFile.file_id > after, UngroupedFile.file_id <= last)
             .order_by(None).order_by(UngroupedFile.file_id).limit(limit))
+
+
+def waiting(loaded: Loaded):
+    """The ids of the files this run groups, and of any other file still to group up to its last
+    id (not groupable yet), as a subquery (the run's list of new ids need not be sent back)."""
+    return select(UngroupedFile.file_id).where(UngroupedFile.file_id <= loaded.last)
 
 
 def load(rows: RowQuery, *, limit: int = 50_000) -> Loaded:
@@ -192,7 +199,7 @@ def load(rows: RowQuery, *, limit: int = 50_000) -> Loaded:
     library = _Rows(sum(len(p) for p in parts.values()))
     for b in sorted(parts):
         library.add(parts.pop(b))  # each block let go once copied
-    return Loaded(library.rows(), new.rows(), token, set(to_read) & set(stamped), files_read, used,
+    return Loaded(library.rows(), new.rows(), token, last, set(to_read) & set(stamped), files_read, used,
                   1 if stamped else 0)
 
 
@@ -313,4 +320,4 @@ def _write_block(s: Session, block: int, rows: np.ndarray, token: int) -> bool:
 
 
 __all__ = ["BLOCK", "WIDTH", "Loaded", "fetch_array", "fetch_rows", "grouped", "load",
-           "mark_and_write"]
+           "mark_and_write", "waiting"]

@@ -189,12 +189,14 @@ def _block_rows(lib: HashColumns, new: HashColumns):
     return rows
 
 
-def _shared_content(lib: HashColumns, new: HashColumns, stored: dict[tuple[str, int], _StoredGroup]) -> dict[int, str]:
+def _shared_content(lib: HashColumns, new: HashColumns, stored: dict[tuple[str, int], _StoredGroup],
+                    waiting) -> dict[int, str]:
     """The SHA-256 of every groupable file whose content another one has.
 
     From scratch one GROUP BY finds them. Afterwards the stored exact groups
-    hold the library's copies, and only the new files' SHA-256s are looked
-    up (through the sha256 index), so most SHA-256s are never read.
+    hold the library's copies, and only the SHA-256s of the files still to
+    group (`waiting`, a subquery of their ids) are looked up (through the
+    sha256 index), so most SHA-256s are never read.
     """
     f = MediaFile
     out: dict[int, str] = {}
@@ -205,10 +207,8 @@ def _shared_content(lib: HashColumns, new: HashColumns, stored: dict[tuple[str, 
         for g in stored.values():
             if g.kind == GroupKind.EXACT and g.sha256:
                 out.update((fid, g.sha256) for fid in g.members)
-        ids = new.ids.tolist()
-        for i in range(0, len(ids), _IDS_PER_STATEMENT):
-            shas = select(f.sha256).where(f.id.in_(ids[i:i + _IDS_PER_STATEMENT]))
-            out.update(db.session.execute(select(f.id, f.sha256).where(*_groupable(), f.sha256.in_(shas))).all())
+        shas = select(f.sha256).where(f.id.in_(waiting), *_groupable())
+        out.update(db.session.execute(select(f.id, f.sha256).where(*_groupable(), f.sha256.in_(shas))).all())
     db.session.commit()
     present = np.concatenate([lib.ids, new.ids])
     present.sort()
@@ -243,7 +243,7 @@ def regroup(params: SimilarityParams | None = None) -> RegroupReport:
         if len(new):
             stored = _stored_groups(db.session)
             db.session.commit()
-            shared = _shared_content(lib, new, stored)
+            shared = _shared_content(lib, new, stored, hash_blocks.waiting(loaded))
             lib.shared = {k: v for k, v in shared.items() if k <= (int(lib.ids[-1]) if len(lib) else -1)}
             new.shared = {k: v for k, v in shared.items() if k not in lib.shared}
             grouping = update_grouping(lib, _as_previous(stored, params), new, params)
