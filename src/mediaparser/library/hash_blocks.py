@@ -86,15 +86,17 @@ def _unpack(data: bytes) -> np.ndarray:
 
 
 def _empty() -> np.ndarray:
-    return np.empty((0, WIDTH), np.int64)
+    return np.empty((WIDTH, 0), np.int64)
 
 
 @dataclass
 class Loaded:
     """What a regrouping starts from."""
 
-    library: np.ndarray  # grouped files, in id order
-    new: np.ndarray  # files to group now, in id order
+    # Column-major (WIDTH, n) arrays, files in id order: each column is contiguous, so the
+    # grouping's columns are views, not copies of a million files' rows.
+    library: np.ndarray  # grouped files
+    new: np.ndarray  # files to group now
     token: int  # this run's stamp on the blocks it may write
     last: int = 0  # the largest file id when it started: later files wait for the next run
     rewrite: set[int] = field(default_factory=set)  # blocks to write back though no new file is in them
@@ -214,24 +216,24 @@ def _any_grouped() -> bool:
 
 
 class _Rows:
-    """Rows gathered into one array allocated up front (grown should more come than counted)."""
+    """Rows gathered, column by column, into one (WIDTH, n) array allocated up front (grown should
+    more come than counted)."""
 
     def __init__(self, capacity: int):
-        self.a = np.empty((max(capacity, 0), WIDTH), np.int64)
+        self.a = np.empty((WIDTH, max(capacity, 0)), np.int64)
         self.n = 0
 
     def add(self, part: np.ndarray) -> None:
         end = self.n + len(part)
-        if end > len(self.a):  # files that arrived after the count
-            grown = np.empty((max(end, 2 * len(self.a)), WIDTH), np.int64)
-            grown[:self.n] = self.a[:self.n]
+        if end > self.a.shape[1]:  # files that arrived after the count
+            grown = np.empty((WIDTH, max(end, 2 * self.a.shape[1])), np.int64)
+            grown[:, :self.n] = self.a[:, :self.n]
             self.a = grown
-        self.a[self.n:end] = part
+        self.a[:, self.n:end] = part.T
         self.n = end
 
     def rows(self) -> np.ndarray:
-        return self.a[:self.n]
-
+        return self.a[:, :self.n]
 
 
 def _ranges(blocks: list[int]) -> list[tuple[int, int]]:

@@ -160,10 +160,10 @@ def _rows(*conditions):
 
 
 def _columns(a: np.ndarray) -> HashColumns:
+    """HashColumns over the row query's columns as a column-major (WIDTH, n) array (views, no copy)."""
     u = a.view(np.uint64)  # BIGINT columns hold the hashes' two's complement
-    f = a[:, 7]
-    return HashColumns(a[:, 0].copy(), u[:, 1].copy(), u[:, 2].copy(), u[:, 3:5].copy(), u[:, 5:7].copy(),
-                       (f & _HAS90) != 0, (f & _HAS180) != 0, (f & _LOW) != 0)
+    f = a[7]
+    return HashColumns(a[0], u[1], u[2], u[3:5].T, u[5:7].T, (f & _HAS90) != 0, (f & _HAS180) != 0, (f & _LOW) != 0)
 
 
 def _packed(c: HashColumns) -> np.ndarray:
