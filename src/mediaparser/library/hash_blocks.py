@@ -130,8 +130,11 @@ def _ungrouped(rows: RowQuery, after: int, limit: int, last: int):
     """The next `limit` files still to group after id `after` (up to `last`), read from
     ungrouped_files' key in order and joined to their media_files row (no other file of the
     library is read)."""
+    # (The range on both tables: PostgreSQL's merge join otherwise walked media_files from its
+    # first id on every read, 0.36 s for the 11th of 20 reads of a million files.)
     return (rows().join(UngroupedFile, UngroupedFile.file_id == MediaFile.id)
-            .where(UngroupedFile.file_id > after, UngroupedFile.file_id <= last)
+            .where(UngroupedFile.file_id > after, UngroupedFile.file_id <= last, MediaFile.id > after,
+                   MediaFile.id <= last)
             .order_by(None).order_by(UngroupedFile.file_id).limit(limit))
 
 
