@@ -27,11 +27,13 @@ finishing together group one after the other rather than over each other.
 """
 from __future__ import annotations
 
+import gc
 import logging
 import os
 from collections import Counter, defaultdict
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 import numpy as np
 from sqlalchemy import bindparam, case, delete, func, insert, or_, select, update
@@ -112,13 +114,14 @@ def _as_previous(stored: dict[tuple[str, int], _StoredGroup], params: Similarity
     for g in stored.values():
         if g.kind == GroupKind.EXACT:
             continue
-        rep = g.representative_id
-        ms = sorted(g.members.items(), key=lambda kv: (kv[0] != rep, kv[0]))
-        group = Group(g.kind, rep, tuple(GroupMember(fid, *vals) for fid, vals in ms),  # type: ignore[arg-type]
-                      g.confidence, g.confidence_label, g.sha256)  # type: ignore[arg-type]
-        similar.append(group)
-    similar.sort(key=lambda g: g.representative)
-    return Grouping((), tuple(similar), params)
+        rep, m = g.representative_id, g.members
+        # The representative first, then by id (plain int sorts: ~10,000 groups on every regroup).
+        order = ([rep] if rep in m else []) + sorted(fid for fid in m if fid != rep)
+        members = tuple([GroupMember(fid, *m[fid]) for fid in order])
+        similar.append((rep, Group(g.kind, rep, members, g.confidence, g.confidence_label,  # type: ignore[arg-type]
+                                   g.sha256)))
+    similar.sort(key=lambda rg: rg[0])
+    return Grouping((), tuple(g for _, g in similar), params)
 
 
 @dataclass
@@ -189,6 +192,14 @@ def _block_rows(lib: HashColumns, new: HashColumns):
     return rows
 
 
+def _among(ids: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """Which `keys` are in the sorted array `ids`."""
+    if not ids.size:
+        return np.zeros(keys.size, bool)
+    found = np.minimum(np.searchsorted(ids, keys), ids.size - 1)
+    return ids[found] == keys
+
+
 def _shared_content(lib: HashColumns, new: HashColumns, stored: dict[tuple[str, int], _StoredGroup],
                     waiting) -> dict[int, str]:
     """The SHA-256 of every groupable file whose content another one has.
@@ -210,12 +221,8 @@ def _shared_content(lib: HashColumns, new: HashColumns, stored: dict[tuple[str, 
         shas = select(f.sha256).where(f.id.in_(waiting), *_groupable())
         out.update(db.session.execute(select(f.id, f.sha256).where(*_groupable(), f.sha256.in_(shas))).all())
     db.session.commit()
-    present = np.concatenate([lib.ids, new.ids])
-    present.sort()
     keys = np.fromiter(out, np.int64, len(out))
-    found = np.searchsorted(present, keys)
-    ok = (found < present.size) & (present[np.minimum(found, max(present.size - 1, 0))] == keys) if present.size \
-        else np.zeros(keys.size, bool)
+    ok = _among(lib.ids, keys) | _among(new.ids, keys)
     kept = {int(k): out[int(k)] for k in keys[ok]}
     counts = Counter(kept.values())
     return {k: sha for k, sha in kept.items() if counts[sha] > 1}
@@ -234,7 +241,7 @@ def regroup(params: SimilarityParams | None = None) -> RegroupReport:
     # The search's band combinations run on every core (numpy lets go of the GIL while it sorts).
     params = params or SimilarityParams(workers=min(4, os.cpu_count() or 1))
     report = RegroupReport()
-    with exclusive("regroup"):
+    with exclusive("regroup"), _collector_paused():
         loaded = hash_blocks.load(_rows, limit=_LOAD_ROWS)
         lib, new = _columns(loaded.library), _columns(loaded.new)
         loaded.library = loaded.new = None  # type: ignore[assignment]  # one copy of a million files is enough
@@ -255,6 +262,25 @@ def regroup(params: SimilarityParams | None = None) -> RegroupReport:
         report.library_read_from_files = loaded.files_read
     log.info("regrouped: %s", report)
     return report
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off for the length of a regroup.
+
+    A regroup makes some 100,000 small objects that live for its length (the stored groups and
+    their members, as read and as media.similarity's Groups), and every so many allocations the
+    collector walked everything the process holds: 0.4 s of a 1.6 s regroup of 10,000 files onto
+    a million. Nothing of it is cyclic garbage to reclaim early; what other threads leave meanwhile
+    is collected once it is on again.
+    """
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 def _store(grouping: Grouping, stored: dict[tuple[str, int], _StoredGroup], report: RegroupReport) -> None:
