@@ -30,24 +30,25 @@ after resetting it to "nothing grouped"; both code paths' groups are compared
 at the end (they must be equal). The machine is shared: the load average is
 printed, and CPU time beside wall time.
 
-Measured with --no-baseline, 1M + 10k files, on the 2-core machine (load 1.1), 8 December 2026, at
-9aab583 (the files still to group in their own narrow table, migration 0016; blocks stamped before
-they are read; SQLite's log checkpointed every ~40 MB). This machine's speed varies by up to a third
-from run to run (the same code took 8.4-11.2 s from scratch in repeated runs of a profiling harness):
+Measured with --no-baseline, 1M + 10k files, on the 2-core machine (load 1.0-1.7), 8 December
+2026, at 93e9a2b (the files still to group in their own narrow table, migration 0016; blocks
+stamped before they are read; SQLite's log checkpointed every ~40 MB; the garbage collector paused
+during a regroup). This machine's speed varies by up to a third from run to run (the same code took
+8.4-11.2 s from scratch in repeated runs of a profiling harness, without the web requests):
 
     SQLite                   wall s  cpu s  RSS MB  writes  longest ms  p99 ms  max ms
-    new from scratch          11.91  11.91     273     201         185    47.3   437.6
-    new +10,000                1.75   1.74     245       5          32    35.4    64.6
-    (the run before, at e029c40: 11.17 / 1.51 s)
+    new from scratch          11.36  11.18     282     201          42    40.9   539.4
+    new +10,000                1.37   1.42     246       5          27    31.2    58.8
     PostgreSQL (the worker's table upkeep between runs, see `upkeep`)
-    new from scratch          32.39   9.38     276     201         609    37.6   270.4
-    new +10,000                2.07   1.70     252       5          75    53.9    62.0
+    new from scratch          20.48  10.07     279     201         224    46.4   118.1
+    new +10,000                1.88   1.44     252       5         106    37.1    40.7
 
 Before this work (b920dbc, 7 December, load 1.1): SQLite 22.00 / 1.91 s, PostgreSQL 84.56 / 3.28 s;
 a first grouping then set a flag on each of a million wide rows (a new row version with an entry in
-each of media_files' indexes on PostgreSQL). What remains of PostgreSQL's first grouping is mostly
-the server writing the group pointers on media_files (~30,000 wide-row updates, 175 us each with its
-18 indexes) and reading a million rows. Earlier still, at load 12-21 (compare CPU and memory): from
+each of media_files' indexes on PostgreSQL). What remains of a first grouping is mostly writing the
+group pointers on media_files (~30,000 wide-row updates: on PostgreSQL 175 us each with its 18
+indexes, 5 s; on SQLite ~1.8 s of the groups' 3 s of writing), reading a million rows (~2 s on
+either database) and the search itself (~2.5-3 s). Earlier still, at load 12-21 (compare CPU and memory): from
 scratch 78.5 CPU s, 703 MB, longest write 1.9 s, p99 425 ms; +10,000 35.4 CPU s, 428 MB, p99 743 ms.
 """
 from __future__ import annotations
